@@ -1,0 +1,26 @@
+#!/bin/sh
+# Start syslog, prepare the volume on first use, write per-start settings, run the master.
+set -eu
+: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}"
+mkdir -p /var/log/imapwright
+rm -f /run/rsyslogd.pid
+rsyslogd
+D=/srv/imapwright
+if [ ! -e "$D/config/.initialized" ]; then
+    mkdir -p "$D/config" "$D/spool/default" "$D/spool/second" "$D/sieve"
+    for sub in db socket log msg proc lock ptclient quota user sieve; do mkdir -p "$D/config/$sub"; done
+    touch "$D/config/.initialized"
+fi
+chown -R cyrus:mail "$D"
+chmod 750 "$D/config" "$D/spool/default" "$D/spool/second"
+cp /etc/imapwright/imapd.conf /etc/imapd.conf
+# IMAPWRIGHT_CONFIG: newline-separated "key: value" lines, the settings of this start.
+printf '%s\n' "${IMAPWRIGHT_CONFIG:-}" >> /etc/imapd.conf
+sed -e "s/@IMAP_PORT@/$IMAP_PORT/" -e "s/@LMTP_PORT@/$LMTP_PORT/" -e "s/@SIEVE_PORT@/$SIEVE_PORT/" \
+    /etc/imapwright/cyrus.conf > /etc/cyrus.conf
+[ "$SIEVE_PORT" = 0 ] && sed -i '/timsieved/d' /etc/cyrus.conf
+printf '%s' "$ADMIN_PASSWORD" | saslpasswd2 -p -c -f "$D/config/sasldb2" cyrus
+chown cyrus:mail "$D/config/sasldb2"; chmod 640 "$D/config/sasldb2"
+unset ADMIN_PASSWORD
+echo "imapwright: cyrus master starting" | logger -t imapwright
+exec /usr/sbin/cyrmaster -C /etc/imapd.conf -M /etc/cyrus.conf -p /run/cyrmaster.pid

@@ -1,0 +1,1 @@
+"""Protocol clients the suites and load scenarios speak to servers with."""

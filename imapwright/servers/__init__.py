@@ -1,0 +1,1 @@
+"""Real IMAP servers in containers: images, managed servers, external targets."""

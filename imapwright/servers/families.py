@@ -1,0 +1,154 @@
+"""What differs between server families: settings syntax, users, tools, consistency checks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .handle import ServerHandle
+
+DATA = "/srv/imapwright"  # the data volume's mount point in every image
+
+
+class Family:
+    name = ""
+    admin_user = ""
+    tool_user = "root"  # server tools run as this user
+    # Features every managed server of the family offers (markers ask for them by name).
+    features: frozenset[str] = frozenset()
+
+    def settings_text(self, options: dict[str, object]) -> str:
+        raise NotImplementedError
+
+    def user_mailbox(self, user: str) -> str:
+        """The admin's name for a user's top-level mailbox (account)."""
+        raise NotImplementedError
+
+    def create_user(self, server: ServerHandle, user: str, password: str) -> None:
+        raise NotImplementedError
+
+    def consistency_problems(self, server: ServerHandle, users: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def mailbox_path(self, server: ServerHandle, mailbox: str) -> str:
+        raise NotImplementedError
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+class Cyrus(Family):
+    name = "cyrus"
+    admin_user = "cyrus"
+    tool_user = "cyrus"
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs"})
+    bin = "/usr/lib/cyrus/bin"
+    sasldb = f"{DATA}/config/sasldb2"
+
+    def settings_text(self, options):
+        return "\n".join(f"{k}: {_fmt(v)}" for k, v in options.items())
+
+    def user_mailbox(self, user):
+        return f"user.{user}"
+
+    def create_user(self, server, user, password):
+        # The password travels in the exec's environment, never on a command line or in a log.
+        res = server.exec(
+            ["sh", "-c", f'printf %s "$IW_PW" | saslpasswd2 -p -c -f {self.sasldb} "$1"', "sh", user],
+            environment={"IW_PW": password},
+        )
+        res.check(f"saslpasswd2 for {user}")
+        with server.admin_imap() as imap:
+            typ, data = imap._imap.create(f'"{self.user_mailbox(user)}"')
+            if typ != "OK" and b"already exists" not in b" ".join(data):
+                raise RuntimeError(f"CREATE {self.user_mailbox(user)}: {typ} {data}")
+
+    def consistency_problems(self, server, users):
+        """Cassandane's check: `quota -f` and `reconstruct` have nothing to fix for these users."""
+        if not users:
+            return []
+        boxes = " ".join(shlex.quote(self.user_mailbox(u)) for u in users)
+        script = (f"{self.bin}/quota -n -f {boxes} 2>&1; echo '@@reconstruct'; "
+                  f"{self.bin}/reconstruct -n -r {boxes} 2>&1")
+        res = server.exec(["sh", "-c", script])
+        quota_out, _, recon_out = res.stdout.partition("@@reconstruct\n")
+        problems = [f"quota -f: {line}" for line in quota_out.splitlines()
+                    if line.strip() and not _quota_table_line(line, users)]
+        # reconstruct -n names each mailbox it walks; any other line is something it would fix.
+        problems += [f"reconstruct: {line}" for line in recon_out.splitlines()
+                     if line.strip() and not _is_user_mailbox_line(line, users)]
+        return problems
+
+    def mailbox_path(self, server, mailbox):
+        res = server.exec([f"{self.bin}/mbpath", mailbox])
+        res.check(f"mbpath {mailbox}")
+        return res.stdout.strip()
+
+
+def _quota_table_line(line: str, users: list[str]) -> bool:
+    # quota prints a header and one row per root ("  15000   0   0  STORAGE user.bob"); a repair
+    # it would make shows as "user.bob: quota root usage was ..., now ..." instead.
+    if "usage was" in line or "now" in line.split():
+        return False
+    return line.split()[:1] == ["Quota"] or bool(re.match(r"^\s*\S+\s+\S+\s+\S+\s+\S+\s+user\.", line))
+
+
+def _is_user_mailbox_line(line: str, users: list[str]) -> bool:
+    name = line.strip()
+    return any(name == f"user.{u}" or name.startswith(f"user.{u}.") for u in users)
+
+
+class Dovecot(Family):
+    name = "dovecot"
+    admin_user = "admin"
+    tool_user = "root"
+    features = frozenset({"exec", "files", "lmtp", "restart", "logs"})
+    passwd = f"{DATA}/passwd"
+
+    def settings_text(self, options):
+        return "\n".join(f"{k} = {_fmt(v)}" for k, v in options.items())
+
+    def user_mailbox(self, user):
+        return f"user.{user}"
+
+    def create_user(self, server, user, password):
+        salt = os.urandom(8)
+        digest = base64.b64encode(hashlib.sha256(password.encode() + salt).digest() + salt).decode()
+        line = f"{user}:{{SSHA256}}{digest}::::::"
+        res = server.exec(["sh", "-c", f'grep -q "^$1:" {self.passwd} || printf "%s\\n" "$2" >> {self.passwd}',
+                           "sh", user, line])
+        res.check(f"add {user} to passwd-file")
+        # Touching the INBOX makes the account exist on disk, so the admin sees it.
+        server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
+
+    def consistency_problems(self, server, users):
+        """Quota recalculation changes nothing, and a forced index resync finds nothing to fix."""
+        problems = []
+        for user in users:
+            script = ('doveadm -f flow quota get -u "$1"; doveadm quota recalc -u "$1"; echo @@after; '
+                      'doveadm -f flow quota get -u "$1"; doveadm force-resync -u "$1" "*" 2>&1')
+            out = server.exec(["sh", "-c", script, "sh", user]).stdout
+            before, _, after = out.partition("@@after\n")
+            after_quota = "\n".join(line for line in after.splitlines() if line.startswith("Quota name"))
+            if before.strip() and after_quota and before.strip() != after_quota.strip():
+                problems.append(f"quota recalc for {user} changed usage: {before.strip()} -> {after_quota.strip()}")
+            problems += [f"force-resync {user}: {line}" for line in after.splitlines()
+                         if line.strip() and not line.startswith("Quota name")]
+        return problems
+
+    def mailbox_path(self, server, mailbox):
+        user, _, rest = mailbox.removeprefix("user.").partition(".")
+        res = server.exec(["doveadm", "mailbox", "path", "-u", user, rest or "INBOX"])
+        res.check(f"doveadm mailbox path {mailbox}")
+        return res.stdout.strip()
+
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (Cyrus(), Dovecot())}

@@ -1,0 +1,179 @@
+"""A handle on a running IMAP server: connection details, tools, files and logs inside its container."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import imapclient
+
+from ..catalogue import version_tuple
+from ..errors import ServerError
+from ..protocol.lmtp import LMTPClient
+from . import logs
+from .families import FAMILIES, Family
+
+
+@dataclass
+class ExecResult:
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    raw_stdout: bytes = b""
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def check(self, what: str = "") -> ExecResult:
+        if self.exit_code != 0:
+            raise RuntimeError(f"{what or shlex.join(self.argv)} exited {self.exit_code}: {self.output.strip()[-500:]}")
+        return self
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(eq=False)
+class ServerHandle:
+    name: str  # catalogue name, or "target" for an external server
+    family: Family
+    version: str  # as the server reports it
+    imap: Endpoint
+    lmtp: Endpoint | None
+    admin_user: str
+    admin_password: str = field(repr=False)
+    container: object | None = None  # docker Container when the harness can exec into it
+    features: frozenset[str] = frozenset()
+    owned: bool = False  # started by the harness: destructive suites may run without asking
+
+    # -- identity -----------------------------------------------------------------------------
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return version_tuple(self.version)
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.family.name} {self.version}) imap={self.imap}" + (
+            f" lmtp={self.lmtp}" if self.lmtp else "")
+
+    # -- protocol clients ---------------------------------------------------------------------
+    def imap_client(self, timeout: float = 30) -> imapclient.IMAPClient:
+        return imapclient.IMAPClient(self.imap.host, port=self.imap.port, ssl=False, timeout=timeout)
+
+    def login(self, user: str, password: str) -> imapclient.IMAPClient:
+        client = self.imap_client()
+        client.login(user, password)
+        return client
+
+    @contextlib.contextmanager
+    def admin_imap(self) -> Iterator[imapclient.IMAPClient]:
+        client = self.login(self.admin_user, self.admin_password)
+        try:
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
+    def lmtp_client(self) -> LMTPClient:
+        if self.lmtp is None:
+            raise ServerError(f"{self.name} has no LMTP address")
+        return LMTPClient(self.lmtp.host, self.lmtp.port)
+
+    # -- accounts -----------------------------------------------------------------------------
+    def create_user(self, user: str, password: str) -> None:
+        self.family.create_user(self, user, password)
+
+    def user_mailbox(self, user: str) -> str:
+        return self.family.user_mailbox(user)
+
+    # -- tools inside the container ------------------------------------------------------------
+    def _container(self):
+        if self.container is None:
+            raise ServerError(f"{self.name}: no exec channel to this server")
+        return self.container
+
+    def exec(self, argv: list[str], user: str | None = None, environment: dict[str, str] | None = None,
+             workdir: str | None = None) -> ExecResult:
+        """Run a command in the server's container, by default as the server's own user."""
+        code, (out, err) = self._container().exec_run(
+            argv, user=user or self.family.tool_user, environment=environment, demux=True, workdir=workdir)
+        out, err = out or b"", err or b""
+        return ExecResult(list(argv), code, out.decode(errors="replace"), err.decode(errors="replace"), out)
+
+    def mailbox_path(self, mailbox: str) -> str:
+        """On-disk folder of a mailbox, as the server's own path tool reports it."""
+        return self.family.mailbox_path(self, mailbox)
+
+    # -- files inside the container (for suites that damage real spool files) ------------------
+    def read_file(self, path: str) -> bytes:
+        res = self.exec(["cat", path], user="root")
+        if res.exit_code != 0:
+            raise FileNotFoundError(f"{self.name}:{path}: {res.stderr.strip()}")
+        return res.raw_stdout
+
+    def write_file(self, path: str, data: bytes, mode: int | None = None) -> None:
+        """Write a file, keeping the owner and mode of the file it replaces (else the server user's)."""
+        st = self.exec(["stat", "-c", "%u %g %a", path], user="root")
+        if st.exit_code == 0:
+            uid, gid, perm = st.stdout.split()
+            uid, gid, perm_i = int(uid), int(gid), int(perm, 8)
+        else:
+            ids = self.exec(["sh", "-c", f"id -u {self.family.tool_user}; id -g {self.family.tool_user}"],
+                            user="root").stdout.split()
+            uid, gid, perm_i = int(ids[0]), int(ids[1]), 0o600
+        directory, _, base = path.rpartition("/")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(base)
+            info.size, info.uid, info.gid = len(data), uid, gid
+            info.mode = mode if mode is not None else perm_i
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        if not self._container().put_archive(directory or "/", buf.getvalue()):
+            raise RuntimeError(f"{self.name}: writing {path} failed")
+
+    def truncate_file(self, path: str, size: int = 0) -> None:
+        self.exec(["truncate", "-s", str(size), path], user="root").check(f"truncate {path}")
+
+    def delete_file(self, path: str) -> None:
+        self.exec(["rm", "-f", path], user="root").check(f"rm {path}")
+
+    def list_dir(self, path: str) -> list[str]:
+        res = self.exec(["ls", "-1A", path], user="root")
+        if res.exit_code != 0:
+            raise FileNotFoundError(f"{self.name}:{path}: {res.stderr.strip()}")
+        return res.stdout.splitlines()
+
+    # -- logs ---------------------------------------------------------------------------------
+    def logs(self, since: datetime | None = None, until: datetime | None = None) -> list[logs.LogLine]:
+        """The server's syslog lines, optionally only those in [since, until]."""
+        if since is None:
+            res = self.exec(["cat", logs.LOG_FILE], user="root")
+        else:
+            res = self.exec(["awk", "-v", f"t={logs.stamp(since)}", "$1 >= t", logs.LOG_FILE], user="root")
+        lines = logs.parse(res.stdout)
+        if until is not None:
+            lines = [line for line in lines if line.time <= until]
+        return lines
+
+    def wait_for_log(self, pattern: str, since: datetime, timeout: float = 5.0) -> list[logs.LogLine]:
+        """Log lines after `since` containing `pattern`; syslog is asynchronous, so poll briefly."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.logs(since) if pattern in line.message]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)

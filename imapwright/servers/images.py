@@ -1,0 +1,141 @@
+"""Server images built from docker/<family>/ on a Debian base, labelled with the server's own version."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterator
+
+import docker.errors
+
+from ..catalogue import ServerSpec
+from ..errors import ServerError
+from . import engine
+from .base_images import ensure_base
+
+# progress(message, step, total): step/total are known while docker runs the Dockerfile steps.
+Progress = Callable[[str, int | None, int | None], None]
+
+
+def _quiet(_msg: str, _step: int | None = None, _total: int | None = None) -> None:
+    pass
+
+
+def context_hash(spec: ServerSpec, base_id: str) -> str:
+    h = hashlib.sha256(base_id.encode())
+    for path in sorted(spec.context_dir.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(spec.context_dir)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def find_image(spec: ServerSpec):
+    try:
+        return engine.client().images.get(spec.image_tag)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+@contextlib.contextmanager
+def _build_lock(spec: ServerSpec) -> Iterator[None]:
+    # Several pytest-xdist workers may ask for the same image at once: one builds, the others wait.
+    path = f"/tmp/imapwright-build-{spec.family}-{spec.version}.lock"
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def ensure_image(spec: ServerSpec, progress: Progress = _quiet, force: bool = False):
+    """Return the server image, building it when missing, outdated (context changed) or forced."""
+    with _build_lock(spec):
+        image = find_image(spec)
+        if image is not None and not force:
+            # An image whose context hash still matches needs nothing; otherwise rebuild.
+            base_ref = image.labels.get("imapwright.base", "")
+            try:
+                base_id = engine.client().images.get(base_ref).id if base_ref else ""
+            except docker.errors.ImageNotFound:
+                base_id = ""
+            if base_id and image.labels.get(engine.LABEL_CONTEXT) == context_hash(spec, base_id):
+                return image
+        return build(spec, progress)
+
+
+def build(spec: ServerSpec, progress: Progress = _quiet):
+    api = engine.client().api
+    progress(f"{spec.name}: base image for Debian {spec.release}", None, None)
+    base = ensure_base(spec.release, lambda m: progress(m, None, None))
+    base_id = engine.client().images.get(base).id
+    labels = {
+        engine.LABEL_SERVER: spec.name,
+        engine.LABEL_CONTEXT: context_hash(spec, base_id),
+        "imapwright.base": base,
+    }
+    image_id = _run_build(
+        spec, progress,
+        path=str(spec.context_dir), buildargs={"BASE": base}, labels=labels, tag=spec.image_tag + "-unlabelled",
+    )
+    version = _read_version(image_id).strip()
+    if not version:
+        raise ServerError(f"{spec.name}: the built image does not report a server version")
+    # Second, instant build: the version as the server itself reports it becomes a label.
+    dockerfile = io.BytesIO(f"FROM {image_id}\n".encode())
+    _run_build(spec, progress, fileobj=dockerfile, labels={**labels, engine.LABEL_VERSION: version},
+               tag=spec.image_tag)
+    with contextlib.suppress(docker.errors.APIError):
+        api.remove_image(spec.image_tag + "-unlabelled", noprune=True)
+    progress(f"{spec.name}: built, server version {version}", None, None)
+    return engine.client().images.get(spec.image_tag)
+
+
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
+
+
+def _run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
+    api = engine.client().api
+    tail: list[str] = []
+    step_text = ""
+    image_id = None
+    try:
+        stream = api.build(rm=True, forcerm=True, decode=True, network_mode="host", **kwargs)
+        for chunk in stream:
+            if "stream" in chunk:
+                for line in chunk["stream"].splitlines():
+                    if not line.strip():
+                        continue
+                    m = _STEP.match(line)
+                    if m:
+                        step_text = m.group(3)
+                        progress(f"{spec.name}: {step_text[:70]}", int(m.group(1)), int(m.group(2)))
+                    tail = (tail + [line.rstrip()])[-12:]
+                    found = re.match(r"Successfully built ([0-9a-f]+)", line)
+                    if found:
+                        image_id = found.group(1)
+            if "aux" in chunk and "ID" in chunk["aux"]:
+                image_id = chunk["aux"]["ID"]
+            if "error" in chunk or "errorDetail" in chunk:
+                err = chunk.get("error") or chunk["errorDetail"].get("message", "")
+                last = " | ".join(t for t in tail[-4:] if t.strip())
+                raise ServerError(f"{spec.name}: image build failed at '{step_text}': {err.strip()} -- {last}")
+    except docker.errors.APIError as exc:
+        raise ServerError(f"{spec.name}: image build failed: {exc.explanation or exc}") from None
+    if not image_id:
+        raise ServerError(f"{spec.name}: image build finished without an image id: {' | '.join(tail[-3:])}")
+    return image_id
+
+
+def _read_version(image_id: str) -> str:
+    out = engine.client().containers.run(
+        image_id, entrypoint=["cat", "/etc/imapwright/server-version"], remove=True, network_mode="host"
+    )
+    return out.decode(errors="replace")
+
+
+def image_version(spec: ServerSpec) -> str | None:
+    image = find_image(spec)
+    return image.labels.get(engine.LABEL_VERSION) if image else None
+
+

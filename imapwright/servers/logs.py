@@ -1,0 +1,44 @@
+"""Server log lines as the container's syslog receiver wrote them (rsyslog, RFC 3339 timestamps)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+LOG_FILE = "/var/log/imapwright/server.log"
+
+_LINE = re.compile(r"^(\S+) (\S+) ([^:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: datetime
+    program: str  # syslog tag without pid, e.g. "cyrus/imap" or "dovecot"
+    pid: int | None
+    message: str
+    raw: str
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+def parse_line(raw: str) -> LogLine | None:
+    m = _LINE.match(raw)
+    if not m:
+        return None
+    try:
+        when = datetime.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+    pid = int(m.group(4)) if m.group(4) else None
+    return LogLine(when.astimezone(UTC), m.group(3), pid, m.group(5), raw)
+
+
+def parse(text: str) -> list[LogLine]:
+    return [line for raw in text.splitlines() if (line := parse_line(raw))]
+
+
+def stamp(when: datetime) -> str:
+    """The timestamp prefix rsyslog writes, for a lexical comparison inside the container."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
