@@ -77,7 +77,7 @@ class Cyrus(Family):
             return []
         boxes = " ".join(shlex.quote(self.user_mailbox(u)) for u in users)
         script = (f"{self.bin}/quota -n -f {boxes} 2>&1; echo '@@reconstruct'; "
-                  f"{self.bin}/reconstruct -n -r {boxes} 2>&1")
+                  f"{self.bin}/reconstruct -n -r -G {boxes} 2>&1")
         res = server.exec(["sh", "-c", script])
         quota_out, _, recon_out = res.stdout.partition("@@reconstruct\n")
         problems = [f"quota -f: {line}" for line in quota_out.splitlines()
@@ -94,11 +94,12 @@ class Cyrus(Family):
 
 
 def _quota_table_line(line: str, users: list[str]) -> bool:
-    # quota prints a header and one row per root ("  15000   0   0  STORAGE user.bob"); a repair
-    # it would make shows as "user.bob: quota root usage was ..., now ..." instead.
-    if "usage was" in line or "now" in line.split():
-        return False
-    return line.split()[:1] == ["Quota"] or bool(re.match(r"^\s*\S+\s+\S+\s+\S+\s+\S+\s+user\.", line))
+    # quota prints a header and one row per root and resource ("  1000   0   7   STORAGE user.bob");
+    # a repair it would make shows as a different line ("user.bob: usage was 7, now 12").
+    return line.split()[:1] == ["Quota"] or bool(_QUOTA_ROW.match(line))
+
+
+_QUOTA_ROW = re.compile(r"^\s*(?:-?\d+\s+)+[A-Z][A-Z-]*\s+\S+\s*$")
 
 
 def _is_user_mailbox_line(line: str, users: list[str]) -> bool:
