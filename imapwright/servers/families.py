@@ -21,6 +21,8 @@ class Family:
     tool_user = "root"  # server tools run as this user
     # Features every managed server of the family offers (markers ask for them by name).
     features: frozenset[str] = frozenset()
+    # What the server logs for a refused login (health suite: bad logins show in the log).
+    bad_login_marker = ""
 
     def settings_text(self, options: dict[str, object]) -> str:
         raise NotImplementedError
@@ -38,6 +40,10 @@ class Family:
     def mailbox_path(self, server: ServerHandle, mailbox: str) -> str:
         raise NotImplementedError
 
+    def partitions(self, server: ServerHandle) -> dict[str, str]:
+        """Partition name -> directory, as the server's configuration tool reports them."""
+        return {}
+
 
 def _fmt(value: object) -> str:
     if isinstance(value, bool):
@@ -50,6 +56,7 @@ class Cyrus(Family):
     admin_user = "cyrus"
     tool_user = "cyrus"
     features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs"})
+    bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
     sasldb = f"{DATA}/config/sasldb2"
 
@@ -92,6 +99,10 @@ class Cyrus(Family):
         res.check(f"mbpath {mailbox}")
         return res.stdout.strip()
 
+    def partitions(self, server):
+        out = server.exec([f"{self.bin}/cyr_info", "conf"]).check("cyr_info conf").stdout
+        return {m.group(1): m.group(2).strip() for m in re.finditer(r"^partition-(\S+): (.*)$", out, re.M)}
+
 
 def _quota_table_line(line: str, users: list[str]) -> bool:
     # quota prints a header and one row per root and resource ("  1000   0   7   STORAGE user.bob");
@@ -112,6 +123,7 @@ class Dovecot(Family):
     admin_user = "admin"
     tool_user = "root"
     features = frozenset({"exec", "files", "lmtp", "restart", "logs"})
+    bad_login_marker = "auth failed"
     passwd = f"{DATA}/passwd"
 
     def settings_text(self, options):

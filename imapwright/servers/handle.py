@@ -117,6 +117,10 @@ class ServerHandle:
         """On-disk folder of a mailbox, as the server's own path tool reports it."""
         return self.family.mailbox_path(self, mailbox)
 
+    def partitions(self) -> dict[str, str]:
+        """Partition name -> directory (empty for servers without partitions)."""
+        return self.family.partitions(self)
+
     # -- files inside the container (for suites that damage real spool files) ------------------
     def read_file(self, path: str) -> bytes:
         res = self.exec(["cat", path], user="root")

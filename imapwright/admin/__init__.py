@@ -1,0 +1,1 @@
+"""Administration workflows from the book's "Cyrus System Administration", over IMAP and server tools."""

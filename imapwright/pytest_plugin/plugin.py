@@ -1,0 +1,229 @@
+"""pytest plugin: servers as parametrized fixtures, users per test, consistency checks, server logs on
+failure, deviations as data. Options and fixtures are listed by `pytest --help` under "imapwright"."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
+from ..errors import UserError
+from ..servers.families import FAMILIES
+from . import deviations as deviations_mod
+from .pool import TARGET, ServerPool
+from .requirements import parse as parse_requirement
+from .users import UserFactory
+
+STARTED = pytest.StashKey[datetime]()
+LOG_SETTLE = 0.3  # seconds: syslog is asynchronous; let the last lines of a failure arrive
+
+
+class State:
+    def __init__(self, config: pytest.Config):
+        self.target = config.getoption("target")
+        self.names = server_names(config)
+        self.pool = ServerPool(self.names, self.target)
+        self.allow_destructive = config.getoption("allow_destructive")
+        self.check_consistency = not config.getoption("no_consistency_check")
+        try:
+            self.deviations = deviations_mod.load()
+        except deviations_mod.DeviationError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def server_names(config: pytest.Config) -> list[str]:
+    names = list(dict.fromkeys(config.getoption("server") or []))
+    target = config.getoption("target")
+    if not names and not target:
+        names = [DEFAULT_SERVER]
+    for name in names:
+        if name not in CATALOGUE:
+            raise pytest.UsageError(f"unknown server {name!r}; known servers: {', '.join(CATALOGUE)}")
+    return names + ([TARGET] if target else [])
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("imapwright", "IMAP servers under test")
+    group.addoption("--server", action="append", default=[], metavar="NAME",
+                    help=f"catalogue server to test, repeatable ({', '.join(CATALOGUE)}); "
+                         f"default {DEFAULT_SERVER}")
+    group.addoption("--target", metavar="URL",
+                    help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; "
+                         "password from IMAPWRIGHT_TARGET_PASSWORD")
+    group.addoption("--allow-destructive", action="store_true",
+                    help="let suites that create and delete data run against --target")
+    group.addoption("--no-consistency-check", action="store_true",
+                    help="skip the quota/reconstruct check after each test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
+    config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
+    config.stash[_STATE] = State(config)
+
+
+_STATE = pytest.StashKey[State]()
+
+
+def _state(config: pytest.Config) -> State:
+    return config.stash[_STATE]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _STATE in config.stash:
+        config.stash[_STATE].pool.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "server" in metafunc.fixturenames:
+        names = _state(metafunc.config).names
+        metafunc.parametrize("server", names, indirect=True, scope="session", ids=names)
+
+
+def _server_name(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("server") if callspec else None
+
+
+def _is_destructive(item: pytest.Item) -> bool:
+    return "users" in getattr(item, "fixturenames", ()) or item.get_closest_marker("destructive") is not None
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    refused = [i.nodeid for i in items if _server_name(i) == TARGET and _is_destructive(i)]
+    if refused and not state.allow_destructive:
+        raise pytest.UsageError(
+            f"{len(refused)} selected tests create or delete data and --target is a server imapwright did not "
+            "start; pass --allow-destructive to run them there (e.g. " + refused[0] + ")")
+    for item in items:
+        name = _server_name(item)
+        if name:
+            # With pytest-xdist --dist loadgroup, all tests of one server run in one worker.
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest):
+    """The server under test (one per --server, started once per session)."""
+    try:
+        return _state(request.config).pool.get(request.param)
+    except UserError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def users(server):
+    """Factory of fresh accounts for this test: `users.create('bob')`, `users.login(user)`."""
+    factory = UserFactory(server)
+    yield factory
+    factory.close_clients()
+    if not server.owned:
+        factory.remove_all()
+
+
+@pytest.fixture
+def admin_imap(server):
+    """An IMAP connection logged in as the server's administrator."""
+    with server.admin_imap() as client:
+        yield client
+
+
+@pytest.fixture
+def login(users):
+    """`login(user)` returns an IMAP connection logged in as that user (closed after the test)."""
+    return users.login
+
+
+@pytest.fixture
+def lmtp(server):
+    """An LMTP connection to the server (LHLO done)."""
+    if server.lmtp is None:
+        pytest.skip("server has no LMTP address")
+    client = server.lmtp_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def test_started(request) -> datetime:
+    """When this test's setup began: the start of its server log window."""
+    return request.node.stash[STARTED]
+
+
+# -- hooks around each test ---------------------------------------------------------------------
+def _requirement_failure(item: pytest.Item, state: State) -> str | None:
+    name = _server_name(item)
+    marks = list(item.iter_markers("requires"))
+    if not name or not marks:
+        return None
+    if name == TARGET:
+        handle = state.pool.get(TARGET)
+        family, version, features = handle.family.name, handle.version_tuple, handle.features
+    else:
+        spec = lookup(name)
+        family, version, features = spec.family, spec.version_tuple, FAMILIES[spec.family].features
+    for mark in marks:
+        for text in mark.args:
+            why = parse_requirement(text).unmet(family, version, features)
+            if why:
+                return f"{name}: {why}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[STARTED] = datetime.now(UTC)
+    why = _requirement_failure(item, _state(item.config))
+    if why:
+        pytest.skip(why)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield
+    # In the manner of Cassandane: after a passing test, the server's own repair tools must find
+    # nothing to fix for the users the test touched.
+    factory = getattr(item, "funcargs", {}).get("users")
+    state = _state(item.config)
+    if isinstance(factory, UserFactory) and factory.created and state.check_consistency \
+            and "exec" in factory.server.features:
+        problems = factory.server.family.consistency_problems(factory.server, [u.name for u in factory.created])
+        if problems:
+            raise AssertionError("consistency check after the test found problems:\n  " + "\n  ".join(problems))
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    rep = yield
+    state = _state(item.config)
+    name = _server_name(item)
+    handle = getattr(item, "funcargs", {}).get("server")
+    if name and handle is not None and rep.when == "call":
+        rep.user_properties.append(("server", name))
+        rep.user_properties.append(("server_version", handle.version))
+        test_id = item.nodeid.split("[")[0]
+        deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
+        if deviation is not None:
+            rep.user_properties.append(("deviation", deviation.describe()))
+            if rep.failed:
+                rep.outcome = "skipped"
+                rep.wasxfail = f"known deviation: {deviation.describe()}"
+            elif rep.passed:
+                rep.outcome = "failed"
+                rep.longrepr = (f"fixed, still listed: {test_id} passes on {name} but fixtures/deviations/"
+                                f"{deviation.family}.toml lists it ({deviation.reason}); remove the entry")
+    if rep.failed and handle is not None and "logs" in handle.features and STARTED in item.stash:
+        time.sleep(LOG_SETTLE)
+        try:
+            lines = handle.logs(since=item.stash[STARTED])
+            text = "\n".join(line.raw for line in lines) or "(no server log lines in this test's window)"
+        except Exception as exc:  # the report must not hide the failure behind a log problem
+            text = f"(server log unavailable: {exc})"
+        rep.sections.append((f"server log {name} since {item.stash[STARTED]:%H:%M:%S.%f}", text))
+        rep.user_properties.append(("server_log", text))
+    return rep

@@ -1,0 +1,53 @@
+"""The servers of one pytest session: started (or connected) on first use, stopped at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ..catalogue import lookup
+from ..errors import UserError
+from ..servers.handle import ServerHandle
+from ..servers.managed import ManagedServer, prune, start_server
+from ..servers.target import connect_target
+
+TARGET = "target"
+
+
+class ServerPool:
+    def __init__(self, names: list[str], target_url: str | None):
+        self.names = names
+        self.target_url = target_url
+        self._servers: dict[str, ServerHandle] = {}
+        self._errors: dict[str, str] = {}
+        self._pruned = False
+
+    def get(self, name: str) -> ServerHandle:
+        if name in self._errors:  # do not retry a failed start for every test
+            raise UserError(self._errors[name])
+        if name not in self._servers:
+            try:
+                self._servers[name] = self._open(name)
+            except UserError as exc:
+                self._errors[name] = str(exc)
+                raise
+        return self._servers[name]
+
+    def _open(self, name: str) -> ServerHandle:
+        if name == TARGET:
+            return connect_target(self.target_url or "")
+        if not self._pruned:
+            prune(stale_only=True)  # containers left by runs that were killed outright
+            self._pruned = True
+        return start_server(lookup(name), volume=None)
+
+    def started(self) -> list[ServerHandle]:
+        return list(self._servers.values())
+
+    def close(self) -> None:
+        keep = os.environ.get("IMAPWRIGHT_KEEP_SERVERS") == "1"
+        for server in self._servers.values():
+            if isinstance(server, ManagedServer) and not keep:
+                with contextlib.suppress(Exception):
+                    server.stop()
+        self._servers.clear()

@@ -1,0 +1,63 @@
+"""Fresh users for each test, so tests share a server without sharing state."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import secrets
+from dataclasses import dataclass, field
+
+import imapclient
+
+from ..servers.handle import ServerHandle
+
+_run_token = secrets.token_hex(2)  # keeps names unique across runs on a long-lived target
+_counter = itertools.count(1)
+
+
+@dataclass
+class User:
+    name: str
+    password: str = field(repr=False)
+    mailbox: str  # the admin's name for the account's top mailbox, e.g. user.bob
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserFactory:
+    """`create()` makes a user with a unique name; `prefix` is unique to the test."""
+
+    def __init__(self, server: ServerHandle):
+        self.server = server
+        self.prefix = f"iw{_run_token}t{next(_counter)}"
+        self.created: list[User] = []
+        self._clients: list[imapclient.IMAPClient] = []
+
+    def create(self, name: str = "") -> User:
+        """A new account named PREFIX+name (PREFIX+uN when no name is given)."""
+        full = self.prefix + (name or f"u{len(self.created) + 1}")
+        user = User(full, secrets.token_urlsafe(12), self.server.user_mailbox(full))
+        self.server.create_user(user.name, user.password)
+        self.created.append(user)
+        return user
+
+    def login(self, user: User) -> imapclient.IMAPClient:
+        client = self.server.login(user.name, user.password)
+        self._clients.append(client)
+        return client
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            with contextlib.suppress(Exception):
+                client.logout()
+        self._clients.clear()
+
+    def remove_all(self) -> None:
+        """Delete what the test created (only needed on servers the harness did not start)."""
+        with self.server.admin_imap() as admin:
+            for user in self.created:
+                with contextlib.suppress(Exception):
+                    admin.setacl(user.mailbox, self.server.admin_user, "lrswipkxtecda")
+                with contextlib.suppress(Exception):
+                    admin.delete_folder(user.mailbox)

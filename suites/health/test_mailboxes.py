@@ -1,0 +1,51 @@
+"""createmailbox on partitions and deletemailbox of a hierarchy, checked on disk by the server's tools."""
+
+import pytest
+
+from imapwright.admin.mailboxes import create_mailbox, delete_mailbox
+from imapwright.protocol.imap import command, list_names, quote
+
+SECOND = "second"  # the images' second partition
+
+
+def _under(path: str, directory: str) -> bool:
+    return path.startswith(directory.rstrip("/") + "/")
+
+
+def test_create_goes_to_default_partition(server, users, admin_imap):
+    user = users.create()
+    create_mailbox(admin_imap, f"{user.mailbox}.plain")
+    assert _under(server.mailbox_path(f"{user.mailbox}.plain"), server.partitions()["default"])
+
+
+@pytest.mark.requires("partitions")
+def test_create_on_named_partition(server, users, admin_imap):
+    user = users.create()
+    create_mailbox(admin_imap, f"{user.mailbox}.archive", partition=SECOND)
+    assert _under(server.mailbox_path(f"{user.mailbox}.archive"), server.partitions()[SECOND])
+
+
+@pytest.mark.requires("partitions")
+def test_child_inherits_parent_partition(server, users, admin_imap):
+    user = users.create()
+    create_mailbox(admin_imap, f"{user.mailbox}.archive", partition=SECOND)
+    create_mailbox(admin_imap, f"{user.mailbox}.archive.2026")
+    assert _under(server.mailbox_path(f"{user.mailbox}.archive.2026"), server.partitions()[SECOND])
+
+
+def test_admin_cannot_delete_account_without_granting_itself(users, admin_imap):
+    # The book: administrators lack the delete right by default and must grant it first.
+    user = users.create()
+    typ, _ = command(admin_imap, "DELETE", quote(user.mailbox))
+    assert typ == "NO"
+    assert list_names(admin_imap, user.mailbox) == [user.mailbox]
+
+
+def test_deletemailbox_removes_hierarchy(server, users, admin_imap):
+    user = users.create()
+    for sub in ("a", "a.b", "a.b.c", "z"):
+        create_mailbox(admin_imap, f"{user.mailbox}.{sub}")
+    delete_mailbox(admin_imap, server.admin_user, f"{user.mailbox}.a")
+    assert list_names(admin_imap, f"{user.mailbox}*") == [user.mailbox, f"{user.mailbox}.z"]
+    delete_mailbox(admin_imap, server.admin_user, user.mailbox)
+    assert list_names(admin_imap, f"{user.mailbox}*") == []
