@@ -124,7 +124,7 @@ class Dovecot(Family):
     tool_user = "root"
     features = frozenset({"exec", "files", "lmtp", "restart", "logs"})
     bad_login_marker = "auth failed"
-    passwd = f"{DATA}/passwd"
+    users_dir = f"{DATA}/users"  # one passwd-file per user
 
     def settings_text(self, options):
         return "\n".join(f"{k} = {_fmt(v)}" for k, v in options.items())
@@ -136,9 +136,8 @@ class Dovecot(Family):
         salt = os.urandom(8)
         digest = base64.b64encode(hashlib.sha256(password.encode() + salt).digest() + salt).decode()
         line = f"{user}:{{SSHA256}}{digest}::::::"
-        res = server.exec(["sh", "-c", f'grep -q "^$1:" {self.passwd} || printf "%s\\n" "$2" >> {self.passwd}',
-                           "sh", user, line])
-        res.check(f"add {user} to passwd-file")
+        script = f'umask 027; printf "%s\\n" "$2" > {self.users_dir}/$1 && chgrp dovecot {self.users_dir}/$1'
+        server.exec(["sh", "-c", script, "sh", user, line]).check(f"passwd-file of {user}")
         # Touching the INBOX makes the account exist on disk, so the admin sees it.
         server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
 

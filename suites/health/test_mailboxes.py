@@ -12,6 +12,7 @@ def _under(path: str, directory: str) -> bool:
     return path.startswith(directory.rstrip("/") + "/")
 
 
+@pytest.mark.requires("partitions")
 def test_create_goes_to_default_partition(server, users, admin_imap):
     user = users.create()
     create_mailbox(admin_imap, f"{user.mailbox}.plain")
@@ -33,12 +34,16 @@ def test_child_inherits_parent_partition(server, users, admin_imap):
     assert _under(server.mailbox_path(f"{user.mailbox}.archive.2026"), server.partitions()[SECOND])
 
 
-def test_admin_cannot_delete_account_without_granting_itself(users, admin_imap):
+def test_admin_must_grant_itself_delete_right_to_remove_account(server, users, admin_imap):
     # The book: administrators lack the delete right by default and must grant it first.
     user = users.create()
     typ, _ = command(admin_imap, "DELETE", quote(user.mailbox))
     assert typ == "NO"
     assert list_names(admin_imap, user.mailbox) == [user.mailbox]
+    admin_imap.setacl(user.mailbox, server.admin_user, "lrswipkxtecda")
+    typ, data = command(admin_imap, "DELETE", quote(user.mailbox))
+    assert typ == "OK", data
+    assert list_names(admin_imap, f"{user.mailbox}*") == []
 
 
 def test_deletemailbox_removes_hierarchy(server, users, admin_imap):

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Start syslog, prepare the volume on first use, write ports and per-start settings, run Dovecot.
+set -eu
+: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}"
+mkdir -p /var/log/imapwright
+rm -f /run/rsyslogd.pid
+rsyslogd
+D=/srv/imapwright
+mkdir -p "$D/home" "$D/users" "$D/shared"
+chown vmail:vmail "$D/home" "$D/shared"
+chown root:dovecot "$D/users"; chmod 750 "$D/users"
+hash=$(doveadm pw -s SSHA256 -p "$ADMIN_PASSWORD")
+printf 'admin:%s::::::\n' "$hash" > "$D/master-users"
+printf 'admin:%s::::::\n' "$hash" > "$D/users/admin"
+chown root:dovecot "$D/master-users" "$D/users/admin"; chmod 640 "$D/master-users" "$D/users/admin"
+unset ADMIN_PASSWORD
+{
+  printf 'service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$IMAP_PORT"
+  printf 'service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$LMTP_PORT"
+  printf 'service managesieve-login {\n  inet_listener sieve {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$SIEVE_PORT"
+  # IMAPWRIGHT_CONFIG: newline-separated "key = value" lines, the settings of this start.
+  printf '%s\n' "${IMAPWRIGHT_CONFIG:-}"
+} > /etc/dovecot/imapwright-local.conf
+echo "imapwright: dovecot starting" | logger -t imapwright
+exec /usr/sbin/dovecot -F
