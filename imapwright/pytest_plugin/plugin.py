@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
+from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES
 from . import deviations as deviations_mod
 from .pool import TARGET, ServerPool
@@ -56,12 +58,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="let suites that create and delete data run against --target")
     group.addoption("--no-consistency-check", action="store_true",
                     help="skip the quota/reconstruct check after each test")
+    group.addoption("--imapwright-report", metavar="DIR",
+                    help="write summary.json and index.html of this run into DIR")
+    group.addoption("--run-id", default="", help="name of this run in its report")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
     config.stash[_STATE] = State(config)
+    report_dir = config.getoption("imapwright_report")
+    if report_dir and not hasattr(config, "workerinput"):  # xdist workers send reports to the controller
+        run_id = config.getoption("run_id") or Path(report_dir).name
+        config.pluginmanager.register(ReportWriter(Path(report_dir), run_id), "imapwright-report")
 
 
 _STATE = pytest.StashKey[State]()

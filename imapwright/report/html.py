@@ -1,0 +1,63 @@
+"""A self-contained HTML page: every check as a row, one column per server, failures expanded."""
+
+from __future__ import annotations
+
+from html import escape
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top}
+th{background:#f3f3f3;text-align:left}.passed{background:#dff0d8}.failed,.error{background:#f8d7da}
+.skipped{background:#eee;color:#666}.deviation{background:#fff3cd}
+pre{white-space:pre-wrap;font-size:.85em;background:#fafafa;border:1px solid #ddd;padding:.5em;max-height:30em;overflow:auto}
+.counts span{margin-right:1.2em}
+"""
+
+_SYMBOL = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip", "deviation": "deviation"}
+
+
+def render(summary: dict) -> str:
+    servers = sorted(summary["per_server"])
+    checks = summary["checks"]
+    by_test: dict[str, dict[str, dict]] = {}
+    for c in checks:
+        by_test.setdefault(c["test"], {})[c["server"]] = c
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright run {escape(summary['run_id'])}"
+           f"</title><style>{_CSS}</style></head><body>",
+           f"<h1>imapwright run {escape(summary['run_id'])}</h1>",
+           f"<p>{escape(summary['started'])} to {escape(summary['finished'])}; exit status "
+           f"{summary['exit_status']}</p>", "<h2>Servers</h2><table><tr><th>server</th><th>version reported</th>"
+           + "".join(f"<th>{o}</th>" for o in _SYMBOL) + "</tr>"]
+    for name in servers:
+        counts = summary["per_server"][name]
+        out.append(f"<tr><td>{escape(name)}</td><td>{escape(summary['servers'].get(name, ''))}</td>"
+                   + "".join(f"<td class='{o}'>{counts.get(o, 0)}</td>" for o in _SYMBOL) + "</tr>")
+    out.append("</table><h2>Checks</h2><table><tr><th>check</th>"
+               + "".join(f"<th>{escape(s)}</th>" for s in servers) + "</tr>")
+    for test in sorted(by_test):
+        cells = []
+        for name in servers:
+            c = by_test[test].get(name)
+            if c is None:
+                cells.append("<td></td>")
+                continue
+            title = escape(c["message"] or c["deviation"], quote=True)
+            cells.append(f"<td class='{c['outcome']}' title='{title}'>{_SYMBOL[c['outcome']]}</td>")
+        out.append(f"<tr><td>{escape(test)}</td>{''.join(cells)}</tr>")
+    out.append("</table>")
+    problems = [c for c in checks if c["outcome"] in ("failed", "error")]
+    if problems:
+        out.append("<h2>Failures</h2>")
+        for c in problems:
+            out.append(f"<h3>{escape(c['nodeid'])}</h3><pre>{escape(c['message'])}</pre>")
+            if c["server_log"]:
+                out.append(f"<details open><summary>server log ({escape(c['server'])})</summary>"
+                           f"<pre>{escape(c['server_log'])}</pre></details>")
+    deviations = [c for c in checks if c["outcome"] == "deviation"]
+    if deviations:
+        out.append("<h2>Known deviations</h2><table><tr><th>check</th><th>server</th><th>reason</th></tr>")
+        out += [f"<tr><td>{escape(c['test'])}</td><td>{escape(c['server'])}</td><td>{escape(c['message'])}</td></tr>"
+                for c in deviations]
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out)

@@ -1,0 +1,91 @@
+"""One record per check and server, built from pytest reports; the summary written to summary.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+OUTCOMES = ("passed", "failed", "error", "skipped", "deviation")
+
+
+@dataclass
+class CheckRecord:
+    nodeid: str
+    test: str  # node id without the [server] part
+    server: str
+    outcome: str  # one of OUTCOMES
+    duration: float
+    message: str = ""
+    deviation: str = ""
+    server_log: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+def record_from_report(rep) -> CheckRecord | None:
+    """Turn a pytest TestReport into a record; None for phases that add nothing (passing setup/teardown)."""
+    props = {k: str(v) for k, v in rep.user_properties}
+    server = props.pop("server", "") or (rep.nodeid.rsplit("[", 1)[1].rstrip("]") if "[" in rep.nodeid else "")
+    if rep.when == "call":
+        if hasattr(rep, "wasxfail") and rep.skipped:
+            outcome = "deviation"
+        else:
+            outcome = rep.outcome
+    elif rep.failed:
+        outcome = "error"
+    elif rep.skipped and rep.when == "setup":
+        outcome = "skipped"
+    else:
+        return None
+    message = ""
+    if rep.failed:
+        message = _short(rep.longreprtext)
+    elif rep.skipped and isinstance(rep.longrepr, tuple):
+        message = str(rep.longrepr[2]).removeprefix("Skipped: ")
+    elif outcome == "deviation":
+        message = rep.wasxfail
+    return CheckRecord(
+        nodeid=rep.nodeid, test=rep.nodeid.split("[")[0], server=server, outcome=outcome,
+        duration=round(rep.duration, 4), message=message, deviation=props.pop("deviation", ""),
+        server_log=props.pop("server_log", ""), properties=props,
+    )
+
+
+def _short(text: str, limit: int = 4000) -> str:
+    # The assertion lines ("E   ...") say what went wrong; the rest is in junit.xml.
+    lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E ")]
+    out = "\n".join(lines) or text.strip().splitlines()[-1:][0] if text.strip() else ""
+    return out[:limit]
+
+
+def summarize(records: list[CheckRecord], run_id: str, servers: dict[str, str], started: str,
+              finished: str, exit_status: int) -> dict:
+    counts = {o: sum(r.outcome == o for r in records) for o in OUTCOMES}
+    per_server = {
+        name: {o: sum(r.outcome == o and r.server == name for r in records) for o in OUTCOMES}
+        for name in sorted({r.server for r in records if r.server})
+    }
+    return {
+        "run_id": run_id, "started": started, "finished": finished, "exit_status": exit_status,
+        "servers": servers, "counts": counts, "per_server": per_server,
+        "checks": [asdict(r) for r in records],
+    }
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so a report is whole or absent."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, summary: dict) -> None:
+    write_atomic(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")

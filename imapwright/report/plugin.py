@@ -1,0 +1,35 @@
+"""pytest side of the run report: collects every check (on the xdist controller too), writes at the end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from . import html
+from .model import CheckRecord, record_from_report, summarize, write_atomic, write_json
+
+
+class ReportWriter:
+    def __init__(self, directory: Path, run_id: str):
+        self.directory = directory
+        self.run_id = run_id
+        self.records: list[CheckRecord] = []
+        self.versions: dict[str, str] = {}
+        self.started = datetime.now(UTC).isoformat(timespec="seconds")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if props.get("server") and props.get("server_version"):
+            self.versions[props["server"]] = props["server_version"]
+        record = record_from_report(report)
+        if record is not None:
+            self.records.append(record)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        summary = summarize(self.records, self.run_id, self.versions, self.started,
+                            datetime.now(UTC).isoformat(timespec="seconds"), int(exitstatus))
+        write_json(self.directory / "summary.json", summary)
+        write_atomic(self.directory / "index.html", html.render(summary))
