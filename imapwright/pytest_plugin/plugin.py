@@ -100,6 +100,7 @@ def _is_destructive(item: pytest.Item) -> bool:
     return "users" in getattr(item, "fixturenames", ()) or item.get_closest_marker("destructive") is not None
 
 
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: judge only what will run
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     state = _state(config)
     refused = [i.nodeid for i in items if _server_name(i) == TARGET and _is_destructive(i)]

@@ -48,19 +48,24 @@ def _build_lock(spec: ServerSpec) -> Iterator[None]:
         yield
 
 
+def is_current(spec: ServerSpec) -> bool:
+    """The image exists and was built from today's docker/<family>/ files on its base image."""
+    image = find_image(spec)
+    if image is None:
+        return False
+    base_ref = image.labels.get("imapwright.base", "")
+    try:
+        base_id = engine.client().images.get(base_ref).id if base_ref else ""
+    except docker.errors.ImageNotFound:
+        return False
+    return bool(base_id) and image.labels.get(engine.LABEL_CONTEXT) == context_hash(spec, base_id)
+
+
 def ensure_image(spec: ServerSpec, progress: Progress = _quiet, force: bool = False):
     """Return the server image, building it when missing, outdated (context changed) or forced."""
     with _build_lock(spec):
-        image = find_image(spec)
-        if image is not None and not force:
-            # An image whose context hash still matches needs nothing; otherwise rebuild.
-            base_ref = image.labels.get("imapwright.base", "")
-            try:
-                base_id = engine.client().images.get(base_ref).id if base_ref else ""
-            except docker.errors.ImageNotFound:
-                base_id = ""
-            if base_id and image.labels.get(engine.LABEL_CONTEXT) == context_hash(spec, base_id):
-                return image
+        if not force and is_current(spec):
+            return find_image(spec)
         return build(spec, progress)
 
 

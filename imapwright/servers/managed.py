@@ -31,6 +31,7 @@ class ManagedServer(ServerHandle):
     volume_name: str
     _image_id: str
     _sieve_port: int
+    _owner: str  # owner-pid label: this process, or "0" for a detached server
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _run_container(self) -> None:
@@ -41,7 +42,7 @@ class ManagedServer(ServerHandle):
             "ADMIN_PASSWORD": self.admin_password,
             "IMAPWRIGHT_CONFIG": self.family.settings_text(self.options),
         }
-        labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: str(os.getpid()),
+        labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: self._owner,
                   engine.LABEL_SERVER: self.spec.name}
         try:
             self.container = engine.client().containers.run(
@@ -117,14 +118,18 @@ class ManagedServer(ServerHandle):
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
                  imap_port: int | None = None, lmtp_port: int | None = None,
-                 volume: str | None = None, progress=None) -> ManagedServer:
-    """Build the image if needed, start a container and wait until an admin login works."""
+                 volume: str | None = None, progress=None, detached: bool = False) -> ManagedServer:
+    """Build the image if needed, start a container and wait until an admin login works.
+
+    A detached server outlives this process (`imapwright servers start`); others are removed at exit.
+    """
     image = ensure_image(spec, progress) if progress else ensure_image(spec)
     family = FAMILIES[spec.family]
     imap = ports.check_free(imap_port) if imap_port else ports.free_port()
     lmtp = ports.check_free(lmtp_port) if lmtp_port else ports.free_port()
     volume_name = volume or f"imapwright-{spec.family}-{spec.version}-{secrets.token_hex(4)}"
-    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: str(os.getpid()), engine.LABEL_SERVER: spec.name}
+    owner = "0" if detached else str(os.getpid())  # owner 0: kept until `servers stop`
+    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: owner, engine.LABEL_SERVER: spec.name}
     try:
         engine.client().volumes.get(volume_name)
     except docker.errors.NotFound:
@@ -136,13 +141,15 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
         features=family.features, owned=True,
     )
     server.spec, server.options, server.volume_name = spec, dict(options or {}), volume_name
-    server._image_id, server._sieve_port = image.id, ports.free_port()
+    server._image_id, server._sieve_port, server._owner = image.id, ports.free_port(), owner
     _live.add(server)
     try:
         server._run_container()
     except BaseException:
         server.stop()
         raise
+    if detached:
+        _live.discard(server)
     return server
 
 
@@ -174,9 +181,26 @@ def prune(stale_only: bool = False) -> tuple[int, int]:
         for item in items:
             labels = item.attrs.get("Config", {}).get("Labels") if kind == 0 else item.attrs.get("Labels")
             owner = int((labels or {}).get(engine.LABEL_OWNER_PID, "0") or 0)
-            if stale_only and owner and _pid_alive(owner):
-                continue
+            if stale_only and (owner == 0 or _pid_alive(owner)):
+                continue  # owner 0: a detached server, kept until `servers stop`
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 item.remove(force=True)
                 removed[kind] += 1
     return removed[0], removed[1]
+
+
+def stop_containers(names: list[str] | None) -> int:
+    """Remove imapwright containers (all, or those of these catalogue or container names) and their volumes."""
+    client = engine.client()
+    count = 0
+    for container in client.containers.list(all=True, filters={"label": engine.LABEL_MANAGED}):
+        server = container.labels.get(engine.LABEL_SERVER, "")
+        if names is not None and server not in names and container.name not in names:
+            continue
+        volumes = [m["Name"] for m in container.attrs.get("Mounts", []) if m.get("Type") == "volume"]
+        container.remove(force=True)
+        for volume in volumes:
+            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
+                client.volumes.get(volume).remove(force=True)
+        count += 1
+    return count

@@ -83,7 +83,9 @@ def connect_target(url: str) -> ServerHandle:
             container = engine.client().containers.get(container_name)
         except docker.errors.NotFound:
             raise UserError(f"exec channel: no container named {container_name!r}") from None
-        features |= {"exec", "files", "logs"}
+        # With an exec channel the server's own tools are reachable: what the family offers, except
+        # restarting a container the harness does not own.
+        features |= family.features - {"restart"}
     return ServerHandle(
         name="target", family=family, version=ident.get("version", "unknown"), imap=imap, lmtp=lmtp,
         admin_user=admin, admin_password=password, container=container, features=frozenset(features),

@@ -1,0 +1,194 @@
+"""The `imapwright` command: servers (list, build, start, stop, prune) and run (suites -> reports/)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .catalogue import CATALOGUE, DEFAULT_SERVER, lookup
+from .errors import UserError
+from .progress import build_progress, console
+
+ROOT = Path(__file__).resolve().parent.parent
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+servers_app = typer.Typer(no_args_is_help=True, help="Server images and containers.")
+app.add_typer(servers_app, name="servers")
+
+
+def _ensure_images(names: list[str], force: bool = False) -> None:
+    from .servers.images import ensure_image, is_current
+
+    for name in names:
+        spec = lookup(name)
+        if not force and is_current(spec):
+            continue
+        with build_progress(name) as update:
+            ensure_image(spec, update, force=force)
+
+
+@servers_app.command("list")
+def servers_list() -> None:
+    """The catalogue, with each image's state and the version its server reports."""
+    from .servers import engine
+    from .servers.images import find_image
+
+    engine.client()
+    for name, spec in CATALOGUE.items():
+        image = find_image(spec)
+        state = f"built, server {image.labels.get(engine.LABEL_VERSION, '?')}" if image else "not built"
+        running = engine.client().containers.list(filters={"label": f"{engine.LABEL_SERVER}={name}"})
+        extra = f", {len(running)} running" if running else ""
+        default = " (default)" if name == DEFAULT_SERVER else ""
+        typer.echo(f"{name:<12} Debian {spec.release:<9} {state}{extra}{default}")
+
+
+@servers_app.command("build")
+def servers_build(names: Annotated[list[str], typer.Argument(help="catalogue names, e.g. cyrus:3.6")],
+                  force: Annotated[bool, typer.Option(help="rebuild even if the image is up to date")] = False
+                  ) -> None:
+    """Build server images (and their Debian base where needed), with progress."""
+    for name in names:
+        lookup(name)
+    _ensure_images(names, force)
+
+
+@servers_app.command("start")
+def servers_start(
+    name: Annotated[str, typer.Argument(help="catalogue name")] = DEFAULT_SERVER,
+    imap_port: Annotated[int, typer.Option(help="IMAP port on 127.0.0.1 (default: a free one)")] = 0,
+    lmtp_port: Annotated[int, typer.Option(help="LMTP port on 127.0.0.1 (default: a free one)")] = 0,
+    option: Annotated[list[str], typer.Option("--option", "-o", help="server setting KEY=VALUE, repeatable")] = [],
+    password_file: Annotated[Path | None, typer.Option(help="where to write the admin password")] = None,
+) -> None:
+    """Start a server that keeps running until `servers stop`; prints how to reach it."""
+    from .servers.managed import start_server
+
+    spec = lookup(name)
+    options = {}
+    for item in option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--option {item!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    _ensure_images([name])
+    server = start_server(spec, options, imap_port=imap_port or None, lmtp_port=lmtp_port or None, detached=True)
+    secret = password_file or Path(f"imapwright-{spec.family}-{spec.version}.secret")
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(server.admin_password + "\n")
+    typer.echo(f"{server.describe()} container={server.container.name}")
+    typer.echo(f"admin {server.admin_user}, password in {secret} (mode 600)")
+    typer.echo(f"target: --target 'imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}"
+               f"&exec=docker:{server.container.name}'  (IMAPWRIGHT_TARGET_PASSWORD=$(cat {secret}))")
+
+
+@servers_app.command("stop")
+def servers_stop(names: Annotated[list[str] | None, typer.Argument(help="catalogue names or container names")] = None,
+                 all_: Annotated[bool, typer.Option("--all", help="every imapwright container")] = False) -> None:
+    """Stop servers started with `servers start` and remove their data volumes."""
+    from .servers.managed import stop_containers
+
+    if not names and not all_:
+        raise UserError("name a server (e.g. cyrus:3.6) or pass --all")
+    count = stop_containers(None if all_ else names)
+    typer.echo(f"stopped {count} server(s)")
+
+
+@servers_app.command("prune")
+def servers_prune() -> None:
+    """Remove every container and volume imapwright left behind."""
+    from .servers.managed import prune
+
+    containers, volumes = prune()
+    typer.echo(f"removed {containers} container(s) and {volumes} volume(s)")
+
+
+def _suite_paths(suites: list[str]) -> list[str]:
+    paths = []
+    for suite in suites or ["suites"]:
+        path = Path(suite)
+        if not path.exists():
+            path = ROOT / "suites" / suite
+        if not path.exists():
+            known = ", ".join(sorted(p.name for p in (ROOT / "suites").iterdir() if p.is_dir() and p.name[0] != "_"))
+            raise UserError(f"no suite {suite!r}; suites: {known}")
+        paths.append(str(path))
+    return paths
+
+
+@app.command("run")
+def run(
+    suites: Annotated[list[str] | None, typer.Argument(help="suite names (health, ...) or paths; default all")] = None,
+    server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
+    target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
+    allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
+    workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+    pytest_args: Annotated[list[str], typer.Option("--pytest-arg", help="extra pytest argument, repeatable")] = [],
+) -> None:
+    """Run suites against servers; writes junit.xml, summary.json and index.html to reports/<run-id>/."""
+    import pytest
+
+    names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
+    for name in names:
+        lookup(name)
+    paths = _suite_paths(suites or [])
+    if target:
+        from .servers.target import connect_target
+
+        connect_target(target)  # a wrong address or password is one clear line, before any test
+    _ensure_images(names)
+    run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    out = reports / run_id
+    args = [*paths, "--rootdir", str(ROOT),
+            f"--junitxml={out / 'junit.xml'}", f"--imapwright-report={out}", f"--run-id={run_id}", "-rfEx"]
+    args += [a for n in names for a in ("--server", n)]
+    if target:
+        args += ["--target", target]
+    if allow_destructive:
+        args.append("--allow-destructive")
+    count = workers or min(len(names) + bool(target), os.cpu_count() or 1)
+    if count > 1:
+        args += ["-n", str(count), "--dist", "loadgroup"]
+    code = pytest.main(args + list(pytest_args), plugins=[])
+    console.print(f"report: {out / 'index.html'}")
+    raise typer.Exit(int(code))
+
+
+def main() -> None:
+    # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except UserError as exc:
+        print(f"imapwright: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        from .servers.managed import stop_all
+
+        stop_all()
+        print("imapwright: interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # click's usage errors come through here with standalone_mode=False
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+
+
+if __name__ == "__main__":
+    main()
