@@ -6,3 +6,5 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("servers", deadline=None, max_examples=25,
                           suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.load_profile("servers")
+
+pytest_plugins = ["pytester"]  # the harness's own tests run inner pytest sessions against its plugin

@@ -30,7 +30,8 @@ class State:
         self.allow_destructive = config.getoption("allow_destructive")
         self.check_consistency = not config.getoption("no_consistency_check")
         try:
-            self.deviations = deviations_mod.load()
+            directory = config.getoption("deviations")
+            self.deviations = deviations_mod.load(Path(directory)) if directory else deviations_mod.load()
         except deviations_mod.DeviationError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -61,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--imapwright-report", metavar="DIR",
                     help="write summary.json and index.html of this run into DIR")
     group.addoption("--run-id", default="", help="name of this run in its report")
+    group.addoption("--deviations", metavar="DIR", help="folder of <family>.toml deviation lists "
+                    "(default: fixtures/deviations)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -156,6 +159,18 @@ def lmtp(server):
     client = server.lmtp_client()
     yield client
     client.close()
+
+
+@pytest.fixture
+def private_server(request, server):
+    """A fresh container of the same catalogue server, for tests that restart, kill or reconfigure it."""
+    if not server.owned:
+        pytest.skip("needs a server imapwright starts (not --target)")
+    from ..servers.managed import start_server
+
+    handle = start_server(server.spec)
+    yield handle
+    handle.stop()
 
 
 @pytest.fixture

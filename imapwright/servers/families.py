@@ -9,6 +9,8 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
+from ..protocol.imap import list_names
+
 if TYPE_CHECKING:
     from .handle import ServerHandle
 
@@ -85,14 +87,13 @@ class Cyrus(Family):
         boxes = " ".join(shlex.quote(self.user_mailbox(u)) for u in users)
         script = (f"{self.bin}/quota -n -f {boxes} 2>&1; echo '@@reconstruct'; "
                   f"{self.bin}/reconstruct -n -r -G {boxes} 2>&1")
-        res = server.exec(["sh", "-c", script])
-        quota_out, _, recon_out = res.stdout.partition("@@reconstruct\n")
-        problems = [f"quota -f: {line}" for line in quota_out.splitlines()
-                    if line.strip() and not _quota_table_line(line, users)]
-        # reconstruct -n names each mailbox it walks; any other line is something it would fix.
-        problems += [f"reconstruct: {line}" for line in recon_out.splitlines()
-                     if line.strip() and not _is_user_mailbox_line(line, users)]
-        return problems
+        output = server.exec(["sh", "-c", script]).stdout
+        # The mailboxes reconstruct walks are named on lines of their own; knowing the exact names
+        # tells those apart from repairs ("user.bob.sub uid 2 found - adding"), spaces in names included.
+        with server.admin_imap() as admin:
+            names = {n for u in users for p in (self.user_mailbox(u), self.user_mailbox(u) + ".*")
+                     for n in list_names(admin, p)}
+        return cyrus_check_problems(output, names)
 
     def mailbox_path(self, server, mailbox):
         res = server.exec([f"{self.bin}/mbpath", mailbox])
@@ -104,18 +105,22 @@ class Cyrus(Family):
         return {m.group(1): m.group(2).strip() for m in re.finditer(r"^partition-(\S+): (.*)$", out, re.M)}
 
 
-def _quota_table_line(line: str, users: list[str]) -> bool:
-    # quota prints a header and one row per root and resource ("  1000   0   7   STORAGE user.bob");
-    # a repair it would make shows as a different line ("user.bob: usage was 7, now 12").
-    return line.split()[:1] == ["Quota"] or bool(_QUOTA_ROW.match(line))
+def cyrus_check_problems(output: str, mailboxes: set[str]) -> list[str]:
+    """Problems in the output of `quota -n -f ...; echo @@reconstruct; reconstruct -n -r -G ...`.
+
+    quota prints a header and one row per root and resource ("  1000   0   7   STORAGE user.bob");
+    a repair it would make is any other line ("user.bob: STORAGE usage was 80310, now 8031").
+    reconstruct -n names each mailbox it walks; any other line is something it would fix.
+    """
+    quota_out, _, recon_out = output.partition("@@reconstruct\n")
+    problems = [f"quota -f: {line}" for line in quota_out.splitlines()
+                if line.strip() and line.split()[:1] != ["Quota"] and not _QUOTA_ROW.match(line)]
+    problems += [f"reconstruct: {line}" for line in recon_out.splitlines()
+                 if line.strip() and line.strip() not in mailboxes]
+    return problems
 
 
 _QUOTA_ROW = re.compile(r"^\s*(?:-?\d+\s+)+[A-Z][A-Z-]*\s+\S+\s*$")
-
-
-def _is_user_mailbox_line(line: str, users: list[str]) -> bool:
-    name = line.strip()
-    return any(name == f"user.{u}" or name.startswith(f"user.{u}.") for u in users)
 
 
 class Dovecot(Family):

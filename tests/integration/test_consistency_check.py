@@ -1,0 +1,45 @@
+"""The after-test consistency check must see real damage, or it proves nothing."""
+
+import re
+
+import pytest
+
+
+@pytest.fixture
+def populated(server, users, admin_imap):
+    user = users.create()
+    admin_imap.setacl(user.mailbox, server.admin_user, "lrswipkxtecda")
+    admin_imap.create_folder(f"{user.mailbox}.sub")
+    admin_imap.append(f"{user.mailbox}.sub", b"Subject: one\r\n\r\n" + b"x" * 3000)
+    return user
+
+
+@pytest.mark.requires("cyrus")
+def test_cyrus_check_sees_stray_message_file(server, populated):
+    path = server.mailbox_path(f"{populated.mailbox}.sub")
+    server.write_file(path + "/2.", server.read_file(path + "/1."))
+    problems = server.family.consistency_problems(server, [populated.name])
+    assert any("uid 2 found" in p for p in problems), problems
+    server.exec(["/usr/lib/cyrus/bin/reconstruct", "-r", populated.mailbox]).check()  # leave it clean
+
+
+@pytest.mark.requires("cyrus")
+def test_cyrus_check_sees_wrong_quota_usage(server, populated, admin_imap):
+    admin_imap._imap._simple_command("SETQUOTA", f'"{populated.mailbox}"', "(STORAGE 1000)")
+    path = server.exec(["sh", "-c", f"ls /srv/imapwright/config/quota/*/{populated.mailbox}"]).check().stdout.strip()
+    server.write_file(path, re.sub(rb"S \((\d+)", rb"S (99999", server.read_file(path)))
+    problems = server.family.consistency_problems(server, [populated.name])
+    assert any("usage was 99999" in p for p in problems), problems
+    server.exec(["/usr/lib/cyrus/bin/quota", "-f", populated.mailbox]).check()
+
+
+@pytest.mark.requires("dovecot")
+def test_dovecot_check_sees_damaged_index(server, populated):
+    # The admin's appends index the folder under the admin's home (shared namespace); the owner's
+    # own access writes the index files in the owner's Maildir, which is what gets damaged here.
+    server.exec(["doveadm", "mailbox", "status", "-u", populated.name, "messages", "sub"]).check()
+    path = server.mailbox_path(f"{populated.mailbox}.sub")
+    log = server.read_file(path + "/dovecot.index.log")
+    server.write_file(path + "/dovecot.index.log", log[:40] + b"\xff" * 64 + log[104:])
+    server.delete_file(path + "/dovecot-uidlist")
+    assert server.family.consistency_problems(server, [populated.name])

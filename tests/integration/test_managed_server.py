@@ -1,0 +1,82 @@
+"""The managed-server API later suites stand on: restart, kill, reconfigure, files, logs, exec."""
+
+import imapclient
+import pytest
+
+from imapwright.protocol.imap import command
+
+
+def test_exec_runs_as_server_user(server):
+    res = server.exec(["id", "-un"])
+    assert res.exit_code == 0
+    assert res.stdout.strip() == server.family.tool_user
+
+
+def test_exec_reports_failure_status(server):
+    assert server.exec(["sh", "-c", "exit 7"]).exit_code == 7
+
+
+def test_file_write_read_truncate_delete(server):
+    path = "/tmp/imapwright-file-test"
+    server.write_file(path, b"0123456789")
+    assert server.read_file(path) == b"0123456789"
+    server.truncate_file(path, 4)
+    assert server.read_file(path) == b"0123"
+    assert "imapwright-file-test" in server.list_dir("/tmp")
+    server.delete_file(path)
+    with pytest.raises(FileNotFoundError):
+        server.read_file(path)
+
+
+def test_logs_window_holds_this_tests_lines_only(server, test_started):
+    with server.admin_imap():
+        pass  # a login the server logs
+    lines = server.wait_for_log(server.admin_user, since=test_started)
+    assert lines, "the admin login of this test is not in the server log"
+    assert all(line.time >= test_started for line in server.logs(since=test_started))
+    assert any(line.time < test_started for line in server.logs()), "no earlier lines outside the window"
+
+
+def test_restart_keeps_data(private_server):
+    with private_server.admin_imap() as admin:
+        admin.create_folder("keepme")
+    private_server.restart()
+    with private_server.admin_imap() as admin:
+        assert admin.folder_exists("keepme")
+
+
+def test_kill_then_start_keeps_data(private_server):
+    with private_server.admin_imap() as admin:
+        admin.create_folder("crashproof")
+    private_server.kill()
+    with pytest.raises(OSError):
+        private_server.imap_client(timeout=2)
+    private_server.start()
+    with private_server.admin_imap() as admin:
+        assert admin.folder_exists("crashproof")
+
+
+@pytest.mark.requires("cyrus")
+def test_reconfigure_switches_allowusermoves(private_server):
+    # The environment notes: RENAME of an account is refused unless allowusermoves is on.
+    private_server.create_user("bob", "pw-bob-1")
+    with private_server.admin_imap() as admin:
+        typ, _ = command(admin, "RENAME", '"user.bob"', '"user.robert"')
+        assert typ == "NO"
+    private_server.reconfigure(allowusermoves=True)
+    with private_server.admin_imap() as admin:
+        typ, data = command(admin, "RENAME", '"user.bob"', '"user.robert"')
+        assert typ == "OK", data
+        assert admin.folder_exists("user.robert")
+
+
+def test_stop_removes_container_and_volume(private_server):
+    from imapwright.servers import engine
+
+    name, volume = private_server.container.name, private_server.volume_name
+    private_server.stop()
+    names = [c.name for c in engine.client().containers.list(all=True)]
+    volumes = [v.name for v in engine.client().volumes.list()]
+    assert name not in names and volume not in volumes
+    with pytest.raises(OSError):
+        imapclient.IMAPClient(private_server.imap.host, port=private_server.imap.port, timeout=2)

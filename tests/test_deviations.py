@@ -1,0 +1,31 @@
+import pytest
+
+from imapwright.pytest_plugin import deviations as dev
+
+
+def test_shipped_deviation_files_load_and_have_references():
+    entries = dev.load()
+    assert entries, "fixtures/deviations lists nothing"
+    assert all(e.reason and e.reference for e in entries)
+
+
+def test_version_bounds_limit_a_deviation(tmp_path):
+    (tmp_path / "dovecot.toml").write_text(
+        '[[deviation]]\ntest = "suites/x.py::t"\nversions = ">=2.4"\nreason = "r"\nreference = "RFC 9051"\n')
+    [entry] = dev.load(tmp_path)
+    assert dev.find([entry], "suites/x.py::t", "dovecot", (2, 4, 1)) is entry
+    assert dev.find([entry], "suites/x.py::t", "dovecot", (2, 3, 19)) is None
+    assert dev.find([entry], "suites/x.py::t", "cyrus", (3, 6)) is None
+    assert dev.find([entry], "suites/x.py::other", "dovecot", (2, 4, 1)) is None
+
+
+def test_entry_without_reference_is_an_error(tmp_path):
+    (tmp_path / "cyrus.toml").write_text('[[deviation]]\ntest = "a::b"\nreason = "r"\n')
+    with pytest.raises(dev.DeviationError, match="lacks reference"):
+        dev.load(tmp_path)
+
+
+def test_malformed_toml_is_an_error(tmp_path):
+    (tmp_path / "cyrus.toml").write_text("[[deviation]\n")
+    with pytest.raises(dev.DeviationError, match="cyrus.toml"):
+        dev.load(tmp_path)
