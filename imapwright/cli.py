@@ -23,14 +23,24 @@ app.add_typer(servers_app, name="servers")
 
 
 def _ensure_images(names: list[str], force: bool = False) -> None:
+    """Build missing or outdated images side by side (two cores: docker builds are mostly downloads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .servers.images import ensure_image, is_current
 
-    for name in names:
-        spec = lookup(name)
-        if not force and is_current(spec):
-            continue
-        with build_progress(name) as update:
-            ensure_image(spec, update, force=force)
+    todo = [lookup(n) for n in names if force or not is_current(lookup(n))]
+    if not todo:
+        return
+    with build_progress() as bar_for, ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(ensure_image, spec, bar_for(spec.name), force) for spec in todo]
+        errors = []
+        for future in futures:
+            try:
+                future.result()
+            except UserError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise UserError("; ".join(errors))
 
 
 @servers_app.command("list")

@@ -9,6 +9,7 @@ The source is a setting (IMAPWRIGHT_BASE_SOURCE):
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -47,6 +48,13 @@ def _have(tag: str) -> bool:
 
 def ensure_base(release: str, say: Callable[[str], None] = lambda _: None) -> str:
     """Return the tag of a usable Debian base image for `release`, making it if needed."""
+    # Parallel builds of two servers on one release (cyrus:3.6, dovecot:2.3) make the base once.
+    with open(f"/tmp/imapwright-base-{release}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _ensure_base(release, say)
+
+
+def _ensure_base(release: str, say: Callable[[str], None]) -> str:
     source = source_setting()
     official = f"debian:{release}"
     if source == "auto":

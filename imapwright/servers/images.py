@@ -97,6 +97,7 @@ def build(spec: ServerSpec, progress: Progress = _quiet):
 
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
@@ -108,12 +109,12 @@ def _run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
         stream = api.build(rm=True, forcerm=True, decode=True, network_mode="host", **kwargs)
         for chunk in stream:
             if "stream" in chunk:
-                for line in chunk["stream"].splitlines():
+                for line in _ANSI.sub("", chunk["stream"]).splitlines():
                     if not line.strip():
                         continue
                     m = _STEP.match(line)
                     if m:
-                        step_text = m.group(3)
+                        step_text = f"step {m.group(1)}/{m.group(2)} ({_clip(m.group(3), 50)})"
                         progress(f"{spec.name}: {step_text[:70]}", int(m.group(1)), int(m.group(2)))
                     tail = (tail + [line.rstrip()])[-12:]
                     found = re.match(r"Successfully built ([0-9a-f]+)", line)
@@ -123,13 +124,20 @@ def _run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
                 image_id = chunk["aux"]["ID"]
             if "error" in chunk or "errorDetail" in chunk:
                 err = chunk.get("error") or chunk["errorDetail"].get("message", "")
-                last = " | ".join(t for t in tail[-4:] if t.strip())
-                raise ServerError(f"{spec.name}: image build failed at '{step_text}': {err.strip()} -- {last}")
+                code = re.search(r"returned a non-zero code: \d+", err)
+                output = [t for t in tail if not t.startswith((" ---> ", "Removing intermediate", "Step "))]
+                raise ServerError(f"{spec.name}: image build failed at {step_text}: "
+                                  f"{code.group(0) if code else _clip(err.strip(), 200)}; last output: "
+                                  + " | ".join(_clip(t.strip(), 160) for t in output[-3:]))
     except docker.errors.APIError as exc:
         raise ServerError(f"{spec.name}: image build failed: {exc.explanation or exc}") from None
     if not image_id:
         raise ServerError(f"{spec.name}: image build finished without an image id: {' | '.join(tail[-3:])}")
     return image_id
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _read_version(image_id: str) -> str:
