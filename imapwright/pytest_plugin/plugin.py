@@ -3,6 +3,8 @@ failure, deviations as data. Options and fixtures are listed by `pytest --help` 
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +68,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "(default: fixtures/deviations)")
 
 
+def _terminate_like_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # SIGTERM (CI timeouts, kill) ends the run like Ctrl-C, so session teardown removes containers.
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _terminate_like_interrupt)
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
     config.stash[_STATE] = State(config)

@@ -8,7 +8,7 @@ INNER_FAILING = "def test_fails(server, admin_imap):\n    admin_imap.noop()\n   
 
 def run_inner(pytester, *args):
     # Deviations name tests by node id relative to the rootdir: make it the inner run's own folder.
-    return pytester.runpytest("--rootdir", str(pytester.path), *args)
+    return pytester.runpytest("--rootdir", str(pytester.path), "-p", "no:benchmark", *args)
 
 
 @pytest.fixture

@@ -1,0 +1,43 @@
+"""A run that is interrupted (Ctrl-C, SIGTERM) leaves no container or volume behind."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from imapwright.servers import engine
+
+INNER = '''
+import pathlib, time
+def test_waits(server):
+    pathlib.Path({marker!r}).write_text(server.container.name)
+    time.sleep(60)
+'''
+
+
+def _leftovers(pid: int) -> list[str]:
+    flt = {"label": f"{engine.LABEL_OWNER_PID}={pid}"}
+    client = engine.client()
+    return [c.name for c in client.containers.list(all=True, filters=flt)] + \
+           [v.name for v in client.volumes.list(filters=flt)]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_pytest_run_removes_its_server(tmp_path, sig):
+    marker = tmp_path / "started"
+    (tmp_path / "test_inner.py").write_text(INNER.format(marker=str(marker)))
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
+                             str(tmp_path), str(tmp_path / "test_inner.py"), "--server", "cyrus:3.6"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while not marker.exists():
+        assert proc.poll() is None, proc.stdout.read().decode()
+        assert time.monotonic() < deadline, "inner run did not start its server"
+        time.sleep(0.2)
+    assert _leftovers(proc.pid), "the running server should carry its owner's pid"
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    assert _leftovers(proc.pid) == []
