@@ -17,6 +17,7 @@ from ..catalogue import version_tuple
 from ..errors import ServerError
 from ..protocol.lmtp import LMTPClient
 from . import logs
+from .shell import ShellSession
 from .families import FAMILIES, Family
 
 
@@ -59,6 +60,7 @@ class ServerHandle:
     container: object | None = None  # docker Container when the harness can exec into it
     features: frozenset[str] = frozenset()
     owned: bool = False  # started by the harness: destructive suites may run without asking
+    _shells: dict = field(default_factory=dict, repr=False)  # user -> ShellSession
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -107,11 +109,30 @@ class ServerHandle:
 
     def exec(self, argv: list[str], user: str | None = None, environment: dict[str, str] | None = None,
              workdir: str | None = None) -> ExecResult:
-        """Run a command in the server's container, by default as the server's own user."""
-        code, (out, err) = self._container().exec_run(
-            argv, user=user or self.family.tool_user, environment=environment, demux=True, workdir=workdir)
-        out, err = out or b"", err or b""
+        """Run a command in the server's container, by default as the server's own user.
+
+        Commands go through a shell kept open per user (see shell.py); a shell that died with its
+        container (restart, kill) is reopened once.
+        """
+        user = user or self.family.tool_user
+        container = self._container()
+        for attempt in (1, 2):
+            shell = self._shells.get(user)
+            try:
+                if shell is None:
+                    shell = self._shells[user] = ShellSession(container, user)
+                code, out, err = shell.run(list(argv), environment, workdir)
+                break
+            except (OSError, ValueError):
+                self._shells.pop(user, None)
+                if attempt == 2:
+                    raise
         return ExecResult(list(argv), code, out.decode(errors="replace"), err.decode(errors="replace"), out)
+
+    def close_shells(self) -> None:
+        for shell in self._shells.values():
+            shell.close()
+        self._shells.clear()
 
     def mailbox_path(self, mailbox: str) -> str:
         """On-disk folder of a mailbox, as the server's own path tool reports it."""

@@ -69,7 +69,7 @@ def ensure_image(spec: ServerSpec, progress: Progress = _quiet, force: bool = Fa
         return build(spec, progress)
 
 
-def build(spec: ServerSpec, progress: Progress = _quiet):
+def build(spec: ServerSpec, progress: Progress = _quiet, no_cache: bool = False):
     api = engine.client().api
     progress(f"{spec.name}: base image for Debian {spec.release}", None, None)
     base = ensure_base(spec.release, lambda m: progress(m, None, None))
@@ -82,6 +82,7 @@ def build(spec: ServerSpec, progress: Progress = _quiet):
     image_id = _run_build(
         spec, progress,
         path=str(spec.context_dir), buildargs={"BASE": base}, labels=labels, tag=spec.image_tag + "-unlabelled",
+        nocache=no_cache,
     )
     version = _read_version(image_id).strip()
     if not version:

@@ -79,11 +79,13 @@ class ManagedServer(ServerHandle):
         raise ServerError(f"{self.spec.name}: no admin login within {timeout:.0f}s ({last})")
 
     def restart(self) -> None:
+        self.close_shells()
         self.container.restart(timeout=10)
         self.wait_ready()
 
     def kill(self) -> None:
         """SIGKILL the whole server (crash test); `start()` brings it back on the same data."""
+        self.close_shells()
         self.container.kill()
         self.container.wait(timeout=30)
 
@@ -102,6 +104,7 @@ class ManagedServer(ServerHandle):
         self._run_container()
 
     def _remove_container(self) -> None:
+        self.close_shells()
         if self.container is not None:
             with contextlib.suppress(docker.errors.NotFound):
                 self.container.remove(force=True)
