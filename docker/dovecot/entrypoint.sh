@@ -14,10 +14,13 @@ printf 'admin:%s::::::\n' "$hash" > "$D/master-users"
 printf 'admin:%s::::::\n' "$hash" > "$D/users/admin"
 chown root:dovecot "$D/master-users" "$D/users/admin"; chmod 640 "$D/master-users" "$D/users/admin"
 unset ADMIN_PASSWORD
+# The listener's address setting is "address" in 2.3 and "listen" from 2.4 on.
+case "$(dovecot --version)" in 2.3*) addr=address ;; *) addr=listen ;; esac
 {
-  printf 'service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$IMAP_PORT"
-  printf 'service lmtp {\n  inet_listener lmtp {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$LMTP_PORT"
-  printf 'service managesieve-login {\n  inet_listener sieve {\n    address = 127.0.0.1\n    port = %s\n  }\n}\n' "$SIEVE_PORT"
+  for svc in "imap-login imap $IMAP_PORT" "lmtp lmtp $LMTP_PORT" "managesieve-login sieve $SIEVE_PORT"; do
+    set -- $svc
+    printf 'service %s {\n  inet_listener %s {\n    %s = 127.0.0.1\n    port = %s\n  }\n}\n' "$1" "$2" "$addr" "$3"
+  done
   # IMAPWRIGHT_CONFIG: newline-separated "key = value" lines, the settings of this start.
   printf '%s\n' "${IMAPWRIGHT_CONFIG:-}"
 } > /etc/dovecot/imapwright-local.conf
