@@ -29,3 +29,21 @@ def test_malformed_toml_is_an_error(tmp_path):
     (tmp_path / "cyrus.toml").write_text("[[deviation]\n")
     with pytest.raises(dev.DeviationError, match="cyrus.toml"):
         dev.load(tmp_path)
+
+
+def test_check_noise_hides_only_matching_lines_of_listed_versions(tmp_path):
+    (tmp_path / "cyrus.toml").write_text(
+        '[[deviation]]\ntest = "s.py::t"\nversions = "<3.6"\nreason = "r"\nreference = "x"\n'
+        '[[check_noise]]\npattern = "mismatch: sentdate$"\nversions = "<3.6"\ntest = "s.py::t"\n'
+        'reason = "r"\nreference = "x"\n')
+    _, [noise] = dev.load_all(tmp_path)
+    assert noise.hides("reconstruct: user.b uid 1 mismatch: sentdate", "cyrus", (3, 2, 6))
+    assert not noise.hides("reconstruct: user.b uid 1 mismatch: sentdate", "cyrus", (3, 6, 1))
+    assert not noise.hides("reconstruct: user.b uid 2 found - adding", "cyrus", (3, 2, 6))
+
+
+def test_check_noise_must_name_a_listed_deviation(tmp_path):
+    (tmp_path / "cyrus.toml").write_text(
+        '[[check_noise]]\npattern = "x"\ntest = "s.py::t"\nreason = "r"\nreference = "x"\n')
+    with pytest.raises(dev.DeviationError, match="not listed as a deviation"):
+        dev.load_all(tmp_path)

@@ -10,10 +10,15 @@ One TOML file per server family, `fixtures/deviations/<family>.toml`:
 
 A listed test that fails is reported as an expected deviation; one that passes fails as
 "fixed, still listed" so the list stays true.
+
+The same files list `[[check_noise]]`: lines of the after-test consistency check that a server
+version prints although nothing is wrong (pattern, versions, reason, reference, and `test`, the
+deviation-listed test that shows the behaviour, so the noise entry cannot outlive it).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,37 +37,73 @@ class Deviation:
     versions: str = ""
 
     def applies(self, test: str, family: str, version: tuple[int, ...]) -> bool:
-        if family != self.family or test != self.test:
-            return False
-        if not self.versions:
-            return True
-        return all(
-            parse_requirement(f"{family}{bound.strip()}").unmet(family, version, frozenset()) is None
-            for bound in self.versions.split(",")
-        )
+        return test == self.test and _version_matches(self.family, self.versions, family, version)
 
     def describe(self) -> str:
         return f"{self.reason} [{self.reference}]"
+
+
+@dataclass(frozen=True)
+class CheckNoise:
+    family: str
+    pattern: str
+    test: str
+    reason: str
+    reference: str
+    versions: str = ""
+
+    def hides(self, problem: str, family: str, version: tuple[int, ...]) -> bool:
+        return _version_matches(self.family, self.versions, family, version) and re.search(self.pattern, problem) is not None
+
+
+def _version_matches(entry_family: str, versions: str, family: str, version: tuple[int, ...]) -> bool:
+    if family != entry_family:
+        return False
+    return not versions or all(
+        parse_requirement(f"{family}{bound.strip()}").unmet(family, version, frozenset()) is None
+        for bound in versions.split(",")
+    )
 
 
 class DeviationError(ValueError):
     pass
 
 
-def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
-    found: list[Deviation] = []
+def _entries(path: Path, data: dict, table: str, required: set[str]) -> list[dict]:
+    entries = data.get(table, [])
+    for i, entry in enumerate(entries):
+        missing = required - entry.keys()
+        if missing:
+            raise DeviationError(f"{path}: {table} #{i + 1} lacks {', '.join(sorted(missing))}")
+    return entries
+
+
+def load_all(directory: Path = DEVIATIONS_DIR) -> tuple[list[Deviation], list[CheckNoise]]:
+    deviations: list[Deviation] = []
+    noise: list[CheckNoise] = []
     for path in sorted(directory.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise DeviationError(f"{path}: {exc}") from None
-        for i, entry in enumerate(data.get("deviation", [])):
-            missing = {"test", "reason", "reference"} - entry.keys()
-            if missing:
-                raise DeviationError(f"{path}: deviation #{i + 1} lacks {', '.join(sorted(missing))}")
-            found.append(Deviation(path.stem, entry["test"], entry["reason"], entry["reference"],
-                                   entry.get("versions", "")))
-    return found
+        for e in _entries(path, data, "deviation", {"test", "reason", "reference"}):
+            deviations.append(Deviation(path.stem, e["test"], e["reason"], e["reference"], e.get("versions", "")))
+        for e in _entries(path, data, "check_noise", {"pattern", "test", "reason", "reference"}):
+            try:
+                re.compile(e["pattern"])
+            except re.error as exc:
+                raise DeviationError(f"{path}: check_noise pattern {e['pattern']!r}: {exc}") from None
+            noise.append(CheckNoise(path.stem, e["pattern"], e["test"], e["reason"], e["reference"],
+                                    e.get("versions", "")))
+    for n in noise:
+        if not any(d.family == n.family and d.test == n.test for d in deviations):
+            raise DeviationError(f"{n.family}.toml: check_noise {n.pattern!r} names test {n.test!r}, "
+                                 "which is not listed as a deviation")
+    return deviations, noise
+
+
+def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
+    return load_all(directory)[0]
 
 
 def find(deviations: list[Deviation], test: str, family: str, version: tuple[int, ...]) -> Deviation | None:

@@ -194,11 +194,12 @@ class ServerHandle:
             lines = [line for line in lines if line.time <= until]
         return lines
 
-    def wait_for_log(self, pattern: str, since: datetime, timeout: float = 5.0) -> list[logs.LogLine]:
-        """Log lines after `since` containing `pattern`; syslog is asynchronous, so poll briefly."""
+    def wait_for_log(self, *needles: str, since: datetime, timeout: float = 5.0) -> list[logs.LogLine]:
+        """Log lines after `since` whose message contains every needle; syslog is asynchronous, and
+        some servers log a refusal only when the connection closes, so poll until one appears."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [line for line in self.logs(since) if pattern in line.message]
+            found = [line for line in self.logs(since) if all(n in line.message for n in needles)]
             if found or time.monotonic() > deadline:
                 return found
             time.sleep(0.1)

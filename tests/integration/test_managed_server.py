@@ -1,5 +1,7 @@
 """The managed-server API later suites stand on: restart, kill, reconfigure, files, logs, exec."""
 
+from datetime import UTC, datetime, timedelta
+
 import imapclient
 import pytest
 
@@ -28,13 +30,17 @@ def test_file_write_read_truncate_delete(server):
         server.read_file(path)
 
 
-def test_logs_window_holds_this_tests_lines_only(server, test_started):
-    with server.admin_imap():
-        pass  # a login the server logs
-    lines = server.wait_for_log(server.admin_user, since=test_started)
-    assert lines, "the admin login of this test is not in the server log"
-    assert all(line.time >= test_started for line in server.logs(since=test_started))
-    assert any(line.time < test_started for line in server.logs()), "no earlier lines outside the window"
+def test_logs_window_holds_only_lines_since_its_start(server, users, login):
+    early = users.create("early")
+    login(early)
+    assert server.wait_for_log(early.name, since=datetime.now(UTC) - timedelta(seconds=30))
+    window = datetime.now(UTC)
+    late = users.create("late")
+    login(late)
+    assert server.wait_for_log(late.name, since=window), "the later login is not in the window"
+    lines = server.logs(since=window)
+    assert all(line.time >= window for line in lines)
+    assert not any(early.name in line.message for line in lines), "a line from before the window"
 
 
 def test_restart_keeps_data(private_server):
