@@ -3,6 +3,7 @@ failure, deviations as data. Options and fixtures are listed by `pytest --help` 
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -15,6 +16,7 @@ from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES
+from ..servers.managed import stop_all
 from . import deviations as deviations_mod
 from .pool import TARGET, ServerPool
 from .requirements import parse as parse_requirement
@@ -81,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
     config.stash[_STATE] = State(config)
+    if hasattr(config, "workerinput"):
+        _watch_controller()
     report_dir = config.getoption("imapwright_report")
     if report_dir and not hasattr(config, "workerinput"):  # xdist workers send reports to the controller
         run_id = config.getoption("run_id") or Path(report_dir).name
@@ -88,6 +92,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _STATE = pytest.StashKey[State]()
+
+
+def _watch_controller() -> None:
+    """In a pytest-xdist worker: if the controlling pytest dies (Ctrl-C, kill), remove our servers
+    at once instead of running on until the next report fails to send."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.3)
+        stop_all()
+        os._exit(3)
+
+    threading.Thread(target=watch, name="imapwright-controller-watch", daemon=True).start()
 
 
 def _state(config: pytest.Config) -> State:
@@ -114,19 +132,23 @@ def _is_destructive(item: pytest.Item) -> bool:
     return "users" in getattr(item, "fixturenames", ()) or item.get_closest_marker("destructive") is not None
 
 
-@pytest.hookimpl(trylast=True)  # after -k/-m deselection: judge only what will run
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    state = _state(config)
-    refused = [i.nodeid for i in items if _server_name(i) == TARGET and _is_destructive(i)]
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups of --dist loadgroup
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        name = _server_name(item)
+        if name:
+            # All tests of one server run in one worker: each worker starts only its own server.
+            item.add_marker(pytest.mark.xdist_group(name))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # After -k/-m deselection: judge only what will run.
+    state = _state(session.config)
+    refused = [i.nodeid for i in session.items if _server_name(i) == TARGET and _is_destructive(i)]
     if refused and not state.allow_destructive:
         raise pytest.UsageError(
             f"{len(refused)} selected tests create or delete data and --target is a server imapwright did not "
             "start; pass --allow-destructive to run them there (e.g. " + refused[0] + ")")
-    for item in items:
-        name = _server_name(item)
-        if name:
-            # With pytest-xdist --dist loadgroup, all tests of one server run in one worker.
-            item.add_marker(pytest.mark.xdist_group(name))
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -41,3 +41,25 @@ def test_interrupted_pytest_run_removes_its_server(tmp_path, sig):
     proc.send_signal(sig)
     proc.wait(timeout=60)
     assert _leftovers(proc.pid) == []
+
+
+def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
+    """Ctrl-C reaches the whole process group: the run, its xdist workers and their servers."""
+    client = engine.client()
+    flt = {"label": engine.LABEL_MANAGED}
+    before = {c.id for c in client.containers.list(all=True, filters=flt)}
+    proc = subprocess.Popen(["imapwright", "run", "health", "--server", "cyrus:3.6", "--server", "dovecot:2.3",
+                             "--reports", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len({c.id for c in client.containers.list(filters=flt)} - before) < 2:
+        assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "the run did not start both servers"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    deadline = time.monotonic() + 10
+    while {c.id for c in client.containers.list(all=True, filters=flt)} - before:
+        assert time.monotonic() < deadline, "containers left behind after Ctrl-C"
+        time.sleep(0.2)
