@@ -18,11 +18,14 @@ def test_waits(server):
 '''
 
 
+def _containers(pid: int) -> list[str]:
+    return [c.name for c in engine.client().containers.list(
+        all=True, filters={"label": f"{engine.LABEL_OWNER_PID}={pid}"})]
+
+
 def _leftovers(pid: int) -> list[str]:
-    flt = {"label": f"{engine.LABEL_OWNER_PID}={pid}"}
-    client = engine.client()
-    return [c.name for c in client.containers.list(all=True, filters=flt)] + \
-           [v.name for v in client.volumes.list(filters=flt)]
+    volumes = engine.client().volumes.list(filters={"label": f"{engine.LABEL_OWNER_PID}={pid}"})
+    return _containers(pid) + [v.name for v in volumes]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -43,23 +46,42 @@ def test_interrupted_pytest_run_removes_its_server(tmp_path, sig):
     assert _leftovers(proc.pid) == []
 
 
+def _family(pid: int) -> set[int]:
+    """pid and its descendants (xdist workers are children of the run)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    family, grew = {pid}, True
+    while grew:
+        new = {p for p, pp in parents.items() if pp in family} - family
+        family |= new
+        grew = bool(new)
+    return family
+
+
 def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
     """Ctrl-C reaches the whole process group: the run, its xdist workers and their servers."""
-    client = engine.client()
-    flt = {"label": engine.LABEL_MANAGED}
-    before = {c.id for c in client.containers.list(all=True, filters=flt)}
     proc = subprocess.Popen(["imapwright", "run", "health", "--server", "cyrus:3.6", "--server", "dovecot:2.3",
                              "--reports", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 120
-    while len({c.id for c in client.containers.list(filters=flt)} - before) < 2:
+    pids: set[int] = set()
+    while True:
         assert proc.poll() is None, proc.stdout.read().decode()[-2000:]
         assert time.monotonic() < deadline, "the run did not start both servers"
+        pids |= _family(proc.pid)
+        if sum(len(_containers(pid)) for pid in pids) >= 2:
+            break
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)
     proc.wait(timeout=60)
     assert proc.returncode != 0
     deadline = time.monotonic() + 10
-    while {c.id for c in client.containers.list(all=True, filters=flt)} - before:
-        assert time.monotonic() < deadline, "containers left behind after Ctrl-C"
+    while any(_leftovers(pid) for pid in pids):
+        assert time.monotonic() < deadline, "containers or volumes left behind after Ctrl-C"
         time.sleep(0.2)
