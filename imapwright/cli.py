@@ -87,6 +87,11 @@ def servers_start(
         if not sep or not key:
             raise UserError(f"--option {item!r}: expected KEY=VALUE")
         options[key.strip()] = value.strip()
+    from .servers.ports import check_free
+
+    for port in (imap_port, lmtp_port):
+        if port:
+            check_free(port)  # before a possibly long image build
     _ensure_images([name])
     server = start_server(spec, options, imap_port=imap_port or None, lmtp_port=lmtp_port or None, detached=True)
     secret = password_file or Path(f"imapwright-{spec.family}-{spec.version}.secret")

@@ -6,7 +6,7 @@ from html import escape
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;max-width:50em}
 th{background:#f3f3f3;text-align:left}.passed{background:#dff0d8}.failed,.error{background:#f8d7da}
 .skipped{background:#eee;color:#666}.deviation{background:#fff3cd}
 pre{white-space:pre-wrap;font-size:.85em;background:#fafafa;border:1px solid #ddd;padding:.5em;max-height:30em;overflow:auto}
@@ -31,7 +31,7 @@ def render(summary: dict) -> str:
     for name in servers:
         counts = summary["per_server"][name]
         out.append(f"<tr><td>{escape(name)}</td><td>{escape(summary['servers'].get(name, ''))}</td>"
-                   + "".join(f"<td class='{o}'>{counts.get(o, 0)}</td>" for o in _SYMBOL) + "</tr>")
+                   + "".join(f"<td class='{o if counts.get(o) else ''}'>{counts.get(o, 0)}</td>" for o in _SYMBOL) + "</tr>")
     out.append("</table><h2>Checks</h2><table><tr><th>check</th>"
                + "".join(f"<th>{escape(s)}</th>" for s in servers) + "</tr>")
     for test in sorted(by_test):

@@ -86,3 +86,16 @@ def test_stop_removes_container_and_volume(private_server):
     assert name not in names and volume not in volumes
     with pytest.raises(OSError):
         imapclient.IMAPClient(private_server.imap.host, port=private_server.imap.port, timeout=2)
+
+
+def test_cli_refuses_wrong_target_password_in_one_line(server):
+    import os
+    import subprocess
+
+    result = subprocess.run(
+        ["imapwright", "run", "health", "--target", f"imap://{server.admin_user}@{server.imap}"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password + "-wrong"})
+    assert result.returncode != 0
+    assert result.stderr.strip() == (f"imapwright: error: target {server.imap}: login as {server.admin_user} "
+                                     "refused (wrong password?)")

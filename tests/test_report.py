@@ -1,0 +1,44 @@
+import json
+
+from imapwright.report import html
+from imapwright.report.model import CheckRecord, summarize, write_atomic, write_json
+
+
+def _records():
+    return [
+        CheckRecord("s/t.py::a[cyrus:3.6]", "s/t.py::a", "cyrus:3.6", "passed", 0.1),
+        CheckRecord("s/t.py::a[dovecot:2.3]", "s/t.py::a", "dovecot:2.3", "deviation", 0.1,
+                    message="known deviation: r [ref]"),
+        CheckRecord("s/t.py::b[cyrus:3.6]", "s/t.py::b", "cyrus:3.6", "failed", 0.2, message="assert 1 == 2",
+                    server_log="2026-11-29T04:28:05.022069+00:00 vm cyrus/imap[38]: <login>"),
+    ]
+
+
+def test_summary_counts_per_server():
+    summary = summarize(_records(), "run1", {"cyrus:3.6": "3.6.1"}, "t0", "t1", 1)
+    assert summary["counts"]["passed"] == 1 and summary["counts"]["failed"] == 1
+    assert summary["per_server"]["dovecot:2.3"]["deviation"] == 1
+    assert summary["per_server"]["cyrus:3.6"] == {"passed": 1, "failed": 1, "error": 0, "skipped": 0, "deviation": 0}
+
+
+def test_html_has_matrix_failures_and_escaped_log():
+    page = html.render(summarize(_records(), "run1", {"cyrus:3.6": "3.6.1"}, "t0", "t1", 1))
+    assert "<th>cyrus:3.6</th>" in page and "<th>dovecot:2.3</th>" in page
+    assert "<h2>Failures</h2>" in page and "assert 1 == 2" in page
+    assert "&lt;login&gt;" in page and "<login>" not in page
+
+
+def test_write_atomic_leaves_no_partial_file(tmp_path):
+    target = tmp_path / "summary.json"
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+    class Boom:
+        def __str__(self):
+            raise RuntimeError("boom")
+    try:
+        write_atomic(target, Boom())  # type: ignore[arg-type]
+    except (RuntimeError, TypeError):
+        pass
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
