@@ -17,6 +17,7 @@ class ServerSpec:
     family: str  # "cyrus" or "dovecot"
     version: str  # major.minor the release ships
     release: str  # Debian release the packages come from
+    context: Path | None = None  # build folder; default docker/<family>/
 
     @property
     def image_tag(self) -> str:
@@ -24,7 +25,7 @@ class ServerSpec:
 
     @property
     def context_dir(self) -> Path:
-        return DOCKER_DIR / self.family
+        return self.context or DOCKER_DIR / self.family
 
     @property
     def version_tuple(self) -> tuple[int, ...]:

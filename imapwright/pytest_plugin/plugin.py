@@ -82,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _terminate_like_interrupt)
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
+    config.addinivalue_line("markers", "xdist_group(name): run in one pytest-xdist worker (set per server)")
     config.stash[_STATE] = State(config)
     if hasattr(config, "workerinput"):
         _watch_controller()
