@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import warnings
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,7 +170,9 @@ def users(server):
     yield factory
     factory.close_clients()
     if not server.owned:
-        factory.remove_all()
+        failures = factory.remove_all()
+        if failures:
+            warnings.warn(f"imapwright could not remove test users from {server.imap}: {'; '.join(failures)}")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING
 
-from ..protocol.imap import list_names
+from ..protocol.imap import command, list_names, quote, status_text
 
 if TYPE_CHECKING:
     from .handle import ServerHandle
@@ -34,6 +34,10 @@ class Family:
         raise NotImplementedError
 
     def create_user(self, server: ServerHandle, user: str, password: str) -> None:
+        raise NotImplementedError
+
+    def delete_user(self, server: ServerHandle, user: str) -> None:
+        """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
 
     def consistency_problems(self, server: ServerHandle, users: list[str]) -> list[str]:
@@ -79,6 +83,17 @@ class Cyrus(Family):
             typ, data = imap._imap.create(f'"{self.user_mailbox(user)}"')
             if typ != "OK" and b"already exists" not in b" ".join(data):
                 raise RuntimeError(f"CREATE {self.user_mailbox(user)}: {typ} {data}")
+
+    def delete_user(self, server, user):
+        # As the book says, the admin must first grant itself the right to delete the account.
+        with server.admin_imap() as admin:
+            if list_names(admin, self.user_mailbox(user)):
+                admin.setacl(self.user_mailbox(user), server.admin_user, "lrswipkxtecda")
+                typ, data = command(admin, "DELETE", quote(self.user_mailbox(user)))
+                if typ != "OK":
+                    raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
+        if "exec" in server.features:
+            server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
 
     def consistency_problems(self, server, users):
         """Cassandane's check: `quota -f` and `reconstruct` have nothing to fix for these users."""
@@ -148,6 +163,13 @@ class Dovecot(Family):
         server.exec(["sh", "-c", script, "sh", user, line]).check(f"passwd-file of {user}")
         # Touching the INBOX makes the account exist on disk, so the admin sees it.
         server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
+
+    def delete_user(self, server, user):
+        # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.
+        if "exec" not in server.features:
+            raise RuntimeError(f"cannot remove Dovecot user {user} without an exec channel")
+        server.exec(["doveadm", "kick", user], user="root")
+        server.exec(["rm", "-rf", f"{self.users_dir}/{user}", f"{DATA}/home/{user}"], user="root").check()
 
     def consistency_problems(self, server, users):
         """Quota recalculation changes nothing, and a forced index resync finds nothing to fix."""

@@ -1,0 +1,34 @@
+"""On a server imapwright did not start, destructive suites leave nothing of theirs behind."""
+
+import json
+
+from imapwright.protocol.imap import list_names
+
+INNER = '''
+import json, pathlib
+def test_makes_users(users, admin_imap):
+    made = [users.create("a"), users.create("b")]
+    for u in made:
+        admin_imap.create_folder(u.mailbox + ".drafts")
+    pathlib.Path({out!r}).write_text(json.dumps([u.name for u in made]))
+'''
+
+
+def test_target_run_removes_its_users(pytester, server, monkeypatch, tmp_path):
+    if not server.owned or "exec" not in server.features:
+        return
+    out = tmp_path / "made.json"
+    pytester.makepyfile(test_inner=INNER.format(out=str(out)))
+    monkeypatch.setenv("IMAPWRIGHT_TARGET_PASSWORD", server.admin_password)
+    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    result = pytester.runpytest("-p", "no:benchmark", "--rootdir", str(pytester.path), "--target", url,
+                                "--allow-destructive", "-W", "error::UserWarning")
+    result.assert_outcomes(passed=1)
+    made = json.loads(out.read_text())
+    assert len(made) == 2
+    with server.admin_imap() as admin:
+        for name in made:
+            assert list_names(admin, f"{server.user_mailbox(name)}*") == []
+    for name in made:
+        assert server.exec(["sh", "-c", f"ls -d /srv/imapwright/users/{name} /srv/imapwright/home/{name} 2>/dev/null"],
+                           user="root").stdout == ""
