@@ -99,3 +99,15 @@ def test_cli_refuses_wrong_target_password_in_one_line(server):
     assert result.returncode != 0
     assert result.stderr.strip() == (f"imapwright: error: target {server.imap}: login as {server.admin_user} "
                                      "refused (wrong password?)")
+
+
+@pytest.mark.requires("dovecot")
+def test_dovecot_master_login_acts_as_user(server, users):
+    user = users.create()
+    client = server.login(f"{user.name}*{server.admin_user}", server.admin_password)
+    try:
+        assert client.folder_exists("INBOX")
+        client.select_folder("INBOX")
+    finally:
+        client.logout()
+    assert server.wait_for_log(f"user=<{user.name}>", "Login", since=datetime.now(UTC) - timedelta(seconds=10))

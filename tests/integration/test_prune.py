@@ -1,0 +1,33 @@
+"""Leftovers of runs that died outright are found by their owner's pid and removed."""
+
+import subprocess
+
+from imapwright.catalogue import DEFAULT_SERVER, lookup
+from imapwright.servers import engine
+from imapwright.servers.images import ensure_image
+from imapwright.servers.managed import prune
+
+
+def _labelled_container(owner: int):
+    image = ensure_image(lookup(DEFAULT_SERVER))
+    return engine.client().containers.run(
+        image.id, entrypoint=["sleep", "120"], detach=True, network_mode="host",
+        labels={engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: str(owner)})
+
+
+def test_stale_prune_removes_dead_owners_containers_only():
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan = _labelled_container(dead.pid)
+    alive = _labelled_container(1)  # pid 1 never dies
+    try:
+        prune(stale_only=True)
+        names = {c.name for c in engine.client().containers.list(all=True)}
+        assert orphan.name not in names
+        assert alive.name in names
+    finally:
+        for c in (orphan, alive):
+            try:
+                c.remove(force=True)
+            except Exception:
+                pass
