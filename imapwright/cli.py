@@ -53,7 +53,7 @@ def servers_list() -> None:
     for name, spec in CATALOGUE.items():
         image = find_image(spec)
         state = f"built, server {image.labels.get(engine.LABEL_VERSION, '?')}" if image else "not built"
-        running = engine.client().containers.list(filters={"label": f"{engine.LABEL_SERVER}={name}"})
+        running = engine.find([f"{engine.LABEL_SERVER}={name}"], ("container",))
         extra = f", {len(running)} running" if running else ""
         default = " (default)" if name == DEFAULT_SERVER else ""
         typer.echo(f"{name:<12} Debian {spec.release:<9} {state}{extra}{default}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import imaplib
+import re
+
 import imapclient
 
 
@@ -10,9 +13,27 @@ def quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# imaplib refuses commands it does not know; these are RFC 4314's.
+imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("MYRIGHTS", ("AUTH", "SELECTED"))
+# The untagged response a command's data come in, where its name differs from the command's.
+_UNTAGGED = {"GETACL": "ACL"}
+
+
 def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, list[bytes]]:
-    """Send one command and return (tagged status, response data) without raising on NO/BAD."""
-    typ, data = client._imap._simple_command(name, *args)
+    """Send one command and return (tagged status, data) without raising on NO or BAD.
+
+    For OK the data are the command's untagged responses (ACL for GETACL, MYRIGHTS, LISTRIGHTS...);
+    for NO and BAD the tagged response text.
+    """
+    imap = client._imap
+    try:
+        typ, data = imap._simple_command(name, *args)
+    except imaplib.IMAP4.error as exc:  # imaplib raises on BAD: "NAME command error: BAD [b'text']"
+        m = re.search(r""": BAD \[b?['"](.*)['"]\]$""", str(exc))
+        return "BAD", [(m.group(1) if m else str(exc)).encode()]
+    if typ == "OK" and name.upper() in _UNTAGGED:
+        data = imap.untagged_responses.pop(_UNTAGGED[name.upper()], data)
     return typ, [d for d in data if d is not None]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import docker
 import docker.errors
@@ -27,3 +28,48 @@ def client() -> docker.DockerClient:
             + str(exc).splitlines()[0][:200]
         ) from None
     return c
+LABEL_INSTANCE = "imapwright.instance"  # one managed server: its container(s) and volume
+
+
+@dataclass(frozen=True)
+class Found:
+    """A container or volume as listed by the engine (no per-item inspect that could race)."""
+
+    kind: str  # "container" or "volume"
+    id: str
+    name: str
+    labels: dict[str, str]
+
+
+def find(label_filters: list[str], kinds: tuple[str, ...] = ("container", "volume")) -> list[Found]:
+    """Containers (running or not) and volumes carrying all these labels ("key" or "key=value").
+
+    Listing in one call per kind: other workers remove containers concurrently, and the SDK's
+    `containers.list()` inspects each one afterwards, failing on any removed in between.
+    """
+    api = client().api
+    found: list[Found] = []
+    if "container" in kinds:
+        for c in api.containers(all=True, filters={"label": label_filters}):
+            found.append(Found("container", c["Id"], (c.get("Names") or ["/"])[0].lstrip("/"), c.get("Labels") or {}))
+    if "volume" in kinds:
+        for v in api.volumes(filters={"label": label_filters}).get("Volumes") or []:
+            found.append(Found("volume", v["Name"], v["Name"], v.get("Labels") or {}))
+    return found
+
+
+def remove(item: Found) -> bool:
+    """Remove a container (forcibly) or volume; False if it was already gone."""
+    api = client().api
+    try:
+        if item.kind == "container":
+            api.remove_container(item.id, force=True, v=False)
+        else:
+            api.remove_volume(item.id, force=True)
+        return True
+    except docker.errors.NotFound:
+        return False
+    except docker.errors.APIError as exc:
+        if "is already in progress" in str(exc) or "No such" in str(exc):
+            return False
+        raise

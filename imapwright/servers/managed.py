@@ -32,6 +32,7 @@ class ManagedServer(ServerHandle):
     _image_id: str
     _sieve_port: int
     _owner: str  # owner-pid label: this process, or "0" for a detached server
+    _labels: dict[str, str]  # on its container and volume; the instance label finds both at stop()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _run_container(self) -> None:
@@ -42,8 +43,7 @@ class ManagedServer(ServerHandle):
             "ADMIN_PASSWORD": self.admin_password,
             "IMAPWRIGHT_CONFIG": self.family.settings_text(self.options),
         }
-        labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: self._owner,
-                  engine.LABEL_SERVER: self.spec.name}
+        labels = self._labels
         try:
             self.container = engine.client().containers.run(
                 self._image_id, detach=True, network_mode="host", environment=env, labels=labels,
@@ -111,12 +111,17 @@ class ManagedServer(ServerHandle):
             self.container = None
 
     def stop(self, keep_data: bool = False) -> None:
-        """Remove the container (and its data volume unless kept)."""
+        """Remove the container (and its data volume unless kept).
+
+        Found by the instance label, not only by reference: an interrupt can land between the
+        engine creating a container and this object learning about it.
+        """
         _live.discard(self)
         self._remove_container()
-        if not keep_data:
-            with contextlib.suppress(docker.errors.NotFound):
-                engine.client().volumes.get(self.volume_name).remove(force=True)
+        kinds = ("container",) if keep_data else ("container", "volume")
+        for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self._labels[engine.LABEL_INSTANCE]}"], kinds),
+                           key=lambda i: i.kind):  # containers before the volume they use
+            engine.remove(item)
 
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
@@ -132,11 +137,8 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     lmtp = ports.check_free(lmtp_port) if lmtp_port else ports.free_port()
     volume_name = volume or f"imapwright-{spec.family}-{spec.version}-{secrets.token_hex(4)}"
     owner = "0" if detached else str(os.getpid())  # owner 0: kept until `servers stop`
-    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: owner, engine.LABEL_SERVER: spec.name}
-    try:
-        engine.client().volumes.get(volume_name)
-    except docker.errors.NotFound:
-        engine.client().volumes.create(volume_name, labels=labels)
+    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: owner, engine.LABEL_SERVER: spec.name,
+              engine.LABEL_INSTANCE: secrets.token_hex(8)}
     server = ManagedServer(
         name=spec.name, family=family, version=image.labels.get(engine.LABEL_VERSION, spec.version),
         imap=Endpoint(ports.HOST, imap), lmtp=Endpoint(ports.HOST, lmtp),
@@ -145,8 +147,13 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     )
     server.spec, server.options, server.volume_name = spec, dict(options or {}), volume_name
     server._image_id, server._sieve_port, server._owner = image.id, ports.free_port(), owner
+    server._labels = labels
     _live.add(server)
     try:
+        try:
+            engine.client().volumes.get(volume_name)
+        except docker.errors.NotFound:
+            engine.client().volumes.create(volume_name, labels=labels)
         server._run_container()
     except BaseException:
         server.stop()
@@ -177,33 +184,26 @@ def _pid_alive(pid: int) -> bool:
 
 def prune(stale_only: bool = False) -> tuple[int, int]:
     """Remove leftover containers and volumes; with stale_only, only those whose owner process died."""
-    client = engine.client()
-    removed = [0, 0]
-    flt = {"label": engine.LABEL_MANAGED}
-    for kind, items in ((0, client.containers.list(all=True, filters=flt)), (1, client.volumes.list(filters=flt))):
-        for item in items:
-            labels = item.attrs.get("Config", {}).get("Labels") if kind == 0 else item.attrs.get("Labels")
-            owner = int((labels or {}).get(engine.LABEL_OWNER_PID, "0") or 0)
-            if stale_only and (owner == 0 or _pid_alive(owner)):
-                continue  # owner 0: a detached server, kept until `servers stop`
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                item.remove(force=True)
-                removed[kind] += 1
-    return removed[0], removed[1]
+    removed = {"container": 0, "volume": 0}
+    for item in sorted(engine.find([engine.LABEL_MANAGED]), key=lambda i: i.kind):
+        owner = int(item.labels.get(engine.LABEL_OWNER_PID, "0") or 0)
+        if stale_only and (owner == 0 or _pid_alive(owner)):
+            continue  # owner 0: a detached server, kept until `servers stop`
+        if engine.remove(item):
+            removed[item.kind] += 1
+    return removed["container"], removed["volume"]
 
 
 def stop_containers(names: list[str] | None) -> int:
-    """Remove imapwright containers (all, or those of these catalogue or container names) and their volumes."""
-    client = engine.client()
+    """Remove imapwright servers (all, or those of these catalogue or container names) with their volumes."""
     count = 0
-    for container in client.containers.list(all=True, filters={"label": engine.LABEL_MANAGED}):
-        server = container.labels.get(engine.LABEL_SERVER, "")
-        if names is not None and server not in names and container.name not in names:
+    for item in engine.find([engine.LABEL_MANAGED], ("container",)):
+        if names is not None and item.labels.get(engine.LABEL_SERVER) not in names and item.name not in names:
             continue
-        volumes = [m["Name"] for m in container.attrs.get("Mounts", []) if m.get("Type") == "volume"]
-        container.remove(force=True)
-        for volume in volumes:
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                client.volumes.get(volume).remove(force=True)
+        instance = item.labels.get(engine.LABEL_INSTANCE)
+        engine.remove(item)
+        if instance:
+            for volume in engine.find([f"{engine.LABEL_INSTANCE}={instance}"], ("volume",)):
+                engine.remove(volume)
         count += 1
     return count

@@ -19,13 +19,11 @@ def test_waits(server):
 
 
 def _containers(pid: int) -> list[str]:
-    return [c.name for c in engine.client().containers.list(
-        all=True, filters={"label": f"{engine.LABEL_OWNER_PID}={pid}"})]
+    return [c.name for c in engine.find([f"{engine.LABEL_OWNER_PID}={pid}"], ("container",))]
 
 
 def _leftovers(pid: int) -> list[str]:
-    volumes = engine.client().volumes.list(filters={"label": f"{engine.LABEL_OWNER_PID}={pid}"})
-    return _containers(pid) + [v.name for v in volumes]
+    return [item.name for item in engine.find([f"{engine.LABEL_OWNER_PID}={pid}"])]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])

@@ -81,9 +81,7 @@ def test_stop_removes_container_and_volume(private_server):
 
     name, volume = private_server.container.name, private_server.volume_name
     private_server.stop()
-    names = [c.name for c in engine.client().containers.list(all=True)]
-    volumes = [v.name for v in engine.client().volumes.list()]
-    assert name not in names and volume not in volumes
+    assert not any(item.name in (name, volume) for item in engine.find([engine.LABEL_MANAGED]))
     with pytest.raises(OSError):
         imapclient.IMAPClient(private_server.imap.host, port=private_server.imap.port, timeout=2)
 

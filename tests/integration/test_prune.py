@@ -22,7 +22,7 @@ def test_stale_prune_removes_dead_owners_containers_only():
     alive = _labelled_container(1)  # pid 1 never dies
     try:
         prune(stale_only=True)
-        names = {c.name for c in engine.client().containers.list(all=True)}
+        names = {c.name for c in engine.find([engine.LABEL_MANAGED], ("container",))}
         assert orphan.name not in names
         assert alive.name in names
     finally:
