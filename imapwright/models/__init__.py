@@ -1,0 +1,1 @@
+"""Reference models in plain Python that suites compare real servers against."""

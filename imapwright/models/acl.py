@@ -1,0 +1,175 @@
+"""RFC 4314 access control: rights strings, ACLs with negative entries, effective rights.
+
+Servers differ in which letters they accept and how they map the obsolete RFC 2086 rights
+(c, d); a `RightsProfile` holds those facts per server family, observed on the real servers:
+  Cyrus 3.x and Dovecot 2.3/2.4 both expand c to kx and d to te on SETACL, and report c in
+  GETACL/MYRIGHTS whenever k or x is present, d whenever t or e is present (RFC 4314 2.1.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+# RFC 4314 section 2.1, in the RFC's order.
+STANDARD = "lrswipkxtea"
+LEGACY = "cd"
+
+
+class BadRights(ValueError):
+    """A rights string with letters the server does not know (RFC 4314: the server answers BAD)."""
+
+
+@dataclass(frozen=True)
+class RightsProfile:
+    name: str
+    letters: str  # every letter the server accepts, in the order it prints them
+    legacy: Mapping[str, str]  # obsolete letter -> the rights it stands for
+    group_prefix: str  # how an ACL names a group: "group:" (Cyrus), "$" (Dovecot)
+    # What an account owner holds by default on a new account (its ACL entry for the owner).
+    owner_default: str
+    # Rights an owner / an administrator holds whatever the ACL says.
+    implicit_owner: str = ""
+    implicit_admin: str = ""
+    # SETACL with an empty rights string: does the entry disappear (Cyrus) or stay empty (Dovecot)?
+    empty_entry_kept: bool = False
+    # ACL of a new top-level mailbox that is not an account (None: it copies its creator's rights).
+    default_acl: Mapping[str, str] | None = None
+    abbreviations: Mapping[str, str] = field(default_factory=dict)
+
+    # -- parsing -------------------------------------------------------------------------------
+    def parse(self, text: str) -> frozenset[str]:
+        """Rights named by a SETACL rights string (no +/- prefix), obsolete letters expanded."""
+        unknown = sorted(set(text) - set(self.letters))
+        if unknown:
+            raise BadRights(f"{self.name} does not know the right(s) {''.join(unknown)!r}")
+        rights = set(text) - set(self.legacy)
+        for letter, meaning in self.legacy.items():
+            if letter in text:
+                rights |= set(meaning)
+        return frozenset(rights)
+
+    def parse_reported(self, text: str) -> frozenset[str]:
+        """Rights in a GETACL/MYRIGHTS/LISTRIGHTS answer: obsolete letters there only echo the
+        new ones (c for k or x, d for t or e), so they carry no rights of their own."""
+        return self.parse("".join(ch for ch in text.strip('"') if ch not in self.legacy))
+
+    def render(self, rights: Iterable[str]) -> str:
+        """Rights as the server reports them: its letter order, obsolete letters added back."""
+        present = set(rights)
+        for letter, meaning in self.legacy.items():
+            if present & set(meaning):
+                present.add(letter)
+        return "".join(ch for ch in self.letters if ch in present)
+
+    def all_rights(self) -> frozenset[str]:
+        return self.parse(self.letters)
+
+    def expand_abbreviation(self, word: str) -> frozenset[str]:
+        """cyradm's names for rights sets (Table 9-3): none, read, post, append, write, all."""
+        if word not in self.abbreviations:
+            return self.parse(word)
+        return self.all_rights() if self.abbreviations[word] == "*" else self.parse(self.abbreviations[word])
+
+    def group(self, name: str) -> str:
+        return f"{self.group_prefix}{name}"
+
+
+CYRADM = {"none": "", "read": "lrs", "post": "lrsp", "append": "lrsip", "all": "*"}
+
+CYRUS = RightsProfile(
+    name="cyrus", letters="lrswipkxtecdan", legacy={"c": "kx", "d": "te"}, group_prefix="group:",
+    owner_default="lrswipkxtean",
+    # imapd.conf defaults: implicit_owner_rights: lkxan; admins hold l and a everywhere.
+    implicit_owner="lkxan", implicit_admin="la", empty_entry_kept=False,
+    default_acl={"anyone": "lrs"},  # imapd.conf defaultacl
+    abbreviations={**CYRADM, "write": "lrswipkxtecdn"},
+)
+
+DOVECOT = RightsProfile(
+    name="dovecot", letters="lrswipkxtecda", legacy={"c": "kx", "d": "te"}, group_prefix="$",
+    owner_default="lrswipkxtea", implicit_owner="", implicit_admin="", empty_entry_kept=True,
+    default_acl=None,
+    abbreviations={**CYRADM, "write": "lrswipkxtecd"},
+)
+
+PROFILES = {p.name: p for p in (CYRUS, DOVECOT)}
+
+
+class ACL:
+    """An access control list: identifier -> rights; "-identifier" entries are negative rights."""
+
+    def __init__(self, profile: RightsProfile, entries: Mapping[str, Iterable[str]] | None = None):
+        self.profile = profile
+        self.entries: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in (entries or {}).items()}
+
+    @classmethod
+    def parse_entries(cls, profile: RightsProfile, pairs: Iterable[tuple[str, str]]) -> ACL:
+        """From GETACL's (identifier, rights) pairs."""
+        return cls(profile, {ident: profile.parse_reported(rights) for ident, rights in pairs})
+
+    def copy(self) -> ACL:
+        return ACL(self.profile, self.entries)
+
+    def setacl(self, identifier: str, rights: str) -> None:
+        """SETACL: "+r" adds, "-r" removes, anything else replaces (RFC 4314 section 3.1)."""
+        mod, letters = (rights[0], rights[1:]) if rights[:1] in ("+", "-") else ("", rights)
+        given = self.profile.parse(letters)
+        current = self.entries.get(identifier, frozenset())
+        new = current | given if mod == "+" else current - given if mod == "-" else given
+        if new or self.profile.empty_entry_kept and (mod == "" or identifier in self.entries):
+            self.entries[identifier] = new
+        else:
+            self.entries.pop(identifier, None)
+
+    def deleteacl(self, identifier: str) -> None:
+        self.entries.pop(identifier, None)
+
+    def rendered(self) -> dict[str, str]:
+        """What GETACL should show: identifier -> rights string in the server's spelling."""
+        return {ident: self.profile.render(r) for ident, r in self.entries.items()}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ACL) and self.entries == other.entries
+
+    def __repr__(self) -> str:
+        return f"ACL({self.rendered()})"
+
+
+def effective_rights(acl: ACL, user: str, groups: Iterable[str] = (), *, anonymous: bool = False,
+                     owner: bool = False, admin: bool = False) -> frozenset[str]:
+    """Rights of `user` (member of `groups`) on a mailbox with this ACL (RFC 4314 section 2).
+
+    The union of the entries for the user, `anyone`, `anonymous` (for an anonymous session) and
+    each group; minus the union of the negative entries for the same identifiers; plus the
+    rights the server grants implicitly to owners and administrators.
+    """
+    profile = acl.profile
+    identifiers = {user, "anyone", *(profile.group(g) for g in groups)}
+    if anonymous:
+        identifiers.add("anonymous")
+    granted = frozenset().union(*(acl.entries.get(i, frozenset()) for i in identifiers))
+    denied = frozenset().union(*(acl.entries.get(f"-{i}", frozenset()) for i in identifiers))
+    rights = granted - denied
+    if owner:
+        rights |= profile.parse(profile.implicit_owner)
+    if admin:
+        rights |= profile.parse(profile.implicit_admin)
+    return frozenset(rights)
+
+
+def new_account_acl(profile: RightsProfile, user: str) -> ACL:
+    """The ACL of a freshly created account: its owner holds the server's default owner rights."""
+    return ACL(profile, {user: profile.parse(profile.owner_default)})
+
+
+def new_child_acl(parent: ACL) -> ACL:
+    """A new mailbox inherits its nearest existing parent's ACL at creation time (a copy)."""
+    return parent.copy()
+
+
+def new_toplevel_acl(profile: RightsProfile) -> ACL | None:
+    """A top-level non-account mailbox gets the server's default ACL (None: not modelled)."""
+    if profile.default_acl is None:
+        return None
+    return ACL(profile, {i: profile.parse(r) for i, r in profile.default_acl.items()})
