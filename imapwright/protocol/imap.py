@@ -32,8 +32,9 @@ def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, 
     except imaplib.IMAP4.error as exc:  # imaplib raises on BAD: "NAME command error: BAD [b'text']"
         m = re.search(r""": BAD \[b?['"](.*)['"]\]$""", str(exc))
         return "BAD", [(m.group(1) if m else str(exc)).encode()]
-    if typ == "OK" and name.upper() in _UNTAGGED:
-        data = imap.untagged_responses.pop(_UNTAGGED[name.upper()], data)
+    key = _UNTAGGED.get(name.upper(), name.upper())
+    if typ == "OK" and key in imap.untagged_responses:
+        data = imap.untagged_responses.pop(key)
     return typ, [d for d in data if d is not None]
 
 

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import shlex
+import time
 from typing import TYPE_CHECKING
 
 from ..protocol.imap import command, list_names, quote, status_text
@@ -38,6 +39,10 @@ class Family:
 
     def delete_user(self, server: ServerHandle, user: str) -> None:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
+        raise NotImplementedError
+
+    def set_groups(self, server: ServerHandle, user: str, groups: list[str]) -> None:
+        """Make `user` a member of exactly these groups (for group ACL identifiers); new sessions see it."""
         raise NotImplementedError
 
     def consistency_problems(self, server: ServerHandle, users: list[str]) -> list[str]:
@@ -95,6 +100,20 @@ class Cyrus(Family):
         if "exec" in server.features:
             server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
 
+    def set_groups(self, server, user, groups):
+        # Cyrus's default auth_mech (unix) takes groups from the system group database, members
+        # by name: the user needs no unix account. Read at login, so new sessions see changes.
+        script = r"""
+u="$1"; shift
+for g in "$@"; do grep -q "^$g:" /etc/group || groupadd "$g"; done
+awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
+    n = split($4, m, ","); out = ""
+    for (i = 1; i <= n; i++) if (m[i] != u && m[i] != "") out = out (out == "" ? "" : ",") m[i]
+    if (index(want, " " $1 " ")) out = out (out == "" ? "" : ",") u
+    $4 = out } { print }' /etc/group > /etc/group.new && cat /etc/group.new > /etc/group && rm /etc/group.new
+"""
+        server.exec(["sh", "-c", script, "sh", user, *groups], user="root").check(f"groups of {user}")
+
     def consistency_problems(self, server, users):
         """Cassandane's check: `quota -f` and `reconstruct` have nothing to fix for these users."""
         if not users:
@@ -148,6 +167,7 @@ class Dovecot(Family):
     features = frozenset({"exec", "files", "lmtp", "restart", "logs"})
     bad_login_marker = "auth failed"
     users_dir = f"{DATA}/users"  # one passwd-file per user
+    _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)
 
     def settings_text(self, options):
         return "\n".join(f"{k} = {_fmt(v)}" for k, v in options.items())
@@ -163,6 +183,20 @@ class Dovecot(Family):
         server.exec(["sh", "-c", script, "sh", user, line]).check(f"passwd-file of {user}")
         # Touching the INBOX makes the account exist on disk, so the admin sees it.
         server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
+
+    def set_groups(self, server, user, groups):
+        # Dovecot's ACL groups come from the userdb field acl_groups, here an extra field of the
+        # user's own passwd-file line. Dovecot re-reads a passwd-file only when its mtime (whole
+        # seconds) or size changed, and checks at most once a second: so the file gets a fresh
+        # mtime of its own, and the change is visible from the next second on.
+        extra = f"userdb_acl_groups={','.join(groups)}" if groups else ""
+        self._generation += 1
+        script = (f'f={self.users_dir}/$1; line=$(cut -d: -f1-7 "$f"); '
+                  'printf "%s:%s\\n" "$line" "$2" > "$f.new" && cat "$f.new" > "$f" && rm "$f.new" && '
+                  'touch -d "@$3" "$f"')
+        server.exec(["sh", "-c", script, "sh", user, extra, str(1_000_000_000 + self._generation)],
+                    user="root").check(f"groups of {user}")
+        time.sleep(1.05 - time.time() % 1)
 
     def delete_user(self, server, user):
         # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.

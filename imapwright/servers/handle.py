@@ -101,6 +101,10 @@ class ServerHandle:
     def user_mailbox(self, user: str) -> str:
         return self.family.user_mailbox(user)
 
+    def set_groups(self, user: str, groups: list[str]) -> None:
+        """Make `user` a member of exactly these groups; sessions opened afterwards see it."""
+        self.family.set_groups(self, user, groups)
+
     # -- tools inside the container ------------------------------------------------------------
     def _container(self):
         if self.container is None:
