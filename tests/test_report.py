@@ -42,3 +42,16 @@ def test_write_atomic_leaves_no_partial_file(tmp_path):
         pass
     assert json.loads(target.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_record_keeps_parameters_other_than_the_server():
+    from types import SimpleNamespace
+
+    from imapwright.report.model import record_from_report
+    rep = SimpleNamespace(nodeid="suites/acl/test_rights.py::test_right_is_needed[cyrus:3.6-k]@cyrus:3.6",
+                          when="call", outcome="passed", passed=True, failed=False, skipped=False, duration=0.1,
+                          user_properties=[("server", "cyrus:3.6"),
+                                           ("test_id", "suites/acl/test_rights.py::test_right_is_needed[k]")],
+                          longrepr=None, longreprtext="")
+    record = record_from_report(rep)
+    assert record.test == "suites/acl/test_rights.py::test_right_is_needed[k]" and record.server == "cyrus:3.6"

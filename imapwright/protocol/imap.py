@@ -16,8 +16,10 @@ def quote(name: str) -> str:
 # imaplib refuses commands it does not know; these are RFC 4314's.
 imaplib.Commands.setdefault("LISTRIGHTS", ("AUTH", "SELECTED"))
 imaplib.Commands.setdefault("MYRIGHTS", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("GETMETADATA", ("AUTH", "SELECTED"))
+imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
 # The untagged response a command's data come in, where its name differs from the command's.
-_UNTAGGED = {"GETACL": "ACL"}
+_UNTAGGED = {"GETACL": "ACL", "GETMETADATA": "METADATA", "GETQUOTA": "QUOTA", "GETQUOTAROOT": "QUOTAROOT"}
 
 
 def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, list[bytes]]:
@@ -27,12 +29,32 @@ def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, 
     for NO and BAD the tagged response text.
     """
     imap = client._imap
+    if name.upper() in ("SELECT", "EXAMINE"):  # through imaplib's select: it tracks the session state
+        try:
+            typ, data = imap.select(args[0], readonly=name.upper() == "EXAMINE")
+        except imaplib.IMAP4.readonly:
+            # SELECT succeeded but the server made it read-only (e.g. no write rights): say so,
+            # and let imaplib carry on in that state instead of raising on every later command.
+            imap.untagged_responses.pop("READ-ONLY", None)
+            imap.is_readonly = True
+            return "OK", [b"[READ-ONLY]"]
+        except imaplib.IMAP4.error as exc:
+            return "BAD", [str(exc).encode()]
+        return typ, [d for d in data if d is not None]
+    if name.upper() == "CLOSE":
+        try:
+            typ, data = imap.close()
+        except imaplib.IMAP4.error as exc:
+            return "BAD", [str(exc).encode()]
+        return typ, [d for d in data if d is not None]
+    if name.upper().startswith("UID "):  # "UID FETCH ..." is the UID command with FETCH as argument
+        name, args = "UID", (name[4:], *args)
     try:
         typ, data = imap._simple_command(name, *args)
     except imaplib.IMAP4.error as exc:  # imaplib raises on BAD: "NAME command error: BAD [b'text']"
         m = re.search(r""": BAD \[b?['"](.*)['"]\]$""", str(exc))
         return "BAD", [(m.group(1) if m else str(exc)).encode()]
-    key = _UNTAGGED.get(name.upper(), name.upper())
+    key = _UNTAGGED.get(name.upper(), name.upper() if name.upper() != "UID" else args[0].upper())
     if typ == "OK" and key in imap.untagged_responses:
         data = imap.untagged_responses.pop(key)
     return typ, [d for d in data if d is not None]

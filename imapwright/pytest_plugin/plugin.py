@@ -130,6 +130,20 @@ def _server_name(item: pytest.Item) -> str | None:
     return callspec.params.get("server") if callspec else None
 
 
+def _test_id(item: pytest.Item) -> str:
+    """Node id without the server: "f.py::test_x[k]" for "f.py::test_x[cyrus:3.6-k]@cyrus:3.6"."""
+    name = _server_name(item)
+    nodeid = item.nodeid
+    if not name:
+        return nodeid
+    nodeid = nodeid.removesuffix(f"@{name}")  # pytest-xdist's loadgroup suffix
+    if "[" not in nodeid:
+        return nodeid
+    base, params = nodeid.split("[", 1)
+    rest = params.rstrip("]").replace(name, "", 1).strip("-")
+    return f"{base}[{rest}]" if rest else base
+
+
 def _is_destructive(item: pytest.Item) -> bool:
     return "users" in getattr(item, "fixturenames", ()) or item.get_closest_marker("destructive") is not None
 
@@ -268,9 +282,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     name = _server_name(item)
     handle = getattr(item, "funcargs", {}).get("server")
     if name and handle is not None and rep.when == "call":
+        test_id = _test_id(item)
         rep.user_properties.append(("server", name))
         rep.user_properties.append(("server_version", handle.version))
-        test_id = item.nodeid.split("[")[0]
+        rep.user_properties.append(("test_id", test_id))
         deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
         if deviation is not None:
             rep.user_properties.append(("deviation", deviation.describe()))

@@ -46,8 +46,9 @@ def record_from_report(rep) -> CheckRecord | None:
         message = str(rep.longrepr[2]).removeprefix("Skipped: ")
     elif outcome == "deviation":
         message = rep.wasxfail
+    test = props.pop("test_id", "") or rep.nodeid.split("[")[0]
     return CheckRecord(
-        nodeid=rep.nodeid, test=rep.nodeid.split("[")[0], server=server, outcome=outcome,
+        nodeid=rep.nodeid, test=test, server=server, outcome=outcome,
         duration=round(rep.duration, 4), message=message, deviation=props.pop("deviation", ""),
         server_log=props.pop("server_log", ""), properties=props,
     )
