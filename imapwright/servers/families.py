@@ -34,6 +34,13 @@ class Family:
         """The admin's name for a user's top-level mailbox (account)."""
         raise NotImplementedError
 
+    def mailbox_name(self, owner: str, folder: str, viewer: str | None = None) -> str:
+        """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
+        if viewer == owner and not folder:
+            return "INBOX"
+        base = self.user_mailbox(owner)
+        return f"{base}.{folder}" if folder else base
+
     def create_user(self, server: ServerHandle, user: str, password: str) -> None:
         raise NotImplementedError
 
@@ -174,6 +181,13 @@ class Dovecot(Family):
 
     def user_mailbox(self, user):
         return f"user.{user}"
+
+    def mailbox_name(self, owner, folder, viewer=None):
+        # Dovecot names mailboxes per viewer: the owner's own are in its private namespace
+        # ("INBOX", "folder"), everyone else sees them under the shared prefix user.OWNER.
+        if viewer == owner:
+            return folder or "INBOX"
+        return f"user.{owner}.{folder or 'INBOX'}" if viewer else super().mailbox_name(owner, folder)
 
     def create_user(self, server, user, password):
         salt = os.urandom(8)

@@ -101,6 +101,10 @@ class ServerHandle:
     def user_mailbox(self, user: str) -> str:
         return self.family.user_mailbox(user)
 
+    def mailbox_name(self, owner: str, folder: str = "", viewer: str | None = None) -> str:
+        """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
+        return self.family.mailbox_name(owner, folder, viewer)
+
     def set_groups(self, user: str, groups: list[str]) -> None:
         """Make `user` a member of exactly these groups; sessions opened afterwards see it."""
         self.family.set_groups(self, user, groups)

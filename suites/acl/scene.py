@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import imapclient
 
-from imapwright.models.acl import PROFILES, RightsProfile
+from imapwright.models.acl import ACL, PROFILES, RightsProfile
 from imapwright.protocol.imap import command, list_names, quote
 from imapwright.pytest_plugin.users import User, UserFactory
 from imapwright.servers.handle import ServerHandle
@@ -41,6 +41,10 @@ class Scene:
                 admin.append(mailbox, message(f"message {i + 1}"))
         return cls(server, users, owner, grantee, mailbox, PROFILES[server.family.name])
 
+    @staticmethod
+    def profile_of(server: ServerHandle) -> RightsProfile:
+        return PROFILES[server.family.name]
+
     # -- ACL ---------------------------------------------------------------------------------------
     def grant(self, rights: frozenset[str] | str, identifier: str | None = None) -> None:
         """Set the grantee's (or identifier's) entry to exactly these rights (real letters only)."""
@@ -70,3 +74,19 @@ class Scene:
 
 def ok(client: imapclient.IMAPClient, name: str, *args: str) -> bool:
     return command(client, name, *args)[0] == "OK"
+
+
+def myrights(profile: RightsProfile, client: imapclient.IMAPClient, mailbox: str) -> frozenset[str] | None:
+    """MYRIGHTS as a rights set; None when the server refuses (e.g. the mailbox is invisible)."""
+    typ, data = command(client, "MYRIGHTS", quote(mailbox))
+    if typ != "OK":
+        return None
+    text = data[0].decode() if isinstance(data[0], bytes) else str(data[0])
+    return profile.parse_reported(text.rsplit(" ", 1)[-1])
+
+
+def getacl(server: ServerHandle, mailbox: str) -> ACL:
+    """The mailbox's ACL as the admin reads it (GETACL)."""
+    with server.admin_imap() as admin:
+        return ACL.parse_entries(PROFILES[server.family.name],
+                                 [(i.decode(), r.decode()) for i, r in admin.getacl(mailbox)])
