@@ -157,3 +157,19 @@ def test_negative_entries_only_ever_remove(entries, _):
     acl = ACL(CYRUS, {k: CYRUS.parse(v) for k, v in entries.items()})
     positive_only = ACL(CYRUS, {k: v for k, v in acl.entries.items() if not k.startswith("-")})
     assert effective_rights(acl, "bob", ["g"]) <= effective_rights(positive_only, "bob", ["g"])
+
+
+def test_myrights_needs_one_of_lrikxa():
+    from imapwright.models.acl import myrights_answered
+    assert myrights_answered(rights("t")) is False
+    assert all(myrights_answered(rights(r)) for r in "lrikxa")
+
+
+def test_dovecot_user_entry_overrides_anyone_and_groups():
+    acl = ACL(DOVECOT, {"anyone": DOVECOT.parse("lrsw"), "$team": DOVECOT.parse("lrswi"), "bob": DOVECOT.parse("l")})
+    assert effective_rights(acl, "bob", ["team"]) == DOVECOT.parse("l")
+    assert effective_rights(acl, "carol", ["team"]) == DOVECOT.parse("lrswi")
+    assert effective_rights(acl, "dave") == DOVECOT.parse("lrsw")
+    # Cyrus takes the union of the same entries.
+    cy = ACL(CYRUS, {"anyone": CYRUS.parse("lrsw"), "bob": CYRUS.parse("l")})
+    assert effective_rights(cy, "bob") == CYRUS.parse("lrsw")

@@ -36,6 +36,15 @@ class RightsProfile:
     # ACL of a new top-level mailbox that is not an account (None: it copies its creator's rights).
     default_acl: Mapping[str, str] | None = None
     abbreviations: Mapping[str, str] = field(default_factory=dict)
+    # How entries matching one user combine (RFC 4314 section 2 leaves it to the server):
+    #   "union"       every matching entry adds its rights (Cyrus, RFC 2086's model)
+    #   "precedence"  the most specific matching class wins: user, then groups, then anyone
+    #                 (Dovecot: "ACLs are processed in the precedence given ... you can still
+    #                 remove [a group's access] from specific users inside the group")
+    combine: str = "union"
+    # Rights of which MYRIGHTS needs one before it answers; RFC 4314 section 4: l r i k x a.
+    # Dovecot answers for any right at all (a deviation listed in fixtures/deviations).
+    myrights_needs_any: str = "lrikxa"
 
     # -- parsing -------------------------------------------------------------------------------
     def parse(self, text: str) -> frozenset[str]:
@@ -91,6 +100,7 @@ DOVECOT = RightsProfile(
     owner_default="lrswipkxtea", implicit_owner="", implicit_admin="", empty_entry_kept=True,
     default_acl=None,
     abbreviations={**CYRADM, "write": "lrswipkxtecd"},
+    combine="precedence", myrights_needs_any="lrswipkxtea",
 )
 
 PROFILES = {p.name: p for p in (CYRUS, DOVECOT)}
@@ -145,10 +155,18 @@ def effective_rights(acl: ACL, user: str, groups: Iterable[str] = (), *, anonymo
     rights the server grants implicitly to owners and administrators.
     """
     profile = acl.profile
-    identifiers = {user, "anyone", *(profile.group(g) for g in groups)}
-    if anonymous:
-        identifiers.add("anonymous")
-    granted = frozenset().union(*(acl.entries.get(i, frozenset()) for i in identifiers))
+    group_ids = {profile.group(g) for g in groups}
+    classes = [{user}, group_ids, {"anonymous"} if anonymous else set(), {"anyone"}]  # most specific first
+    identifiers = set().union(*classes)
+
+    def rights_of(ids: set[str]) -> frozenset[str]:
+        return frozenset().union(*(acl.entries.get(i, frozenset()) for i in ids))
+
+    if profile.combine == "precedence":
+        matching = next((ids for ids in classes if any(i in acl.entries for i in ids)), set())
+        granted = rights_of(matching)
+    else:
+        granted = rights_of(identifiers)
     denied = frozenset().union(*(acl.entries.get(f"-{i}", frozenset()) for i in identifiers))
     rights = granted - denied
     if owner:
@@ -156,6 +174,17 @@ def effective_rights(acl: ACL, user: str, groups: Iterable[str] = (), *, anonymo
     if admin:
         rights |= profile.parse(profile.implicit_admin)
     return frozenset(rights)
+
+
+# RFC 4314 section 4: MYRIGHTS needs any one of these; without them the server refuses it (and so
+# does not reveal that the mailbox exists).
+MYRIGHTS_NEEDS_ANY = "lrikxa"
+
+
+def myrights_answered(rights: frozenset[str], profile: RightsProfile | None = None) -> bool:
+    """Whether a user holding `rights` is told its rights (MYRIGHTS answers OK): by RFC 4314, or
+    as the server's profile records it does."""
+    return bool(rights & set(profile.myrights_needs_any if profile else MYRIGHTS_NEEDS_ANY))
 
 
 def new_account_acl(profile: RightsProfile, user: str) -> ACL:

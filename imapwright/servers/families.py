@@ -48,6 +48,9 @@ class Family:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
 
+    def create_group(self, server: ServerHandle, group: str) -> None:
+        """Make a group exist (empty), for servers that refuse ACL entries naming unknown groups."""
+
     def set_groups(self, server: ServerHandle, user: str, groups: list[str]) -> None:
         """Make `user` a member of exactly these groups (for group ACL identifiers); new sessions see it."""
         raise NotImplementedError
@@ -106,6 +109,10 @@ class Cyrus(Family):
                     raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
         if "exec" in server.features:
             server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
+
+    def create_group(self, server, group):
+        # SETACL naming group:NAME fails with "Invalid identifier" unless the group exists.
+        server.exec(["sh", "-c", 'grep -q "^$1:" /etc/group || groupadd "$1"', "sh", group], user="root").check()
 
     def set_groups(self, server, user, groups):
         # Cyrus's default auth_mech (unix) takes groups from the system group database, members

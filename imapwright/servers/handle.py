@@ -105,6 +105,10 @@ class ServerHandle:
         """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
         return self.family.mailbox_name(owner, folder, viewer)
 
+    def create_group(self, group: str) -> None:
+        """Make an (empty) group exist, so that ACL entries may name it."""
+        self.family.create_group(self, group)
+
     def set_groups(self, user: str, groups: list[str]) -> None:
         """Make `user` a member of exactly these groups; sessions opened afterwards see it."""
         self.family.set_groups(self, user, groups)

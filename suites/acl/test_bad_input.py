@@ -44,3 +44,12 @@ def test_setacl_without_administer_right_is_refused(server, users, login):
 def getacl_pairs(server, mailbox):
     with server.admin_imap() as admin:
         return [(i.decode(), r.decode()) for i, r in admin.getacl(mailbox)]
+
+
+def test_myrights_is_refused_without_l_r_i_k_x_or_a(server, users, login):
+    # RFC 4314 section 4: MYRIGHTS needs one of l r i k x a; a user holding only s or w or t
+    # learns nothing, not even that the mailbox exists.
+    scene = Scene.build(server, users, messages=0)
+    scene.grant("swt")
+    typ, _ = command(login(scene.grantee), "MYRIGHTS", quote(scene.mailbox))
+    assert typ == "NO"
