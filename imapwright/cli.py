@@ -144,6 +144,8 @@ def run(
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
     target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
+    server_option: Annotated[list[str], typer.Option("--server-option", "-o",
+                                                     help="server setting KEY=VALUE for started servers")] = [],
     workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
     reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
     pytest_args: Annotated[list[str], typer.Option("--pytest-arg", help="extra pytest argument, repeatable")] = [],
@@ -169,6 +171,10 @@ def run(
         args += ["--target", target]
     if allow_destructive:
         args.append("--allow-destructive")
+    for item in server_option:
+        if "=" not in item:
+            raise UserError(f"--server-option {item!r}: expected KEY=VALUE")
+        args += ["--server-option", item]
     count = workers or min(len(names) + bool(target), os.cpu_count() or 1)
     if count > 1:
         args += ["-n", str(count), "--dist", "loadgroup"]

@@ -202,3 +202,28 @@ def new_toplevel_acl(profile: RightsProfile) -> ACL | None:
     if profile.default_acl is None:
         return None
     return ACL(profile, {i: profile.parse(r) for i, r in profile.default_acl.items()})
+
+
+def rights_difference(expected: frozenset[str], actual: frozenset[str] | None, profile: RightsProfile) -> str:
+    """'' when equal, else which rights the server lacks and which it has beyond the model."""
+    if actual is None:
+        return f"server refused to tell (model: {profile.render(expected) or 'none'})"
+    parts = []
+    if expected - actual:
+        parts.append(f"server lacks {profile.render(expected - actual)!r}")
+    if actual - expected:
+        parts.append(f"server has extra {profile.render(actual - expected)!r}")
+    return "; ".join(parts)
+
+
+def acl_difference(expected: ACL, actual: ACL) -> str:
+    """'' when equal, else per identifier what differs, naming the rights."""
+    out = []
+    for ident in sorted(set(expected.entries) | set(actual.entries)):
+        if ident not in actual.entries:
+            out.append(f"{ident}: entry missing on the server (model: {expected.profile.render(expected.entries[ident])!r})")
+        elif ident not in expected.entries:
+            out.append(f"{ident}: unexpected entry {actual.profile.render(actual.entries[ident])!r}")
+        elif (d := rights_difference(expected.entries[ident], actual.entries[ident], expected.profile)):
+            out.append(f"{ident}: {d}")
+    return "; ".join(out)

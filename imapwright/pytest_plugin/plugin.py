@@ -31,7 +31,7 @@ class State:
     def __init__(self, config: pytest.Config):
         self.target = config.getoption("target")
         self.names = server_names(config)
-        self.pool = ServerPool(self.names, self.target)
+        self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")))
         self.allow_destructive = config.getoption("allow_destructive")
         self.check_consistency = not config.getoption("no_consistency_check")
         try:
@@ -40,6 +40,16 @@ class State:
                                                  else deviations_mod.load_all())
         except deviations_mod.DeviationError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def parse_options(items: list[str]) -> dict[str, str]:
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise pytest.UsageError(f"--server-option {item!r}: expected KEY=VALUE")
+        options[key.strip()] = value.strip()
+    return options
 
 
 def server_names(config: pytest.Config) -> list[str]:
@@ -61,6 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", metavar="URL",
                     help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; "
                          "password from IMAPWRIGHT_TARGET_PASSWORD")
+    group.addoption("--server-option", action="append", default=[], metavar="KEY=VALUE",
+                    help="server setting for every server imapwright starts (imapd.conf / dovecot.conf), "
+                         "repeatable, e.g. --server-option allowusermoves=yes")
     group.addoption("--allow-destructive", action="store_true",
                     help="let suites that create and delete data run against --target")
     group.addoption("--no-consistency-check", action="store_true",
@@ -219,7 +232,7 @@ def private_server(request, server):
         pytest.skip("needs a server imapwright starts (not --target)")
     from ..servers.managed import start_server
 
-    handle = start_server(server.spec)
+    handle = start_server(server.spec, dict(_state(request.config).pool.options))
     yield handle
     handle.stop()
 

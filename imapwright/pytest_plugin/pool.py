@@ -15,9 +15,10 @@ TARGET = "target"
 
 
 class ServerPool:
-    def __init__(self, names: list[str], target_url: str | None):
+    def __init__(self, names: list[str], target_url: str | None, options: dict[str, str] | None = None):
         self.names = names
         self.target_url = target_url
+        self.options = options or {}  # settings for every server started
         self._servers: dict[str, ServerHandle] = {}
         self._errors: dict[str, str] = {}
         self._pruned = False
@@ -39,7 +40,7 @@ class ServerPool:
         if not self._pruned:
             prune(stale_only=True)  # containers left by runs that were killed outright
             self._pruned = True
-        return start_server(lookup(name), volume=None)
+        return start_server(lookup(name), dict(self.options))
 
     def started(self) -> list[ServerHandle]:
         return list(self._servers.values())
