@@ -27,6 +27,7 @@ def test_legacy_rights_expand_and_are_reported_back(profile, given_rights, shown
 
 def test_cyrus_renders_in_its_own_order():
     assert CYRUS.render(rights("nadcetxkpiwsrl")) == "lrswipkxtecdan"
+    assert CYRUS.render(rights("9l")) == "l9"
 
 
 def test_unknown_letters_are_bad():
@@ -173,3 +174,14 @@ def test_dovecot_user_entry_overrides_anyone_and_groups():
     # Cyrus takes the union of the same entries.
     cy = ACL(CYRUS, {"anyone": CYRUS.parse("lrsw"), "bob": CYRUS.parse("l")})
     assert effective_rights(cy, "bob") == CYRUS.parse("lrsw")
+
+
+def test_listrights_recorded_answers():
+    from imapwright.models.acl import listrights, parse_listrights
+    # Recorded from cyrus:3.6 and dovecot:2.3 (LISTRIGHTS user.bob.x IDENTIFIER).
+    cy_owner = parse_listrights(CYRUS, 'user.bob.x bob lkxcan r s w i p t e d 0 1 2 3 4 5 6 7 8 9')
+    cy_other = parse_listrights(CYRUS, 'user.bob.x carol "" l r s w i p k x t e c d a n 0 1 2 3 4 5 6 7 8 9')
+    dv_owner = parse_listrights(DOVECOT, 'user.bob.x bob "" l r w s t p i e k x a c d')
+    assert cy_owner == listrights(CYRUS, owner=True)
+    assert cy_other == listrights(CYRUS, owner=False)
+    assert dv_owner == listrights(DOVECOT, owner=True) == listrights(DOVECOT, owner=False)

@@ -36,6 +36,8 @@ class RightsProfile:
     # ACL of a new top-level mailbox that is not an account (None: it copies its creator's rights).
     default_acl: Mapping[str, str] | None = None
     abbreviations: Mapping[str, str] = field(default_factory=dict)
+    # Site-defined rights the server also accepts and offers in LISTRIGHTS (Cyrus: 0-9).
+    site_rights: str = ""
     # How entries matching one user combine (RFC 4314 section 2 leaves it to the server):
     #   "union"       every matching entry adds its rights (Cyrus, RFC 2086's model)
     #   "precedence"  the most specific matching class wins: user, then groups, then anyone
@@ -43,13 +45,13 @@ class RightsProfile:
     #                 remove [a group's access] from specific users inside the group")
     combine: str = "union"
     # Rights of which MYRIGHTS needs one before it answers; RFC 4314 section 4: l r i k x a.
-    # Dovecot answers for any right at all (a deviation listed in fixtures/deviations).
+    # Dovecot answers for any right but p (measured; a deviation listed in fixtures/deviations).
     myrights_needs_any: str = "lrikxa"
 
     # -- parsing -------------------------------------------------------------------------------
     def parse(self, text: str) -> frozenset[str]:
         """Rights named by a SETACL rights string (no +/- prefix), obsolete letters expanded."""
-        unknown = sorted(set(text) - set(self.letters))
+        unknown = sorted(set(text) - set(self.letters) - set(self.site_rights))
         if unknown:
             raise BadRights(f"{self.name} does not know the right(s) {''.join(unknown)!r}")
         rights = set(text) - set(self.legacy)
@@ -69,7 +71,7 @@ class RightsProfile:
         for letter, meaning in self.legacy.items():
             if present & set(meaning):
                 present.add(letter)
-        return "".join(ch for ch in self.letters if ch in present)
+        return "".join(ch for ch in self.letters + self.site_rights if ch in present)
 
     def all_rights(self) -> frozenset[str]:
         return self.parse(self.letters)
@@ -87,7 +89,7 @@ class RightsProfile:
 CYRADM = {"none": "", "read": "lrs", "post": "lrsp", "append": "lrsip", "all": "*"}
 
 CYRUS = RightsProfile(
-    name="cyrus", letters="lrswipkxtecdan", legacy={"c": "kx", "d": "te"}, group_prefix="group:",
+    name="cyrus", letters="lrswipkxtecdan", site_rights="0123456789", legacy={"c": "kx", "d": "te"}, group_prefix="group:",
     owner_default="lrswipkxtean",
     # imapd.conf defaults: implicit_owner_rights: lkxan; admins hold l and a everywhere.
     implicit_owner="lkxan", implicit_admin="la", empty_entry_kept=False,
@@ -100,7 +102,7 @@ DOVECOT = RightsProfile(
     owner_default="lrswipkxtea", implicit_owner="", implicit_admin="", empty_entry_kept=True,
     default_acl=None,
     abbreviations={**CYRADM, "write": "lrswipkxtecd"},
-    combine="precedence", myrights_needs_any="lrswipkxtea",
+    combine="precedence", myrights_needs_any="lrswikxtea",
 )
 
 PROFILES = {p.name: p for p in (CYRUS, DOVECOT)}
@@ -185,6 +187,20 @@ def myrights_answered(rights: frozenset[str], profile: RightsProfile | None = No
     """Whether a user holding `rights` is told its rights (MYRIGHTS answers OK): by RFC 4314, or
     as the server's profile records it does."""
     return bool(rights & set(profile.myrights_needs_any if profile else MYRIGHTS_NEEDS_ANY))
+
+
+def listrights(profile: RightsProfile, *, owner: bool) -> tuple[frozenset[str], frozenset[str]]:
+    """LISTRIGHTS (RFC 4314 section 3.4): rights always granted to the identifier, and the rights
+    that may be granted. Only an owner has rights it cannot lose: the implicit owner rights."""
+    required = profile.parse(profile.implicit_owner) if owner else frozenset()
+    return required, (profile.all_rights() | set(profile.site_rights)) - required
+
+
+def parse_listrights(profile: RightsProfile, text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The required and optional rights of a '* LISTRIGHTS mailbox identifier req opt...' line."""
+    words = text.split()
+    required, optional = words[2].strip('"'), words[3:]
+    return profile.parse_reported(required), frozenset().union(*(profile.parse_reported(w) for w in optional))
 
 
 def new_account_acl(profile: RightsProfile, user: str) -> ACL:

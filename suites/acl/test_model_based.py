@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, note, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from imapwright.models.acl import effective_rights, myrights_answered
+from imapwright.models.acl import effective_rights, listrights, myrights_answered, parse_listrights
 from imapwright.protocol.imap import command, quote
 
 from .scene import getacl, message, myrights
@@ -97,6 +97,17 @@ def machine_for(server, users):
             for box, acl in self.model.items():
                 shown = getacl(server, box)
                 assert shown.rendered() == acl.rendered(), f"GETACL {box}"
+
+        @invariant()
+        def listrights_match_model(self):
+            if not hasattr(self, "model"):
+                return
+            box = sorted(self.boxes)[0]
+            for ident, is_owner in ((owner.name, True), (people[0].name, False)):
+                typ, data = command(self.admin, "LISTRIGHTS", quote(box), quote(ident))
+                assert typ == "OK"
+                shown = parse_listrights(self.profile, data[0].decode())
+                assert shown == listrights(self.profile, owner=is_owner), f"LISTRIGHTS {ident}"
 
         @invariant()
         def myrights_and_reads_match_model(self):
