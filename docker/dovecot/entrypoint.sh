@@ -12,6 +12,8 @@ chown root:dovecot "$D/users"; chmod 750 "$D/users"
 hash=$(doveadm pw -s SSHA256 -p "$ADMIN_PASSWORD")
 printf 'admin:%s::::::\n' "$hash" > "$D/master-users"
 printf 'admin:%s::::::\n' "$hash" > "$D/users/admin"
+printf 'anonymous:{CRYPT}!::::::\n' > "$D/users/anonymous"  # ANONYMOUS sessions; no password login
+chown root:dovecot "$D/users/anonymous"; chmod 640 "$D/users/anonymous"
 chown root:dovecot "$D/master-users" "$D/users/admin"; chmod 640 "$D/master-users" "$D/users/admin"
 unset ADMIN_PASSWORD
 # The listener's address setting is "address" in 2.3 and "listen" from 2.4 on.

@@ -48,6 +48,10 @@ class Family:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
 
+    def share_seen_state(self, server: ServerHandle, mailbox: str) -> None:
+        """Make one \\Seen state for all users of a mailbox (the book's shared folder)."""
+        raise NotImplementedError(f"{self.name} has no per-mailbox shared seen state")
+
     def create_group(self, server: ServerHandle, group: str) -> None:
         """Make a group exist (empty), for servers that refuse ACL entries naming unknown groups."""
 
@@ -76,7 +80,7 @@ class Cyrus(Family):
     name = "cyrus"
     admin_user = "cyrus"
     tool_user = "cyrus"
-    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs"})
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
     sasldb = f"{DATA}/config/sasldb2"
@@ -109,6 +113,14 @@ class Cyrus(Family):
                     raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
         if "exec" in server.features:
             server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
+
+    def share_seen_state(self, server, mailbox):
+        # Cyrus keeps seen state per user unless the mailbox's sharedseen annotation is true.
+        with server.admin_imap() as admin:
+            typ, data = command(admin, "SETMETADATA", quote(mailbox),
+                                '(/shared/vendor/cmu/cyrus-imapd/sharedseen "true")')
+            if typ != "OK":
+                raise RuntimeError(f"sharedseen on {mailbox}: {status_text(data)}")
 
     def create_group(self, server, group):
         # SETACL naming group:NAME fails with "Invalid identifier" unless the group exists.
@@ -178,7 +190,7 @@ class Dovecot(Family):
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"
-    features = frozenset({"exec", "files", "lmtp", "restart", "logs"})
+    features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous"})
     bad_login_marker = "auth failed"
     users_dir = f"{DATA}/users"  # one passwd-file per user
     _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)

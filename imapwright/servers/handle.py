@@ -80,6 +80,13 @@ class ServerHandle:
         client.login(user, password)
         return client
 
+    def login_anonymous(self) -> imapclient.IMAPClient:
+        """A session authenticated with SASL ANONYMOUS (RFC 4505)."""
+        client = self.imap_client()
+        client._imap.authenticate("ANONYMOUS", lambda _challenge: b"imapwright@test")
+        client._imap.state = "AUTH"
+        return client
+
     @contextlib.contextmanager
     def admin_imap(self) -> Iterator[imapclient.IMAPClient]:
         client = self.login(self.admin_user, self.admin_password)
@@ -104,6 +111,10 @@ class ServerHandle:
     def mailbox_name(self, owner: str, folder: str = "", viewer: str | None = None) -> str:
         """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
         return self.family.mailbox_name(owner, folder, viewer)
+
+    def share_seen_state(self, mailbox: str) -> None:
+        """One \\Seen state for everybody on this mailbox (a shared folder, not a bulletin board)."""
+        self.family.share_seen_state(self, mailbox)
 
     def create_group(self, group: str) -> None:
         """Make an (empty) group exist, so that ACL entries may name it."""
