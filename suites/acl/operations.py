@@ -44,12 +44,17 @@ def keep_seen(scene: Scene) -> bool:
     return b"\\Seen" in again.fetch([1], ["FLAGS"])[1][b"FLAGS"]
 
 
-def write_flags(scene: Scene) -> bool:
-    """w: a flag other than \\Seen and \\Deleted is stored."""
+def _stored(scene: Scene, flag: str) -> bool:
+    """The grantee sets `flag` on message 1; does the admin see it afterwards?"""
     client = scene.login()
     assert ok(client, "SELECT", quote(scene.mailbox))
-    command(client, "UID STORE", "1", "+FLAGS", "(\\Flagged)")
-    return b"\\Flagged" in scene.flags(1)
+    command(client, "UID STORE", "1", "+FLAGS", f"({flag})")
+    return flag.encode() in scene.flags(1)
+
+
+def write_flags(scene: Scene) -> bool:
+    """w: a flag other than \\Seen and \\Deleted is stored."""
+    return _stored(scene, "\\Flagged")
 
 
 def insert(scene: Scene) -> bool:
@@ -93,10 +98,7 @@ def delete_mailbox(scene: Scene) -> bool:
 
 def delete_flag(scene: Scene) -> bool:
     """t: STORE \\Deleted."""
-    client = scene.login()
-    assert ok(client, "SELECT", quote(scene.mailbox))
-    command(client, "UID STORE", "1", "+FLAGS", "(\\Deleted)")
-    return b"\\Deleted" in scene.flags(1)
+    return _stored(scene, "\\Deleted")
 
 
 def expunge(scene: Scene) -> bool:
