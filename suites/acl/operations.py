@@ -114,11 +114,12 @@ def expunge(scene: Scene) -> bool:
 
 
 def administer(scene: Scene) -> bool:
-    """a: GETACL and SETACL."""
+    """a: GETACL, LISTRIGHTS and SETACL."""
     client = scene.login()
     got = ok(client, "GETACL", quote(scene.mailbox))
+    listed = ok(client, "LISTRIGHTS", quote(scene.mailbox), "anyone")
     set_ = ok(client, "SETACL", quote(scene.mailbox), "anyone", "l")
-    return got and set_
+    return got and listed and set_
 
 
 def annotate(scene: Scene) -> bool:
