@@ -99,3 +99,16 @@ def test_usage_is_the_sum_over_governed_mailboxes(ops):
     assert m.usage("user.bob")[MESSAGE] + m.usage("user.bob.a")[MESSAGE] == len(ops)
     assert CYRUS.kilobytes(total) - 1 <= m.usage("user.bob")[STORAGE] + m.usage("user.bob.a")[STORAGE] <= \
         CYRUS.kilobytes(total)
+
+
+def test_cyrus_delivery_at_the_message_limit_is_accepted():
+    # Measured on cyrus:3.6: MESSAGE 3 with 3 messages stored, an LMTP delivery is still taken.
+    m = QuotaModel(CYRUS)
+    m.set_root("user.bob", message=3)
+    m.create("user.bob")
+    for _ in range(3):
+        m.store("user.bob", 100)
+    assert m.accepts("user.bob", 100, "delivery")
+    m.store("user.bob", 100)
+    assert not m.accepts("user.bob", 100, "delivery")
+    assert not m.accepts("user.bob", 100, "append")

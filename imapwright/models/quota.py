@@ -5,8 +5,9 @@ over the mailboxes it governs. STORAGE is reported in kilobytes of the stored me
 each server with its own rounding; the refusal rule differs between APPEND and LMTP delivery.
 Both are per-server facts, measured and kept in a `QuotaProfile`:
   Cyrus 3.6: usage = floor(bytes / 1024); APPEND refused when usage + message > limit; LMTP
-             refused only once usage has reached the limit (the delivery that crosses it is
-             accepted: 4 x 30 KB into 100 KB -> 117 KB), with 452 4.2.2 (temporary).
+             refused only once usage is over the limit (the delivery that crosses it is
+             accepted: 4 x 30 KB into 100 KB -> 117 KB; a 4th message with MESSAGE 3 is
+             accepted too), with 452 4.2.2 (temporary).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ STORAGE, MESSAGE = "STORAGE", "MESSAGE"
 class QuotaProfile:
     name: str
     rounding: str  # "floor" or "ceil": bytes -> reported kilobytes
-    append_rule: str  # "strict": refuse when usage + size > limit; "lenient": refuse when usage >= limit
+    append_rule: str  # "strict": refuse when usage + size > limit; "lenient": refuse once usage > limit
     delivery_rule: str
     separator: str = "."
 
@@ -94,10 +95,10 @@ class QuotaModel:
         used_bytes, count = sum(sizes), len(sizes)
         if STORAGE in limits:
             cap = limits[STORAGE] * 1024
-            if (used_bytes + size > cap) if rule == "strict" else (used_bytes >= cap):
+            if used_bytes + (size if rule == "strict" else 0) > cap:
                 return False
         if MESSAGE in limits:
-            if (count + 1 > limits[MESSAGE]) if rule == "strict" else (count >= limits[MESSAGE]):
+            if count + (1 if rule == "strict" else 0) > limits[MESSAGE]:
                 return False
         return True
 

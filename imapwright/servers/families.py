@@ -48,6 +48,15 @@ class Family:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
 
+    def quota_root(self, user: str) -> str:
+        """The name GETQUOTAROOT gives the quota root of a user's account."""
+        return self.user_mailbox(user)
+
+    def set_quota(self, server: ServerHandle, root: str, storage_kb: int | None = None,
+                  messages: int | None = None) -> None:
+        """Set (or, with no limits, remove) a quota root's limits as the admin."""
+        raise NotImplementedError
+
     def share_seen_state(self, server: ServerHandle, mailbox: str) -> None:
         """Make one \\Seen state for all users of a mailbox (the book's shared folder)."""
         raise NotImplementedError(f"{self.name} has no per-mailbox shared seen state")
@@ -113,6 +122,13 @@ class Cyrus(Family):
                     raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
         if "exec" in server.features:
             server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
+
+    def set_quota(self, server, root, storage_kb=None, messages=None):
+        limits = [f"STORAGE {storage_kb}"] * (storage_kb is not None) + [f"MESSAGE {messages}"] * (messages is not None)
+        with server.admin_imap() as admin:
+            typ, data = command(admin, "SETQUOTA", quote(root), f"({' '.join(limits)})")
+        if typ != "OK":
+            raise RuntimeError(f"SETQUOTA {root}: {typ} {status_text(data)}")
 
     def share_seen_state(self, server, mailbox):
         # Cyrus keeps seen state per user unless the mailbox's sharedseen annotation is true.
@@ -218,17 +234,44 @@ class Dovecot(Family):
         server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
 
     def set_groups(self, server, user, groups):
-        # Dovecot's ACL groups come from the userdb field acl_groups, here an extra field of the
-        # user's own passwd-file line. Dovecot re-reads a passwd-file only when its mtime (whole
-        # seconds) or size changed, and checks at most once a second: so the file gets a fresh
-        # mtime of its own, and the change is visible from the next second on.
-        extra = f"userdb_acl_groups={','.join(groups)}" if groups else ""
+        # Dovecot's ACL groups come from the userdb field acl_groups.
+        self._set_userdb_fields(server, user, {"acl_groups": ",".join(groups) if groups else None})
+
+    def quota_root(self, user):
+        return "User quota"
+
+    def set_quota(self, server, root, storage_kb=None, messages=None):
+        # Dovecot has one root per user, its limits from userdb: SETQUOTA needs a quota_set dict
+        # and a master login. `root` is the account's mailbox name as the admin sees it.
+        user = root.removeprefix("user.")
+        if server.version_tuple >= (2, 4):
+            fields = {"quota_storage_size": f"{storage_kb}K" if storage_kb is not None else None,
+                      "quota_message_count": str(messages) if messages is not None else None}
+        else:
+            fields = {"quota_rule": f"*:storage={storage_kb}K" if storage_kb is not None else None,
+                      "quota_rule2": f"*:messages={messages}" if messages is not None else None}
+        self._set_userdb_fields(server, user, fields)
+
+    def _set_userdb_fields(self, server, user, fields: dict[str, str | None]) -> None:
+        """Set (value) or drop (None) userdb extra fields on the user's passwd-file line.
+
+        Dovecot re-reads a passwd-file only when its mtime (whole seconds) or size changed, and
+        checks at most once a second: so the file gets a fresh mtime of its own, and the change
+        is visible from the next second on.
+        """
+        path = f"{self.users_dir}/{user}"
+        line = server.read_file(path).decode().strip()
+        head = line.split(":")[:7]
+        extra = dict(f.split("=", 1) for f in ":".join(line.split(":")[7:]).split() if "=" in f)
+        for key, value in fields.items():
+            extra.pop(f"userdb_{key}", None)
+            if value is not None:
+                extra[f"userdb_{key}"] = value
+        head += [""] * (7 - len(head))
+        new_line = ":".join(head) + ":" + " ".join(f"{k}={v}" for k, v in extra.items())
         self._generation += 1
-        script = (f'f={self.users_dir}/$1; line=$(cut -d: -f1-7 "$f"); '
-                  'printf "%s:%s\\n" "$line" "$2" > "$f.new" && cat "$f.new" > "$f" && rm "$f.new" && '
-                  'touch -d "@$3" "$f"')
-        server.exec(["sh", "-c", script, "sh", user, extra, str(1_000_000_000 + self._generation)],
-                    user="root").check(f"groups of {user}")
+        server.write_file(path, (new_line + "\n").encode())
+        server.exec(["touch", "-d", f"@{1_000_000_000 + self._generation}", path], user="root").check()
         time.sleep(1.05 - time.time() % 1)
 
     def delete_user(self, server, user):

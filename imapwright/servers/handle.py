@@ -112,6 +112,14 @@ class ServerHandle:
         """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
         return self.family.mailbox_name(owner, folder, viewer)
 
+    def quota_root(self, user: str) -> str:
+        """The quota root name GETQUOTAROOT reports for a user's account."""
+        return self.family.quota_root(user)
+
+    def set_quota(self, root: str, storage_kb: int | None = None, messages: int | None = None) -> None:
+        """Set a quota root's limits (no limits: remove the root)."""
+        self.family.set_quota(self, root, storage_kb, messages)
+
     def share_seen_state(self, mailbox: str) -> None:
         """One \\Seen state for everybody on this mailbox (a shared folder, not a bulletin board)."""
         self.family.share_seen_state(self, mailbox)
