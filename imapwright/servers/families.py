@@ -89,7 +89,10 @@ class Cyrus(Family):
     name = "cyrus"
     admin_user = "cyrus"
     tool_user = "cyrus"
-    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous"})
+    # quota-roots: a quota root on any mailbox (nested roots); quota-repair: usage kept on disk,
+    # repaired by `quota -f`.
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous",
+                          "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
     sasldb = f"{DATA}/config/sasldb2"
@@ -248,8 +251,8 @@ class Dovecot(Family):
             fields = {"quota_storage_size": f"{storage_kb}K" if storage_kb is not None else None,
                       "quota_message_count": str(messages) if messages is not None else None}
         else:
-            fields = {"quota_rule": f"*:storage={storage_kb}K" if storage_kb is not None else None,
-                      "quota_rule2": f"*:messages={messages}" if messages is not None else None}
+            limits = [f"storage={storage_kb}K"] * (storage_kb is not None) + [f"messages={messages}"] * (messages is not None)
+            fields = {"quota_rule": "*:" + ":".join(limits) if limits else None}
         self._set_userdb_fields(server, user, fields)
 
     def _set_userdb_fields(self, server, user, fields: dict[str, str | None]) -> None:

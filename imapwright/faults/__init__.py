@@ -1,0 +1,1 @@
+"""Named faults that damage a real server's on-disk state, found through the server's own layout."""

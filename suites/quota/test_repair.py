@@ -1,0 +1,69 @@
+"""The book's "horked quota" and quota -f; removing quota roots. Cyrus keeps usage on disk."""
+
+import pytest
+
+from imapwright.admin.quota import parse_repairs
+from imapwright.faults import quota as faults
+
+from .account import QuotaAccount
+
+pytestmark = pytest.mark.requires("quota-repair")
+QUOTA = "/usr/lib/cyrus/bin/quota"
+
+
+def _three_accounts(server, users):
+    accounts = [QuotaAccount.build(server, users, storage_kb=1000) for _ in range(3)]
+    for n, account in enumerate(accounts):
+        account.append(10_000 * (n + 1))
+    return accounts
+
+
+def test_horked_quota_is_reported_and_repaired_for_exactly_the_wrong_roots(server, users):
+    accounts = _three_accounts(server, users)
+    wrong = accounts[:2]
+    for account in wrong:
+        faults.set_stored_storage(server, account.user.mailbox, 5_000_000)
+    for account in accounts:  # the damage shows where it was done, and only there
+        shown = account.reported()["STORAGE"][0]
+        assert (shown == 5_000_000 // 1024) == (account in wrong)
+    out = server.exec([QUOTA, "-f", *(a.user.mailbox for a in accounts)]).check().output  # repairs go to stderr
+    repairs = [(root, was) for root, res, was, _now in parse_repairs(out) if res == "STORAGE"]
+    assert sorted(repairs) == sorted((a.user.mailbox, 5_000_000) for a in wrong), out
+    for account in accounts:
+        assert account.reported() == account.expected()
+
+
+def test_repair_keeps_nested_roots(server, users):
+    # Cyrus issue #2877: quota -f removed or changed nested quota roots.
+    account = QuotaAccount.build(server, users, storage_kb=1000, folders=("archive",))
+    server.set_quota(account.key("archive"), storage_kb=300)
+    account.model.set_root(account.key("archive"), storage=300)
+    account.append(40_000, "archive")
+    faults.set_stored_storage(server, account.key("archive"), 1)
+    server.exec([QUOTA, "-f", account.user.mailbox]).check()
+    assert account.reported("archive") == account.expected("archive") == {"STORAGE": (39, 300)}
+    assert account.reported() == account.expected()
+
+
+def test_removing_a_root_with_setquota_keeps_mail_and_counts_it_under_the_parent(server, users):
+    account = QuotaAccount.build(server, users, storage_kb=1000, folders=("archive",))
+    server.set_quota(account.key("archive"), storage_kb=300)
+    account.append(40_000, "archive")
+    server.set_quota(account.key("archive"))  # SETQUOTA with no resources
+    account.model.set_root(account.key("archive"))
+    assert account.reported("archive") == account.expected("archive") == account.expected()
+    account.client.select_folder(account.own("archive"), readonly=True)
+    assert len(account.client.search()) == 1
+
+
+def test_removing_a_root_the_books_way_keeps_mail(server, users):
+    # The book: delete the root's quota record, then repair with quota -f.
+    account = QuotaAccount.build(server, users, storage_kb=1000, folders=("archive",))
+    server.set_quota(account.key("archive"), storage_kb=300)
+    account.append(40_000, "archive")
+    faults.delete_record(server, account.key("archive"))
+    server.exec([QUOTA, "-f", account.user.mailbox]).check()
+    account.model.set_root(account.key("archive"))
+    assert account.reported("archive") == account.expected("archive")
+    account.client.select_folder(account.own("archive"), readonly=True)
+    assert len(account.client.search()) == 1
