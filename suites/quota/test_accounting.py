@@ -53,6 +53,7 @@ def test_usage_after_deleting_a_folder(server, users):
     account = QuotaAccount.build(server, users, storage_kb=1000, messages=100, folders=("old",))
     account.append(40_000, "old")
     account.append(5_000)
+    assert account.reported() == account.expected()
     account.client.delete_folder(account.own("old"))
     account.model.delete(account.key("old"))
     assert account.reported() == account.expected()
