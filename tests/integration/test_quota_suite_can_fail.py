@@ -32,7 +32,7 @@ def test_corrupted_usage_turns_the_accounting_tests_red(pytester, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", f"{ROOT}:{pytester.path}")
     result = pytester.runpytest_subprocess(
         str(SUITE), "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-p", "no:benchmark", "-p", "corrupt_usage",
-        "--server", "cyrus:3.6", "--no-consistency-check", "-k", "append or expunge or delete or copy")
+        "--server", "cyrus:3.6", "--no-consistency-check", "-k", "append or expunge or deleting or copy")
     failed = {line.split("::")[1].split("[")[0] for line in result.outlines if line.startswith("FAILED ")}
     assert failed == {"test_usage_after_append", "test_usage_after_copy_and_move", "test_usage_after_expunge",
                       "test_usage_after_deleting_a_folder"}, result.stdout.str()[-2000:]
