@@ -66,3 +66,38 @@ def status_text(data: list[bytes]) -> str:
 
 def list_names(client: imapclient.IMAPClient, pattern: str, reference: str = "") -> list[str]:
     return [name for _flags, _sep, name in client.list_folders(reference, pattern)]
+
+
+def pipeline(host: str, port: int, user: str, password: str, commands: list[str], window: int = 200,
+             timeout: float = 60) -> list[str]:
+    """Send many commands on one connection without waiting for each answer (RFC 9051 5.5 allows
+    pipelining of independent commands); returns each command's tagged status ("OK", "NO", "BAD").
+
+    At most `window` commands are outstanding, so neither side's socket buffers fill up.
+    """
+    import socket
+
+    sock = socket.create_connection((host, port), timeout=timeout)
+    reader = sock.makefile("rb")
+    reader.readline()  # greeting
+    lines = [f"L LOGIN {quote(user)} {quote(password)}"] + [f"P{i} {c}" for i, c in enumerate(commands)]
+    status: dict[str, str] = {}
+    sent = 0
+    try:
+        while len(status) < len(lines):
+            while sent < len(lines) and sent - len(status) < window:
+                sock.sendall(lines[sent].encode() + b"\r\n")
+                sent += 1
+            line = reader.readline()
+            if not line:
+                raise ConnectionError("server closed the connection during a pipeline")
+            tag, _, rest = line.decode(errors="replace").partition(" ")
+            if tag != "*" and tag != "+":
+                status[tag] = rest.split(" ", 1)[0]
+        if status["L"] != "OK":
+            raise ConnectionError(f"pipeline login as {user} refused")
+        sock.sendall(b"Z LOGOUT\r\n")
+    finally:
+        reader.close()
+        sock.close()
+    return [status[f"P{i}"] for i in range(len(commands))]
