@@ -93,3 +93,13 @@ def test_rename_into_and_out_of_a_root_moves_usage_without_doubling(server, user
     account.model.rename(account.key("boxes.inside"), account.key("out"))
     assert account.reported() == account.expected()
     assert account.reported("boxes") == account.expected("boxes")
+
+
+def test_getquota_of_the_root_agrees_with_getquotaroot(server, users):
+    # RFC 9208 section 4.2: GETQUOTA names a root as GETQUOTAROOT reported it.
+    account = QuotaAccount.build(server, users, storage_kb=500, messages=50)
+    account.append(12_000)
+    roots, quotas = account.client.get_quota_root("INBOX")
+    assert len(roots.quota_roots) == 1
+    via_root = account.client.get_quota(roots.quota_roots[0])
+    assert [(q.resource, q.usage, q.limit) for q in via_root] == [(q.resource, q.usage, q.limit) for q in quotas]
