@@ -111,9 +111,9 @@ class Cyrus(Family):
         )
         res.check(f"saslpasswd2 for {user}")
         with server.admin_imap() as imap:
-            typ, data = imap._imap.create(f'"{self.user_mailbox(user)}"')
-            if typ != "OK" and b"already exists" not in b" ".join(data):
-                raise RuntimeError(f"CREATE {self.user_mailbox(user)}: {typ} {data}")
+            typ, data = command(imap, "CREATE", quote(self.user_mailbox(user)))
+            if typ != "OK" and "already exists" not in status_text(data):
+                raise RuntimeError(f"CREATE {self.user_mailbox(user)}: {typ} {status_text(data)}")
 
     def delete_user(self, server, user):
         # As the book says, the admin must first grant itself the right to delete the account.

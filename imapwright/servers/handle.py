@@ -18,7 +18,7 @@ from ..errors import ServerError
 from ..protocol.lmtp import LMTPClient
 from . import logs
 from .shell import ShellSession
-from .families import FAMILIES, Family
+from .families import Family
 
 
 @dataclass

@@ -1,8 +1,6 @@
 """Without rights, another user learns nothing about a private mailbox: not by LIST, SELECT,
 STATUS, APPEND or EXAMINE, and not by comparing the answers for "missing" and "forbidden"."""
 
-import pytest
-
 from imapwright.protocol.imap import command, list_names, quote
 
 from .scene import Scene, message

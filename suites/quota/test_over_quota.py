@@ -4,7 +4,6 @@ which responses, and that a user brought back under quota receives mail again.""
 import imapclient
 import pytest
 
-from imapwright.protocol.imap import command, quote
 
 from .account import QuotaAccount, message
 
