@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 servers_app = typer.Typer(no_args_is_help=True, help="Server images and containers.")
 app.add_typer(servers_app, name="servers")
+admin_app = typer.Typer(no_args_is_help=True, help="The book's administration workflows.")
+app.add_typer(admin_app, name="admin")
 
 
 def _ensure_images(names: list[str], force: bool = False) -> None:
@@ -123,6 +125,45 @@ def servers_prune() -> None:
 
     containers, volumes = prune()
     typer.echo(f"removed {containers} container(s) and {volumes} volume(s)")
+
+
+@admin_app.command("addusers")
+def admin_addusers(
+    file: Annotated[Path, typer.Argument(help="user names, one a line (# comments, blank lines allowed)")],
+    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT; password from IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    quota: Annotated[int, typer.Option(help="STORAGE quota in KB for each account")] = 15360,
+    folders: Annotated[str, typer.Option(help="default folders, comma-separated")] = "drafts,sent-mail",
+    dry_run: Annotated[bool, typer.Option(help="print what would be done, change nothing")] = False,
+) -> None:
+    """Example 9-1: create accounts, their default folders and a STORAGE quota from a file."""
+    from rich.progress import Progress
+
+    from .admin.addusers import addusers, commands_for, read_user_list
+
+    listed = read_user_list(file)
+    folder_list = tuple(f for f in (x.strip() for x in folders.split(",")) if f)
+    for problem in listed.skipped:
+        console.print(f"skipped {problem}")
+    if dry_run:
+        for user in listed.users:
+            for command in commands_for(user, quota, folder_list):
+                typer.echo(command)
+        typer.echo(f"dry run: {len(listed.users)} users, {len(listed.skipped)} lines skipped")
+        return
+    if not target:
+        raise UserError("give --target imap://ADMIN@HOST:PORT (or --dry-run)")
+    from .servers.target import connect_target
+
+    handle = connect_target(target)  # checks address and password first
+    with Progress(console=console) as bar:
+        task = bar.add_task("addusers", total=len(listed.users))
+        result = addusers(handle.imap.host, handle.imap.port, handle.admin_user, handle.admin_password,
+                          listed.users, quota, folder_list, progress=lambda n: bar.advance(task, n))
+    for user, reason in result.failed.items():
+        console.print(f"failed {user}: {reason}")
+    typer.echo(result.summary(len(listed.skipped)))
+    if result.failed:
+        raise typer.Exit(1)
 
 
 def _suite_paths(suites: list[str]) -> list[str]:

@@ -69,9 +69,9 @@ def list_names(client: imapclient.IMAPClient, pattern: str, reference: str = "")
 
 
 def pipeline(host: str, port: int, user: str, password: str, commands: list[str], window: int = 200,
-             timeout: float = 60) -> list[str]:
+             timeout: float = 60) -> list[tuple[str, str]]:
     """Send many commands on one connection without waiting for each answer (RFC 9051 5.5 allows
-    pipelining of independent commands); returns each command's tagged status ("OK", "NO", "BAD").
+    pipelining of independent commands); returns each command's tagged (status, text).
 
     At most `window` commands are outstanding, so neither side's socket buffers fill up.
     """
@@ -81,7 +81,7 @@ def pipeline(host: str, port: int, user: str, password: str, commands: list[str]
     reader = sock.makefile("rb")
     reader.readline()  # greeting
     lines = [f"L LOGIN {quote(user)} {quote(password)}"] + [f"P{i} {c}" for i, c in enumerate(commands)]
-    status: dict[str, str] = {}
+    status: dict[str, tuple[str, str]] = {}
     sent = 0
     try:
         while len(status) < len(lines):
@@ -93,8 +93,9 @@ def pipeline(host: str, port: int, user: str, password: str, commands: list[str]
                 raise ConnectionError("server closed the connection during a pipeline")
             tag, _, rest = line.decode(errors="replace").partition(" ")
             if tag != "*" and tag != "+":
-                status[tag] = rest.split(" ", 1)[0]
-        if status["L"] != "OK":
+                word, _, text = rest.strip().partition(" ")
+                status[tag] = (word, text)
+        if status["L"][0] != "OK":
             raise ConnectionError(f"pipeline login as {user} refused")
         sock.sendall(b"Z LOGOUT\r\n")
     finally:

@@ -1,0 +1,28 @@
+"""`imapwright admin addusers` end to end against a running server, twice."""
+
+import os
+import subprocess
+
+import pytest
+
+from imapwright.protocol.imap import list_names
+
+
+@pytest.mark.requires("cyrus")
+def test_addusers_command_creates_then_finds_existing(server, users, tmp_path, admin_imap):
+    users.create()
+    names = [f"{users.prefix}c{n}" for n in range(3)]
+    listing = tmp_path / "users.txt"
+    listing.write_text("\n".join(["# class", *names, "Bad Name", names[0]]) + "\n")
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    argv = ["imapwright", "admin", "addusers", str(listing), "--target",
+            f"imap://{server.admin_user}@{server.imap}", "--quota", "2048"]
+    first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip().splitlines()[-1] == "3 created, 0 existing, 0 failed, 2 lines skipped"
+    second = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    assert second.stdout.strip().splitlines()[-1] == "0 created, 3 existing, 0 failed, 2 lines skipped"
+    assert server.admin_password not in first.stdout + first.stderr + second.stdout + second.stderr
+    for name in names:
+        assert list_names(admin_imap, f"user.{name}*") == [f"user.{name}", f"user.{name}.drafts",
+                                                            f"user.{name}.sent-mail"]
