@@ -166,6 +166,41 @@ def admin_addusers(
         raise typer.Exit(1)
 
 
+@admin_app.command("rename-account")
+def admin_rename_account(
+    old: Annotated[str, typer.Argument(help="current user name")],
+    new: Annotated[str, typer.Argument(help="new user name")],
+    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT?exec=docker:NAME; password from "
+                                                    "IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    workaround: Annotated[bool, typer.Option(help="the book's Example 9-2 instead of the server's RENAME")] = False,
+    dry_run: Annotated[bool, typer.Option(help="print the steps, change nothing")] = False,
+) -> None:
+    """Rename an account: the server's RENAME (Cyrus: allowusermoves) or the book's workaround."""
+    from .admin import rename_account
+    from .servers.target import connect_target
+
+    steps = ([f"RENAME user.{old} user.{new}"] if not workaround else
+             [f"CREATE user.{new} and each folder of user.{old}, with their ACLs", "MOVE every message",
+              f"DELETE user.{old}", f"reconstruct -r user.{new}", f"SETQUOTA user.{new} as user.{old} had"])
+    if dry_run:
+        for step in steps:
+            typer.echo(step)
+        return
+    if not target:
+        raise UserError("give --target imap://ADMIN@HOST:PORT (or --dry-run)")
+    server = connect_target(target)
+    if workaround and "exec" not in server.features:
+        raise UserError("the workaround runs reconstruct: give the target an exec channel (?exec=docker:NAME)")
+    try:
+        if workaround:
+            rename_account.workaround(server, old, new, say=typer.echo)
+        else:
+            rename_account.native(server, old, new)
+    except rename_account.RenameError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(f"renamed user.{old} to user.{new}")
+
+
 def _suite_paths(suites: list[str]) -> list[str]:
     paths = []
     for suite in suites or ["suites"]:

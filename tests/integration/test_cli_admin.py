@@ -26,3 +26,19 @@ def test_addusers_command_creates_then_finds_existing(server, users, tmp_path, a
     for name in names:
         assert list_names(admin_imap, f"user.{name}*") == [f"user.{name}", f"user.{name}.drafts",
                                                             f"user.{name}.sent-mail"]
+
+
+@pytest.mark.requires("cyrus")
+def test_rename_account_command_refusal_is_one_line_and_workaround_renames(server, users, admin_imap):
+    user = users.create("mover")
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    native = subprocess.run(["imapwright", "admin", "rename-account", user.name, user.name + "x", "--target", url],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert native.returncode != 0
+    assert native.stderr.strip() == (f"imapwright: error: RENAME {user.mailbox} {user.mailbox}x: "
+                                     "NO Operation is not supported on mailbox")
+    moved = subprocess.run(["imapwright", "admin", "rename-account", user.name, user.name + "x", "--target", url,
+                            "--workaround"], capture_output=True, text=True, env=env, timeout=120)
+    assert moved.returncode == 0, moved.stderr
+    assert list_names(admin_imap, user.mailbox) == [] and list_names(admin_imap, user.mailbox + "x") == [user.mailbox + "x"]

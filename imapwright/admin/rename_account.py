@@ -1,0 +1,96 @@
+"""Renaming an account: the server's own RENAME of user.OLD (Cyrus needs allowusermoves), or the
+book's workaround (Example 9-2): create the new hierarchy, move every message, delete the old
+account, reconstruct, set the quota again."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import imapclient
+
+from ..protocol.imap import command, list_names, quote, status_text
+from ..servers.handle import ServerHandle
+
+ALL_RIGHTS = "lrswipkxtea"
+
+
+class RenameError(RuntimeError):
+    pass
+
+
+def _hierarchy(admin: imapclient.IMAPClient, account: str) -> list[str]:
+    return sorted(list_names(admin, account) + list_names(admin, account + ".*"))
+
+
+def native(server: ServerHandle, old: str, new: str) -> None:
+    """RENAME user.OLD user.NEW as the admin."""
+    with server.admin_imap() as admin:
+        typ, data = command(admin, "RENAME", quote(f"user.{old}"), quote(f"user.{new}"))
+    if typ != "OK":
+        raise RenameError(f"RENAME user.{old} user.{new}: {typ} {status_text(data)}")
+
+
+def workaround(server: ServerHandle, old: str, new: str,
+               say: Callable[[str], None] = lambda _m: None) -> None:
+    """Example 9-2, step by step over IMAP and the server's tools."""
+    src, dst = f"user.{old}", f"user.{new}"
+    with server.admin_imap() as admin:
+        boxes = _hierarchy(admin, src)
+        if not boxes:
+            raise RenameError(f"no account {src}")
+        _, quotas = admin.get_quota_root(src)
+        limits = {q.resource: q.limit for q in quotas if q.quota_root == src}
+        for box in boxes:  # the admin needs rights to read, copy out and delete
+            admin.setacl(box, server.admin_user, ALL_RIGHTS)
+        for box in boxes:
+            target = dst + box[len(src):]
+            say(f"create {target}")
+            typ, data = command(admin, "CREATE", quote(target))
+            if typ != "OK" and "exists" not in status_text(data).lower():
+                raise RenameError(f"CREATE {target}: {status_text(data)}")
+            admin.setacl(target, server.admin_user, ALL_RIGHTS)
+            for ident, rights in admin.getacl(box):
+                ident = ident.decode()
+                if ident != server.admin_user:
+                    admin.setacl(target, new if ident == old else ident, rights.decode())
+        for box in boxes:
+            target = dst + box[len(src):]
+            admin.select_folder(box)
+            uids = admin.search()
+            if uids:
+                say(f"move {len(uids)} messages {box} -> {target}")
+                admin.move(uids, target)
+            admin.unselect_folder()
+        say(f"delete {src}")
+        typ, data = command(admin, "DELETE", quote(src))
+        if typ != "OK":
+            raise RenameError(f"DELETE {src}: {status_text(data)}")
+        for box in boxes:  # the admin's working rights go again
+            command(admin, "DELETEACL", quote(dst + box[len(src):]), server.admin_user)
+    server.exec(["/usr/lib/cyrus/bin/reconstruct", "-r", dst]).check(f"reconstruct {dst}")
+    if limits:
+        say(f"quota {dst} {limits}")
+        server.set_quota(dst, limits.get("STORAGE"), limits.get("MESSAGE"))
+
+
+def snapshot(server: ServerHandle, account: str) -> dict[str, list[tuple[str, tuple[str, ...], str]]]:
+    """Folder (relative to the account) -> sorted (body sha256, flags, internal date) of each message.
+
+    Read as the admin, who is given (and then loses) read rights; \\\\Seen and \\\\Recent are left
+    out: the admin's seen state is its own.
+    """
+    out: dict[str, list[tuple[str, tuple[str, ...], str]]] = {}
+    with server.admin_imap() as admin:
+        for box in _hierarchy(admin, account):
+            admin.setacl(box, server.admin_user, "lr")
+            admin.select_folder(box, readonly=True)
+            uids = admin.search()
+            fetched = admin.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
+            out[box[len(account):]] = sorted(
+                (hashlib.sha256(d[b"BODY[]"]).hexdigest(),
+                 tuple(sorted(f.decode() for f in d[b"FLAGS"] if f not in (b"\\Seen", b"\\Recent"))),
+                 d[b"INTERNALDATE"].isoformat()) for d in fetched.values())
+            admin.unselect_folder()
+            command(admin, "DELETEACL", quote(box), server.admin_user)
+    return out
