@@ -1,0 +1,48 @@
+"""Partitions: accounts on a named partition, children following their parent, and RENAME with a
+partition argument moving the data on disk (checked through the server's own path tool)."""
+
+import pytest
+
+from imapwright.admin.mailboxes import create_mailbox
+from imapwright.protocol.imap import command, quote
+
+pytestmark = pytest.mark.requires("partitions")
+SECOND = "second"
+
+
+def _on(server, mailbox, partition):
+    return server.mailbox_path(mailbox).startswith(server.partitions()[partition].rstrip("/") + "/")
+
+
+def test_account_created_on_a_named_partition_keeps_its_folders_there(server, users, admin_imap):
+    users.create()
+    account = f"user.{users.prefix}placed"
+    create_mailbox(admin_imap, account, partition=SECOND)
+    try:
+        create_mailbox(admin_imap, f"{account}.drafts")
+        assert _on(server, account, SECOND) and _on(server, f"{account}.drafts", SECOND)
+        admin_imap.setacl(account, server.admin_user, "lrswipkxtea")
+        admin_imap.append(account, b"Subject: on second\r\n\r\nbody\r\n")
+        files = server.list_dir(server.mailbox_path(account))
+        assert "1." in files  # the message file itself lies on the second partition
+    finally:
+        admin_imap.setacl(account, server.admin_user, "lrswipkxtea")
+        command(admin_imap, "DELETE", quote(account))
+
+
+def test_rename_with_partition_moves_the_data_on_disk(server, users, admin_imap):
+    user = users.create()
+    box = f"{user.mailbox}.archive"
+    create_mailbox(admin_imap, box)
+    admin_imap.setacl(box, server.admin_user, "lrswipkxtea")
+    admin_imap.append(box, b"Subject: moving\r\n\r\nbody\r\n")
+    old_path = server.mailbox_path(box)
+    assert _on(server, box, "default")
+    typ, data = command(admin_imap, "RENAME", quote(box), quote(box), SECOND)
+    assert typ == "OK", data
+    assert _on(server, box, SECOND)
+    assert "1." in server.list_dir(server.mailbox_path(box))
+    with pytest.raises(FileNotFoundError):
+        server.list_dir(old_path)
+    admin_imap.select_folder(box, readonly=True)
+    assert admin_imap.fetch([1], ["BODY.PEEK[TEXT]"])[1][b"BODY[TEXT]"] == b"body\r\n"
