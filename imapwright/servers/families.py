@@ -10,6 +10,8 @@ import shlex
 import time
 from typing import TYPE_CHECKING
 
+from imapclient import imap_utf7
+
 from ..protocol.imap import command, list_names, quote, status_text
 
 if TYPE_CHECKING:
@@ -103,6 +105,12 @@ class Cyrus(Family):
     def user_mailbox(self, user):
         return f"user.{user}"
 
+    def mailbox_name(self, owner, folder, viewer=None):
+        # In Cyrus's standard namespace an owner sees its own mailboxes under INBOX.
+        if viewer == owner:
+            return f"INBOX.{folder}" if folder else "INBOX"
+        return super().mailbox_name(owner, folder, viewer)
+
     def create_user(self, server, user, password):
         # The password travels in the exec's environment, never on a command line or in a log.
         res = server.exec(
@@ -173,8 +181,9 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
         # The mailboxes reconstruct walks are named on lines of their own; knowing the exact names
         # tells those apart from repairs ("user.bob.sub uid 2 found - adding"), spaces in names included.
         with server.admin_imap() as admin:
-            names = {n for u in users for p in (self.user_mailbox(u), self.user_mailbox(u) + ".*")
-                     for n in list_names(admin, p)}
+            # reconstruct prints names as stored: modified UTF-7 (RFC 3501 5.1.3), not decoded.
+            names = {imap_utf7.encode(n).decode() for u in users
+                     for p in (self.user_mailbox(u), self.user_mailbox(u) + ".*") for n in list_names(admin, p)}
         return cyrus_check_problems(output, names)
 
     def mailbox_path(self, server, mailbox):
