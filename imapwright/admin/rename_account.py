@@ -68,7 +68,8 @@ def workaround(server: ServerHandle, old: str, new: str,
             raise RenameError(f"DELETE {src}: {status_text(data)}")
         for box in boxes:  # the admin's working rights go again
             command(admin, "DELETEACL", quote(dst + box[len(src):]), server.admin_user)
-    server.exec(["/usr/lib/cyrus/bin/reconstruct", "-r", dst]).check(f"reconstruct {dst}")
+    say(f"repair {dst}")
+    server.repair_tree(dst)
     if limits:
         say(f"quota {dst} {limits}")
         server.set_quota(dst, limits.get("STORAGE"), limits.get("MESSAGE"))

@@ -50,6 +50,10 @@ class Family:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
 
+    def repair_tree(self, server: ServerHandle, mailbox: str) -> None:
+        """Run the server's own repair over a mailbox and everything below it."""
+        raise NotImplementedError
+
     def quota_root(self, user: str) -> str:
         """The name GETQUOTAROOT gives the quota root of a user's account."""
         return self.user_mailbox(user)
@@ -133,6 +137,9 @@ class Cyrus(Family):
                     raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
         if "exec" in server.features:
             server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
+
+    def repair_tree(self, server, mailbox):
+        server.exec([f"{self.bin}/reconstruct", "-r", mailbox]).check(f"reconstruct -r {mailbox}")
 
     def set_quota(self, server, root, storage_kb=None, messages=None):
         limits = [f"STORAGE {storage_kb}"] * (storage_kb is not None) + [f"MESSAGE {messages}"] * (messages is not None)
@@ -248,6 +255,11 @@ class Dovecot(Family):
     def set_groups(self, server, user, groups):
         # Dovecot's ACL groups come from the userdb field acl_groups.
         self._set_userdb_fields(server, user, {"acl_groups": ",".join(groups) if groups else None})
+
+    def repair_tree(self, server, mailbox):
+        user, _, folder = mailbox.removeprefix("user.").partition(".")
+        server.exec(["doveadm", "force-resync", "-u", user, f"{folder}*" if folder else "*"]).check(
+            f"force-resync {mailbox}")
 
     def quota_root(self, user):
         return "User quota"

@@ -112,6 +112,10 @@ class ServerHandle:
         """How `viewer` (None: the admin) names `owner`'s `folder` ("" for the account itself)."""
         return self.family.mailbox_name(owner, folder, viewer)
 
+    def repair_tree(self, mailbox: str) -> None:
+        """The server's own repair of a mailbox hierarchy (Cyrus reconstruct -r, Dovecot force-resync)."""
+        self.family.repair_tree(self, mailbox)
+
     def quota_root(self, user: str) -> str:
         """The quota root name GETQUOTAROOT reports for a user's account."""
         return self.family.quota_root(user)

@@ -146,10 +146,3 @@ def _read_version(image_id: str) -> str:
         image_id, entrypoint=["cat", "/etc/imapwright/server-version"], remove=True, network_mode="host"
     )
     return out.decode(errors="replace")
-
-
-def image_version(spec: ServerSpec) -> str | None:
-    image = find_image(spec)
-    return image.labels.get(engine.LABEL_VERSION) if image else None
-
-
