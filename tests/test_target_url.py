@@ -5,13 +5,15 @@ from imapwright.servers.target import parse_target
 
 
 def test_full_target_url():
-    admin, imap, lmtp, container = parse_target("imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:2424&exec=docker:srv")
-    assert (admin, str(imap), str(lmtp), container) == ("cyrus", "127.0.0.1:1143", "127.0.0.1:2424", "srv")
+    admin, imap, lmtp, container, sieve = parse_target(
+        "imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:2424&exec=docker:srv&sieve=127.0.0.1:4190")
+    assert (admin, str(imap), str(lmtp), container, str(sieve)) == (
+        "cyrus", "127.0.0.1:1143", "127.0.0.1:2424", "srv", "127.0.0.1:4190")
 
 
 def test_default_port_and_no_extras():
-    admin, imap, lmtp, container = parse_target("imap://admin@localhost")
-    assert (imap.port, lmtp, container) == (143, None, None)
+    admin, imap, lmtp, container, sieve = parse_target("imap://admin@localhost")
+    assert (imap.port, lmtp, container, sieve) == (143, None, None, None)
 
 
 @pytest.mark.parametrize("url,msg", [

@@ -19,8 +19,25 @@ class RenameError(RuntimeError):
     pass
 
 
-def _hierarchy(admin: imapclient.IMAPClient, account: str) -> list[str]:
-    return sorted(list_names(admin, account) + list_names(admin, account + ".*"))
+def _hierarchy(server: ServerHandle, admin: imapclient.IMAPClient, account: str) -> list[str]:
+    """The account's mail folders (server-internal mailboxes such as Cyrus's #sieve left out)."""
+    return sorted(n for n in list_names(admin, account) + list_names(admin, account + ".*")
+                  if not server.is_internal_mailbox(n))
+
+
+def _copy_sieve_scripts(server: ServerHandle, old: str, new: str) -> list[str]:
+    """Every Sieve script of `old` put for `new`, the active one activated; returns their names."""
+    with server.admin_sieve(old) as source:
+        scripts = source.list_scripts()
+        texts = {name: source.get_script(name) for name in scripts}
+    if scripts:
+        with server.admin_sieve(new) as target:
+            for name, text in texts.items():
+                target.put_script(name, text)
+            for name, active in scripts.items():
+                if active:
+                    target.set_active(name)
+    return sorted(scripts)
 
 
 def native(server: ServerHandle, old: str, new: str) -> None:
@@ -33,10 +50,11 @@ def native(server: ServerHandle, old: str, new: str) -> None:
 
 def workaround(server: ServerHandle, old: str, new: str,
                say: Callable[[str], None] = lambda _m: None) -> None:
-    """Example 9-2, step by step over IMAP and the server's tools."""
+    """Example 9-2, step by step over IMAP and the server's tools (plus the user's Sieve scripts,
+    copied over ManageSieve, which the book's version leaves behind)."""
     src, dst = f"user.{old}", f"user.{new}"
     with server.admin_imap() as admin:
-        boxes = _hierarchy(admin, src)
+        boxes = _hierarchy(server, admin, src)
         if not boxes:
             raise RenameError(f"no account {src}")
         _, quotas = admin.get_quota_root(src)
@@ -62,6 +80,9 @@ def workaround(server: ServerHandle, old: str, new: str,
                 say(f"move {len(uids)} messages {box} -> {target}")
                 admin.move(uids, target)
             admin.unselect_folder()
+        if "sieve" in server.features:  # the book's workaround loses them; carry them across
+            names = _copy_sieve_scripts(server, old, new)
+            say(f"sieve scripts copied: {', '.join(names) or 'none'}")
         say(f"delete {src}")
         typ, data = command(admin, "DELETE", quote(src))
         if typ != "OK":
@@ -83,7 +104,7 @@ def snapshot(server: ServerHandle, account: str) -> dict[str, list[tuple[str, tu
     """
     out: dict[str, list[tuple[str, tuple[str, ...], str]]] = {}
     with server.admin_imap() as admin:
-        for box in _hierarchy(admin, account):
+        for box in _hierarchy(server, admin, account):
             admin.setacl(box, server.admin_user, "lr")
             admin.select_folder(box, readonly=True)
             uids = admin.search()

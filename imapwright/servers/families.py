@@ -46,6 +46,12 @@ class Family:
     def create_user(self, server: ServerHandle, user: str, password: str) -> None:
         raise NotImplementedError
 
+    def set_password(self, server: ServerHandle, user: str, password: str) -> None:
+        raise NotImplementedError
+
+    def is_internal_mailbox(self, mailbox: str) -> bool:
+        return False
+
     def delete_user(self, server: ServerHandle, user: str) -> None:
         """Remove an account and all its mail (cleanup on servers the harness did not start)."""
         raise NotImplementedError
@@ -97,7 +103,7 @@ class Cyrus(Family):
     tool_user = "cyrus"
     # quota-roots: a quota root on any mailbox (nested roots); quota-repair: usage kept on disk,
     # repaired by `quota -f`.
-    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous",
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve",
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
@@ -115,13 +121,21 @@ class Cyrus(Family):
             return f"INBOX.{folder}" if folder else "INBOX"
         return super().mailbox_name(owner, folder, viewer)
 
-    def create_user(self, server, user, password):
+    def is_internal_mailbox(self, mailbox):
+        # Cyrus 3.x stores Sieve scripts (and DAV/JMAP data) in mailboxes whose names start with
+        # '#' (user.bob.#sieve); the admin sees them in LIST but cannot SELECT them.
+        return any(part.startswith("#") for part in mailbox.split("."))
+
+    def set_password(self, server, user, password):
         # The password travels in the exec's environment, never on a command line or in a log.
         res = server.exec(
             ["sh", "-c", f'printf %s "$IW_PW" | saslpasswd2 -p -c -f {self.sasldb} "$1"', "sh", user],
             environment={"IW_PW": password},
         )
         res.check(f"saslpasswd2 for {user}")
+
+    def create_user(self, server, user, password):
+        self.set_password(server, user, password)
         with server.admin_imap() as imap:
             typ, data = command(imap, "CREATE", quote(self.user_mailbox(user)))
             if typ != "OK" and "already exists" not in status_text(data):
@@ -225,7 +239,7 @@ class Dovecot(Family):
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"
-    features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous"})
+    features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve"})
     bad_login_marker = "auth failed"
     users_dir = f"{DATA}/users"  # one passwd-file per user
     _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)
@@ -244,13 +258,16 @@ class Dovecot(Family):
         return f"user.{owner}.{folder or 'INBOX'}" if viewer else super().mailbox_name(owner, folder)
 
     def create_user(self, server, user, password):
+        self.set_password(server, user, password)
+        # Touching the INBOX makes the account exist on disk, so the admin sees it.
+        server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
+
+    def set_password(self, server, user, password):
         salt = os.urandom(8)
         digest = base64.b64encode(hashlib.sha256(password.encode() + salt).digest() + salt).decode()
         line = f"{user}:{{SSHA256}}{digest}::::::"
         script = f'umask 027; printf "%s\\n" "$2" > {self.users_dir}/$1 && chgrp dovecot {self.users_dir}/$1'
         server.exec(["sh", "-c", script, "sh", user, line]).check(f"passwd-file of {user}")
-        # Touching the INBOX makes the account exist on disk, so the admin sees it.
-        server.exec(["doveadm", "mailbox", "status", "-u", user, "messages", "INBOX"]).check(f"INBOX of {user}")
 
     def set_groups(self, server, user, groups):
         # Dovecot's ACL groups come from the userdb field acl_groups.

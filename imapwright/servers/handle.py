@@ -16,6 +16,7 @@ import imapclient
 from ..catalogue import version_tuple
 from ..errors import ServerError
 from ..protocol.lmtp import LMTPClient
+from ..protocol.managesieve import ManageSieveClient
 from . import logs
 from .shell import ShellSession
 from .families import Family
@@ -60,6 +61,7 @@ class ServerHandle:
     container: object | None = None  # docker Container when the harness can exec into it
     features: frozenset[str] = frozenset()
     owned: bool = False  # started by the harness: destructive suites may run without asking
+    sieve: Endpoint | None = None  # ManageSieve (RFC 5804), where the harness knows the port
     _shells: dict = field(default_factory=dict, repr=False)  # user -> ShellSession
 
     # -- identity -----------------------------------------------------------------------------
@@ -101,9 +103,29 @@ class ServerHandle:
             raise ServerError(f"{self.name} has no LMTP address")
         return LMTPClient(self.lmtp.host, self.lmtp.port)
 
+    def sieve_client(self, user: str, password: str) -> ManageSieveClient:
+        if self.sieve is None:
+            raise ServerError(f"{self.name} has no ManageSieve address")
+        return ManageSieveClient(self.sieve.host, self.sieve.port, user, password)
+
+    def admin_sieve(self, user: str) -> ManageSieveClient:
+        """ManageSieve as the admin acting for `user` (its scripts, without its password)."""
+        if self.sieve is None:
+            raise ServerError(f"{self.name} has no ManageSieve address")
+        return ManageSieveClient(self.sieve.host, self.sieve.port, self.admin_user, self.admin_password,
+                                 authzid=user)
+
+    def is_internal_mailbox(self, mailbox: str) -> bool:
+        """A server-internal mailbox (Cyrus keeps Sieve scripts in user.X.#sieve): not mail."""
+        return self.family.is_internal_mailbox(mailbox)
+
     # -- accounts -----------------------------------------------------------------------------
     def create_user(self, user: str, password: str) -> None:
         self.family.create_user(self, user, password)
+
+    def set_password(self, user: str, password: str) -> None:
+        """Let `user` log in with `password` (no mailbox is created)."""
+        self.family.set_password(self, user, password)
 
     def user_mailbox(self, user: str) -> str:
         return self.family.user_mailbox(user)

@@ -146,7 +146,9 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
         features=family.features, owned=True,
     )
     server.spec, server.options, server.volume_name = spec, dict(options or {}), volume_name
-    server._image_id, server._sieve_port, server._owner = image.id, ports.free_port(), owner
+    server._sieve_port = ports.free_port()
+    server.sieve = Endpoint(ports.HOST, server._sieve_port)
+    server._image_id, server._owner = image.id, owner
     server._labels = labels
     _live.add(server)
     try:

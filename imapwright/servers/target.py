@@ -28,8 +28,9 @@ def _endpoint(text: str, what: str) -> Endpoint:
     return Endpoint(m.group(1), int(m.group(2)))
 
 
-def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None]:
-    """(admin user, IMAP endpoint, LMTP endpoint or None, exec container name or None)."""
+def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None, Endpoint | None]:
+    """(admin user, IMAP endpoint, LMTP endpoint or None, exec container name or None,
+    ManageSieve endpoint or None)."""
     parts = urlsplit(url)
     if parts.scheme != "imap" or not parts.hostname or not parts.username:
         raise UserError(f"target {url!r}: expected imap://ADMIN@HOST:PORT")
@@ -37,6 +38,7 @@ def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None]:
         raise UserError(f"target URL must not carry a password; set {PASSWORD_ENV}")
     query = parse_qs(parts.query)
     lmtp = _endpoint(query["lmtp"][0], "lmtp address") if "lmtp" in query else None
+    sieve = _endpoint(query["sieve"][0], "sieve address") if "sieve" in query else None
     exec_channel = query.get("exec", [None])[0]
     container = None
     if exec_channel:
@@ -47,11 +49,11 @@ def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None]:
         port = parts.port or 143
     except ValueError:
         raise UserError(f"target {url!r}: bad port") from None
-    return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, container
+    return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, container, sieve
 
 
 def connect_target(url: str) -> ServerHandle:
-    admin, imap, lmtp, container_name = parse_target(url)
+    admin, imap, lmtp, container_name, sieve = parse_target(url)
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
         raise UserError(f"set {PASSWORD_ENV} to the target admin's password")
@@ -76,7 +78,7 @@ def connect_target(url: str) -> ServerHandle:
             pass
     family_name = "dovecot" if "dovecot" in (greeting + ident.get("name", "")).lower() else "cyrus"
     family = FAMILIES[family_name]
-    features = {"lmtp"} if lmtp else set()
+    features = ({"lmtp"} if lmtp else set()) | ({"sieve"} if sieve else set())
     container = None
     if container_name:
         try:
@@ -85,9 +87,9 @@ def connect_target(url: str) -> ServerHandle:
             raise UserError(f"exec channel: no container named {container_name!r}") from None
         # With an exec channel the server's own tools are reachable: what the family offers, except
         # restarting a container the harness does not own.
-        features |= family.features - {"restart"}
+        features |= family.features - {"restart", "sieve"}
     return ServerHandle(
         name="target", family=family, version=ident.get("version", "unknown"), imap=imap, lmtp=lmtp,
         admin_user=admin, admin_password=password, container=container, features=frozenset(features),
-        owned=False,
+        owned=False, sieve=sieve,
     )

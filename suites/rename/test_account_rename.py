@@ -27,7 +27,16 @@ def populate(server, users, name):
             client.append(own, msg, flags, base + timedelta(days=n, minutes=k))
     server.set_quota(user.mailbox, storage_kb=5000)
     client.setacl("INBOX.projects", "anyone", "lr")
+    with server.sieve_client(user.name, user.password) as sieve:
+        sieve.put_script("vacation", 'require "vacation";\r\nvacation "away";\r\n')
+        sieve.put_script("main", 'keep;\r\n')
+        sieve.set_active("main")
     return user
+
+
+def _scripts(server, user):
+    with server.admin_sieve(user) as sieve:
+        return {name: (active, sieve.get_script(name)) for name, active in sieve.list_scripts().items()}
 
 
 def test_account_rename_is_refused_by_default(server, users, admin_imap):
@@ -37,6 +46,7 @@ def test_account_rename_is_refused_by_default(server, users, admin_imap):
     assert b"Operation is not supported on mailbox" in b" ".join(data)
 
 
+@pytest.mark.requires("sieve")
 def test_native_rename_and_workaround_end_with_the_same_content(private_server, users):
     from imapwright.pytest_plugin.users import UserFactory
 
@@ -44,6 +54,7 @@ def test_native_rename_and_workaround_end_with_the_same_content(private_server, 
     factory = UserFactory(private_server)
     a, b = populate(private_server, factory, "alpha"), populate(private_server, factory, "beta")
     before_a = rename_account.snapshot(private_server, a.mailbox)
+    scripts = _scripts(private_server, a.name)
     assert before_a == rename_account.snapshot(private_server, b.mailbox)
 
     rename_account.native(private_server, a.name, a.name + "new")
@@ -53,6 +64,7 @@ def test_native_rename_and_workaround_end_with_the_same_content(private_server, 
     after_workaround = rename_account.snapshot(private_server, b.mailbox + "new")
     assert after_native == before_a
     assert after_workaround == before_a
+    assert _scripts(private_server, a.name + "new") == _scripts(private_server, b.name + "new") == scripts
     with private_server.admin_imap() as admin:
         for old in (a.mailbox, b.mailbox):
             assert list_names(admin, old) == list_names(admin, old + ".*") == []
