@@ -102,3 +102,33 @@ def pipeline(host: str, port: int, user: str, password: str, commands: list[str]
         reader.close()
         sock.close()
     return [status[f"P{i}"] for i in range(len(commands))]
+
+
+_METADATA_LITERAL = re.compile(rb'"?(/[^\s()"]+)"? \{\d+\+?\}$')
+_METADATA_PAIR = re.compile(rb'"?(/[^\s()"]+)"? (NIL|"(?:[^"\\]|\\.)*")', re.I)
+
+
+def get_metadata(client: imapclient.IMAPClient, mailbox: str, *entries: str) -> dict[str, str | None]:
+    """GETMETADATA (RFC 5464) for quoted-string values: entry -> value (None for NIL)."""
+    typ, data = command(client, "GETMETADATA", quote(mailbox), "(" + " ".join(entries) + ")")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"GETMETADATA {mailbox}: {typ} {status_text(data)}")
+    out: dict[str, str | None] = {}
+    for item in data:
+        raw = item
+        if isinstance(item, tuple):  # imaplib's (text before a literal, the literal)
+            raw, literal = item
+            m = _METADATA_LITERAL.search(raw)
+            if m:
+                out[m.group(1).decode().lower()] = literal.decode()
+        for entry, value in _METADATA_PAIR.findall(raw):
+            out[entry.decode().lower()] = None if value.upper() == b"NIL" else \
+                value[1:-1].replace(b'\\"', b'"').replace(b"\\\\", b"\\").decode()
+    return out
+
+
+def set_metadata(client: imapclient.IMAPClient, mailbox: str, values: dict[str, str | None]) -> None:
+    pairs = " ".join(f"{k} {'NIL' if v is None else quote(v)}" for k, v in values.items())
+    typ, data = command(client, "SETMETADATA", quote(mailbox), f"({pairs})")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"SETMETADATA {mailbox}: {typ} {status_text(data)}")

@@ -4,7 +4,7 @@ partition argument moving the data on disk (checked through the server's own pat
 import pytest
 
 from imapwright.admin.mailboxes import create_mailbox
-from imapwright.protocol.imap import command, quote
+from imapwright.protocol.imap import command, list_names, quote
 
 pytestmark = pytest.mark.requires("partitions")
 SECOND = "second"
@@ -46,3 +46,27 @@ def test_rename_with_partition_moves_the_data_on_disk(server, users, admin_imap)
         server.list_dir(old_path)
     admin_imap.select_folder(box, readonly=True)
     assert admin_imap.fetch([1], ["BODY.PEEK[TEXT]"])[1][b"BODY[TEXT]"] == b"body\r\n"
+
+
+def test_a_new_account_lands_on_the_default_partition(server, users):
+    user = users.create()
+    assert _on(server, user.mailbox, "default")
+
+
+def test_an_unknown_partition_is_refused_and_nothing_is_created(server, users, admin_imap):
+    users.create()
+    account = f"user.{users.prefix}nowhere"
+    typ, data = command(admin_imap, "CREATE", quote(account), "nosuchpartition")
+    assert typ == "NO", data
+    assert list_names(admin_imap, account) == []
+
+
+def test_a_partition_named_news_is_reserved(private_server, users):
+    # The book: "news" is reserved (for netnews); an admin cannot place mail on it even when a
+    # partition-news line exists.
+    news = "/srv/imapwright/spool/news"
+    private_server.exec(["mkdir", "-p", news])
+    private_server.reconfigure(**{"partition-news": news})
+    with private_server.admin_imap() as admin:
+        typ, data = command(admin, "CREATE", quote(f"user.{users.prefix}onnews"), "news")
+    assert typ == "NO", f"CREATE on partition news: {typ} {data}"
