@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,30 +65,43 @@ class AddUsersResult:
 
 def addusers(host: str, port: int, admin: str, password: str, users: list[str],
              quota_kb: int = DEFAULT_QUOTA_KB, folders: tuple[str, ...] = DEFAULT_FOLDERS,
-             progress: Callable[[int], None] = lambda _n: None) -> AddUsersResult:
-    """Create each user's account, folders and quota; `progress(n)` after every n users."""
-    result = AddUsersResult()
+             progress: Callable[[int], None] = lambda _n: None, connections: int = 4) -> AddUsersResult:
+    """Create each user's account, folders and quota; `progress(n)` after every n users.
+
+    Chunks of users go to `connections` pipelined sessions at once: the server, not the network,
+    is the limit (benchmarks/addusers_speed.py: pipelining alone gains nothing on Cyrus, parallel
+    sessions do), and a user's commands always stay in one session, in order.
+    """
     per_user = 2 + len(folders)
-    for start in range(0, len(users), CHUNK):
-        chunk = users[start:start + CHUNK]
+
+    def run(chunk: list[str]) -> list[tuple[str, str, str]]:
         answers = pipeline(host, port, admin, password,
                            [c for u in chunk for c in commands_for(u, quota_kb, folders)])
-        for i, user in enumerate(chunk):
-            mine = answers[i * per_user:(i + 1) * per_user]
-            (status, text), rest = mine[0], mine[1:]
-            if status == "OK":
-                bad = [t for s, t in rest if s != "OK" and "already exists" not in t.lower()]
-                if bad:
-                    result.failed[user] = bad[0]
-                else:
-                    result.created.append(user)
-            elif "already exists" in text.lower() or "exists" in text.lower():
-                bad = [t for s, t in rest if s != "OK" and "exists" not in t.lower()]
-                if bad:
-                    result.failed[user] = bad[0]
-                else:
-                    result.existing.append(user)
-            else:
-                result.failed[user] = text or status
+        outcomes = [(user, *_outcome(answers[i * per_user:(i + 1) * per_user])) for i, user in enumerate(chunk)]
         progress(len(chunk))
+        return outcomes
+
+    chunks = [users[start:start + CHUNK] for start in range(0, len(users), CHUNK)]
+    result = AddUsersResult()
+    with ThreadPoolExecutor(max_workers=max(1, connections)) as pool:
+        for outcomes in pool.map(run, chunks):
+            for user, kind, text in outcomes:
+                if kind == "created":
+                    result.created.append(user)
+                elif kind == "existing":
+                    result.existing.append(user)
+                else:
+                    result.failed[user] = text
     return result
+
+
+def _outcome(answers: list[tuple[str, str]]) -> tuple[str, str]:
+    """("created" | "existing" | "failed", reason) from one user's CREATE, folder CREATEs, SETQUOTA."""
+    (status, text), rest = answers[0], answers[1:]
+    if status == "OK":
+        bad = [t for s, t in rest if s != "OK" and "already exists" not in t.lower()]
+        return ("failed", bad[0]) if bad else ("created", "")
+    if "exists" in text.lower():
+        bad = [t for s, t in rest if s != "OK" and "exists" not in t.lower()]
+        return ("failed", bad[0]) if bad else ("existing", "")
+    return "failed", text or status
