@@ -55,3 +55,18 @@ def test_record_keeps_parameters_other_than_the_server():
                           longrepr=None, longreprtext="")
     record = record_from_report(rep)
     assert record.test == "suites/acl/test_rights.py::test_right_is_needed[k]" and record.server == "cyrus:3.6"
+
+
+def test_outcome_tables_collect_rows_per_server_and_skip_malformed_entries():
+    cell = json.dumps({"row": "index-deleted", "cell": "none lost, flags CHANGED", "detail": {"lost": 0}})
+    records = [
+        CheckRecord("r[cyrus:3.6-x]", "r", "cyrus:3.6", "passed", 0.1, properties={"table:reconstruct": cell}),
+        CheckRecord("r[cyrus:3.10-x]", "r", "cyrus:3.10", "deviation", 0.1, properties={"table:reconstruct": cell}),
+        CheckRecord("r[cyrus:3.10-y]", "r", "cyrus:3.10", "passed", 0.1, properties={"table:reconstruct": "{not json"}),
+    ]
+    summary = summarize(records, "run1", {}, "t0", "t1", 0)
+    row = summary["tables"]["reconstruct"]["index-deleted"]
+    assert sorted(row) == ["cyrus:3.10", "cyrus:3.6"] and row["cyrus:3.10"]["outcome"] == "deviation"
+    assert len(summary["tables"]["reconstruct"]) == 1
+    page = html.render(summary)
+    assert "<h2>Outcomes: reconstruct</h2>" in page and "none lost, flags CHANGED" in page

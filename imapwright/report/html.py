@@ -45,6 +45,18 @@ def render(summary: dict) -> str:
             cells.append(f"<td class='{c['outcome']}' title='{title}'>{_SYMBOL[c['outcome']]}</td>")
         out.append(f"<tr><td>{escape(test)}</td>{''.join(cells)}</tr>")
     out.append("</table>")
+    for name, rows in sorted(summary.get("tables", {}).items()):
+        columns = sorted({server for cells in rows.values() for server in cells})
+        out.append(f"<h2>Outcomes: {escape(name)}</h2><table><tr><th>{escape(name)}</th>"
+                   + "".join(f"<th>{escape(s)}</th>" for s in columns) + "</tr>")
+        for row in sorted(rows):
+            cells = []
+            for server in columns:
+                entry = rows[row].get(server)
+                cells.append("<td></td>" if entry is None else
+                             f"<td class='{entry['outcome']}'>{escape(entry['cell'])}</td>")
+            out.append(f"<tr><td>{escape(row)}</td>{''.join(cells)}</tr>")
+        out.append("</table>")
     problems = [c for c in checks if c["outcome"] in ("failed", "error")]
     if problems:
         out.append("<h2>Failures</h2>")

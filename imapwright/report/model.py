@@ -71,8 +71,27 @@ def summarize(records: list[CheckRecord], run_id: str, servers: dict[str, str], 
     return {
         "run_id": run_id, "started": started, "finished": finished, "exit_status": exit_status,
         "servers": servers, "counts": counts, "per_server": per_server,
+        "tables": outcome_tables(records),
         "checks": [asdict(r) for r in records],
     }
+
+
+def outcome_tables(records: list[CheckRecord]) -> dict[str, dict[str, dict[str, dict]]]:
+    """Tables tests contribute to with record_property("table:NAME", json {"row", "cell", "detail"}):
+    NAME -> row -> server -> {"cell": short text, "detail": ..., "outcome": the check's outcome}."""
+    tables: dict[str, dict[str, dict[str, dict]]] = {}
+    for r in records:
+        for key, value in r.properties.items():
+            if not key.startswith("table:"):
+                continue
+            try:
+                entry = json.loads(value)
+                row, cell = str(entry["row"]), str(entry["cell"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a malformed contribution is left out, not fatal to the report
+            tables.setdefault(key.removeprefix("table:"), {}).setdefault(row, {})[r.server] = {
+                "cell": cell, "detail": entry.get("detail"), "outcome": r.outcome}
+    return tables
 
 
 def write_atomic(path: Path, text: str) -> None:
