@@ -64,7 +64,10 @@ def test_repair_after_fault(server, users, fault: Fault, record_property):
     assert repair.exit_code == 0, f"the documented repair failed: {repair.output.strip()[-300:]}"
     destroyed = before.owner.keys() - after.owner.keys()
     victim_digest = next(d for d, seen in before.owner.items() if seen.uid == box.victim.uids[1])
-    assert len(destroyed) == fault.destroys, f"messages lost: {sorted(before.owner[d].uid for d in destroyed)}"
+    lost_uids = sorted(before.owner[d].uid for d in destroyed)
+    altered = sorted({seen.uid for seen in after.owner.values()} & set(lost_uids))
+    assert len(destroyed) == fault.destroys, \
+        f"messages lost: UIDs {lost_uids}; of these, with other content under the same UID: {altered}"
     assert destroyed <= {victim_digest}, "a message the fault did not touch was lost"
     assert len(after.owner.keys() - before.owner.keys()) == fault.adds, "unexpected messages appeared"
     if fault.keeps_index:
