@@ -24,6 +24,8 @@ class Family:
     name = ""
     admin_user = ""
     tool_user = "root"  # server tools run as this user
+    # What the server's documentation has an admin run after the spool came back from a backup.
+    after_restore: tuple[tuple[str, ...], ...] = ()
     # Features every managed server of the family offers (markers ask for them by name).
     features: frozenset[str] = frozenset()
     # What the server logs for a refused login (health suite: bad logins show in the log).
@@ -103,10 +105,13 @@ class Cyrus(Family):
     tool_user = "cyrus"
     # quota-roots: a quota root on any mailbox (nested roots); quota-repair: usage kept on disk,
     # repaired by `quota -f`.
-    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve",
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve", "mailbox-list",
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
+    # Databases are recovered by ctl_cyrusdb -r at every start (cyrus.conf START); then the book's
+    # rule: after any restore or reconstruct, quota -f.
+    after_restore = ((f"{bin}/quota", "-f"),)
     sasldb = f"{DATA}/config/sasldb2"
 
     def settings_text(self, options):
@@ -236,6 +241,10 @@ _QUOTA_ROW = re.compile(r"^\s*(?:-?\d+\s+)+[A-Z][A-Z-]*\s+\S+\s*$")
 
 
 class Dovecot(Family):
+    # Indexes are caches of the Maildirs; force-resync makes them agree with what was restored.
+    # (userdb has no iteration here: one passwd-file per user, so walk those.)
+    after_restore = (("sh", "-c", 'for f in /srv/imapwright/users/*; do u="${f##*/}"; '
+                      '[ "$u" = admin ] || doveadm force-resync -u "$u" "*" || exit 1; done'),)
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"

@@ -1,0 +1,70 @@
+"""Crash: the server is killed (SIGKILL, all processes) while deliveries and appends are under way.
+After a restart every delivery and append the server acknowledged is there, and the repair tools
+have nothing to fix."""
+
+import threading
+import time
+
+import pytest
+
+from imapwright.pytest_plugin.users import UserFactory
+
+pytestmark = pytest.mark.requires("restart", "lmtp")
+
+
+def _message(kind, n, user):
+    return (f"From: crash@imapwright.test\r\nSubject: {kind} {n}\r\nMessage-ID: <{kind}{n}.{user}@crash.test>\r\n"
+            f"\r\n{kind} {n}\r\n" + "x" * 2000 + "\r\n").encode()
+
+
+def test_acknowledged_mail_survives_a_kill(private_server):
+    server = private_server
+    user = UserFactory(server).create("crash")
+    acked: dict[str, list[int]] = {"delivery": [], "append": []}
+    stop = threading.Event()
+
+    def deliver():
+        try:
+            with server.lmtp_client() as lmtp:
+                for n in range(10_000):
+                    if stop.is_set():
+                        return
+                    [result] = lmtp.deliver(_message("delivery", n, user.name), [f"{user.name}@imapwright.test"])
+                    if result.accepted:
+                        acked["delivery"].append(n)
+        except Exception:
+            return  # the connection dies with the server: later ones were never acknowledged
+
+    def append():
+        try:
+            client = server.login(user.name, user.password)
+            for n in range(10_000):
+                if stop.is_set():
+                    return
+                client.append(server.mailbox_name(user.name, "", user.name), _message("append", n, user.name))
+                acked["append"].append(n)
+        except Exception:
+            return
+
+    threads = [threading.Thread(target=deliver), threading.Thread(target=append)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 10
+    while min(len(v) for v in acked.values()) < 20 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.kill()
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    assert min(len(v) for v in acked.values()) >= 20, "load did not get going before the kill"
+    server.start()
+
+    client = server.login(user.name, user.password)
+    client.select_folder(server.mailbox_name(user.name, "", user.name), readonly=True)
+    uids = client.search()
+    ids = {m[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].split(b"<", 1)[-1].split(b"@")[0].split(b".")[0].decode()
+           for m in client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values()}
+    client.logout()
+    missing = [f"{kind}{n}" for kind, ns in acked.items() for n in ns if f"{kind}{n}" not in ids]
+    assert missing == [], f"acknowledged but gone after the crash: {missing[:10]}"
+    assert server.family.consistency_problems(server, [user.name]) == []
