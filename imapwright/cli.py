@@ -201,6 +201,51 @@ def admin_rename_account(
     typer.echo(f"renamed user.{old} to user.{new}")
 
 
+@admin_app.command("checkpoint")
+def admin_checkpoint(
+    directory: Annotated[Path, typer.Argument(help="where mailboxes.N.gz are kept (N=0 newest)")],
+    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT?exec=docker:NAME; password from "
+                                                    "IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    keep: Annotated[int, typer.Option(help="copies kept in the rotation")] = 60,
+    restore: Annotated[int | None, typer.Option(help="restore copy N instead of taking one (destructive)")] = None,
+    rebuild: Annotated[bool, typer.Option(help="no copy left: rebuild the list from the mailbox headers")] = False,
+    allow_destructive: Annotated[bool, typer.Option(help="needed with --restore and --rebuild")] = False,
+    dry_run: Annotated[bool, typer.Option(help="print the steps, change nothing")] = False,
+) -> None:
+    """Example 9-5: checkpoint the Cyrus mailbox list (rotation of compressed dumps), or restore one."""
+    from .admin import checkpoint as cp
+
+    if restore is not None and rebuild:
+        raise UserError("give --restore N or --rebuild, not both")
+    copy = directory / f"{cp.PREFIX}.{restore}.gz" if restore is not None else None
+    if copy is not None and not copy.is_file():
+        raise UserError(f"no checkpoint {copy}")
+    steps = (["set the live mailboxes.db aside", f"ctl_mboxlist -u < {copy}", "restart", "quota -f"] if copy else
+             ["set the live mailboxes.db aside", "reconstruct -P every cyrus.header on every partition", "restart",
+              "quota -f"] if rebuild else
+             [f"ctl_mboxlist -d | gzip > {directory}/{cp.PREFIX}.0.gz (older copies shifted, {keep} kept)"])
+    if dry_run:
+        for step in steps:
+            typer.echo(step)
+        return
+    if not target:
+        raise UserError("give --target imap://ADMIN@HOST:PORT?exec=docker:NAME (or --dry-run)")
+    if (copy or rebuild) and not allow_destructive:
+        raise UserError("replacing the live mailbox list is destructive: add --allow-destructive")
+    from .servers.target import connect_target
+
+    server = connect_target(target)
+    if (copy or rebuild) and "restart" not in server.features:
+        console.print("after this, restart the server: running processes keep the old list open")
+    if copy:
+        typer.echo(cp.restore(server, copy).rstrip())
+        typer.echo(f"restored {copy}")
+    elif rebuild:
+        typer.echo(cp.rebuild(server).rstrip())
+    else:
+        typer.echo(f"checkpoint {cp.checkpoint(server, directory, keep)}")
+
+
 def _suite_paths(suites: list[str]) -> list[str]:
     paths = []
     for suite in suites or ["suites"]:

@@ -21,7 +21,8 @@ def test_acknowledged_mail_survives_a_kill(private_server):
     server = private_server
     user = UserFactory(server).create("crash")
     acked: dict[str, list[int]] = {"delivery": [], "append": []}
-    stop = threading.Event()
+    stop, killing = threading.Event(), threading.Event()
+    errors: list[str] = []  # what ended a load thread before the kill would be a real problem
 
     def deliver():
         try:
@@ -32,8 +33,9 @@ def test_acknowledged_mail_survives_a_kill(private_server):
                     [result] = lmtp.deliver(_message("delivery", n, user.name), [f"{user.name}@imapwright.test"])
                     if result.accepted:
                         acked["delivery"].append(n)
-        except Exception:
-            return  # the connection dies with the server: later ones were never acknowledged
+        except Exception as exc:  # after the kill: the connection died, later ones were never acknowledged
+            if not killing.is_set():
+                errors.append(f"delivery: {exc!r}")
 
     def append():
         try:
@@ -43,15 +45,18 @@ def test_acknowledged_mail_survives_a_kill(private_server):
                     return
                 client.append(server.mailbox_name(user.name, "", user.name), _message("append", n, user.name))
                 acked["append"].append(n)
-        except Exception:
-            return
+        except Exception as exc:
+            if not killing.is_set():
+                errors.append(f"append: {exc!r}")
 
     threads = [threading.Thread(target=deliver), threading.Thread(target=append)]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 10
-    while min(len(v) for v in acked.values()) < 20 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while min(len(v) for v in acked.values()) < 20 and time.monotonic() < deadline and not errors:
         time.sleep(0.05)
+    assert errors == [], "load failed before the kill"
+    killing.set()  # errors from here on are the kill's doing; the load keeps going into it
     server.kill()
     stop.set()
     for t in threads:

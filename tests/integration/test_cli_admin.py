@@ -42,3 +42,20 @@ def test_rename_account_command_refusal_is_one_line_and_workaround_renames(serve
                             "--workaround"], capture_output=True, text=True, env=env, timeout=120)
     assert moved.returncode == 0, moved.stderr
     assert list_names(admin_imap, user.mailbox) == [] and list_names(admin_imap, user.mailbox + "x") == [user.mailbox + "x"]
+
+
+@pytest.mark.requires("mailbox-list")
+def test_checkpoint_command_rotates_and_refuses_restore_without_consent(server, users, tmp_path):
+    users.create("cp")
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    for _ in range(3):
+        run = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path), "--target", url, "--keep", "2"],
+                             capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mailboxes.0.gz", "mailboxes.1.gz"]
+    refused = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path), "--target", url, "--restore", "0"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == ("imapwright: error: replacing the live mailbox list is destructive: "
+                                      "add --allow-destructive")
