@@ -7,29 +7,15 @@ from __future__ import annotations
 import imapclient
 
 from ..models.hierarchy import digest
+from .tree import own_folders
 from ..servers.handle import ServerHandle
 
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
 
 
-def _folders(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, str]:
-    """Relative folder name ("" for INBOX) -> the user's own mailbox name."""
-    inbox = server.mailbox_name(user, "", user)
-    prefix = server.mailbox_name(user, "x", user)[:-1]
-    ns = client.namespace()
-    foreign = [n[0] for group in (ns.other, ns.shared) for n in group or () if n[0]]
-    out = {"": inbox}
-    for flags, _sep, name in client.list_folders("", prefix + "*"):
-        if {f.lower() for f in flags} & {b"\\noselect", b"\\nonexistent"} or server.is_internal_mailbox(name):
-            continue
-        if name != inbox and name.startswith(prefix) and not any(name.startswith(p) for p in foreign):
-            out[name[len(prefix):]] = name
-    return out
-
-
 def account_snapshot(server: ServerHandle, user: str, password: str) -> dict:
     with server.login(user, password) as client:
-        folders = _folders(server, client, user)
+        folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
                             for _f, _s, n in client.list_sub_folders())

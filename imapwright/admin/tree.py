@@ -23,18 +23,22 @@ def mailbox_messages(client: imapclient.IMAPClient, mailbox: str) -> Messages:
             for d in fetched.values()}
 
 
-def read_tree(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, Messages]:
-    """Every folder of `user` (logged in on `client`), by its relative name ("" for INBOX)."""
+def own_folders(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, str]:
+    """Relative folder name ("" for INBOX) -> the user's own name for it, other namespaces and
+    server-internal mailboxes left out."""
     inbox = server.mailbox_name(user, "", user)
     prefix = server.mailbox_name(user, "x", user)[:-1]  # "INBOX." on Cyrus, "" on Dovecot
-    foreign = [ns[0] for group in (client.namespace().other, client.namespace().shared) for ns in group or ()]
-    tree = {}
+    ns = client.namespace()
+    foreign = [n[0] for group in (ns.other, ns.shared) for n in group or () if n[0]]
+    out = {"": inbox}
     for flags, _sep, name in client.list_folders("", prefix + "*"):
         if {f.lower() for f in flags} & _NOT_MAILBOXES or server.is_internal_mailbox(name):
             continue
-        if name != inbox and (not name.startswith(prefix) or any(name.startswith(p) for p in foreign if p)):
-            continue
-        folder = "" if name == inbox else name[len(prefix):]
-        tree[folder] = mailbox_messages(client, name)
-    tree.setdefault("", mailbox_messages(client, inbox))
-    return tree
+        if name != inbox and name.startswith(prefix) and not any(name.startswith(p) for p in foreign):
+            out[name[len(prefix):]] = name
+    return out
+
+
+def read_tree(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, Messages]:
+    """Every folder of `user` (logged in on `client`), by its relative name ("" for INBOX)."""
+    return {folder: mailbox_messages(client, name) for folder, name in own_folders(server, client, user).items()}
