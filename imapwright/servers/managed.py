@@ -122,6 +122,8 @@ class ManagedServer(ServerHandle):
         for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self._labels[engine.LABEL_INSTANCE]}"], kinds),
                            key=lambda i: i.kind):  # containers before the volume they use
             engine.remove(item)
+        for port in (self.imap.port, self.lmtp.port, self._sieve_port):
+            ports.release(port)
 
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
