@@ -127,6 +127,17 @@ def servers_prune() -> None:
     typer.echo(f"removed {containers} container(s) and {volumes} volume(s)")
 
 
+def _dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, form: str) -> bool:
+    """True when this was a dry run (the steps printed); otherwise a target must have been given."""
+    if dry_run:
+        for step in steps:
+            typer.echo(step)
+        return True
+    if not target:
+        raise UserError(f"give --target {form} (or --dry-run)")
+    return False
+
+
 @admin_app.command("addusers")
 def admin_addusers(
     file: Annotated[Path, typer.Argument(help="user names, one a line (# comments, blank lines allowed)")],
@@ -182,12 +193,8 @@ def admin_rename_account(
     steps = ([f"RENAME user.{old} user.{new}"] if not workaround else
              [f"CREATE user.{new} and each folder of user.{old}, with their ACLs", "MOVE every message",
               f"DELETE user.{old}", f"reconstruct -r user.{new}", f"SETQUOTA user.{new} as user.{old} had"])
-    if dry_run:
-        for step in steps:
-            typer.echo(step)
+    if _dry_run_or_need_target(steps, dry_run, target, "imap://ADMIN@HOST:PORT"):
         return
-    if not target:
-        raise UserError("give --target imap://ADMIN@HOST:PORT (or --dry-run)")
     server = connect_target(target)
     if workaround and "exec" not in server.features:
         raise UserError("the workaround runs reconstruct: give the target an exec channel (?exec=docker:NAME)")
@@ -224,12 +231,8 @@ def admin_checkpoint(
              ["set the live mailboxes.db aside", "reconstruct -P every cyrus.header on every partition", "restart",
               "quota -f"] if rebuild else
              [f"ctl_mboxlist -d | gzip > {directory}/{cp.PREFIX}.0.gz (older copies shifted, {keep} kept)"])
-    if dry_run:
-        for step in steps:
-            typer.echo(step)
+    if _dry_run_or_need_target(steps, dry_run, target, "imap://ADMIN@HOST:PORT?exec=docker:NAME"):
         return
-    if not target:
-        raise UserError("give --target imap://ADMIN@HOST:PORT?exec=docker:NAME (or --dry-run)")
     if (copy or rebuild) and not allow_destructive:
         raise UserError("replacing the live mailbox list is destructive: add --allow-destructive")
     from .servers.target import connect_target

@@ -23,7 +23,7 @@ def _require(server: ServerHandle) -> str:
     return server.family.bin
 
 
-def _config_dir(server: ServerHandle) -> str:
+def config_dir(server: ServerHandle) -> str:
     bin_ = _require(server)
     out = server.exec([f"{bin_}/cyr_info", "conf"]).check("cyr_info conf").stdout
     for line in out.splitlines():
@@ -59,6 +59,13 @@ def checkpoints(directory: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split(".")[1]))
 
 
+def _set_aside(server: ServerHandle) -> None:
+    """Move the live (damaged) mailbox list out of the way, kept for a post-mortem."""
+    config = config_dir(server)
+    aside = f"{config}/mailboxes.db.damaged-{int(time.time())}"
+    server.exec(["sh", "-c", f'[ ! -e {config}/mailboxes.db ] || mv {config}/mailboxes.db {aside}']).check("set aside")
+
+
 def _repair_quotas(server: ServerHandle) -> str:
     return server.exec([f"{server.family.bin}/quota", "-f"]).check("quota -f").output
 
@@ -76,10 +83,8 @@ def restore(server: ServerHandle, copy: Path) -> str:
         dump = gzip.decompress(copy.read_bytes())
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UserError(f"checkpoint {copy}: not a readable gzip file ({exc})") from None
-    config = _config_dir(server)
     server.write_file("/tmp/imapwright-mboxlist.dump", dump, mode=0o640)
-    aside = f"{config}/mailboxes.db.damaged-{int(time.time())}"
-    server.exec(["sh", "-c", f'[ ! -e {config}/mailboxes.db ] || mv {config}/mailboxes.db {aside}']).check("set aside")
+    _set_aside(server)
     server.exec(["sh", "-c", f"{bin_}/ctl_mboxlist -u < /tmp/imapwright-mboxlist.dump"]).check("ctl_mboxlist -u")
     _restart(server)
     return _repair_quotas(server)
@@ -88,9 +93,7 @@ def restore(server: ServerHandle, copy: Path) -> str:
 def rebuild(server: ServerHandle) -> str:
     """No usable copy: recreate every mailbox list entry from the cyrus.header files on each partition."""
     bin_ = _require(server)
-    config = _config_dir(server)
-    aside = f"{config}/mailboxes.db.damaged-{int(time.time())}"
-    server.exec(["sh", "-c", f'[ ! -e {config}/mailboxes.db ] || mv {config}/mailboxes.db {aside}']).check("set aside")
+    _set_aside(server)
     roots = " ".join(f"'{d}'" for d in server.partitions().values())
     out = server.exec(["sh", "-c", f"find {roots} -name cyrus.header -print0 | xargs -0 -r {bin_}/reconstruct -P"]
                       ).check("reconstruct -P").output

@@ -4,8 +4,6 @@ compared with: folders, subscriptions, per folder its ACL, quota, UIDVALIDITY, a
 
 from __future__ import annotations
 
-import imapclient
-
 from ..models.hierarchy import digest
 from .tree import own_folders
 from ..servers.handle import ServerHandle

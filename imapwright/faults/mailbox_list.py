@@ -3,13 +3,13 @@ garbage appended. The file is found through `cyr_info conf`, not a hard-coded pa
 
 from __future__ import annotations
 
-from ..admin.checkpoint import _config_dir
+from ..admin.checkpoint import config_dir
 from ..servers.handle import ServerHandle
 from .spool import GARBAGE
 
 
 def mailbox_list_path(server: ServerHandle) -> str:
-    return f"{_config_dir(server)}/mailboxes.db"
+    return f"{config_dir(server)}/mailboxes.db"
 
 
 def delete(server: ServerHandle) -> None:

@@ -164,9 +164,9 @@ def _dovecot_delete(kind: str, prefix: str) -> Callable[[ServerHandle, Victim], 
 
 
 def _dovecot_scribble_index(server: ServerHandle, victim: Victim) -> None:
-    [path] = [p for p in _dovecot_files(server, victim, "index", "dovecot.index") if p.endswith(".index")] or [None]
-    if path is None:  # a young mailbox may have only the log so far
-        [path] = [p for p in _dovecot_files(server, victim, "index", "dovecot.index.log")]
+    files = _dovecot_files(server, victim, "index", "dovecot.index")
+    # The main index if there is one yet; a young mailbox has only its transaction log.
+    path = next((p for p in files if p.endswith(".index")), None) or next(p for p in files if p.endswith(".index.log"))
     data = server.read_file(path)
     offset = len(data) // 3
     server.write_file(path, data[:offset] + GARBAGE[:len(data) - offset] + data[offset + len(GARBAGE):])

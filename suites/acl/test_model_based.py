@@ -5,14 +5,14 @@ CI runs a fixed derandomized sequence; IMAPWRIGHT_ACL_RANDOM=1 draws new ones. A
 the shrunk steps as the IMAP transcript that reproduces them.
 """
 
-import os
 
-from hypothesis import HealthCheck, note, settings
+from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from imapwright.models.acl import effective_rights, listrights, myrights_answered, parse_listrights
 from imapwright.protocol.imap import command, quote
+from imapwright.pytest_plugin.machines import machine_settings
 
 from .scene import getacl, message, myrights
 
@@ -135,7 +135,4 @@ def machine_for(server, users):
 
 def test_acl_state_machine_agrees_with_model(server, users):
     machine = machine_for(server, users)
-    run_state_machine_as_test(machine, settings=settings(
-        max_examples=int(os.environ.get("IMAPWRIGHT_ACL_EXAMPLES", "10")), stateful_step_count=10,
-        deadline=None, derandomize=not os.environ.get("IMAPWRIGHT_ACL_RANDOM"),
-        suppress_health_check=list(HealthCheck), database=None))
+    run_state_machine_as_test(machine, settings=machine_settings("acl", examples=10, steps=10))

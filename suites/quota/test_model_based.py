@@ -3,11 +3,12 @@ creates/deletes/renames with random sizes across two quota roots (one nested whe
 has them); after every step GETQUOTAROOT equals the model, and at the end the server's repair
 finds nothing to change (the after-test consistency check)."""
 
-import os
 
-from hypothesis import HealthCheck, note, settings
+from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule, run_state_machine_as_test
+
+from imapwright.pytest_plugin.machines import machine_settings
 
 from .account import QuotaAccount
 
@@ -103,7 +104,4 @@ def machine_for(server, users):
 
 
 def test_quota_state_machine_agrees_with_model(server, users):
-    run_state_machine_as_test(machine_for(server, users), settings=settings(
-        max_examples=int(os.environ.get("IMAPWRIGHT_QUOTA_EXAMPLES", "8")), stateful_step_count=10,
-        deadline=None, derandomize=not os.environ.get("IMAPWRIGHT_QUOTA_RANDOM"),
-        suppress_health_check=list(HealthCheck), database=None))
+    run_state_machine_as_test(machine_for(server, users), settings=machine_settings("quota", examples=8, steps=10))

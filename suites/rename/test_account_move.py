@@ -161,8 +161,6 @@ def test_account_move_leaves_no_entry_for_the_old_name_on_a_sharers_folder(moved
 
 
 def test_account_move_frees_the_old_name(moved):
-    with moved.server.login(moved.new, moved.password):
-        pass
     fresh = secrets.token_urlsafe(12)
     moved.server.create_user(moved.old, fresh)
     with moved.server.login(moved.old, fresh) as client:

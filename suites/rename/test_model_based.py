@@ -6,17 +6,17 @@ CI runs a fixed derandomized sequence; IMAPWRIGHT_RENAME_RANDOM=1 draws new ones
 the shrunk steps as the IMAP commands that reproduce them.
 """
 
-import os
 from datetime import datetime, timezone
 
 from imapclient import imap_utf7
-from hypothesis import HealthCheck, event, note, settings
+from hypothesis import event, note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from imapwright.admin.tree import read_tree
 from imapwright.models.hierarchy import SEP, HierarchyModel, depth, digest
 from imapwright.protocol.imap import command, quote
+from imapwright.pytest_plugin.machines import machine_settings
 
 MAX_DEPTH = 4
 # Few names, so that collisions (refused renames and creates) are drawn too.
@@ -120,7 +120,4 @@ def machine_for(server, users):
 
 
 def test_random_renames_keep_tree_and_messages(server, users):
-    run_state_machine_as_test(machine_for(server, users), settings=settings(
-        max_examples=int(os.environ.get("IMAPWRIGHT_RENAME_EXAMPLES", "6")), stateful_step_count=14,
-        deadline=None, derandomize=not os.environ.get("IMAPWRIGHT_RENAME_RANDOM"),
-        suppress_health_check=list(HealthCheck), database=None))
+    run_state_machine_as_test(machine_for(server, users), settings=machine_settings("rename", examples=6, steps=14))
