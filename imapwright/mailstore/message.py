@@ -1,0 +1,117 @@
+"""A message outside the server (content, flags, internal date), the metadata headers mbox
+readers use to carry flags, and the fingerprint that says two copies are the same message.
+
+Metadata headers (Status, X-Status, X-Keywords, X-UID, X-IMAP, X-IMAPbase) belong to the mbox, not
+to the message: UW imapd, mutt and Cyrus's own tools write them there, so they are taken out on
+the way in and put back on the way out, never counted as content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+METADATA_HEADERS = ("status", "x-status", "x-keywords", "x-uid", "x-imap", "x-imapbase")
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
+_X_STATUS = {"A": "\\Answered", "F": "\\Flagged", "T": "\\Draft", "D": "\\Deleted"}
+_FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+@dataclass
+class StoredMessage:
+    content: bytes  # without metadata headers; line ends as the source had them
+    flags: frozenset[str] = frozenset()  # IMAP system flags and keywords, never \Recent
+    date: datetime | None = None  # internal date, UTC
+    sender: str = "MAILER-DAEMON"  # envelope sender of the From_ line, for writing mbox back
+    source: str = ""  # where it came from ("work/2026: message 3"), for reports
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Same fingerprint, same message: content digest, flags and internal date to the second."""
+    digest: str
+    flags: frozenset[str] = field(default_factory=frozenset)
+    date: datetime | None = None
+
+    def describe(self) -> str:
+        flags = " ".join(sorted(self.flags)) or "no flags"
+        when = f"{self.date:%Y-%m-%d %H:%M:%S}" if self.date else "no date"
+        return f"{self.digest[:12]} ({flags}; {when})"
+
+
+def normalize(content: bytes) -> bytes:
+    """Line ends as LF, and a final newline: IMAP needs CRLF (RFC 9051 2.2), Unix mbox has LF, and
+    neither an mbox without Content-Length nor SMTP/LMTP DATA can carry a missing last newline."""
+    content = content.replace(b"\r\n", b"\n")
+    return content if content.endswith(b"\n") or not content else content + b"\n"
+
+
+def content_digest(content: bytes) -> str:
+    return hashlib.sha256(normalize(content)).hexdigest()
+
+
+def fingerprint(message: StoredMessage, flags: bool = True, date: bool = True) -> Fingerprint:
+    """Leave out flags or date for methods that cannot carry them, so the rest is still compared."""
+    when = message.date.astimezone(timezone.utc).replace(microsecond=0) if date and message.date else None
+    return Fingerprint(content_digest(message.content), message.flags if flags else frozenset(), when)
+
+
+def to_crlf(content: bytes) -> bytes:
+    """Every line end CRLF, as IMAP APPEND and LMTP DATA need (the book's user2cyrus does this)."""
+    return re.sub(rb"\r?\n", b"\r\n", content)
+
+
+def _header_block(content: bytes) -> tuple[list[bytes], bytes]:
+    """The header lines (with line ends) and everything after them (blank line and body)."""
+    lines, pos = [], 0
+    while pos < len(content):
+        end = content.find(b"\n", pos)
+        end = len(content) if end < 0 else end + 1
+        line = content[pos:end]
+        if line in (b"\n", b"\r\n"):
+            break
+        lines.append(line)
+        pos = end
+    return lines, content[pos:]
+
+
+def split_metadata(content: bytes) -> tuple[bytes, frozenset[str], bool]:
+    """(content without metadata headers, flags they carried, whether the message is UW imapd's
+    "FOLDER INTERNAL DATA" pseudo-message, which is folder state and no mail)."""
+    lines, rest = _header_block(content)
+    kept, meta, current = [], {}, None
+    for line in lines:
+        if line[:1] in (b" ", b"\t") and current is not None:  # folded continuation
+            if current in METADATA_HEADERS:
+                meta[current] += b" " + line.strip()
+                continue
+            kept.append(line)
+            continue
+        match = _FIELD.match(line)
+        current = match[1].decode("latin-1").lower() if match else None
+        if current in METADATA_HEADERS:
+            meta[current] = line.split(b":", 1)[1].strip()
+        else:
+            kept.append(line)
+    flags = set()
+    if b"R" in meta.get("status", b""):
+        flags.add("\\Seen")
+    flags |= {_X_STATUS[c] for c in meta.get("x-status", b"").decode("latin-1") if c in _X_STATUS}
+    flags |= {k for k in re.split(r"[\s,]+", meta.get("x-keywords", b"").decode("latin-1")) if k}
+    return b"".join(kept) + rest, frozenset(flags), "x-imap" in meta
+
+
+def with_metadata(content: bytes, flags: frozenset[str]) -> bytes:
+    """The content with Status, X-Status and X-Keywords headers for these flags, at the end of its
+    header block (line ends matching the message's own)."""
+    lines, rest = _header_block(content)
+    newline = b"\r\n" if lines and lines[0].endswith(b"\r\n") else b"\n"
+    status = "RO" if "\\Seen" in flags else "O"
+    x_status = "".join(c for c, flag in _X_STATUS.items() if flag in flags)
+    keywords = sorted(f for f in flags if not f.startswith("\\"))
+    extra = [f"Status: {status}", f"X-Status: {x_status}"] + ([f"X-Keywords: {' '.join(keywords)}"] if keywords else [])
+    if lines and not lines[-1].endswith(b"\n"):  # headers only, last one without a newline
+        lines[-1] += newline
+    return b"".join(lines) + b"".join(e.encode() + newline for e in extra) + rest

@@ -1,0 +1,116 @@
+"""A user's mail folders on disk and the mailbox names they map to (the book's bsd2cyrus rules).
+
+A user's source directory holds mbox files and Maildir folders, in subdirectories for hierarchy
+(`work/2026` -> mailbox `work.2026`); a file named INBOX, or a Maildir at the top (cur/, new/),
+is the inbox. Skipped, with the reason: hidden files, empty files, compressed files, binary files,
+files that are not mbox, and special files. A directory is never a mailbox itself; its folders are.
+
+Names: characters a mailbox name may not hold (Cyrus's policy: not in GOODCHARS, and the "."
+separator) become "_" plus their octal code, `s!me` -> `s_041me`; "_" itself only when three
+octal digits follow it, so the mapping reverses. Non-ASCII stays (modified UTF-7 on the wire).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from .maildir import is_maildir
+
+# Cyrus mboxname.c GOODCHARS, less "." (our hierarchy separator); non-ASCII passes through.
+GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&")
+COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"PK\x03\x04": "zip",
+              b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x9d": "compress"}
+INBOX_NAMES = ("INBOX", "inbox", "mbox")
+
+
+@dataclass(frozen=True)
+class Folder:
+    path: Path
+    components: tuple[str, ...]  # encoded mailbox path under the account; () is INBOX
+    kind: str  # "mbox" | "maildir"
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.components) or "INBOX"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def encode_component(name: str) -> str:
+    out = []
+    for i, char in enumerate(name):
+        octal_follows = char == "_" and re.match(r"[0-7]{3}", name[i + 1:i + 4])
+        if (char in GOOD or ord(char) > 127) and not octal_follows:
+            out.append(char)
+        else:
+            out.append(f"_{ord(char):03o}")
+    return "".join(out)
+
+
+def decode_component(name: str) -> str:
+    return re.sub(r"_([0-7]{3})", lambda m: chr(int(m[1], 8)), name)
+
+
+def _why_not_mbox(path: Path) -> str | None:
+    """None for a file that looks like an mbox, else the reason to skip it."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if info.st_size == 0:
+            return "empty"
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+    for magic, kind in COMPRESSED.items():
+        if head.startswith(magic):
+            return f"compressed ({kind})"
+    if b"\0" in head:
+        return "binary"
+    if not head.startswith(b"From "):
+        return "not an mbox (first line is not a From_ line)"
+    return None
+
+
+def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
+    """The folders of one user's source directory, sorted by name, and what was skipped."""
+    folders: list[Folder] = []
+    skipped: list[Skipped] = []
+    if is_maildir(root):
+        folders.append(Folder(root, (), "maildir"))
+        for sub in sorted(p for p in root.iterdir() if p.name.startswith(".") and is_maildir(p)):
+            # Maildir++: ".work.2026" is work/2026; its dots are separators, not characters.
+            parts = tuple(encode_component(part) for part in sub.name[1:].split("."))
+            folders.append(Folder(sub, parts, "maildir"))
+        return folders, skipped
+
+    def walk(directory: Path, prefix: tuple[str, ...]) -> None:
+        try:
+            entries = sorted(directory.iterdir())
+        except OSError as exc:
+            skipped.append(Skipped(directory, f"unreadable: {exc.strerror or exc}"))
+            return
+        for path in entries:
+            if path.name.startswith("."):
+                skipped.append(Skipped(path, "hidden"))
+            elif is_maildir(path):
+                folders.append(Folder(path, prefix + (encode_component(path.name),), "maildir"))
+            elif path.is_dir() and not path.is_symlink():
+                walk(path, prefix + (encode_component(path.name),))
+            elif (reason := _why_not_mbox(path)) is not None:
+                skipped.append(Skipped(path, reason))
+            elif not prefix and path.name in INBOX_NAMES:
+                folders.append(Folder(path, (), "mbox"))
+            else:
+                folders.append(Folder(path, prefix + (encode_component(path.name),), "mbox"))
+
+    walk(root, ())
+    return sorted(folders, key=lambda f: f.components), skipped
