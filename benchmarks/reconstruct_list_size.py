@@ -79,14 +79,14 @@ def measure(spec, db: str | None, sizes: list[int], repeat: int, progress) -> li
                 t0 = time.perf_counter()
                 seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
                                seed_names(seeded, size), progress=lambda n: progress.advance(task, n))
-                seed_time, seeded = time.perf_counter() - t0, size
+                seed_time, seed_count, seeded = time.perf_counter() - t0, size - seeded, size
             else:
-                seed_time = 0.0
+                seed_time, seed_count = 0.0, 0
             entries = list_size(server)
             if entries < size:
                 raise RuntimeError(f"mailbox list holds {entries} entries, expected at least {size}")
             row = {"server": spec.name, "mboxlist_db": db or "default", "entries": entries,
-                   "seed_seconds": round(seed_time, 2), "seed_rate": round(size / seed_time) if seed_time else None}
+                   "seed_seconds": round(seed_time, 2), "seed_rate": round(seed_count / seed_time) if seed_time else None}
             row.update({name: timed(server, argv, repeat) for name, argv in commands.items()})
             rows.append(row)
         progress.remove_task(task)

@@ -22,6 +22,8 @@ servers_app = typer.Typer(no_args_is_help=True, help="Server images and containe
 app.add_typer(servers_app, name="servers")
 admin_app = typer.Typer(no_args_is_help=True, help="The book's administration workflows.")
 app.add_typer(admin_app, name="admin")
+migrate_app = typer.Typer(no_args_is_help=True, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
+app.add_typer(migrate_app, name="migrate")
 
 
 def _ensure_images(names: list[str], force: bool = False) -> None:
@@ -247,6 +249,176 @@ def admin_checkpoint(
         typer.echo(cp.rebuild(server).rstrip())
     else:
         typer.echo(f"checkpoint {cp.checkpoint(server, directory, keep)}")
+
+
+TARGET_HELP = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; password from IMAPWRIGHT_TARGET_PASSWORD"
+VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
+
+
+def _migration_plan(source: Path, users_file: Path | None, variant: str):
+    from .admin.addusers import read_user_list
+    from .admin.migrate import make_plan
+    from .mailstore.mbox import VARIANTS
+
+    if variant not in VARIANTS:
+        raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
+    users = None
+    if users_file is not None:
+        listed = read_user_list(users_file)
+        if listed.skipped:
+            raise UserError(f"{users_file}: {listed.skipped[0]}")
+        users = listed.users
+    return make_plan(source, users, variant)
+
+
+def _print_plan(plan) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"migration plan: {len(plan.users)} users, {plan.message_count} messages")
+    for column in ("user", "source", "mailbox", "messages", "note"):
+        table.add_column(column)
+    for user in plan.users:
+        for fp in user.folders:
+            note = f"{fp.internal_data} FOLDER INTERNAL DATA message left out" if fp.internal_data else ""
+            table.add_row(user.user, str(fp.folder.path.relative_to(user.root.parent)), fp.name,
+                          str(len(fp.messages)), note)
+        for skipped in user.skipped:
+            table.add_row(user.user, str(skipped.path.relative_to(user.root.parent)), "-", "-", f"skipped: {skipped.reason}")
+    console.print(table)
+    for problem in plan.problems:
+        console.print(f"problem: {problem}", markup=False)
+
+
+@migrate_app.command("plan")
+def migrate_plan(
+    source: Annotated[Path, typer.Argument(help="directory with one subdirectory of mail folders per user")],
+    users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
+    variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
+) -> None:
+    """Show which folder becomes which mailbox and what is skipped; reads everything, writes nothing."""
+    plan = _migration_plan(source, users, variant)
+    _print_plan(plan)
+    if plan.problems:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("apply")
+def migrate_apply(
+    source: Annotated[Path, typer.Argument(help="directory with one subdirectory of mail folders per user")],
+    method: Annotated[str, typer.Option(help="append (IMAP), deliver (LMTP) or copy (spool files + repair)")] = "append",
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
+    users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
+    variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
+    dry_run: Annotated[bool, typer.Option(help="print the plan, change nothing")] = False,
+) -> None:
+    """Migrate every user's folders; existing mailboxes are never overwritten, a re-run adds only what is missing."""
+    from rich.progress import Progress
+
+    from .admin.migrate import METHODS, apply_user
+
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r} (one of {', '.join(METHODS)})")
+    plan = _migration_plan(source, users, variant)
+    if dry_run:
+        _print_plan(plan)
+        typer.echo(f"dry run: {plan.message_count} messages by {method}; nothing written")
+        raise typer.Exit(1 if plan.problems else 0)
+    if not target:
+        raise UserError(f"give --target {TARGET_HELP.split(';')[0]} (or --dry-run)")
+    plan.check()
+    from .servers.target import connect_target
+
+    server = connect_target(target)
+    refused = 0
+    with Progress(console=console) as bar:
+        task = bar.add_task(f"migrate ({method})", total=plan.message_count)
+        for user in plan.users:
+            result = apply_user(server, user, method, progress=lambda n: bar.advance(task, n))
+            for line in result.refused:
+                console.print(f"refused {user.user}: {line}", markup=False)
+            refused += len(result.refused)
+            console.print(f"{user.user}: {result.added} added, {result.already} already there, "
+                          f"{len(result.refused)} refused", markup=False)
+    if refused:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("verify")
+def migrate_verify(
+    source: Annotated[Path, typer.Argument(help="directory with one subdirectory of mail folders per user")],
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
+    users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
+    variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
+    method: Annotated[str | None, typer.Option(help="compare only what this method carries (flags, dates)")] = None,
+) -> None:
+    """Both directions, per folder: messages in the source not on the server and the reverse; exit 1 on any."""
+    from .admin.migrate import CARRIES, verify_user
+
+    if method is not None and method not in CARRIES:
+        raise UserError(f"unknown method {method!r} (one of {', '.join(CARRIES)})")
+    if not target:
+        raise UserError(f"give --target {TARGET_HELP.split(';')[0]}")
+    plan = _migration_plan(source, users, variant)
+    plan.check()
+    from .servers.target import connect_target
+
+    server = connect_target(target)
+    carries = CARRIES[method] if method else {"flags", "date"}
+    count = 0
+    for user in plan.users:
+        for difference in verify_user(server, user, carries):
+            console.print(f"{user.user}: {difference}", markup=False)
+            count += 1
+    typer.echo(f"{count} differences in {len(plan.users)} users")
+    if count:
+        raise typer.Exit(1)
+
+
+@migrate_app.command("revert")
+def migrate_revert(
+    dest: Annotated[Path, typer.Argument(help="directory for DEST/USER/... mbox files")],
+    users: Annotated[Path, typer.Option(help="file of user names")],
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
+    variant: Annotated[str, typer.Option(help="mbox variant to write")] = "mboxrd",
+) -> None:
+    """Example 9-7: write users' mailboxes back to mbox files, each under lock, never half a file."""
+    from .admin.addusers import read_user_list
+    from .admin.migrate import revert_user
+    from .mailstore.mbox import VARIANTS
+
+    if variant not in VARIANTS:
+        raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
+    listed = read_user_list(users)
+    if listed.skipped:
+        raise UserError(f"{users}: {listed.skipped[0]}")
+    if not target:
+        raise UserError(f"give --target {TARGET_HELP.split(';')[0]}")
+    from .servers.target import connect_target
+
+    server = connect_target(target)
+    for user in listed.users:
+        counts = revert_user(server, user, dest, variant)
+        typer.echo(f"{user}: {sum(counts.values())} messages in {len(counts)} folders -> {dest / user}")
+
+
+@migrate_app.command("forwards")
+def migrate_forwards(
+    source: Annotated[Path, typer.Argument(help="directory with one subdirectory per user holding .forward")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="aliases file to write (default: print)")] = None,
+) -> None:
+    """Example 9-8: users' .forward files as an aliases file; unreadable or odd entries are reported."""
+    from .admin.forwards import forwards
+
+    result = forwards(source)
+    for problem in result.problems:
+        console.print(f"note: {problem}", markup=False)
+    if output is None:
+        typer.echo(result.aliases, nl=False)
+    else:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_text(result.aliases)
+        tmp.replace(output)
+        typer.echo(f"{result.count} aliases -> {output}")
 
 
 def _suite_paths(suites: list[str]) -> list[str]:

@@ -67,6 +67,7 @@ def test_scan_skips_what_the_book_skips(tmp_path):
     (tmp_path / "s!me").write_bytes(mbox)
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "2026").write_bytes(mbox)
+    (tmp_path / "work.mbox").write_bytes(mbox)
     (tmp_path / ".hidden").write_bytes(mbox)
     (tmp_path / "empty").write_bytes(b"")
     (tmp_path / "old.gz").write_bytes(gzip.compress(mbox))
@@ -74,12 +75,12 @@ def test_scan_skips_what_the_book_skips(tmp_path):
     (tmp_path / "notes").write_bytes(b"just some notes\n")
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
     folders, skipped = scan_user(tmp_path)
-    assert [f.name for f in folders] == ["INBOX", "s_041me", "work.2026"]
+    assert [f.name for f in folders] == ["INBOX", "s_041me", "work", "work.2026"]
     reasons = {s.path.name: s.reason for s in skipped}
     assert reasons["picture"] == "binary" and reasons["empty"] == "empty" and reasons[".hidden"] == "hidden"
     assert reasons["old.gz"] == "compressed (gzip)" and reasons["notes"].startswith("not an mbox")
     assert reasons["dangling"].startswith("unreadable")
-    assert "work" not in reasons and "work" not in [f.name for f in folders]
+    assert "work" not in reasons
 
 
 def test_scan_reads_a_maildir_plus_plus_account(tmp_path):

@@ -2,7 +2,7 @@
 
 A user's source directory holds mbox files and Maildir folders, in subdirectories for hierarchy
 (`work/2026` -> mailbox `work.2026`); a file named INBOX, or a Maildir at the top (cur/, new/),
-is the inbox. Skipped, with the reason: hidden files, empty files, compressed files, binary files,
+is the inbox; NAME.mbox beside a directory NAME holds NAME's own messages. Skipped, with the reason: hidden files, empty files, compressed files, binary files,
 files that are not mbox, and special files. A directory is never a mailbox itself; its folders are.
 
 Names: characters a mailbox name may not hold (Cyrus's policy: not in GOODCHARS, and the "."
@@ -110,7 +110,11 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
             elif not prefix and path.name in INBOX_NAMES:
                 folders.append(Folder(path, (), "mbox"))
             else:
-                folders.append(Folder(path, prefix + (encode_component(path.name),), "mbox"))
+                # NAME.mbox beside a directory NAME holds NAME's own messages (migrate.revert
+                # writes it so: one name cannot be a file and a directory at once).
+                name = path.name[:-5] if path.name.endswith(".mbox") and (directory / path.name[:-5]).is_dir() \
+                    else path.name
+                folders.append(Folder(path, prefix + (encode_component(name),), "mbox"))
 
     walk(root, ())
     return sorted(folders, key=lambda f: f.components), skipped

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import re
+import secrets
 import shlex
 import time
 from typing import TYPE_CHECKING
@@ -88,6 +89,13 @@ class Family:
     def mailbox_path(self, server: ServerHandle, mailbox: str) -> str:
         raise NotImplementedError
 
+    def copy_into(self, server: ServerHandle, mailbox: str, messages: list[tuple[bytes, float | None]],
+                  first_uid: int) -> None:
+        """The book's extract-and-copy: message files (CRLF content, mtime as internal date)
+        written straight into the mailbox's directory, then the server's repair adopts them.
+        Needs the feature "spool-copy"."""
+        raise NotImplementedError
+
     def partitions(self, server: ServerHandle) -> dict[str, str]:
         """Partition name -> directory, as the server's configuration tool reports them."""
         return {}
@@ -105,7 +113,7 @@ class Cyrus(Family):
     tool_user = "cyrus"
     # quota-roots: a quota root on any mailbox (nested roots); quota-repair: usage kept on disk,
     # repaired by `quota -f`.
-    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve", "mailbox-list",
+    features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve", "mailbox-list", "spool-copy",
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
@@ -217,6 +225,12 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
         res.check(f"mbpath {mailbox}")
         return res.stdout.strip()
 
+    def copy_into(self, server, mailbox, messages, first_uid):
+        # Cyrus names message files UID. and reconstruct indexes files it finds (mtime: internal date).
+        server.write_files(self.mailbox_path(server, mailbox),
+                           [(f"{first_uid + i}.", content, mtime) for i, (content, mtime) in enumerate(messages)])
+        server.exec([f"{self.bin}/reconstruct", mailbox]).check(f"reconstruct {mailbox}")
+
     def partitions(self, server):
         out = server.exec([f"{self.bin}/cyr_info", "conf"]).check("cyr_info conf").stdout
         return {m.group(1): m.group(2).strip() for m in re.finditer(r"^partition-(\S+): (.*)$", out, re.M)}
@@ -248,7 +262,7 @@ class Dovecot(Family):
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"
-    features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve"})
+    features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"
     users_dir = f"{DATA}/users"  # one passwd-file per user
     _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)
@@ -351,6 +365,15 @@ class Dovecot(Family):
         res = server.exec(["doveadm", "mailbox", "path", "-u", user, rest or "INBOX"])
         res.check(f"doveadm mailbox path {mailbox}")
         return res.stdout.strip()
+
+    def copy_into(self, server, mailbox, messages, first_uid):
+        # Maildir (mail_location in the image): files in cur/ with unique names; Dovecot takes
+        # the mtime as the received date and assigns UIDs at its next sync.
+        user, _, rest = mailbox.removeprefix("user.").partition(".")
+        stamp = f"{int(time.time())}.M{{}}P{os.getpid()}Q{secrets.token_hex(3)}.imapwright:2,"
+        server.write_files(self.mailbox_path(server, mailbox) + "/cur",
+                           [(stamp.format(i), content, mtime) for i, (content, mtime) in enumerate(messages)])
+        server.exec(["doveadm", "force-resync", "-u", user, rest or "INBOX"]).check(f"force-resync {mailbox}")
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (Cyrus(), Dovecot())}

@@ -216,21 +216,33 @@ class ServerHandle:
         st = self.exec(["stat", "-c", "%u %g %a", path], user="root")
         if st.exit_code == 0:
             uid, gid, perm = st.stdout.split()
-            uid, gid, perm_i = int(uid), int(gid), int(perm, 8)
+            owner, perm_i = (int(uid), int(gid)), int(perm, 8)
         else:
-            ids = self.exec(["sh", "-c", f"id -u {self.family.tool_user}; id -g {self.family.tool_user}"],
-                            user="root").stdout.split()
-            uid, gid, perm_i = int(ids[0]), int(ids[1]), 0o600
+            owner, perm_i = self._tool_ids(), 0o600
         directory, _, base = path.rpartition("/")
+        self._put_files(directory or "/", [(base, data, None)], owner, mode if mode is not None else perm_i)
+
+    def write_files(self, directory: str, files: list[tuple[str, bytes, float | None]]) -> None:
+        """New files (name, content, mtime or None for now) in one transfer, owned by the server's
+        user, mode 0600: how message files are copied into a spool."""
+        self._put_files(directory, files, self._tool_ids(), 0o600)
+
+    def _tool_ids(self) -> tuple[int, int]:
+        user = self.family.tool_user
+        ids = self.exec(["sh", "-c", f"id -u {user}; id -g {user}"], user="root").stdout.split()
+        return int(ids[0]), int(ids[1])
+
+    def _put_files(self, directory: str, files: list[tuple[str, bytes, float | None]],
+                   owner: tuple[int, int], mode: int) -> None:
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(base)
-            info.size, info.uid, info.gid = len(data), uid, gid
-            info.mode = mode if mode is not None else perm_i
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-        if not self._container().put_archive(directory or "/", buf.getvalue()):
-            raise RuntimeError(f"{self.name}: writing {path} failed")
+            for name, data, mtime in files:
+                info = tarfile.TarInfo(name)
+                info.size, (info.uid, info.gid), info.mode = len(data), owner, mode
+                info.mtime = int(mtime if mtime is not None else time.time())
+                tar.addfile(info, io.BytesIO(data))
+        if not self._container().put_archive(directory, buf.getvalue()):
+            raise RuntimeError(f"{self.name}: writing {len(files)} files into {directory} failed")
 
     def truncate_file(self, path: str, size: int = 0) -> None:
         self.exec(["truncate", "-s", str(size), path], user="root").check(f"truncate {path}")

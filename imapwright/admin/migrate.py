@@ -1,0 +1,393 @@
+"""The book's migration toolkit as one workflow.
+
+  plan     bsd2cyrus: map each user's mbox files and Maildirs to mailbox names, skipping what the
+           book skips; read every message, so bad input is found before anything is written
+  apply    append  (user2cyrus, Example 9-6): IMAP APPEND as the user, with flags and internal
+                   date, line ends made CRLF, UW's "FOLDER INTERNAL DATA" message left out
+           deliver (extract-and-deliver): LMTP to user+folder, one transaction per message
+           copy    (extract-and-copy, Cyrus): message files written into the spool, then reconstruct
+  verify   both directions per folder, by fingerprint (see mailstore.message)
+  revert   Example 9-7: the server's mailboxes back into mbox files, under lock
+
+A mailbox that already exists is never overwritten: if everything in it came from the source (an
+earlier, perhaps interrupted run) only the missing messages are added, so a re-run duplicates
+nothing; if it holds anything else, the user is refused before any of its folders is touched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timezone
+from pathlib import Path
+
+import imapclient
+
+from ..errors import UserError
+from ..mailstore.maildir import read_maildir
+from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
+from ..mailstore.message import StoredMessage, content_digest, fingerprint, split_metadata, to_crlf, with_metadata
+from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
+from ..servers.handle import ServerHandle
+from .addusers import VALID_NAME
+from .tree import own_folders
+
+METHODS = ("append", "deliver", "copy")
+# What a method can carry besides the content (the suites check the servers keep to this:
+# fixtures/migration/methods.toml).
+CARRIES = {"append": {"flags", "date"}, "deliver": set(), "copy": {"date"}}
+_SKIP_FLAGS = {"\\Recent"}
+
+
+@dataclass
+class FolderPlan:
+    folder: Folder
+    messages: list[StoredMessage]
+    internal_data: int = 0  # UW imapd pseudo-messages left out
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+@dataclass
+class UserPlan:
+    user: str
+    root: Path
+    folders: list[FolderPlan] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    users: list[UserPlan]
+    problems: list[str]  # one line each; any problem and nothing is applied
+
+    def check(self) -> None:
+        if self.problems:
+            more = f" (and {len(self.problems) - 1} more; `imapwright migrate plan` lists them)" \
+                if len(self.problems) > 1 else ""
+            raise UserError(f"{self.problems[0]}{more}")
+
+    @property
+    def message_count(self) -> int:
+        return sum(len(f.messages) for u in self.users for f in u.folders)
+
+
+def read_folder(folder: Folder, variant: str) -> FolderPlan:
+    """Every message of one source folder, metadata headers turned into flags. MboxError or
+    OSError for a file that cannot be read as mail."""
+    if folder.kind == "maildir":
+        return FolderPlan(folder, read_maildir(folder.path))
+    messages, internal = [], 0
+    for n, raw in enumerate(read_mbox(folder.path.read_bytes(), variant), 1):
+        content, flags, pseudo = split_metadata(raw.content)
+        if pseudo and n == 1:
+            internal += 1
+            continue
+        messages.append(StoredMessage(content, flags, raw.date, raw.sender, f"{folder.name}: message {n}"))
+    return FolderPlan(folder, messages, internal)
+
+
+def make_plan(source: Path, users: list[str] | None = None, variant: str = "mboxrd") -> Plan:
+    """The plan for `users` (default: every directory under `source`); reads, never writes."""
+    if not source.is_dir():
+        raise UserError(f"source {source} is not a directory")
+    names = users if users is not None else sorted(p.name for p in source.iterdir()
+                                                    if p.is_dir() and not p.name.startswith("."))
+    plans, problems = [], []
+    for user in names:
+        root = source / user
+        if not VALID_NAME.match(user):
+            problems.append(f"{root}: {user!r} is not a valid user name")
+            continue
+        if not root.is_dir():
+            problems.append(f"{root}: no such directory for user {user}")
+            continue
+        folders, skipped = scan_user(root)
+        plan = UserPlan(user, root, skipped=skipped)
+        seen: dict[str, Path] = {}
+        for folder in folders:
+            if folder.name in seen:
+                problems.append(f"{folder.path}: maps to {folder.name} like {seen[folder.name]}")
+                continue
+            seen[folder.name] = folder.path
+            try:
+                plan.folders.append(read_folder(folder, variant))
+            except MboxError as exc:
+                problems.append(f"{folder.path}: {exc}")
+            except OSError as exc:
+                problems.append(f"{folder.path}: cannot read: {exc.strerror or exc}")
+        plans.append(plan)
+    return Plan(plans, problems)
+
+
+# -- the server side ---------------------------------------------------------------------------
+def server_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredMessage]:
+    client.select_folder(mailbox, readonly=True)
+    try:
+        uids = client.search()
+        fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
+    finally:
+        client.unselect_folder()
+    out = []
+    for uid in sorted(fetched):
+        data = fetched[uid]
+        when = data[b"INTERNALDATE"]
+        when = when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        flags = frozenset(f.decode() for f in data[b"FLAGS"]) - _SKIP_FLAGS
+        out.append(StoredMessage(data[b"BODY[]"], flags, when, source=f"{mailbox} UID {uid}"))
+    return out
+
+
+def user_session(server: ServerHandle, user: str) -> imapclient.IMAPClient:
+    """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
+    identity, RFC 4616): migration needs no user passwords."""
+    client = server.imap_client()
+    client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
+    return client
+
+
+@dataclass
+class FolderState:
+    mailbox: str  # the user's own name for it
+    exists: bool
+    present: Counter  # content digest -> count already on the server
+
+
+def preflight(server: ServerHandle, plan: UserPlan) -> dict[str, FolderState]:
+    """Where each planned folder stands on the server; UserError if one holds mail that is not
+    from the source (the book: never overwrite an existing mailbox)."""
+    client = user_session(server, plan.user)
+    try:
+        existing = own_folders(server, client, plan.user)
+        states = {}
+        for fp in plan.folders:
+            relative = "" if fp.name == "INBOX" else fp.name
+            mailbox = server.mailbox_name(plan.user, relative, plan.user)
+            present = Counter()
+            if relative in existing:
+                present = Counter(content_digest(m.content) for m in server_messages(client, mailbox))
+                source = Counter(content_digest(m.content) for m in fp.messages)
+                foreign = present - source
+                if foreign:
+                    raise UserError(f"{plan.user}: mailbox {mailbox} already exists with "
+                                    f"{sum(foreign.values())} messages not from {fp.folder.path}; not overwritten")
+            states[fp.name] = FolderState(mailbox, relative in existing, present)
+        return states
+    finally:
+        client.logout()
+
+
+@dataclass
+class ApplyResult:
+    added: int = 0
+    already: int = 0  # on the server from an earlier run
+    refused: list[str] = field(default_factory=list)  # "folder: message N: server's answer"
+
+
+def _todo(fp: FolderPlan, state: FolderState) -> tuple[list[StoredMessage], int]:
+    """Messages still to add: the source less what an earlier run already put there."""
+    left, todo = Counter(state.present), []
+    for message in fp.messages:
+        d = content_digest(message.content)
+        if left[d] > 0:
+            left[d] -= 1
+        else:
+            todo.append(message)
+    return todo, len(fp.messages) - len(todo)
+
+
+def apply_user(server: ServerHandle, plan: UserPlan, method: str,
+               progress: Callable[[int], None] = lambda _n: None) -> ApplyResult:
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r} (one of {', '.join(METHODS)})")
+    if method == "copy" and "spool-copy" not in server.features:
+        raise UserError(f"{server.name}: method copy writes into the spool, which needs a server the harness "
+                        f"started (or an exec= target) whose store takes copied files")
+    states = preflight(server, plan)
+    result = ApplyResult()
+    client = user_session(server, plan.user)
+    try:
+        for fp in plan.folders:
+            state = states[fp.name]
+            todo, already = _todo(fp, state)
+            result.already += already
+            progress(already)
+            if not state.exists:
+                client.create_folder(state.mailbox)
+            if todo:
+                _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
+    finally:
+        client.logout()
+    return result
+
+
+def _append(server, client, user, fp, state, todo, result, progress) -> None:
+    for message in todo:
+        flags = sorted(message.flags - _SKIP_FLAGS)
+        try:
+            client.append(state.mailbox, to_crlf(message.content), flags, message.date)
+            result.added += 1
+        except imapclient.exceptions.IMAPClientError as exc:
+            result.refused.append(f"{fp.name}: {message.source}: {exc}")
+        progress(1)
+
+
+def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
+    # LMTP's user+detail addresses the folder (RFC 5233 subaddress): Cyrus's lmtpd (preauthorized,
+    # -a) and Dovecot (lmtp_save_to_detail_mailbox) file the message there.
+    relative = "" if fp.name == "INBOX" else fp.name
+    recipient = f"{user}+{relative}" if relative else user
+    with server.lmtp_client() as lmtp:
+        for message in todo:
+            [outcome] = lmtp.deliver(to_crlf(message.content), [recipient], sender=message.sender or "MAILER-DAEMON")
+            if outcome.accepted:
+                result.added += 1
+            else:
+                result.refused.append(f"{fp.name}: {message.source}: {outcome.code} {outcome.text}")
+            progress(1)
+
+
+def _copy(server, client, user, fp, state, todo, result, progress) -> None:
+    first = client.folder_status(state.mailbox, [b"UIDNEXT"])[b"UIDNEXT"]
+    admin_name = server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name)
+    server.family.copy_into(server, admin_name, [(to_crlf(m.content), m.date.timestamp() if m.date else None)
+                                                 for m in todo], first)
+    result.added += len(todo)
+    progress(len(todo))
+
+
+_METHOD = {"append": _append, "deliver": _deliver, "copy": _copy}
+
+
+# -- verify ------------------------------------------------------------------------------------
+@dataclass
+class Difference:
+    folder: str
+    kind: str  # "missing" (in source, not on server) | "extra" | "flags" | "date" | "folder"
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.folder}: {self.kind}: {self.text}"
+
+
+def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMessage],
+                   carries: set[str] = frozenset({"flags", "date"})) -> list[Difference]:
+    """Both directions, by content digest first; then, for messages that match, the flags and
+    date the method can carry. Duplicates pair up in date order."""
+    def index(messages):
+        out: dict[str, list[StoredMessage]] = {}
+        for m in sorted(messages, key=lambda m: (m.date is None, m.date)):
+            out.setdefault(content_digest(m.content), []).append(m)
+        return out
+
+    ours, theirs = index(source), index(server)
+    diffs = []
+    for digest in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(digest, []), theirs.get(digest, [])
+        for m in a[len(b):]:
+            diffs.append(Difference(name, "missing", f"{m.source} {fingerprint(m).describe()} not on the server"))
+        for m in b[len(a):]:
+            diffs.append(Difference(name, "extra", f"{m.source} {fingerprint(m).describe()} not in the source"))
+        for x, y in zip(a, b):
+            if "flags" in carries and x.flags != y.flags:
+                diffs.append(Difference(name, "flags", f"{x.source}: source {' '.join(sorted(x.flags)) or 'none'}, "
+                                                       f"server {' '.join(sorted(y.flags)) or 'none'}"))
+            if "date" in carries and fingerprint(x).date != fingerprint(y).date:
+                diffs.append(Difference(name, "date", f"{x.source}: source {fingerprint(x).date}, "
+                                                      f"server {fingerprint(y).date}"))
+    return diffs
+
+
+def verify_user(server: ServerHandle, plan: UserPlan, carries: set[str] = frozenset({"flags", "date"})
+                ) -> list[Difference]:
+    client = user_session(server, plan.user)
+    try:
+        existing = own_folders(server, client, plan.user)
+        diffs = []
+        planned = {"" if fp.name == "INBOX" else fp.name: fp for fp in plan.folders}
+        for relative in sorted(set(planned) | set(existing)):
+            name = relative or "INBOX"
+            if relative not in existing:
+                diffs.append(Difference(name, "folder", "in the source, not on the server"))
+                continue
+            on_server = server_messages(client, existing[relative])
+            if relative not in planned:
+                if on_server:
+                    diffs.append(Difference(name, "folder", f"on the server with {len(on_server)} messages, "
+                                                            f"not in the source"))
+                continue
+            diffs += compare_folder(name, planned[relative].messages, on_server, carries)
+        return diffs
+    finally:
+        client.logout()
+
+
+# -- revert ------------------------------------------------------------------------------------
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """The mbox locks mail readers honour: a dot-lock file and an fcntl lock (the book's revert
+    holds a lock while it writes, so no delivery agent writes the file at the same time)."""
+    dotlock = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(dotlock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        raise UserError(f"{path} is locked ({dotlock} exists)") from None
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        os.close(fd)
+        dotlock.unlink(missing_ok=True)
+
+
+def mbox_path(dest: Path, relative: str, has_children: bool) -> Path:
+    """Where a folder's messages go: decoded names as directories; a folder that has subfolders
+    keeps its own messages in NAME.mbox beside the directory NAME (a name cannot be both a file
+    and a directory; tree.scan_user reads NAME.mbox back as NAME)."""
+    if not relative:
+        return dest / "INBOX"
+    parts = [decode_component(p) for p in relative.split(".")]
+    path = dest.joinpath(*parts)
+    return path.with_name(path.name + ".mbox") if has_children else path
+
+
+def revert_user(server: ServerHandle, user: str, dest: Path, variant: str = "mboxrd") -> dict[str, int]:
+    """Write every folder of `user` to mbox files under dest/USER/; returns messages per folder.
+    Each file is written to a temporary name and renamed under the lock: never half a file."""
+    client = user_session(server, user)
+    counts = {}
+    try:
+        folders = own_folders(server, client, user)
+        for relative, mailbox in sorted(folders.items()):
+            messages = server_messages(client, mailbox)
+            has_children = any(other.startswith(relative + ".") for other in folders if relative)
+            path = mbox_path(dest / user, relative, has_children)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = write_mbox([MboxMessage(with_metadata(m.content.replace(b"\r\n", b"\n"), m.flags),
+                                           _return_path(m.content), m.date) for m in messages], variant)
+            with locked(path):
+                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".revert-") as tmp:
+                    tmp.write(data)
+                os.replace(tmp.name, path)
+            counts[relative or "INBOX"] = len(messages)
+    finally:
+        client.logout()
+    return counts
+
+
+def _return_path(content: bytes) -> str:
+    """The envelope sender for the From_ line, from a Return-Path header if there is one."""
+    head = content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    for line in head.splitlines():
+        if line.lower().startswith(b"return-path:"):
+            value = line.split(b":", 1)[1].strip().strip(b"<>").decode("latin-1")
+            return value or "MAILER-DAEMON"
+    return "MAILER-DAEMON"
+

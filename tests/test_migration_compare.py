@@ -1,0 +1,41 @@
+"""verify's comparison: both directions, duplicates counted, flags and dates only where carried."""
+
+from datetime import datetime, timezone
+
+from imapwright.admin.migrate import compare_folder
+from imapwright.mailstore.message import StoredMessage
+
+WHEN = datetime(2026, 11, 29, 7, 0, 0, tzinfo=timezone.utc)
+
+
+def msg(body: bytes, flags=(), when=WHEN, source="src") -> StoredMessage:
+    return StoredMessage(b"Subject: t\n\n" + body, frozenset(flags), when, source=source)
+
+
+def kinds(diffs):
+    return sorted(d.kind for d in diffs)
+
+
+def test_identical_folders_have_no_differences():
+    source = [msg(b"a\n", {"\\Seen"}), msg(b"b\n")]
+    server = [StoredMessage(m.content.replace(b"\n", b"\r\n"), m.flags, m.date) for m in source]
+    assert compare_folder("INBOX", source, server) == []
+
+
+def test_a_dropped_message_an_altered_byte_and_a_cleared_flag_are_each_reported():
+    source = [msg(b"a\n", {"\\Seen"}), msg(b"b\n"), msg(b"c\n")]
+    server = [msg(b"a\n"), msg(b"B\n")]
+    diffs = compare_folder("INBOX", source, server)
+    assert kinds(diffs) == ["extra", "flags", "missing", "missing"]
+
+
+def test_duplicates_count():
+    assert kinds(compare_folder("x", [msg(b"a\n"), msg(b"a\n")], [msg(b"a\n")])) == ["missing"]
+    assert kinds(compare_folder("x", [msg(b"a\n")], [msg(b"a\n"), msg(b"a\n")])) == ["extra"]
+
+
+def test_only_what_the_method_carries_is_compared():
+    source = [msg(b"a\n", {"\\Seen"}, WHEN)]
+    server = [msg(b"a\n", (), WHEN.replace(hour=9))]
+    assert kinds(compare_folder("x", source, server)) == ["date", "flags"]
+    assert compare_folder("x", source, server, carries=set()) == []
