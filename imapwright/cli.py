@@ -349,10 +349,10 @@ def migrate_verify(
     target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
     users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
     variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
-    method: Annotated[str | None, typer.Option(help="compare only what this method carries (flags, dates)")] = None,
+    method: Annotated[str | None, typer.Option(help="compare only what this method carries (flags, dates, headers)")] = None,
 ) -> None:
     """Both directions, per folder: messages in the source not on the server and the reverse; exit 1 on any."""
-    from .admin.migrate import CARRIES, verify_user
+    from .admin.migrate import CARRIES, EVERYTHING, verify_user
 
     if method is not None and method not in CARRIES:
         raise UserError(f"unknown method {method!r} (one of {', '.join(CARRIES)})")
@@ -363,7 +363,7 @@ def migrate_verify(
     from .servers.target import connect_target
 
     server = connect_target(target)
-    carries = CARRIES[method] if method else {"flags", "date"}
+    carries = CARRIES[method] if method else EVERYTHING
     count = 0
     for user in plan.users:
         for difference in verify_user(server, user, carries):

@@ -38,4 +38,11 @@ def test_only_what_the_method_carries_is_compared():
     source = [msg(b"a\n", {"\\Seen"}, WHEN)]
     server = [msg(b"a\n", (), WHEN.replace(hour=9))]
     assert kinds(compare_folder("x", source, server)) == ["date", "flags"]
-    assert compare_folder("x", source, server, carries=set()) == []
+    assert compare_folder("x", source, server, carries=frozenset()) == []
+
+
+def test_deliveries_are_compared_without_the_trace_fields_they_add():
+    source = [msg(b"a\n")]
+    delivered = [StoredMessage(b"Return-Path: <x@y>\r\nReceived: from a\r\n\tby b; today\r\n" + source[0].content, frozenset(), WHEN)]
+    assert kinds(compare_folder("x", source, delivered)) == ["extra", "missing"]
+    assert compare_folder("x", source, delivered, carries=frozenset({"flags", "date"})) == []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -27,9 +28,11 @@ from datetime import timezone
 from pathlib import Path
 
 import imapclient
+from imapclient import imap_utf7
 
 from ..errors import UserError
 from ..mailstore.maildir import read_maildir
+from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
 from ..mailstore.message import StoredMessage, content_digest, fingerprint, split_metadata, to_crlf, with_metadata
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
@@ -38,9 +41,11 @@ from .addusers import VALID_NAME
 from .tree import own_folders
 
 METHODS = ("append", "deliver", "copy")
-# What a method can carry besides the content (the suites check the servers keep to this:
-# fixtures/migration/methods.toml).
-CARRIES = {"append": {"flags", "date"}, "deliver": set(), "copy": {"date"}}
+# What a method can carry besides the message text: flags, internal date, and "trace" (the
+# content arrives without header fields added on top; deliveries add Return-Path, Received...).
+# verify compares only these; suites/migration measures what really survives per server.
+EVERYTHING = frozenset({"flags", "date", "trace"})
+CARRIES = {"append": EVERYTHING, "deliver": frozenset(), "copy": frozenset({"date", "trace"})}
 _SKIP_FLAGS = {"\\Recent"}
 
 
@@ -160,7 +165,7 @@ class FolderState:
     present: Counter  # content digest -> count already on the server
 
 
-def preflight(server: ServerHandle, plan: UserPlan) -> dict[str, FolderState]:
+def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[str, FolderState]:
     """Where each planned folder stands on the server; UserError if one holds mail that is not
     from the source (the book: never overwrite an existing mailbox)."""
     client = user_session(server, plan.user)
@@ -172,8 +177,8 @@ def preflight(server: ServerHandle, plan: UserPlan) -> dict[str, FolderState]:
             mailbox = server.mailbox_name(plan.user, relative, plan.user)
             present = Counter()
             if relative in existing:
-                present = Counter(content_digest(m.content) for m in server_messages(client, mailbox))
-                source = Counter(content_digest(m.content) for m in fp.messages)
+                present = Counter(content_digest(m.content, trace) for m in server_messages(client, mailbox))
+                source = Counter(content_digest(m.content, trace) for m in fp.messages)
                 foreign = present - source
                 if foreign:
                     raise UserError(f"{plan.user}: mailbox {mailbox} already exists with "
@@ -191,11 +196,11 @@ class ApplyResult:
     refused: list[str] = field(default_factory=list)  # "folder: message N: server's answer"
 
 
-def _todo(fp: FolderPlan, state: FolderState) -> tuple[list[StoredMessage], int]:
+def _todo(fp: FolderPlan, state: FolderState, trace: bool) -> tuple[list[StoredMessage], int]:
     """Messages still to add: the source less what an earlier run already put there."""
     left, todo = Counter(state.present), []
     for message in fp.messages:
-        d = content_digest(message.content)
+        d = content_digest(message.content, trace)
         if left[d] > 0:
             left[d] -= 1
         else:
@@ -210,13 +215,14 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
     if method == "copy" and "spool-copy" not in server.features:
         raise UserError(f"{server.name}: method copy writes into the spool, which needs a server the harness "
                         f"started (or an exec= target) whose store takes copied files")
-    states = preflight(server, plan)
+    trace = "trace" in CARRIES[method]
+    states = preflight(server, plan, trace)
     result = ApplyResult()
     client = user_session(server, plan.user)
     try:
         for fp in plan.folders:
             state = states[fp.name]
-            todo, already = _todo(fp, state)
+            todo, already = _todo(fp, state, trace)
             result.already += already
             progress(already)
             if not state.exists:
@@ -243,20 +249,41 @@ def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
     # LMTP's user+detail addresses the folder (RFC 5233 subaddress): Cyrus's lmtpd (preauthorized,
     # -a) and Dovecot (lmtp_save_to_detail_mailbox) file the message there.
     relative = "" if fp.name == "INBOX" else fp.name
-    recipient = f"{user}+{relative}" if relative else user
-    with server.lmtp_client() as lmtp:
-        for message in todo:
-            [outcome] = lmtp.deliver(to_crlf(message.content), [recipient], sender=message.sender or "MAILER-DAEMON")
-            if outcome.accepted:
-                result.added += 1
-            else:
-                result.refused.append(f"{fp.name}: {message.source}: {outcome.code} {outcome.text}")
-            progress(1)
+    recipient = user
+    if relative:
+        # The detail is the folder's name in UTF-8 (RFC 6531); a local part with spaces or other
+        # specials is quoted (RFC 5321 4.1.2).
+        local = f"{user}+{relative}"
+        recipient = local if re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", local) else \
+            '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    right = server.family.detail_delivery_right if relative else None
+    before = None
+    if right:  # the owner opens its folder to posting for the migration, then closes it again
+        before = dict(client.getacl(state.mailbox)).get(b"anyone", b"").decode()
+        client.setacl(state.mailbox, "anyone", before + right)
+    try:
+        with server.lmtp_client() as lmtp:
+            for message in todo:
+                [outcome] = lmtp.deliver(to_crlf(message.content), [recipient],
+                                         sender=message.sender or "MAILER-DAEMON")
+                if outcome.accepted:
+                    result.added += 1
+                else:
+                    result.refused.append(f"{fp.name}: {message.source}: {outcome.code} {outcome.text}")
+                progress(1)
+    finally:
+        if right and before:
+            client.setacl(state.mailbox, "anyone", before)
+        elif right:
+            name = imap_utf7.encode(state.mailbox).decode()
+            typ, data = command(client, "DELETEACL", quote(name), "anyone")
+            if typ != "OK":
+                raise RuntimeError(f"DELETEACL {state.mailbox} anyone: {typ} {data}")
 
 
 def _copy(server, client, user, fp, state, todo, result, progress) -> None:
     first = client.folder_status(state.mailbox, [b"UIDNEXT"])[b"UIDNEXT"]
-    admin_name = server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name)
+    admin_name = server.family.tool_name(server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name))
     server.family.copy_into(server, admin_name, [(to_crlf(m.content), m.date.timestamp() if m.date else None)
                                                  for m in todo], first)
     result.added += len(todo)
@@ -278,13 +305,13 @@ class Difference:
 
 
 def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMessage],
-                   carries: set[str] = frozenset({"flags", "date"})) -> list[Difference]:
+                   carries: frozenset[str] = EVERYTHING) -> list[Difference]:
     """Both directions, by content digest first; then, for messages that match, the flags and
     date the method can carry. Duplicates pair up in date order."""
     def index(messages):
         out: dict[str, list[StoredMessage]] = {}
         for m in sorted(messages, key=lambda m: (m.date is None, m.date)):
-            out.setdefault(content_digest(m.content), []).append(m)
+            out.setdefault(content_digest(m.content, "trace" in carries), []).append(m)
         return out
 
     ours, theirs = index(source), index(server)
@@ -305,8 +332,7 @@ def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMe
     return diffs
 
 
-def verify_user(server: ServerHandle, plan: UserPlan, carries: set[str] = frozenset({"flags", "date"})
-                ) -> list[Difference]:
+def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING) -> list[Difference]:
     client = user_session(server, plan.user)
     try:
         existing = own_folders(server, client, plan.user)
@@ -368,6 +394,8 @@ def revert_user(server: ServerHandle, user: str, dest: Path, variant: str = "mbo
         for relative, mailbox in sorted(folders.items()):
             messages = server_messages(client, mailbox)
             has_children = any(other.startswith(relative + ".") for other in folders if relative)
+            if has_children and not messages:
+                continue  # only a level of the hierarchy: the directory stands for it
             path = mbox_path(dest / user, relative, has_children)
             path.parent.mkdir(parents=True, exist_ok=True)
             data = write_mbox([MboxMessage(with_metadata(m.content.replace(b"\r\n", b"\n"), m.flags),

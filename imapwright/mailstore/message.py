@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+# Header fields a delivery agent puts on top of a message (Cyrus lmtpd: Return-Path, Received,
+# X-Cyrus-Session-Id, X-Sieve; Dovecot: Return-Path, Delivered-To, Received).
+TRACE_HEADERS = ("return-path", "received", "delivered-to", "x-original-to", "x-cyrus-session-id", "x-sieve")
 METADATA_HEADERS = ("status", "x-status", "x-keywords", "x-uid", "x-imap", "x-imapbase")
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 _X_STATUS = {"A": "\\Answered", "F": "\\Flagged", "T": "\\Draft", "D": "\\Deleted"}
@@ -48,8 +51,24 @@ def normalize(content: bytes) -> bytes:
     return content if content.endswith(b"\n") or not content else content + b"\n"
 
 
-def content_digest(content: bytes) -> str:
-    return hashlib.sha256(normalize(content)).hexdigest()
+def content_digest(content: bytes, trace: bool = True) -> str:
+    """sha256 of the normalized content; trace=False leaves out the trace header fields at its top
+    (on both sides of a comparison), for deliveries, which add their own."""
+    return hashlib.sha256(normalize(content if trace else without_trace(content))).hexdigest()
+
+
+def without_trace(content: bytes) -> bytes:
+    """The content less the trace header fields (and their continuation lines) at its very top."""
+    lines, rest = _header_block(content)
+    skip = 0
+    while skip < len(lines):
+        match = _FIELD.match(lines[skip])
+        if not match or match[1].decode("latin-1").lower() not in TRACE_HEADERS:
+            break
+        skip += 1
+        while skip < len(lines) and lines[skip][:1] in (b" ", b"\t"):
+            skip += 1
+    return b"".join(lines[skip:]) + rest
 
 
 def fingerprint(message: StoredMessage, flags: bool = True, date: bool = True) -> Fingerprint:

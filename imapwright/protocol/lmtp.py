@@ -27,20 +27,23 @@ class LMTPClient:
     def __init__(self, host: str, port: int, timeout: float = 30):
         self._conn = smtplib.LMTP(host, port, timeout=timeout)
         code, msg = self._conn.ehlo("imapwright")  # smtplib sends LHLO for LMTP
+        self._conn.command_encoding = "utf-8"  # addresses with UTF-8 details (RFC 6531)
         if code != 250:
             raise smtplib.SMTPResponseException(code, msg)
 
     def deliver(self, message: bytes, recipients: list[str], sender: str = "sender@imapwright.test"
                 ) -> list[RecipientResult]:
         conn = self._conn
-        code, msg = conn.mail(sender)
+        # Addresses go out as given: smtplib's quoteaddr would re-parse a quoted local part
+        # ("user+Project Plans") and break it.
+        code, msg = conn.docmd("MAIL", f"FROM:<{sender}>")
         if code != 250:
             conn.rset()
             return [RecipientResult(r, code, msg.decode(errors="replace")) for r in recipients]
         results: dict[str, RecipientResult] = {}
         accepted = []
         for rcpt in recipients:
-            code, msg = conn.rcpt(rcpt)
+            code, msg = conn.docmd("RCPT", f"TO:<{rcpt}>")
             if code in (250, 251):
                 accepted.append(rcpt)
             else:

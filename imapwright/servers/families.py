@@ -25,6 +25,7 @@ class Family:
     name = ""
     admin_user = ""
     tool_user = "root"  # server tools run as this user
+    spool_user = "root"  # owner of message files in the store
     # What the server's documentation has an admin run after the spool came back from a backup.
     after_restore: tuple[tuple[str, ...], ...] = ()
     # Features every managed server of the family offers (markers ask for them by name).
@@ -89,6 +90,14 @@ class Family:
     def mailbox_path(self, server: ServerHandle, mailbox: str) -> str:
         raise NotImplementedError
 
+    # The right `anyone` needs on a folder before LMTP to user+folder files mail there (None: no
+    # right needed); without it Cyrus files the message in INBOX instead.
+    detail_delivery_right: str | None = None
+
+    def tool_name(self, mailbox: str) -> str:
+        """A mailbox name as the server's command-line tools take it (Dovecot's: UTF-8)."""
+        return mailbox
+
     def copy_into(self, server: ServerHandle, mailbox: str, messages: list[tuple[bytes, float | None]],
                   first_uid: int) -> None:
         """The book's extract-and-copy: message files (CRLF content, mtime as internal date)
@@ -111,6 +120,7 @@ class Cyrus(Family):
     name = "cyrus"
     admin_user = "cyrus"
     tool_user = "cyrus"
+    spool_user = "cyrus"
     # quota-roots: a quota root on any mailbox (nested roots); quota-repair: usage kept on disk,
     # repaired by `quota -f`.
     features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve", "mailbox-list", "spool-copy",
@@ -225,6 +235,14 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
         res.check(f"mbpath {mailbox}")
         return res.stdout.strip()
 
+    # https://www.cyrusimap.org/imap/concepts/features/mail-delivery.html: "the folder must allow
+    # anyone to post (p)" for plus-addressed delivery.
+    detail_delivery_right = "p"
+
+    def tool_name(self, mailbox):
+        # mbpath and reconstruct take names as IMAP sends them: modified UTF-7 (RFC 3501 5.1.3).
+        return imap_utf7.encode(mailbox).decode()
+
     def copy_into(self, server, mailbox, messages, first_uid):
         # Cyrus names message files UID. and reconstruct indexes files it finds (mtime: internal date).
         server.write_files(self.mailbox_path(server, mailbox),
@@ -262,6 +280,7 @@ class Dovecot(Family):
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"
+    spool_user = "vmail"  # mail_uid in the image's configuration
     features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"
     users_dir = f"{DATA}/users"  # one passwd-file per user

@@ -218,17 +218,16 @@ class ServerHandle:
             uid, gid, perm = st.stdout.split()
             owner, perm_i = (int(uid), int(gid)), int(perm, 8)
         else:
-            owner, perm_i = self._tool_ids(), 0o600
+            owner, perm_i = self._ids(self.family.tool_user), 0o600
         directory, _, base = path.rpartition("/")
         self._put_files(directory or "/", [(base, data, None)], owner, mode if mode is not None else perm_i)
 
     def write_files(self, directory: str, files: list[tuple[str, bytes, float | None]]) -> None:
-        """New files (name, content, mtime or None for now) in one transfer, owned by the server's
-        user, mode 0600: how message files are copied into a spool."""
-        self._put_files(directory, files, self._tool_ids(), 0o600)
+        """New files (name, content, mtime or None for now) in one transfer, owned by the user that
+        owns the store's message files, mode 0600: how message files are copied into a spool."""
+        self._put_files(directory, files, self._ids(self.family.spool_user), 0o600)
 
-    def _tool_ids(self) -> tuple[int, int]:
-        user = self.family.tool_user
+    def _ids(self, user: str) -> tuple[int, int]:
         ids = self.exec(["sh", "-c", f"id -u {user}; id -g {user}"], user="root").stdout.split()
         return int(ids[0]), int(ids[1])
 
