@@ -150,6 +150,16 @@ def server_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredM
     return out
 
 
+def server_folders(server: ServerHandle, user: str) -> dict[str, list[StoredMessage]]:
+    """Every folder of `user` on the server ("INBOX", "work.2026", ...) with its messages."""
+    client = user_session(server, user)
+    try:
+        return {relative or "INBOX": server_messages(client, mailbox)
+                for relative, mailbox in own_folders(server, client, user).items()}
+    finally:
+        client.logout()
+
+
 def user_session(server: ServerHandle, user: str) -> imapclient.IMAPClient:
     """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
     identity, RFC 4616): migration needs no user passwords."""
