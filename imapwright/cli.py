@@ -272,21 +272,17 @@ def _migration_plan(source: Path, users_file: Path | None, variant: str):
 
 
 def _print_plan(plan) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"migration plan: {len(plan.users)} users, {plan.message_count} messages")
-    for column in ("user", "source", "mailbox", "messages", "note"):
-        table.add_column(column)
+    """One line per folder and per skipped file, tab-separated: easy to read and to grep."""
     for user in plan.users:
         for fp in user.folders:
-            note = f"{fp.internal_data} FOLDER INTERNAL DATA message left out" if fp.internal_data else ""
-            table.add_row(user.user, str(fp.folder.path.relative_to(user.root.parent)), fp.name,
-                          str(len(fp.messages)), note)
+            note = f"\t({fp.internal_data} FOLDER INTERNAL DATA message left out)" if fp.internal_data else ""
+            typer.echo(f"{user.user}\t{fp.folder.path.relative_to(user.root)}\t-> {fp.name}\t"
+                       f"{len(fp.messages)} messages{note}")
         for skipped in user.skipped:
-            table.add_row(user.user, str(skipped.path.relative_to(user.root.parent)), "-", "-", f"skipped: {skipped.reason}")
-    console.print(table)
+            typer.echo(f"{user.user}\t{skipped.path.relative_to(user.root)}\tskipped: {skipped.reason}")
     for problem in plan.problems:
-        console.print(f"problem: {problem}", markup=False)
+        typer.echo(f"problem: {problem}")
+    typer.echo(f"{len(plan.users)} users, {plan.message_count} messages, {len(plan.problems)} problems")
 
 
 @migrate_app.command("plan")

@@ -43,3 +43,10 @@ def test_other_users_mailboxes_are_problems():
 
 def test_mailbox_names_with_spaces_are_walks_not_repairs():
     assert cyrus_check_problems("@@reconstruct\nuser.bob.with space\n", MAILBOXES) == []
+
+
+def test_mailbox_names_with_trailing_spaces_are_names_not_problems():
+    from imapwright.servers.families import cyrus_check_problems
+    output = "@@reconstruct\nuser.bob\nuser.bob.b \nuser.bob.b .x\n"
+    assert cyrus_check_problems(output, {"user.bob", "user.bob.b ", "user.bob.b .x"}) == []
+    assert cyrus_check_problems(output, {"user.bob", "user.bob.b .x"}) == ["reconstruct: user.bob.b "]

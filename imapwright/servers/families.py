@@ -265,7 +265,7 @@ def cyrus_check_problems(output: str, mailboxes: set[str]) -> list[str]:
     problems = [f"quota -f: {line}" for line in quota_out.splitlines()
                 if line.strip() and line.split()[:1] != ["Quota"] and not _QUOTA_ROW.match(line)]
     problems += [f"reconstruct: {line}" for line in recon_out.splitlines()
-                 if line.strip() and line.strip() not in mailboxes]
+                 if line.strip() and line not in mailboxes and line.strip() not in mailboxes]  # "a " is a name
     return problems
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FILE = Path(__file__).resolve().parents[2] / "fixtures" / "migration" / "methods.toml"
-KEYS = ("lost", "flags", "dates", "headers")
+KEYS = ("lost", "extra", "flags", "dates", "headers")
 
 
 @dataclass

@@ -22,8 +22,9 @@ def write_user(root: Path, folders: dict[str, list[StoredMessage]], uw_header: b
 
 @dataclass
 class Carried:
-    """What arrived of a source folder set: kinds lost, and whether flags, dates and the exact
-    header block survived for every message that did arrive."""
+    """What arrived of a source folder set: kinds lost, messages that are not the source's (an
+    altered copy counts lost and extra), and whether flags, dates and the exact header block
+    survived for every message that did arrive."""
     lost: list[str] = field(default_factory=list)
     extra: int = 0
     flags: bool = True
@@ -31,7 +32,8 @@ class Carried:
     headers: bool = True
 
     def as_dict(self) -> dict:
-        return {"lost": sorted(self.lost), "flags": self.flags, "dates": self.dates, "headers": self.headers}
+        return {"lost": sorted(self.lost), "extra": self.extra, "flags": self.flags, "dates": self.dates,
+                "headers": self.headers}
 
 
 def measure(source: dict[str, list[StoredMessage]], server: dict[str, list[StoredMessage]]) -> Carried:

@@ -49,7 +49,6 @@ def test_round_trip_carries_what_the_method_can(server, users, tmp_path, corpus,
     expected = expected_carry(method, server)
     assert carried.as_dict() == expected.values, f"{method} on {server.name}: measured {carried.as_dict()}, " \
                                                  f"fixtures/migration/methods.toml says {expected.values} ({expected.reason})"
-    assert carried.extra == 0, f"{carried.extra} messages on the server that are not in the source"
 
     # Revert writes back exactly what the server holds: content, flags and dates.
     revert_user(server, user, tmp_path / "reverted")

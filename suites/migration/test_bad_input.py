@@ -1,0 +1,69 @@
+"""Bad input stops a migration before anything is written: a truncated mbox, a file that is not
+mail, an unreadable folder, a mailbox that already exists with other mail. One clear line, exit
+status 2, and no user of the batch half-migrated; a dry run shows the plan and writes nothing."""
+
+import os
+import subprocess
+
+import pytest
+
+from imapwright.admin.migrate import apply_user, make_plan, server_folders
+from imapwright.errors import UserError
+from imapwright.mailstore.corpus import awkward_messages
+
+from .source import write_user
+
+GOOD = awkward_messages(big=False)[:3]
+TRUNCATED = b"From a Sun Nov 29 07:44:52 2026\nSubject: x\n\nbody\n\nFrom b Sun Nov 29 07:44:52 2026\nSubject: cut"
+NOT_MAIL = b"From the desk of the director\nthis is a letter, not a mailbox\n"
+
+
+def _cli(server, *args):
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    return subprocess.run(["imapwright", "migrate", *args, "--target", f"imap://{server.admin_user}@{server.imap}"],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
+def test_bad_folder_stops_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
+    first, second = users.create("good").name, users.create("bad").name
+    write_user(tmp_path / first, {"INBOX": GOOD, "work": GOOD})
+    write_user(tmp_path / second, {"INBOX": GOOD})
+    (tmp_path / second / "broken").write_bytes(content)
+    before = {u: server_folders(server, u) for u in (first, second)}
+    run = _cli(server, "apply", str(tmp_path))
+    assert run.returncode == 2  # the CLI's status for a user's mistake
+    assert run.stderr.strip().count("\n") == 0 and says in run.stderr and "broken" in run.stderr
+    assert {u: server_folders(server, u) for u in (first, second)} == before
+    assert server.admin_password not in run.stdout + run.stderr
+
+
+def test_unreadable_folder_is_named_and_skipped(tmp_path):
+    write_user(tmp_path / "ann", {"INBOX": GOOD})
+    (tmp_path / "ann" / "gone").symlink_to(tmp_path / "nowhere")
+    [user] = make_plan(tmp_path, ["ann"]).users
+    assert [(s.path.name, s.reason.split(":")[0]) for s in user.skipped] == [("gone", "unreadable")]
+
+
+def test_existing_mailbox_with_other_mail_is_not_overwritten(server, users, tmp_path):
+    user = users.create("exists")
+    write_user(tmp_path / user.name, {"INBOX": GOOD, "work": GOOD})
+    client = users.login(user)
+    work = server.mailbox_name(user.name, "work", user.name)
+    client.create_folder(work)
+    client.append(work, b"Subject: already here\r\n\r\nnot from the source\r\n")
+    before = server_folders(server, user.name)
+    [plan] = make_plan(tmp_path, [user.name]).users
+    with pytest.raises(UserError, match=r"already exists with 1 messages not from .*work; not overwritten"):
+        apply_user(server, plan, "append")
+    assert server_folders(server, user.name) == before  # INBOX untouched as well
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(server, users, tmp_path):
+    user = users.create("dry").name
+    write_user(tmp_path / user, {"INBOX": GOOD, "s!me": GOOD})
+    before = server_folders(server, user)
+    run = _cli(server, "apply", str(tmp_path), "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "s_041me" in run.stdout and "nothing written" in run.stdout
+    assert server_folders(server, user) == before
