@@ -22,6 +22,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     (["run", "health", "--target", "imap://cyrus@127.0.0.1:9"], {"IMAPWRIGHT_TARGET_PASSWORD": ""},
      "target 127.0.0.1:9 unreachable"),
     (["run", "health", "--target", "imap://cyrus:pw@127.0.0.1:9"], None, "must not carry a password"),
+    (["migrate", "plan", "/nonexistent/source"], None, "source /nonexistent/source is not a directory"),
+    (["migrate", "plan", "/tmp", "--variant", "mboxzz"], None, "unknown mbox variant 'mboxzz'"),
+    (["migrate", "apply", "/tmp", "--method", "ftp"], None, "unknown method 'ftp'"),
+    (["migrate", "apply", "/tmp", "--users", "/nonexistent/users"], None, "cannot read user list"),
 ])
 def test_bad_input_is_one_line(args, env, message):
     result = run_cli(*args, env=env)
@@ -42,3 +46,20 @@ def test_port_in_use_is_one_line():
     assert result.returncode != 0
     assert result.stderr.strip() == f"imapwright: error: port {port} on 127.0.0.1 is in use; " \
                                     "choose another or leave it to imapwright"
+
+
+def test_migration_plan_lists_every_problem_and_exits_1(tmp_path):
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "INBOX").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nSubject: x\n\ncut")
+    (tmp_path / "ann" / "work").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nno header here\n\n")
+    (tmp_path / "ann" / "ok").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nSubject: y\n\nfine\n\n")
+    result = run_cli("migrate", "plan", str(tmp_path))
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
+    assert len(problems) == 2 and "cut short" in problems[0] and "not mail" in problems[1]
+    assert "ann\tok\t-> ok\t1 messages" in result.stdout
+    # apply refuses with the first problem, before it needs a server at all
+    applied = run_cli("migrate", "apply", str(tmp_path), "--target", "imap://cyrus@127.0.0.1:9",
+                      env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
+    assert applied.returncode == 2
+    assert applied.stderr.strip().endswith("(and 1 more; `imapwright migrate plan` lists them)")

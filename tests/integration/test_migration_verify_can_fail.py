@@ -1,0 +1,41 @@
+"""verify notices what a migration could do wrong: between apply and verify, one message has a
+byte changed, one is dropped and one loses a flag on the server, and verify names each of them."""
+
+from imapwright.admin.migrate import apply_user, make_plan, user_session, verify_user
+from imapwright.mailstore.corpus import awkward_messages
+from imapwright.mailstore.message import to_crlf
+
+from suites.migration.source import write_user
+
+
+def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(server, users, tmp_path):
+    user = users.create("verify").name
+    messages = awkward_messages(big=False)[:5]  # kinds: plain, From lines, mixed ends, 8-bit, attachment
+    write_user(tmp_path / user, {"INBOX": messages}, uw_header=False)
+    [plan] = make_plan(tmp_path, [user]).users
+    apply_user(server, plan, "append")
+    assert verify_user(server, plan) == []
+
+    inbox = server.mailbox_name(user, "", user)
+    client = user_session(server, user)
+    try:
+        client.select_folder(inbox)
+        uids = sorted(client.search())
+        # 1. one byte altered: the server's copy replaced by one with "Hello." -> "Hellp."
+        altered = to_crlf(messages[0].content).replace(b"Hello.", b"Hellp.")
+        client.append(inbox, altered, sorted(messages[0].flags), messages[0].date)
+        client.delete_messages([uids[0]])
+        # 2. one message dropped
+        client.delete_messages([uids[1]])
+        client.expunge()
+        # 3. one flag cleared (message 3 carries \Seen and \Answered in the corpus)
+        assert messages[2].flags == {"\\Seen", "\\Answered"}
+        client.remove_flags([uids[2]], ["\\Answered"])
+    finally:
+        client.logout()
+
+    found = sorted((d.kind, d.text) for d in verify_user(server, plan))
+    assert [kind for kind, _ in found] == ["extra", "flags", "missing", "missing"], found
+    assert found[0][1].startswith("INBOX UID ")  # the altered copy, as the server holds it
+    assert found[1][1] == "INBOX: message 3: source \\Answered \\Seen, server \\Seen"
+    assert sorted(text.split(" ")[2] for _, text in found[2:]) == ["1", "2"]  # altered and dropped
