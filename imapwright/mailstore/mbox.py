@@ -61,29 +61,20 @@ def from_line(sender: str, date: datetime | None) -> bytes:
     return f"From {sender or 'MAILER-DAEMON'} {when:%a %b %d %H:%M:%S %Y}\n".encode()
 
 
-def _lines(data: bytes) -> list[bytes]:
-    """Lines with their "\n" kept; a bare "\r" is content, not a line end."""
-    parts = data.split(b"\n")
-    lines = [p + b"\n" for p in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
+# variant -> ((quote pattern, replacement), (unquote pattern, replacement)); mboxcl2 has none.
+_QUOTING = {
+    "mboxrd": ((rb"(?m)^(>*From )", rb">\1"), (rb"(?m)^>(>*From )", rb"\1")),
+    "mboxo": ((rb"(?m)^From ", rb">From "), (rb"(?m)^>From ", rb"From ")),
+    "mboxcl": ((rb"(?m)^From ", rb">From "), (rb"(?m)^>From ", rb"From ")),
+}
 
 
-def _quote(content: bytes, variant: str) -> bytes:
-    if variant == "mboxrd":
-        return re.sub(rb"(?m)^(>*From )", rb">\1", content)
-    if variant in ("mboxo", "mboxcl"):
-        return re.sub(rb"(?m)^From ", rb">From ", content)
-    return content
-
-
-def _unquote(content: bytes, variant: str) -> bytes:
-    if variant == "mboxrd":
-        return re.sub(rb"(?m)^>(>*From )", rb"\1", content)
-    if variant in ("mboxo", "mboxcl"):
-        return re.sub(rb"(?m)^>From ", rb"From ", content)
-    return content
+def _quote(content: bytes, variant: str, undo: bool = False) -> bytes:
+    rules = _QUOTING.get(variant)
+    if rules is None:
+        return content
+    pattern, replacement = rules[1 if undo else 0]
+    return re.sub(pattern, replacement, content)
 
 
 def _header_end(content: bytes) -> int | None:
@@ -145,7 +136,7 @@ def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
             raise MboxError(f"message {number} (byte {pos}) does not start with a header field: not mail")
         if variant in ("mboxcl", "mboxcl2"):
             raw = _drop_content_length(raw)
-        messages.append(MboxMessage(_unquote(raw, variant), sender, date, pos))
+        messages.append(MboxMessage(_quote(raw, variant, undo=True), sender, date, pos))
         pos = next_start
     return messages
 
