@@ -46,3 +46,20 @@ def test_deliveries_are_compared_without_the_trace_fields_they_add():
     delivered = [StoredMessage(b"Return-Path: <x@y>\r\nReceived: from a\r\n\tby b; today\r\n" + source[0].content, frozenset(), WHEN)]
     assert kinds(compare_folder("x", source, delivered)) == ["extra", "missing"]
     assert compare_folder("x", source, delivered, carries=frozenset({"flags", "date"})) == []
+
+
+def test_revert_lock_refuses_a_file_someone_else_holds(tmp_path):
+    import pytest
+
+    from imapwright.admin.migrate import locked
+    from imapwright.errors import UserError
+
+    target = tmp_path / "INBOX"
+    (tmp_path / "INBOX.lock").write_text("held by a mail reader\n")
+    with pytest.raises(UserError, match="INBOX is locked"):
+        with locked(target):
+            pass
+    (tmp_path / "INBOX.lock").unlink()
+    with locked(target):
+        assert (tmp_path / "INBOX.lock").exists()
+    assert not (tmp_path / "INBOX.lock").exists()
