@@ -251,24 +251,42 @@ def admin_checkpoint(
         typer.echo(f"checkpoint {cp.checkpoint(server, directory, keep)}")
 
 
-TARGET_HELP = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; password from IMAPWRIGHT_TARGET_PASSWORD"
+TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]"
+TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
 VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
 
 
-def _migration_plan(source: Path, users_file: Path | None, variant: str):
-    from .admin.addusers import read_user_list
-    from .admin.migrate import make_plan
+def _check_variant(variant: str) -> None:
     from .mailstore.mbox import VARIANTS
 
     if variant not in VARIANTS:
         raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
-    users = None
-    if users_file is not None:
-        listed = read_user_list(users_file)
-        if listed.skipped:
-            raise UserError(f"{users_file}: {listed.skipped[0]}")
-        users = listed.users
-    return make_plan(source, users, variant)
+
+
+def _user_names(users_file: Path) -> list[str]:
+    """The users of a user-list file; a bad line is an error here (a migration is all or nothing)."""
+    from .admin.addusers import read_user_list
+
+    listed = read_user_list(users_file)
+    if listed.skipped:
+        raise UserError(f"{users_file}: {listed.skipped[0]}")
+    return listed.users
+
+
+def _connect(target: str | None):
+    """The --target server, checked (address, password) before any work starts."""
+    if not target:
+        raise UserError(f"give --target {TARGET_FORM}")
+    from .servers.target import connect_target
+
+    return connect_target(target)
+
+
+def _migration_plan(source: Path, users_file: Path | None, variant: str):
+    from .admin.migrate import make_plan
+
+    _check_variant(variant)
+    return make_plan(source, _user_names(users_file) if users_file is not None else None, variant)
 
 
 def _print_plan(plan) -> None:
@@ -320,11 +338,9 @@ def migrate_apply(
         typer.echo(f"dry run: {plan.message_count} messages by {method}; nothing written")
         raise typer.Exit(1 if plan.problems else 0)
     if not target:
-        raise UserError(f"give --target {TARGET_HELP.split(';')[0]} (or --dry-run)")
+        raise UserError(f"give --target {TARGET_FORM} (or --dry-run)")
     plan.check()
-    from .servers.target import connect_target
-
-    server = connect_target(target)
+    server = _connect(target)
     refused = 0
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
@@ -352,13 +368,9 @@ def migrate_verify(
 
     if method is not None and method not in CARRIES:
         raise UserError(f"unknown method {method!r} (one of {', '.join(CARRIES)})")
-    if not target:
-        raise UserError(f"give --target {TARGET_HELP.split(';')[0]}")
+    server = _connect(target)
     plan = _migration_plan(source, users, variant)
     plan.check()
-    from .servers.target import connect_target
-
-    server = connect_target(target)
     carries = CARRIES[method] if method else EVERYTHING
     count = 0
     for user in plan.users:
@@ -378,21 +390,12 @@ def migrate_revert(
     variant: Annotated[str, typer.Option(help="mbox variant to write")] = "mboxrd",
 ) -> None:
     """Example 9-7: write users' mailboxes back to mbox files, each under lock, never half a file."""
-    from .admin.addusers import read_user_list
     from .admin.migrate import revert_user
-    from .mailstore.mbox import VARIANTS
 
-    if variant not in VARIANTS:
-        raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
-    listed = read_user_list(users)
-    if listed.skipped:
-        raise UserError(f"{users}: {listed.skipped[0]}")
-    if not target:
-        raise UserError(f"give --target {TARGET_HELP.split(';')[0]}")
-    from .servers.target import connect_target
-
-    server = connect_target(target)
-    for user in listed.users:
+    _check_variant(variant)
+    names = _user_names(users)
+    server = _connect(target)
+    for user in names:
         counts = revert_user(server, user, dest, variant)
         typer.echo(f"{user}: {sum(counts.values())} messages in {len(counts)} folders -> {dest / user}")
 

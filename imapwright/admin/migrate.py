@@ -16,6 +16,7 @@ nothing; if it holds anything else, the user is refused before any of its folder
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -24,7 +25,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timezone
 from pathlib import Path
 
 import imapclient
@@ -38,7 +38,7 @@ from ..mailstore.message import StoredMessage, content_digest, fingerprint, spli
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
-from .tree import own_folders
+from .tree import own_folders, read_messages
 
 METHODS = ("append", "deliver", "copy")
 # What a method can carry besides the message text: flags, internal date, and "trace" (the
@@ -46,7 +46,6 @@ METHODS = ("append", "deliver", "copy")
 # verify compares only these; suites/migration measures what really survives per server.
 EVERYTHING = frozenset({"flags", "date", "trace"})
 CARRIES = {"append": EVERYTHING, "deliver": frozenset(), "copy": frozenset({"date", "trace"})}
-_SKIP_FLAGS = {"\\Recent"}
 
 
 @dataclass
@@ -133,39 +132,24 @@ def make_plan(source: Path, users: list[str] | None = None, variant: str = "mbox
 
 
 # -- the server side ---------------------------------------------------------------------------
-def server_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredMessage]:
-    client.select_folder(mailbox, readonly=True)
+@contextmanager
+def user_session(server: ServerHandle, user: str) -> Iterator[imapclient.IMAPClient]:
+    """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
+    identity, RFC 4616): migration needs no user passwords. Logged out on leaving."""
+    client = server.imap_client()
     try:
-        uids = client.search()
-        fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
+        client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
+        yield client
     finally:
-        client.unselect_folder()
-    out = []
-    for uid in sorted(fetched):
-        data = fetched[uid]
-        when = data[b"INTERNALDATE"]
-        when = when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
-        flags = frozenset(f.decode() for f in data[b"FLAGS"]) - _SKIP_FLAGS
-        out.append(StoredMessage(data[b"BODY[]"], flags, when, source=f"{mailbox} UID {uid}"))
-    return out
+        with contextlib.suppress(Exception):
+            client.logout()
 
 
 def server_folders(server: ServerHandle, user: str) -> dict[str, list[StoredMessage]]:
     """Every folder of `user` on the server ("INBOX", "work.2026", ...) with its messages."""
-    client = user_session(server, user)
-    try:
-        return {relative or "INBOX": server_messages(client, mailbox)
+    with user_session(server, user) as client:
+        return {relative or "INBOX": read_messages(client, mailbox)
                 for relative, mailbox in own_folders(server, client, user).items()}
-    finally:
-        client.logout()
-
-
-def user_session(server: ServerHandle, user: str) -> imapclient.IMAPClient:
-    """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
-    identity, RFC 4616): migration needs no user passwords."""
-    client = server.imap_client()
-    client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
-    return client
 
 
 @dataclass
@@ -178,8 +162,7 @@ class FolderState:
 def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[str, FolderState]:
     """Where each planned folder stands on the server; UserError if one holds mail that is not
     from the source (the book: never overwrite an existing mailbox)."""
-    client = user_session(server, plan.user)
-    try:
+    with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
         states = {}
         for fp in plan.folders:
@@ -187,7 +170,7 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[
             mailbox = server.mailbox_name(plan.user, relative, plan.user)
             present = Counter()
             if relative in existing:
-                present = Counter(content_digest(m.content, trace) for m in server_messages(client, mailbox))
+                present = Counter(content_digest(m.content, trace) for m in read_messages(client, mailbox))
                 source = Counter(content_digest(m.content, trace) for m in fp.messages)
                 foreign = present - source
                 if foreign:
@@ -195,8 +178,6 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[
                                     f"{sum(foreign.values())} messages not from {fp.folder.path}; not overwritten")
             states[fp.name] = FolderState(mailbox, relative in existing, present)
         return states
-    finally:
-        client.logout()
 
 
 @dataclass
@@ -228,8 +209,7 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
     trace = "trace" in CARRIES[method]
     states = preflight(server, plan, trace)
     result = ApplyResult()
-    client = user_session(server, plan.user)
-    try:
+    with user_session(server, plan.user) as client:
         for fp in plan.folders:
             state = states[fp.name]
             todo, already = _todo(fp, state, trace)
@@ -239,14 +219,12 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
                 client.create_folder(state.mailbox)
             if todo:
                 _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
-    finally:
-        client.logout()
     return result
 
 
 def _append(server, client, user, fp, state, todo, result, progress) -> None:
     for message in todo:
-        flags = sorted(message.flags - _SKIP_FLAGS)
+        flags = sorted(message.flags)
         try:
             client.append(state.mailbox, to_crlf(message.content), flags, message.date)
             result.added += 1
@@ -343,8 +321,7 @@ def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMe
 
 
 def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING) -> list[Difference]:
-    client = user_session(server, plan.user)
-    try:
+    with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
         diffs = []
         planned = {"" if fp.name == "INBOX" else fp.name: fp for fp in plan.folders}
@@ -353,7 +330,7 @@ def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = 
             if relative not in existing:
                 diffs.append(Difference(name, "folder", "in the source, not on the server"))
                 continue
-            on_server = server_messages(client, existing[relative])
+            on_server = read_messages(client, existing[relative])
             if relative not in planned:
                 if on_server:
                     diffs.append(Difference(name, "folder", f"on the server with {len(on_server)} messages, "
@@ -361,8 +338,6 @@ def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = 
                 continue
             diffs += compare_folder(name, planned[relative].messages, on_server, carries)
         return diffs
-    finally:
-        client.logout()
 
 
 # -- revert ------------------------------------------------------------------------------------
@@ -397,12 +372,11 @@ def mbox_path(dest: Path, relative: str, has_children: bool) -> Path:
 def revert_user(server: ServerHandle, user: str, dest: Path, variant: str = "mboxrd") -> dict[str, int]:
     """Write every folder of `user` to mbox files under dest/USER/; returns messages per folder.
     Each file is written to a temporary name and renamed under the lock: never half a file."""
-    client = user_session(server, user)
     counts = {}
-    try:
+    with user_session(server, user) as client:
         folders = own_folders(server, client, user)
         for relative, mailbox in sorted(folders.items()):
-            messages = server_messages(client, mailbox)
+            messages = read_messages(client, mailbox)
             has_children = any(other.startswith(relative + ".") for other in folders if relative)
             if has_children and not messages:
                 continue  # only a level of the hierarchy: the directory stands for it
@@ -415,8 +389,6 @@ def revert_user(server: ServerHandle, user: str, dest: Path, variant: str = "mbo
                     tmp.write(data)
                 os.replace(tmp.name, path)
             counts[relative or "INBOX"] = len(messages)
-    finally:
-        client.logout()
     return counts
 
 

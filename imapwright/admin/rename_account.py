@@ -11,6 +11,7 @@ import imapclient
 
 from ..protocol.imap import command, list_names, quote, status_text
 from ..servers.handle import ServerHandle
+from .tree import read_messages
 
 ALL_RIGHTS = "lrswipkxtea"
 
@@ -106,13 +107,8 @@ def snapshot(server: ServerHandle, account: str) -> dict[str, list[tuple[str, tu
     with server.admin_imap() as admin:
         for box in _hierarchy(server, admin, account):
             admin.setacl(box, server.admin_user, "lr")
-            admin.select_folder(box, readonly=True)
-            uids = admin.search()
-            fetched = admin.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
             out[box[len(account):]] = sorted(
-                (hashlib.sha256(d[b"BODY[]"]).hexdigest(),
-                 tuple(sorted(f.decode() for f in d[b"FLAGS"] if f not in (b"\\Seen", b"\\Recent"))),
-                 d[b"INTERNALDATE"].isoformat()) for d in fetched.values())
-            admin.unselect_folder()
+                (hashlib.sha256(m.content).hexdigest(), tuple(sorted(m.flags - {"\\Seen"})), m.date.isoformat())
+                for m in read_messages(admin, box))
             command(admin, "DELETEACL", quote(box), server.admin_user)
     return out

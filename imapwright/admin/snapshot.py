@@ -5,7 +5,7 @@ compared with: folders, subscriptions, per folder its ACL, quota, UIDVALIDITY, a
 from __future__ import annotations
 
 from ..models.hierarchy import digest
-from .tree import own_folders
+from .tree import own_folders, read_messages
 from ..servers.handle import ServerHandle
 
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
@@ -19,18 +19,14 @@ def account_snapshot(server: ServerHandle, user: str, password: str) -> dict:
                             for _f, _s, n in client.list_sub_folders())
         state: dict = {"subscribed": subscribed, "folders": {}}
         for folder, name in sorted(folders.items()):
-            info = client.select_folder(name, readonly=True)
-            uids = client.search()
-            fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
-            client.unselect_folder()
+            messages = read_messages(client, name)
+            uidvalidity = client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
             _roots, quotas = client.get_quota_root(name) if client.has_capability("QUOTA") else (None, [])
             state["folders"][folder] = {
-                "uidvalidity": int(info[b"UIDVALIDITY"]),
+                "uidvalidity": int(uidvalidity),
                 "acl": {i.decode(): "".join(sorted(r.decode())) for i, r in client.getacl(name)},
                 "quota": {f"{q.quota_root} {q.resource}": [q.usage, q.limit] for q in quotas},
-                "messages": {digest(d[b"BODY[]"]): [sorted(f.decode() for f in d[b"FLAGS"] if f != b"\\Recent"),
-                                                    d[b"INTERNALDATE"].isoformat(), uid]
-                             for uid, d in fetched.items()},
+                "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid] for m in messages},
             }
     return state
 

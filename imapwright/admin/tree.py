@@ -3,8 +3,11 @@ of the hierarchy model (`imapwright.models.hierarchy`), so the two compare direc
 
 from __future__ import annotations
 
+from datetime import timezone
+
 import imapclient
 
+from ..mailstore.message import StoredMessage
 from ..models.hierarchy import Messages, digest
 from ..servers.handle import ServerHandle
 
@@ -12,15 +15,27 @@ _SKIP_FLAGS = {"\\Recent"}  # session state, not the message's
 _NOT_MAILBOXES = {b"\\noselect", b"\\nonexistent"}
 
 
-def mailbox_messages(client: imapclient.IMAPClient, mailbox: str) -> Messages:
+def read_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredMessage]:
+    """Every message of a mailbox in UID order: content, flags (less \\Recent), internal date in
+    UTC and UID. The mailbox is opened read-only, so reading changes no \\Seen flag."""
     client.select_folder(mailbox, readonly=True)
     try:
         uids = client.search()
-        fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS"]) if uids else {}
+        fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
     finally:
         client.unselect_folder()
-    return {digest(d[b"BODY[]"]): frozenset(f.decode() for f in d[b"FLAGS"]) - _SKIP_FLAGS
-            for d in fetched.values()}
+    out = []
+    for uid in sorted(fetched):
+        data = fetched[uid]
+        when = data[b"INTERNALDATE"]
+        when = when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+        flags = frozenset(f.decode() for f in data[b"FLAGS"]) - _SKIP_FLAGS
+        out.append(StoredMessage(data[b"BODY[]"], flags, when, source=f"{mailbox} UID {uid}", uid=uid))
+    return out
+
+
+def mailbox_messages(client: imapclient.IMAPClient, mailbox: str) -> Messages:
+    return {digest(m.content): m.flags for m in read_messages(client, mailbox)}
 
 
 def own_folders(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ class StoredMessage:
     date: datetime | None = None  # internal date, UTC
     sender: str = "MAILER-DAEMON"  # envelope sender of the From_ line, for writing mbox back
     source: str = ""  # where it came from ("work/2026: message 3"), for reports
+    uid: int | None = None  # on a server
 
 
 @dataclass(frozen=True)

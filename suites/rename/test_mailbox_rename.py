@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from imapwright.admin.tree import read_messages
 from imapwright.protocol.imap import command, get_metadata, list_names, quote, set_metadata
 
 from ..quota.account import QuotaAccount
@@ -23,12 +24,8 @@ def owner(users, login, server):
 
 
 def _contents(client, mailbox):
-    client.select_folder(mailbox, readonly=True)
-    uids = client.search()
-    data = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
-    client.unselect_folder()
-    return sorted((hashlib.sha256(d[b"BODY[]"]).hexdigest(), tuple(sorted(f for f in d[b"FLAGS"] if f != b"\\Recent")),
-                   d[b"INTERNALDATE"].isoformat()) for d in data.values())
+    return sorted((hashlib.sha256(m.content).hexdigest(), tuple(sorted(m.flags)), m.date.isoformat())
+                  for m in read_messages(client, mailbox))
 
 
 def _fill(client, mailbox, n):

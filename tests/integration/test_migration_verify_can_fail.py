@@ -17,8 +17,7 @@ def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(ser
     assert verify_user(server, plan) == []
 
     inbox = server.mailbox_name(user, "", user)
-    client = user_session(server, user)
-    try:
+    with user_session(server, user) as client:
         client.select_folder(inbox)
         uids = sorted(client.search())
         # 1. one byte altered: the server's copy replaced by one with "Hello." -> "Hellp."
@@ -31,8 +30,6 @@ def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(ser
         # 3. one flag cleared (message 3 carries \Seen and \Answered in the corpus)
         assert messages[2].flags == {"\\Seen", "\\Answered"}
         client.remove_flags([uids[2]], ["\\Answered"])
-    finally:
-        client.logout()
 
     found = sorted((d.kind, d.text) for d in verify_user(server, plan))
     assert [kind for kind, _ in found] == ["extra", "flags", "missing", "missing"], found
