@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import smtplib
 import time
-from urllib.parse import urlsplit
-
-from locust import User
 
 from ..protocol.lmtp import LMTPClient
+from .ledger import LedgerWriter
 
 
 class DeliveryRefused(Exception):
@@ -19,22 +17,28 @@ class DeliveryRefused(Exception):
 
 
 class LMTPLoadClient:
-    def __init__(self, host: str, port: int, environment):
+    def __init__(self, host: str, port: int, environment, ledger: LedgerWriter | None = None):
         self.host, self.port, self.environment = host, port, environment
+        self.ledger = ledger or LedgerWriter("")
         self._client: LMTPClient | None = None
 
-    def deliver(self, message: bytes, recipient: str, sender: str = "load@imapwright.test", name: str = "deliver") -> bool:
-        """One delivery, one event. A broken connection is reopened for the next delivery."""
+    def deliver(self, message: bytes, recipient: str, message_id: str = "", user: str = "",
+                folder: str = "INBOX", sender: str = "load@imapwright.test", name: str = "deliver") -> bool:
+        """One delivery, one event; acknowledged deliveries go to the ledger. A broken connection
+        is reopened for the next delivery."""
         start = time.perf_counter()
         exception = None
         try:
             if self._client is None:
                 self._client = LMTPClient(self.host, self.port)
             [outcome] = self._client.deliver(message, [recipient], sender=sender)
-            if not outcome.accepted:
+            if outcome.accepted:
+                self.ledger.record("add", user or recipient, folder, message_id)
+            else:
                 exception = DeliveryRefused(f"{outcome.code} {outcome.text}")
         except (smtplib.SMTPException, OSError) as exc:
             exception = exc
+            self.ledger.record("unknown", user or recipient, folder, message_id)
             self.close()
         self.environment.events.request.fire(
             request_type="LMTP", name=name, response_time=(time.perf_counter() - start) * 1000,
@@ -45,18 +49,3 @@ class LMTPLoadClient:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-
-class LMTPUser(User):
-    """A Locust user with `self.client`, an LMTPLoadClient for `--host lmtp://HOST:PORT`."""
-    abstract = True
-
-    def __init__(self, environment):
-        super().__init__(environment)
-        address = urlsplit(self.host or "")
-        if address.scheme != "lmtp" or not address.hostname or not address.port:
-            raise ValueError(f"host must be lmtp://HOST:PORT, not {self.host!r}")
-        self.client = LMTPLoadClient(address.hostname, address.port, environment)
-
-    def on_stop(self) -> None:
-        self.client.close()

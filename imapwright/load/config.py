@@ -1,0 +1,70 @@
+"""What a locustfile needs to know about the server and the population, from the environment.
+
+`imapwright load` sets these variables for Locust (and its worker processes, which inherit them);
+someone running `locust -f loadtests/NAME.py` by hand sets them too. Passwords travel only here,
+never on a command line or in a report.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+PREFIX = "IMAPWRIGHT_LOAD_"
+
+
+def _endpoint(value: str, what: str) -> tuple[str, int] | None:
+    if not value:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SystemExit(f"{PREFIX}{what}={value!r}: expected HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+@dataclass
+class LoadConfig:
+    imap: tuple[str, int] | None = None
+    lmtp: tuple[str, int] | None = None
+    users: list[str] = field(default_factory=list)
+    password: str = ""  # the population's (one generated password for all)
+    admin: str = ""
+    admin_password: str = ""
+    ledger: str = ""  # directory for acknowledged-delivery ledgers; empty: none kept
+    container: str = ""  # docker container for admin tools (large-list scenario)
+    family: str = "cyrus"
+    options: dict[str, str] = field(default_factory=dict)  # scenario knobs, IMAPWRIGHT_LOAD_OPT_*
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> LoadConfig:
+        env = os.environ if env is None else env
+        get = lambda key: env.get(PREFIX + key, "")  # noqa: E731
+        return cls(
+            imap=_endpoint(get("IMAP"), "IMAP"), lmtp=_endpoint(get("LMTP"), "LMTP"),
+            users=[u for u in get("USERS").split(",") if u], password=get("PASSWORD"),
+            admin=get("ADMIN"), admin_password=get("ADMIN_PASSWORD"), ledger=get("LEDGER"),
+            container=get("CONTAINER"), family=get("FAMILY") or "cyrus",
+            options={k.removeprefix(PREFIX + "OPT_").lower(): v for k, v in env.items()
+                     if k.startswith(PREFIX + "OPT_")},
+        )
+
+    def to_env(self) -> dict[str, str]:
+        env = {"USERS": ",".join(self.users), "PASSWORD": self.password, "ADMIN": self.admin,
+               "ADMIN_PASSWORD": self.admin_password, "LEDGER": self.ledger,
+               "CONTAINER": self.container, "FAMILY": self.family}
+        if self.imap:
+            env["IMAP"] = f"{self.imap[0]}:{self.imap[1]}"
+        if self.lmtp:
+            env["LMTP"] = f"{self.lmtp[0]}:{self.lmtp[1]}"
+        env.update({f"OPT_{k.upper()}": str(v) for k, v in self.options.items()})
+        return {PREFIX + k: v for k, v in env.items()}
+
+    def need(self, *what: str) -> None:
+        """Exit with one line naming the variables a scenario needs and lacks."""
+        missing = [w for w in what if not getattr(self, w.lower())]
+        if missing:
+            raise SystemExit("set " + ", ".join(PREFIX + m.upper() for m in missing)
+                             + " (imapwright load sets them; see loadtests/README.md)")
+
+    def option(self, name: str, default: str) -> str:
+        return self.options.get(name, default)

@@ -1,0 +1,105 @@
+"""The ledger of what the server acknowledged during a load run, and the check against the server.
+
+Each Locust process appends one line per acknowledged change (tab-separated: op, user, folder,
+Message-ID) to a file of its own, written after the server's OK and before the next command, so a
+run stopped at any moment has a ledger that is true. Ops: `add` (delivered or appended), `remove`
+(expunged), `unknown` (sent, but the connection broke before the answer: may or may not be stored).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+OPS = ("add", "remove", "unknown")
+
+
+class LedgerWriter:
+    def __init__(self, directory: str):
+        self._fh = None
+        if directory:
+            Path(directory).mkdir(parents=True, exist_ok=True)
+            # Line-buffered: every acknowledged change is on disk before the next one is sent.
+            self._fh = open(Path(directory) / f"ledger-{os.getpid()}.tsv", "a", buffering=1)
+
+    def record(self, op: str, user: str, folder: str, message_id: str) -> None:
+        if self._fh is not None:
+            self._fh.write(f"{op}\t{user}\t{folder}\t{message_id}\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+@dataclass
+class Expected:
+    """Per (user, folder): the Message-IDs that must be there, and those that may be."""
+    present: dict[tuple[str, str], Counter] = field(default_factory=dict)
+    maybe: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    acknowledged: int = 0  # adds
+    removed: int = 0
+
+
+def read_ledgers(directory: Path) -> Expected:
+    expected = Expected()
+    for path in sorted(directory.glob("ledger-*.tsv")):
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) != 4 or parts[0] not in OPS:
+                continue  # a line cut short by a killed process
+            op, user, folder, mid = parts
+            key = (user, folder)
+            if op == "add":
+                expected.present.setdefault(key, Counter())[mid] += 1
+                expected.acknowledged += 1
+            elif op == "remove":
+                expected.present.setdefault(key, Counter())[mid] -= 1
+                expected.removed += 1
+            else:
+                expected.maybe.setdefault(key, set()).add(mid)
+    return expected
+
+
+@dataclass
+class LedgerCheck:
+    acknowledged: int
+    removed: int
+    expected: int  # messages that must be on the server now
+    on_server: int  # messages found in the folders the ledger names (load messages only)
+    missing: list[str]  # "user/folder Message-ID", acknowledged but not there
+    extra: list[str]  # there, but never acknowledged (nor sent with an unknown outcome)
+    unknown_stored: int  # sent with the outcome unknown, found stored
+
+    @property
+    def passed(self) -> bool:
+        return not self.missing and not self.extra
+
+    def as_dict(self) -> dict:
+        return {"acknowledged": self.acknowledged, "removed": self.removed, "expected": self.expected,
+                "on_server": self.on_server, "missing_count": len(self.missing), "missing": self.missing[:50],
+                "extra_count": len(self.extra), "extra": self.extra[:50],
+                "unknown_stored": self.unknown_stored, "passed": self.passed}
+
+
+def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> LedgerCheck:
+    """`found`: per (user, folder) the load Message-IDs on the server (see load.verify)."""
+    missing, extra, unknown_stored, want_total, have_total = [], [], 0, 0, 0
+    for key in sorted(set(expected.present) | set(found) | set(expected.maybe)):
+        want = +expected.present.get(key, Counter())
+        have = found.get(key, Counter())
+        maybe = expected.maybe.get(key, set())
+        want_total += sum(want.values())
+        have_total += sum(have.values())
+        where = f"{key[0]}/{key[1]}"
+        for mid, n in (want - have).items():
+            missing += [f"{where} {mid}"] * n
+        for mid, n in (have - want).items():
+            if mid in maybe:
+                unknown_stored += n
+            else:
+                extra += [f"{where} {mid}"] * n
+    return LedgerCheck(expected.acknowledged, expected.removed, want_total, have_total,
+                       missing, extra, unknown_stored)

@@ -1,0 +1,36 @@
+"""Messages for load: unique Message-IDs (Cyrus suppresses duplicate deliveries, and the ledger
+counts by them) and a size mix like real mail (mostly small, a tail of attachments)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import uuid
+
+# Sizes in bytes with weights. Overridden with IMAPWRIGHT_LOAD_OPT_SIZE=N (one fixed size).
+SIZES = ((2_000, 40), (6_000, 30), (20_000, 18), (100_000, 9), (1_000_000, 3))
+MID_DOMAIN = "load.imapwright.test"  # the check reads back only messages with this domain
+_counter = itertools.count()
+_LINE = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
+
+
+def new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}.{os.getpid()}@{MID_DOMAIN}>"
+
+
+def make_message(size: int, subject: str = "load") -> tuple[str, bytes]:
+    """(Message-ID, RFC 5322 message of about `size` bytes with CRLF line ends)."""
+    mid = new_message_id()
+    head = (f"From: load@imapwright.test\r\nTo: population@imapwright.test\r\n"
+            f"Subject: {subject} {next(_counter)}\r\nMessage-ID: {mid}\r\n\r\n").encode()
+    return mid, head + _LINE * max(1, (size - len(head)) // len(_LINE))
+
+
+class SizeMix:
+    def __init__(self, fixed: str = "", rng: random.Random | None = None):
+        self.rng = rng or random.Random()
+        self.sizes, self.weights = zip(*(((int(fixed), 1),) if fixed else SIZES))
+
+    def pick(self) -> int:
+        return self.rng.choices(self.sizes, self.weights)[0]

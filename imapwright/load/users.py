@@ -1,0 +1,291 @@
+"""Locust users the scenarios in loadtests/ are made of. Importing this module imports Locust
+(which patches the standard library for gevent): only locustfiles import it.
+
+Abstract bases here; a locustfile makes concrete classes (`class Deliverer(LMTPDeliverer): pass`)
+so Locust runs exactly the users that file names. Everything about the server and the population
+comes from LoadConfig (environment variables), so plain `locust -f` can run each file too.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import docker
+from imapclient.imapclient import Quota
+from locust import User, between, constant, task
+from locust.exception import StopUser
+
+from .config import LoadConfig
+from .imap import IMAPLoadClient
+from .ledger import LedgerWriter
+from .lmtp import LMTPLoadClient
+from .mail import SizeMix, make_message
+
+_ledger: LedgerWriter | None = None
+
+
+def ledger(config: LoadConfig) -> LedgerWriter:
+    """One ledger file per process, shared by its users."""
+    global _ledger
+    if _ledger is None:
+        _ledger = LedgerWriter(config.ledger)
+    return _ledger
+
+
+class LoadUser(User):
+    abstract = True
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        self.config = LoadConfig.from_env()
+        self.rng = random.Random()
+
+
+class LMTPDeliverer(LoadUser):
+    """Delivers to random users of the population, sizes from SizeMix, to each user's INBOX."""
+    abstract = True
+    wait_time = constant(0)
+
+    def on_start(self) -> None:
+        self.config.need("LMTP", "USERS")
+        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+        self.lmtp = LMTPLoadClient(*self.config.lmtp, self.environment, ledger(self.config))
+        pause = float(self.config.option("delivery_pause", "0"))
+        self.wait_time = constant(pause)
+
+    @task
+    def deliver(self) -> None:
+        user = self.rng.choice(self.config.users)
+        mid, message = make_message(self.sizes.pick())
+        self.lmtp.deliver(message, user, message_id=mid, user=user)
+
+    def on_stop(self) -> None:
+        self.lmtp.close()
+
+
+# imaptest's default state mix, as weights (its "states" table: LOGIN 100, LIST 50, SELECT 100,
+# FETCH 100, FETCH2 100, SEARCH 50, STORE 50, APPEND 100, EXPUNGE 100, LOGOUT 100, with IDLE off).
+DEFAULT_MIX = "list=50,select=100,fetch=100,fetch2=100,search=50,store=50,append=100,expunge=100,idle=0,logout=100"
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    mix = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, weight = item.partition("=")
+        if not sep or not weight.strip().isdigit() or name.strip() not in MixedSession.STATES:
+            raise SystemExit(f"mix item {item!r}: expected STATE=WEIGHT, states {', '.join(MixedSession.STATES)}")
+        mix[name.strip()] = int(weight)
+    return mix
+
+
+class IMAPSession(LoadUser):
+    """A logged-in IMAP user of the population on one persistent connection."""
+    abstract = True
+    wait_time = between(0.05, 0.3)
+
+    def on_start(self) -> None:
+        self.config.need("IMAP", "USERS", "PASSWORD")
+        self.user = self.rng.choice(self.config.users)
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config))
+        self.appended: list[tuple[int, str]] = []  # (uid, Message-ID) this session may expunge
+        self.imap.login(self.user, self.config.password)
+
+    def on_stop(self) -> None:
+        if self.imap.connected:
+            self.imap.logout()
+        self.imap.close()
+
+    def ensure_selected(self) -> bool:
+        if not self.imap.connected and not self.imap.login(self.user, self.config.password):
+            return False
+        return self.imap.selected is not None or self.imap.select("INBOX") is not None
+
+
+class MixedSession(IMAPSession):
+    """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX)."""
+    abstract = True
+    STATES = ("list", "select", "fetch", "fetch2", "search", "store", "append", "expunge", "idle", "logout")
+
+    def on_start(self) -> None:
+        super().on_start()
+        mix = parse_mix(self.config.option("mix", DEFAULT_MIX))
+        self.states = [s for s in mix if mix[s] > 0]
+        self.weights = [mix[s] for s in self.states]
+        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+
+    @task
+    def step(self) -> None:
+        if not self.states:
+            raise StopUser()
+        getattr(self, "do_" + self.rng.choices(self.states, self.weights)[0])()
+
+    def _some_uids(self, n: int) -> list[int]:
+        if not self.ensure_selected():
+            return []
+        uids = self.imap.search("ALL")
+        return self.rng.sample(uids, min(n, len(uids))) if uids else []
+
+    def do_list(self) -> None:
+        if self.ensure_selected():
+            self.imap.list("*")
+
+    def do_select(self) -> None:
+        if self.imap.connected or self.imap.login(self.user, self.config.password):
+            self.imap.select("INBOX")
+
+    def do_fetch(self) -> None:  # imaptest FETCH: envelope-ish metadata of a few messages
+        uids = self._some_uids(10)
+        if uids:
+            self.imap.fetch(uids, ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"])
+
+    def do_fetch2(self) -> None:  # imaptest FETCH2: one whole message body
+        uids = self._some_uids(1)
+        if uids:
+            self.imap.fetch(uids, ["BODY.PEEK[]"], name="FETCH BODY")
+
+    def do_search(self) -> None:
+        if self.ensure_selected():
+            self.imap.search("UNSEEN")
+
+    def do_store(self) -> None:
+        uids = self._some_uids(3)
+        if uids:
+            flag = self.rng.choice([b"\\Seen", b"\\Flagged", b"$Label1"])
+            self.imap.store_flags(uids, [flag], add=self.rng.random() < 0.7)
+
+    def do_append(self) -> None:
+        if not self.ensure_selected():
+            return
+        mid, message = make_message(self.sizes.pick(), subject="appended")
+        uid = self.imap.append("INBOX", message, mid, flags=(b"\\Seen",))
+        if uid is not None:
+            self.appended.append((uid, mid))
+
+    def do_expunge(self) -> None:
+        # Only messages this session appended: the ledger knows exactly what left.
+        if self.appended and self.ensure_selected():
+            uid, mid = self.appended.pop(self.rng.randrange(len(self.appended)))
+            self.imap.expunge_uid(uid, mid)
+
+    def do_idle(self) -> None:
+        if self.ensure_selected():
+            self.imap.idle(float(self.config.option("idle_seconds", "1")))
+
+    def do_logout(self) -> None:  # imaptest LOGOUT: the session ends, the next begins
+        self.imap.logout()
+        self.appended.clear()  # UIDs stay valid, but keep sessions independent like imaptest
+        self.imap.login(self.user, self.config.password)
+
+
+class FolderChurner(IMAPSession):
+    """Admin churn as users do it: create a folder, rename it, share it (SETACL), take the share
+    back, delete it. Folder names are the user's own (IMAPWRIGHT_LOAD_OPT_OWN_PREFIX)."""
+    abstract = True
+    wait_time = between(0.1, 0.5)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.prefix = self.config.option("own_prefix", "")
+
+    @task
+    def churn(self) -> None:
+        if not self.imap.connected and not self.imap.login(self.user, self.config.password):
+            return
+        name = f"{self.prefix}churn-{uuid.uuid4().hex[:10]}"
+        renamed = name + "-renamed"
+        other = self.rng.choice(self.config.users)
+        conn = self.imap
+        if not conn._call("CREATE", lambda: conn.conn.create_folder(name))[0]:
+            return
+        if conn._call("RENAME", lambda: conn.conn.rename_folder(name, renamed))[0]:
+            name = renamed
+        if conn._call("SETACL", lambda: conn.conn.setacl(name, other, "lrs"))[0]:
+            conn._call("DELETEACL", lambda: conn.conn.setacl(name, other, ""))
+        conn._call("DELETE", lambda: conn.conn.delete_folder(name))
+
+
+class QuotaChurner(LoadUser):
+    """The admin sets and changes quota limits while everything else runs (SETQUOTA, RFC 9208).
+    Root names come from IMAPWRIGHT_LOAD_OPT_QUOTA_ROOT ("user.{user}"); without it, no task."""
+    abstract = True
+    wait_time = between(0.2, 1.0)
+
+    def on_start(self) -> None:
+        self.config.need("IMAP", "USERS", "ADMIN", "ADMIN_PASSWORD")
+        self.root_form = self.config.option("quota_root", "")
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment)
+        self.imap.login(self.config.admin, self.config.admin_password)
+
+    @task
+    def set_quota(self) -> None:
+        if not self.root_form:
+            raise StopUser()
+        if not self.imap.connected and not self.imap.login(self.config.admin, self.config.admin_password):
+            return
+        root = self.root_form.format(user=self.rng.choice(self.config.users))
+        limit = self.rng.choice([500_000, 1_000_000, 2_000_000])  # KB; never low enough to refuse mail
+        conn = self.imap
+        conn._call("SETQUOTA", lambda: conn.conn.set_quota([Quota(root, "STORAGE", limit)]))
+
+    def on_stop(self) -> None:
+        self.imap.logout()
+        self.imap.close()
+
+
+class Lister(LoadUser):
+    """The admin lists the whole mailbox list (LIST "" "*"), as a client with many shared folders
+    or an admin tool does."""
+    abstract = True
+    wait_time = constant(1)
+
+    def on_start(self) -> None:
+        self.config.need("IMAP", "ADMIN", "ADMIN_PASSWORD")
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment, timeout=600)
+        self.imap.login(self.config.admin, self.config.admin_password)
+
+    @task
+    def list_all(self) -> None:
+        if self.imap.connected or self.imap.login(self.config.admin, self.config.admin_password):
+            self.imap.list("*")
+
+    def on_stop(self) -> None:
+        self.imap.logout()
+        self.imap.close()
+
+
+class Reconstructor(LoadUser):
+    """Runs the server's reconstruct inside its container, one event per run ("reconstruct one
+    user", "reconstruct full list"). Commands come from IMAPWRIGHT_LOAD_OPT_RECONSTRUCT_USER and
+    _FULL (set by the harness from the server family); a failing exit status is a failure."""
+    abstract = True
+    wait_time = constant(2)
+
+    def on_start(self) -> None:
+        self.config.need("CONTAINER")
+        self.container = docker.from_env().containers.get(self.config.container)
+        self.commands = [(name, self.config.option(key, "")) for name, key in
+                         (("reconstruct one user", "reconstruct_user"), ("reconstruct full list", "reconstruct_full"))]
+        self.commands = [(n, c) for n, c in self.commands if c]
+        self.turn = 0
+
+    @task
+    def reconstruct(self) -> None:
+        if not self.commands:
+            raise StopUser()
+        name, command = self.commands[self.turn % len(self.commands)]
+        self.turn += 1
+        start = time.perf_counter()
+        exception = None
+        try:
+            result = self.container.exec_run(["sh", "-c", command], user=self.config.option("tool_user", "root"))
+            if result.exit_code != 0:
+                tail = result.output.decode(errors="replace").strip().splitlines()[-1:] or [""]
+                exception = RuntimeError(f"exit {result.exit_code}: {tail[0]}")
+            size = len(result.output)
+        except docker.errors.APIError as exc:
+            exception, size = exc, 0
+        self.environment.events.request.fire(
+            request_type="ADMIN", name=name, response_time=(time.perf_counter() - start) * 1000,
+            response_length=size, exception=exception, context={})
