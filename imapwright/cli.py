@@ -420,6 +420,109 @@ def migrate_forwards(
         typer.echo(f"{result.count} aliases -> {output}")
 
 
+def _key_values(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{flag} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+@app.command("load")
+def load(
+    scenario: Annotated[str, typer.Argument(help="delivery, mixed, admin-churn, large-list, capacity")],
+    server: Annotated[str, typer.Option(help="catalogue server to start for the run")] = DEFAULT_SERVER,
+    target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_FORM}")] = None,
+    allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
+    users: Annotated[int, typer.Option(help="concurrent Locust users (capacity: the most it steps up to)")] = 10,
+    spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
+    duration: Annotated[float, typer.Option(help="run time in seconds (every run is bounded)")] = 30,
+    population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
+    workers: Annotated[int, typer.Option(help="Locust worker processes on this machine (0: one process)")] = 0,
+    mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
+    mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
+    mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
+    size: Annotated[int | None, typer.Option(help="fixed message size in bytes (default: a realistic mix)")] = None,
+    step_users: Annotated[int, typer.Option(help="capacity: users added per step")] = 5,
+    step_seconds: Annotated[float, typer.Option(help="capacity: seconds per step")] = 10,
+    p95_ms: Annotated[float, typer.Option(help="capacity: p95 latency threshold")] = 500,
+    max_failure_ratio: Annotated[float, typer.Option(help="capacity: failure ratio threshold")] = 0.01,
+    option: Annotated[list[str], typer.Option("--option", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
+    server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+) -> None:
+    """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
+    from .load.runner import LoadParams, run_load
+
+    knobs = _key_values(option, "--option")
+    if mix is not None:
+        from .load.mixes import check_mix
+
+        knobs["mix"] = check_mix(mix)
+    if size is not None:
+        if size < 100:
+            raise UserError("--size must be at least 100 bytes")
+        knobs["size"] = str(size)
+    if scenario == "capacity":
+        knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
+                 "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
+    params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=duration, population=population,
+                        workers=workers, mailboxes=mailboxes, options=knobs)
+    params.check()
+    settings = _key_values(server_option, "--server-option")
+    if mboxlist_db:
+        if mboxlist_db not in ("flat", "skiplist", "twoskip"):
+            raise UserError(f"--mboxlist-db {mboxlist_db!r}: one of flat, skiplist, twoskip")
+        settings["mboxlist_db"] = mboxlist_db
+    if target:
+        if not allow_destructive:
+            raise UserError("load creates accounts and mail; on a server the harness did not start, "
+                            "say so with --allow-destructive")
+        if settings:
+            raise UserError("--mboxlist-db/--server-option apply to servers the harness starts, not --target")
+        handle = _connect(target)
+        info = {"name": handle.name, "family": handle.family.name, "version": handle.version, "target": True}
+        out, summary = run_load(handle, params, reports, info)
+    else:
+        from .servers.managed import start_server
+
+        spec = lookup(server)
+        _ensure_images([server])
+        with console.status(f"starting {server}"):
+            handle = start_server(spec, settings)
+        try:
+            info = {"name": spec.name, "family": spec.family, "version": handle.version, "options": settings}
+            out, summary = run_load(handle, params, reports, info)
+        finally:
+            with console.status(f"stopping {server}"):
+                handle.stop()
+    _print_load_summary(summary)
+    console.print(f"report: {out / 'index.html'}")
+    raise typer.Exit(0 if summary["passed"] else 1)
+
+
+def _print_load_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{summary['scenario']} on {summary['server']['name']}")
+    for col in ("request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "request" else "right")
+    stats = summary["stats"]
+    for r in stats["requests"] + [stats["total"]]:
+        table.add_row(f"{r['type']} {r['name']}".strip(), str(r["requests"]), str(r["failures"]), f"{r['rps']:.1f}",
+                      f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['p99_ms']:.0f}")
+    console.print(table)
+    led = summary["checks"]["ledger"]
+    verdict = "[green]passed[/]" if summary["checks"]["passed"] else "[red]FAILED[/]"
+    console.print(f"server check {verdict}: {led['acknowledged']} acknowledged, {led['removed']} removed, "
+                  f"{led['on_server']} on the server, {led['missing_count']} missing, {led['extra_count']} "
+                  f"unacknowledged, {summary['checks']['consistency_count']} consistency problems")
+    if summary.get("capacity"):
+        console.print(f"capacity: {summary['capacity']['saturation']['reason']}")
+
+
 def _suite_paths(suites: list[str]) -> list[str]:
     paths = []
     for suite in suites or ["suites"]:

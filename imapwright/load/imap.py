@@ -43,12 +43,17 @@ class IMAPLoadClient:
         self.conn: imapclient.IMAPClient | None = None
         self.user = ""
         self.selected: str | None = None
+        # Set while a command runs: if Locust kills the user mid-command (stop timeout), the
+        # session is in an unknown state (e.g. inside IDLE) and is dropped, not logged out.
+        self._busy = False
 
     def _call(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
         start = time.perf_counter()
         exception, result = None, None
+        self._busy = True
         try:
             result = fn()
+            self._busy = False
         except (IMAPClientError, OSError, socket.timeout, EOFError) as exc:
             exception = IMAPCommandFailed(f"{name}: {exc}")
             if isinstance(exc, (OSError, EOFError)) or "socket" in str(exc).lower():
@@ -59,7 +64,7 @@ class IMAPLoadClient:
         return exception is None, result
 
     def _drop(self) -> None:
-        conn, self.conn, self.selected = self.conn, None, None
+        conn, self.conn, self.selected, self._busy = self.conn, None, None, False
         if conn is not None:
             try:
                 conn.shutdown()
@@ -84,6 +89,9 @@ class IMAPLoadClient:
     def logout(self) -> bool:
         if self.conn is None:
             return True
+        if self._busy:
+            self._drop()
+            return False
         ok, _ = self._call("LOGOUT", self.conn.logout)
         self.conn, self.selected = None, None
         return ok

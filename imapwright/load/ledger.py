@@ -17,21 +17,44 @@ OPS = ("add", "remove", "unknown")
 
 
 class LedgerWriter:
-    def __init__(self, directory: str):
-        self._fh = None
+    def __init__(self, directory: str, timings: bool = False):
+        self._fh = self._timings = None
         if directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
             # Line-buffered: every acknowledged change is on disk before the next one is sent.
             self._fh = open(Path(directory) / f"ledger-{os.getpid()}.tsv", "a", buffering=1)
+            if timings:
+                self._timings = open(Path(directory) / f"timings-{os.getpid()}.tsv", "a", buffering=1)
+
+    def timing(self, name: str, started: float, ms: float) -> None:
+        """One request's start (epoch seconds) and duration, for latency during a window of time
+        (the large-list scenario: deliveries while reconstruct runs)."""
+        if self._timings is not None:
+            self._timings.write(f"{name}\t{started:.3f}\t{ms:.1f}\n")
 
     def record(self, op: str, user: str, folder: str, message_id: str) -> None:
         if self._fh is not None:
             self._fh.write(f"{op}\t{user}\t{folder}\t{message_id}\n")
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        for fh in (self._fh, self._timings):
+            if fh is not None:
+                fh.close()
+        self._fh = self._timings = None
+
+
+def read_timings(directory: Path) -> dict[str, list[tuple[float, float]]]:
+    """name -> [(start epoch seconds, ms)] from every process's timings file."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    for path in sorted(directory.glob("timings-*.tsv")):
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3:
+                try:
+                    out.setdefault(parts[0], []).append((float(parts[1]), float(parts[2])))
+                except ValueError:
+                    continue
+    return out
 
 
 @dataclass

@@ -40,9 +40,11 @@ class LMTPLoadClient:
             exception = exc
             self.ledger.record("unknown", user or recipient, folder, message_id)
             self.close()
+        ms = (time.perf_counter() - start) * 1000
+        self.ledger.timing(name, time.time() - ms / 1000, ms)
         self.environment.events.request.fire(
-            request_type="LMTP", name=name, response_time=(time.perf_counter() - start) * 1000,
-            response_length=len(message), exception=exception, context={"recipient": recipient})
+            request_type="LMTP", name=name, response_time=ms, response_length=len(message),
+            exception=exception, context={"recipient": recipient})
         return exception is None
 
     def close(self) -> None:

@@ -17,11 +17,13 @@ from imapclient.imapclient import Quota
 from locust import User, between, constant, task
 from locust.exception import StopUser
 
+from ..errors import UserError
 from .config import LoadConfig
 from .imap import IMAPLoadClient
 from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
 from .mail import SizeMix, make_message
+from .mixes import DEFAULT_MIX, STATES, parse_mix
 
 _ledger: LedgerWriter | None = None
 
@@ -30,7 +32,7 @@ def ledger(config: LoadConfig) -> LedgerWriter:
     """One ledger file per process, shared by its users."""
     global _ledger
     if _ledger is None:
-        _ledger = LedgerWriter(config.ledger)
+        _ledger = LedgerWriter(config.ledger, timings=config.option("timings", "") == "1")
     return _ledger
 
 
@@ -44,16 +46,18 @@ class LoadUser(User):
 
 
 class LMTPDeliverer(LoadUser):
-    """Delivers to random users of the population, sizes from SizeMix, to each user's INBOX."""
+    """Delivers to random users of the population, sizes from SizeMix, to each user's INBOX;
+    IMAPWRIGHT_LOAD_OPT_DELIVERY_PAUSE seconds between deliveries (default none)."""
     abstract = True
-    wait_time = constant(0)
 
     def on_start(self) -> None:
         self.config.need("LMTP", "USERS")
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
         self.lmtp = LMTPLoadClient(*self.config.lmtp, self.environment, ledger(self.config))
-        pause = float(self.config.option("delivery_pause", "0"))
-        self.wait_time = constant(pause)
+        self.pause = float(self.config.option("delivery_pause", "0"))
+
+    def wait_time(self) -> float:
+        return self.pause
 
     @task
     def deliver(self) -> None:
@@ -63,21 +67,6 @@ class LMTPDeliverer(LoadUser):
 
     def on_stop(self) -> None:
         self.lmtp.close()
-
-
-# imaptest's default state mix, as weights (its "states" table: LOGIN 100, LIST 50, SELECT 100,
-# FETCH 100, FETCH2 100, SEARCH 50, STORE 50, APPEND 100, EXPUNGE 100, LOGOUT 100, with IDLE off).
-DEFAULT_MIX = "list=50,select=100,fetch=100,fetch2=100,search=50,store=50,append=100,expunge=100,idle=0,logout=100"
-
-
-def parse_mix(text: str) -> dict[str, int]:
-    mix = {}
-    for item in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, weight = item.partition("=")
-        if not sep or not weight.strip().isdigit() or name.strip() not in MixedSession.STATES:
-            raise SystemExit(f"mix item {item!r}: expected STATE=WEIGHT, states {', '.join(MixedSession.STATES)}")
-        mix[name.strip()] = int(weight)
-    return mix
 
 
 class IMAPSession(LoadUser):
@@ -106,11 +95,14 @@ class IMAPSession(LoadUser):
 class MixedSession(IMAPSession):
     """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX)."""
     abstract = True
-    STATES = ("list", "select", "fetch", "fetch2", "search", "store", "append", "expunge", "idle", "logout")
+    STATES = STATES
 
     def on_start(self) -> None:
         super().on_start()
-        mix = parse_mix(self.config.option("mix", DEFAULT_MIX))
+        try:
+            mix = parse_mix(self.config.option("mix", DEFAULT_MIX))
+        except UserError as exc:
+            raise SystemExit(str(exc)) from None
         self.states = [s for s in mix if mix[s] > 0]
         self.weights = [mix[s] for s in self.states]
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
@@ -286,6 +278,8 @@ class Reconstructor(LoadUser):
             size = len(result.output)
         except docker.errors.APIError as exc:
             exception, size = exc, 0
+        ms = (time.perf_counter() - start) * 1000
+        ledger(self.config).timing(name, time.time() - ms / 1000, ms)
         self.environment.events.request.fire(
-            request_type="ADMIN", name=name, response_time=(time.perf_counter() - start) * 1000,
-            response_length=size, exception=exception, context={})
+            request_type="ADMIN", name=name, response_time=ms, response_length=size,
+            exception=exception, context={})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;vertical-align:top;max-width:50em}
 th{background:#f3f3f3;text-align:left}.passed{background:#dff0d8}.failed,.error{background:#f8d7da}
@@ -23,7 +23,7 @@ def render(summary: dict) -> str:
     for c in checks:
         by_test.setdefault(c["test"], {})[c["server"]] = c
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright run {escape(summary['run_id'])}"
-           f"</title><style>{_CSS}</style></head><body>",
+           f"</title><style>{CSS}</style></head><body>",
            f"<h1>imapwright run {escape(summary['run_id'])}</h1>",
            f"<p>{escape(summary['started'])} to {escape(summary['finished'])}; exit status "
            f"{summary['exit_status']}</p>", "<h2>Servers</h2><table><tr><th>server</th><th>version reported</th>"

@@ -14,14 +14,18 @@ Series = dict[str, Sequence[tuple[float, float]]]  # label -> (x, y) points
 
 
 def line_plot(series: Series, title: str, xlabel: str, ylabel: str, logx: bool = False,
-              logy: bool = False, markers: bool = True, hlines: dict[str, float] | None = None) -> str:
-    """One figure, one line per series; `hlines` draws labelled thresholds. Returns SVG markup."""
+              logy: bool = False, markers: bool = True, hlines: dict[str, float] | None = None,
+              spans: Sequence[tuple[float, float]] = ()) -> str:
+    """One figure, one line per series; `hlines` draws labelled thresholds, `spans` shades x
+    ranges (e.g. while reconstruct ran). Returns SVG markup."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     try:
         for label, points in series.items():
             if points:
                 xs, ys = zip(*points)
                 ax.plot(xs, ys, marker="o" if markers else None, markersize=4, label=label)
+        for x0, x1 in spans:
+            ax.axvspan(x0, x1, color="orange", alpha=0.2, linewidth=0)
         for label, y in (hlines or {}).items():
             ax.axhline(y, linestyle="--", linewidth=1, color="grey")
             ax.annotate(label, xy=(0, y), xycoords=("axes fraction", "data"), fontsize=8,

@@ -25,6 +25,7 @@ class Family:
     name = ""
     admin_user = ""
     tool_user = "root"  # server tools run as this user
+    reconstruct_commands: dict[str, str] = {}  # shell commands, {mailbox} filled in
     spool_user = "root"  # owner of message files in the store
     # What the server's documentation has an admin run after the spool came back from a backup.
     after_restore: tuple[tuple[str, ...], ...] = ()
@@ -127,6 +128,10 @@ class Cyrus(Family):
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
+    # Load scenario "large-list": reconstruct of one account, and of every mailbox (no argument:
+    # reconstruct walks the whole mailbox list), run as tool_user.
+    reconstruct_commands = {"reconstruct_user": f"{bin}/reconstruct -r {{mailbox}}",
+                            "reconstruct_full": f"{bin}/reconstruct"}
     # Databases are recovered by ctl_cyrusdb -r at every start (cyrus.conf START); then the book's
     # rule: after any restore or reconstruct, quota -f.
     after_restore = ((f"{bin}/quota", "-f"),)

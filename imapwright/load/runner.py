@@ -1,0 +1,302 @@
+"""`imapwright load`: prepare the population, run headless Locust, check the server, write the run.
+
+A run directory (reports/<run-id>/) holds Locust's CSV, JSON and HTML, the ledgers, the server's
+log lines of the run's window, summary.json (the harness's figures and checks) and index.html.
+It is written under a temporary name and renamed when complete, so a run is whole or absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..errors import UserError
+from ..progress import console
+from ..servers import ports
+from ..servers.handle import ServerHandle
+from . import ledger as ledger_mod
+from . import results
+from .config import LoadConfig
+from .saturation import Step, saturation
+from .verify import found_on_server
+
+LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    file: str
+    needs: frozenset[str]  # server features the scenario cannot run without
+    about: str
+
+
+SCENARIOS = {
+    "delivery": Scenario("delivery.py", frozenset({"lmtp"}), "LMTP delivery to the population"),
+    "mixed": Scenario("mixed.py", frozenset({"lmtp"}), "imaptest-like IMAP sessions plus delivery"),
+    "admin-churn": Scenario("admin_churn.py", frozenset({"lmtp"}),
+                            "create/rename/SETACL/delete folders, SETQUOTA, while users read and mail arrives"),
+    "large-list": Scenario("large_list.py", frozenset({"lmtp", "exec", "mailbox-list"}),
+                           "reconstruct and LIST on a seeded mailbox list while delivery runs"),
+    "capacity": Scenario("capacity.py", frozenset({"lmtp"}), "step the load up until a threshold is crossed"),
+}
+
+
+@dataclass
+class LoadParams:
+    scenario: str
+    users: int = 10  # concurrent Locust users
+    spawn_rate: float = 10
+    duration: float = 30  # seconds; every run is bounded
+    population: int = 20  # mailbox accounts the load goes to
+    workers: int = 0  # Locust worker processes (0: one process)
+    stop_timeout: float = 15  # seconds users get to finish their task at the end
+    mailboxes: int = 0  # large-list: entries to seed
+    options: dict[str, str] = field(default_factory=dict)  # scenario knobs (IMAPWRIGHT_LOAD_OPT_*)
+
+    def check(self) -> None:
+        if self.scenario not in SCENARIOS:
+            raise UserError(f"no load scenario {self.scenario!r}; scenarios: {', '.join(SCENARIOS)}")
+        for name in ("users", "population", "duration", "spawn_rate"):
+            if getattr(self, name) <= 0:
+                raise UserError(f"--{name.replace('_', '-')} must be positive")
+        if self.workers < 0 or self.mailboxes < 0:
+            raise UserError("--workers and --mailboxes cannot be negative")
+        if self.duration > 24 * 3600:
+            raise UserError("--duration is at most 24 hours")
+
+
+def population_names(count: int) -> list[str]:
+    return [f"load{i:05d}" for i in range(count)]
+
+
+def _bar() -> Progress:
+    return Progress(TextColumn("[bold]{task.description:<22}"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+                    TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console)
+
+
+def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadConfig:
+    """Population accounts (one generated password), seeded mailbox list, scenario knobs."""
+    missing = SCENARIOS[params.scenario].needs - set(server.features)
+    if missing:
+        raise UserError(f"scenario {params.scenario} needs {', '.join(sorted(missing))}, "
+                        f"which {server.name} does not offer here")
+    users = population_names(params.population)
+    password = secrets.token_urlsafe(16)
+    with _bar() as bar:
+        task = bar.add_task("population", total=len(users), note="")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for _ in pool.map(lambda u: server.create_user(u, password), users):
+                bar.advance(task)
+        if params.mailboxes:
+            from ..admin.seed import seed_mailboxes, seed_names
+
+            task = bar.add_task("mailbox list", total=params.mailboxes, note="pipelined CREATE x4")
+            seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
+                           seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
+    family = server.family
+    options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
+               "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
+               "tool_user": family.tool_user}
+    if params.scenario == "large-list":
+        options["timings"] = "1"
+        for key, command in family.reconstruct_commands.items():
+            options[key] = command.format(mailbox=server.user_mailbox(users[0]))
+    options.update(params.options)
+    return LoadConfig(imap=(server.imap.host, server.imap.port),
+                      lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,
+                      users=users, password=password, admin=server.admin_user,
+                      admin_password=server.admin_password, ledger=str(ledger_dir),
+                      container=getattr(server.container, "name", "") if server.container is not None else "",
+                      family=family.name, options=options)
+
+
+def locust_command(params: LoadParams, out: Path, master_port: int | None) -> list[str]:
+    cmd = [sys.executable, "-m", "locust", "-f", str(LOADTESTS / SCENARIOS[params.scenario].file),
+           "--headless", "-u", str(params.users), "-r", str(params.spawn_rate), "-t", f"{int(params.duration)}s",
+           "--stop-timeout", str(int(params.stop_timeout)), "--csv", str(out / "locust"), "--csv-full-history",
+           "--json-file", str(out / "locust"), "--html", str(out / "locust.html"), "--only-summary",
+           "--exit-code-on-error", "0", "--logfile", str(out / "locust.log")]
+    if params.workers:
+        cmd += ["--processes", str(params.workers), "--master-bind-host", ports.HOST,
+                "--master-bind-port", str(master_port)]
+    return cmd
+
+
+def _last_history(path: Path) -> str:
+    """Live figures for the progress bar from the last Aggregated history row."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(max(0, path.stat().st_size - 4096))
+            rows = [r for r in fh.read().decode(errors="replace").splitlines() if ",Aggregated," in r]
+    except OSError:
+        return ""
+    if not rows:
+        return ""
+    cells = rows[-1].split(",")
+    return f"{cells[1]} users, {float(cells[4]):.0f} req/s, p95 {cells[11]} ms"
+
+
+def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
+    """Run Locust to its end (or a hard deadline); Ctrl-C stops it before the harness goes on."""
+    master_port = ports.free_port() if params.workers else None
+    env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
+    deadline = params.duration + params.stop_timeout + 60
+    log = (out / "locust.out").open("w")
+    proc = subprocess.Popen(locust_command(params, out, master_port), env=env, stdout=log,
+                            stderr=subprocess.STDOUT, cwd=LOADTESTS.parent, start_new_session=True)
+    try:
+        with _bar() as bar:
+            task = bar.add_task(f"load {params.scenario}", total=params.duration, note="")
+            start = time.monotonic()
+            while proc.poll() is None:
+                elapsed = time.monotonic() - start
+                if elapsed > deadline:
+                    raise UserError(f"Locust did not stop {deadline - params.duration:.0f} s after the run "
+                                    f"time; see {out / 'locust.log'}")
+                bar.update(task, completed=min(elapsed, params.duration),
+                           note=_last_history(out / "locust_stats_history.csv"))
+                time.sleep(0.5)
+            bar.update(task, completed=params.duration)
+        return proc.returncode
+    finally:
+        if proc.poll() is None:  # interrupted or past the deadline: stop the whole process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=params.stop_timeout + 5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()
+        if master_port:
+            ports.release(master_port)
+
+
+def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
+                 baseline: dict) -> dict:
+    """Acknowledged == stored (nothing missing, nothing unacknowledged), and the server's own
+    consistency check has nothing to repair for the population."""
+    expected = ledger_mod.read_ledgers(ledger_dir)
+    keys = sorted({(u, "INBOX") for u in config.users} | set(expected.present) | set(expected.maybe))
+    with console.status("checking the server against the ledger"):
+        found = found_on_server(server, keys)
+    for key, ids in baseline.items():  # a --target may hold load mail of earlier runs
+        found[key] = found.get(key, ids) - ids
+    check = ledger_mod.compare(expected, found).as_dict()
+    consistency: list[str] = []
+    if "exec" in server.features:
+        with console.status("consistency check (quota and reconstruct dry runs)"):
+            touched = sorted({u for u, _ in keys if u in set(config.users)})
+            consistency = server.family.consistency_problems(server, touched)
+    return {"ledger": check, "consistency": consistency[:100], "consistency_count": len(consistency),
+            "passed": check["passed"] and not consistency}
+
+
+def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | None:
+    """Delivery latency while reconstruct ran against the rest of the run (large-list)."""
+    admin = [(s, s + ms / 1000, name) for name in ("reconstruct one user", "reconstruct full list")
+             for s, ms in timings.get(name, [])]
+    deliveries = timings.get("deliver", [])
+    if not admin or not deliveries:
+        return None
+    from .saturation import percentile
+
+    out = {}
+    for label in ("reconstruct one user", "reconstruct full list"):
+        spans = [(a, b) for a, b, n in admin if n == label]
+        inside = [ms for s, ms in deliveries if any(a <= s <= b for a, b in spans)]
+        hist = lambda values: {round(v): values.count(v) for v in set(values)}  # noqa: E731
+        out[label] = {"runs": len(spans), "deliveries_during": len(inside),
+                      "p50_ms_during": percentile(hist(inside), .5), "p95_ms_during": percentile(hist(inside), .95)}
+    outside = [ms for s, ms in deliveries if not any(a <= s <= b for a, b, _ in admin)]
+    out["outside"] = {"deliveries": len(outside),
+                      "p50_ms": percentile({round(v): outside.count(v) for v in set(outside)}, .5),
+                      "p95_ms": percentile({round(v): outside.count(v) for v in set(outside)}, .95)}
+    out["spans"] = [(a, b, n) for a, b, n in admin]
+    out["deliveries"] = deliveries
+    return out
+
+
+def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_info: dict) -> tuple[Path, dict]:
+    """The whole run; returns (run directory, summary)."""
+    params.check()
+    run_id = f"load-{params.scenario}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    final = reports / run_id
+    out = reports / f".{run_id}.partial"
+    out.mkdir(parents=True)
+    try:
+        ledger_dir = out / "ledger"
+        seed_start = time.monotonic()
+        config = prepare(server, params, ledger_dir)
+        prepared_s = time.monotonic() - seed_start
+        baseline = found_on_server(server, [(u, "INBOX") for u in config.users])
+        started = datetime.now(UTC)
+        code = run_locust(config, params, out)
+        finished = datetime.now(UTC)
+        if code != 0 or not (out / "locust.json").exists():
+            lines = (out / "locust.out").read_text(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "Error" in line or "error" in line] or lines
+            raise UserError(f"Locust failed (exit {code}): {errors[-1] if errors else 'no output'}")
+        checks = check_server(server, config, ledger_dir, baseline)
+        summary = {
+            "kind": "load", "run_id": run_id, "scenario": params.scenario,
+            "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+            "server": server_info,
+            "parameters": {**{k: v for k, v in asdict(params).items() if k != "options"},
+                           "options": {k: v for k, v in config.options.items() if "password" not in k}},
+            "prepare_seconds": round(prepared_s, 1),
+            "stats": results.read_stats(out / "locust.json"),
+            "history": results.read_history(out / "locust_stats_history.csv"),
+            "failures": results.read_failures(out / "locust_failures.csv"),
+            "checks": checks,
+        }
+        steps_file = ledger_dir / "steps.json"
+        if steps_file.exists():
+            data = json.loads(steps_file.read_text())
+            steps = [Step(**{k: s[k] for k in ("users", "seconds", "requests", "failures", "p50_ms", "p95_ms")})
+                     for s in data["steps"]]
+            summary["capacity"] = {"p95_ms": data["p95_ms"], "max_failure_ratio": data["max_failure_ratio"],
+                                   "steps": [s.as_dict() for s in steps],
+                                   "saturation": saturation(steps, data["p95_ms"], data["max_failure_ratio"]).as_dict()}
+        if params.scenario == "large-list":
+            summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
+                                     "seed_and_population_seconds": round(prepared_s, 1),
+                                     "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
+        summary["server_log"] = _server_log(server, started, finished, out)
+        summary["passed"] = checks["passed"]
+        (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        from ..report.load_html import render_load
+
+        (out / "index.html").write_text(render_load(summary))
+        out.rename(final)
+        return final, summary
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:
+    """The server's log lines of the run's window, to server.log, and the error-looking ones."""
+    if "logs" not in server.features:
+        return {"lines": 0, "errors": []}
+    try:
+        lines = server.logs(since, until)
+    except Exception as exc:  # the run's figures stand without its log
+        return {"lines": 0, "errors": [f"log not read: {exc}"]}
+    (out / "server.log").write_text("".join(f"{line.raw}\n" for line in lines))
+    errors = [line.raw for line in lines if any(w in line.message.lower() for w in ("error", "fatal", "critical", "panic"))]
+    return {"lines": len(lines), "errors": errors[-50:], "error_count": len(errors)}

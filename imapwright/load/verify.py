@@ -1,0 +1,46 @@
+"""After a load run: what is on the server, to hold against the ledger."""
+
+from __future__ import annotations
+
+import email.parser
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from ..admin.migrate import user_session
+from ..servers.handle import ServerHandle
+from .mail import MID_DOMAIN
+
+_HEADERS = email.parser.BytesHeaderParser()
+
+
+def load_message_ids(server: ServerHandle, user: str, folders: list[str]) -> dict[str, Counter]:
+    """folder -> Message-IDs of load messages (by their domain) in that folder of `user`, read as
+    the user (admin credentials with the user as authorization identity)."""
+    out = {}
+    with user_session(server, user) as client:
+        for folder in folders:
+            client.select_folder(folder, readonly=True)
+            try:
+                uids = client.search(["HEADER", "Message-ID", MID_DOMAIN])
+                data = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+            finally:
+                client.unselect_folder()
+            ids = Counter()
+            for item in data.values():
+                raw = next((v for k, v in item.items() if k.startswith(b"BODY[HEADER")), b"")
+                mid = (_HEADERS.parsebytes(raw).get("Message-ID") or "").strip()
+                if mid.endswith(MID_DOMAIN + ">"):
+                    ids[mid] += 1
+            out[folder] = ids
+    return out
+
+
+def found_on_server(server: ServerHandle, keys: list[tuple[str, str]], connections: int = 4
+                    ) -> dict[tuple[str, str], Counter]:
+    """(user, folder) -> load Message-IDs, users read side by side."""
+    by_user: dict[str, list[str]] = {}
+    for user, folder in keys:
+        by_user.setdefault(user, []).append(folder)
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        results = pool.map(lambda u: (u, load_message_ids(server, u, by_user[u])), sorted(by_user))
+        return {(user, folder): ids for user, folders in results for folder, ids in folders.items()}

@@ -1,0 +1,136 @@
+"""The page of one load run: figures, plots over time, checks, capacity and large-list results.
+Self-contained: styles and SVG plots inline, nothing fetched when it opens."""
+
+from __future__ import annotations
+
+from html import escape
+
+from .html import CSS
+from .plots import line_plot
+
+
+def _table(headers: list[str], rows: list[list[object]], classes: list[str] | None = None) -> str:
+    out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"]
+    for i, row in enumerate(rows):
+        cls = f" class='{classes[i]}'" if classes and classes[i] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def request_table(stats: dict) -> str:
+    rows = [[r["type"], r["name"], r["requests"], r["failures"], f"{r['rps']:.1f}", r["p50_ms"], r["p95_ms"],
+             r["p99_ms"], r["max_ms"]] for r in stats["requests"] + [stats["total"]]]
+    return _table(["type", "request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows,
+                  ["failed" if r["failures"] else "" for r in stats["requests"] + [stats["total"]]])
+
+
+def over_time_plots(history: list[dict], label: str = "") -> tuple[dict, dict, dict]:
+    """Series of one run for the throughput, latency and failure plots (compare overlays runs)."""
+    prefix = f"{label} " if label else ""
+    rate = {f"{prefix}requests/s": [(p["t"], p["rps"]) for p in history]}
+    latency = {f"{prefix}p{q}": [(p["t"], p[f"p{q}_ms"]) for p in history if p[f"p{q}_ms"] is not None]
+               for q in (50, 95, 99)}
+    failures = {f"{prefix}failures/s": [(p["t"], p["fps"]) for p in history]}
+    return rate, latency, failures
+
+
+def checks_section(summary: dict) -> str:
+    checks = summary["checks"]
+    led = checks["ledger"]
+    verdict = "passed" if checks["passed"] else "failed"
+    out = [f"<h2>Server checks: <span class='{verdict}'>{verdict}</span></h2>",
+           _table(["check", "result"], [
+               ["acknowledged (delivered or appended)", led["acknowledged"]],
+               ["removed (expunged by the load)", led["removed"]],
+               ["expected on the server", led["expected"]], ["found on the server", led["on_server"]],
+               ["acknowledged but missing", led["missing_count"]],
+               ["stored but never acknowledged", led["extra_count"]],
+               ["outcome unknown (connection broke), found stored", led["unknown_stored"]],
+               ["consistency problems (quota / reconstruct dry run)", checks["consistency_count"]]],
+               [""] * 4 + ["failed" if led["missing_count"] else "", "failed" if led["extra_count"] else "", "",
+                           "failed" if checks["consistency_count"] else ""])]
+    for title, items in (("Missing", led["missing"]), ("Unacknowledged", led["extra"]),
+                         ("Consistency problems", checks["consistency"])):
+        if items:
+            out.append(f"<h3>{title}</h3><pre>{escape(chr(10).join(items))}</pre>")
+    return "".join(out)
+
+
+def capacity_section(capacity: dict) -> str:
+    steps = capacity["steps"]
+    sat = capacity["saturation"]
+    point = sat["point"]
+    out = ["<h2>Capacity</h2>", f"<p>Thresholds: p95 {capacity['p95_ms']:.0f} ms, failures "
+           f"{capacity['max_failure_ratio']:.1%}. Saturation: {escape(sat['reason'])}"
+           + (f"; last step within them: {point['users']} users, {point['rps']:.1f} req/s, p95 {point['p95_ms']:.0f} ms"
+              if point else "") + ".</p>"]
+    out.append(_table(["users", "seconds", "requests", "req/s", "p50 ms", "p95 ms", "failures"],
+                      [[s["users"], f"{s['seconds']:.1f}", s["requests"], f"{s['rps']:.1f}", s["p50_ms"], s["p95_ms"],
+                        f"{s['failure_ratio']:.2%}"] for s in steps],
+                      ["failed" if sat["crossed"] and s == sat["crossed"] else "" for s in steps]))
+    out.append(saturation_plot({"": steps}, capacity["p95_ms"]))
+    return "".join(out)
+
+
+def saturation_plot(runs: dict[str, list[dict]], p95_ms: float | None = None) -> str:
+    """Throughput and p95 against users, one line per run (the saturation curve)."""
+    rate = {f"{label} req/s".strip(): [(s["users"], s["rps"]) for s in steps] for label, steps in runs.items()}
+    lat = {f"{label} p95".strip(): [(s["users"], s["p95_ms"]) for s in steps] for label, steps in runs.items()}
+    return (line_plot(rate, "Throughput against users", "users", "requests/s")
+            + line_plot(lat, "p95 latency against users", "users", "ms",
+                        hlines={"threshold": p95_ms} if p95_ms else None))
+
+
+def large_list_section(large: dict, t0: float | None) -> str:
+    out = [f"<h2>Large mailbox list</h2><p>{large['mailboxes']} seeded mailboxes, mboxlist_db "
+           f"{escape(str(large['mboxlist_db']))}; seeding and population took {large['seed_and_population_seconds']} s.</p>"]
+    lat = large.get("latency")
+    if lat:
+        rows = [[label, v["runs"], v["deliveries_during"], v["p50_ms_during"], v["p95_ms_during"]]
+                for label, v in lat.items() if label not in ("outside", "spans", "deliveries")]
+        rows.append(["no reconstruct running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
+                     lat["outside"]["p95_ms"]])
+        out.append("<h3>Delivery latency while reconstruct runs</h3>"
+                   + _table(["window", "reconstruct runs", "deliveries", "delivery p50 ms", "delivery p95 ms"], rows))
+        base = t0 if t0 is not None else min(s for s, _ in lat["deliveries"])
+        points = sorted((s - base, ms) for s, ms in lat["deliveries"])
+        out.append(line_plot({"delivery latency": points}, "Delivery latency (shaded: reconstruct running)",
+                             "seconds", "ms", markers=False, spans=[(a - base, b - base) for a, b, _ in lat["spans"]]))
+    return "".join(out)
+
+
+def render_load(summary: dict) -> str:
+    p = summary["parameters"]
+    server = summary["server"]
+    stats = summary["stats"]
+    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright load {escape(summary['run_id'])}"
+           f"</title><style>{CSS}</style></head><body>",
+           f"<h1>Load run {escape(summary['run_id'])}</h1>",
+           f"<p>Scenario <b>{escape(summary['scenario'])}</b> against {escape(server.get('name', ''))} "
+           f"({escape(server.get('version', ''))}), {p['users']} users (spawn {p['spawn_rate']}/s), "
+           f"{p['population']} accounts, {p['duration']:.0f} s, {p['workers'] or 1} Locust process(es); "
+           f"{escape(summary['started'])} to {escape(summary['finished'])}.</p>",
+           f"<p class='counts'><span>{stats['total']['requests']} requests</span>"
+           f"<span>{stats['total']['rps']:.1f} req/s</span><span>p95 {stats['total']['p95_ms']} ms</span>"
+           f"<span>{stats['total']['failures']} failures</span></p>",
+           checks_section(summary), "<h2>Requests</h2>", request_table(stats)]
+    history = summary["history"]
+    if history:
+        rate, latency, failures = over_time_plots(history)
+        out += [line_plot(rate, "Throughput over time", "seconds", "requests/s", markers=False),
+                line_plot(latency, "Latency percentiles over time (rolling 10 s)", "seconds", "ms", markers=False),
+                line_plot(failures, "Failures over time", "seconds", "failures/s", markers=False)]
+    if summary["failures"]:
+        out.append("<h2>Failures</h2>" + _table(["type", "request", "error", "count"],
+                                                [[f["type"], f["name"], f["error"], f["count"]] for f in summary["failures"]]))
+    if summary.get("capacity"):
+        out.append(capacity_section(summary["capacity"]))
+    if summary.get("large_list"):
+        out.append(large_list_section(summary["large_list"], None))
+    log = summary.get("server_log", {})
+    if log.get("errors"):
+        out.append(f"<h2>Server log: {log.get('error_count', 0)} error lines of {log['lines']}</h2>"
+                   f"<pre>{escape(chr(10).join(log['errors']))}</pre>")
+    out.append("</body></html>")
+    return "\n".join(out)
