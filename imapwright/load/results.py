@@ -80,3 +80,12 @@ def read_failures(path: Path) -> list[dict]:
     with path.open(newline="") as fh:
         return [{"type": r["Method"], "name": r["Name"], "error": r["Error"], "count": int(r["Occurrences"])}
                 for r in csv.DictReader(fh)]
+
+
+def read_exceptions(path: Path) -> list[dict]:
+    """Errors raised inside scenario code (not server answers): a bug in a scenario or the harness."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as fh:
+        return [{"count": int(r["Count"]), "message": r["Message"], "where": r["Traceback"].strip().splitlines()[-2:]}
+                for r in csv.DictReader(fh)]

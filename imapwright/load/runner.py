@@ -262,6 +262,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             "stats": results.read_stats(out / "locust.json"),
             "history": results.read_history(out / "locust_stats_history.csv"),
             "failures": results.read_failures(out / "locust_failures.csv"),
+            "exceptions": results.read_exceptions(out / "locust_exceptions.csv"),
             "checks": checks,
         }
         steps_file = ledger_dir / "steps.json"
@@ -277,7 +278,8 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
         summary["server_log"] = _server_log(server, started, finished, out)
-        summary["passed"] = checks["passed"]
+        # An exception in scenario code means the load was not what it claims to be.
+        summary["passed"] = checks["passed"] and not summary["exceptions"]
         (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         from ..report.load_html import render_load
 

@@ -14,10 +14,12 @@ import uuid
 
 import docker
 from imapclient.imapclient import Quota
+from imapclient.exceptions import IMAPClientError
 from locust import User, between, constant, task
 from locust.exception import StopUser
 
 from ..errors import UserError
+from ..protocol.imap import command, quote
 from .config import LoadConfig
 from .imap import IMAPLoadClient
 from .ledger import LedgerWriter
@@ -187,15 +189,23 @@ class FolderChurner(IMAPSession):
             return
         name = f"{self.prefix}churn-{uuid.uuid4().hex[:10]}"
         renamed = name + "-renamed"
-        other = self.rng.choice(self.config.users)
+        others = [u for u in self.config.users if u != self.user] or [self.user]
+        other = self.rng.choice(others)  # an owner cannot take its own rights away
         conn = self.imap
         if not conn._call("CREATE", lambda: conn.conn.create_folder(name))[0]:
             return
         if conn._call("RENAME", lambda: conn.conn.rename_folder(name, renamed))[0]:
             name = renamed
         if conn._call("SETACL", lambda: conn.conn.setacl(name, other, "lrs"))[0]:
-            conn._call("DELETEACL", lambda: conn.conn.setacl(name, other, ""))
+            conn._call("DELETEACL", lambda: _checked(command(conn.conn, "DELETEACL", quote(name), quote(other))))
         conn._call("DELETE", lambda: conn.conn.delete_folder(name))
+
+
+def _checked(answer: tuple[str, list[bytes]]) -> list[bytes]:
+    status, data = answer
+    if status != "OK":
+        raise IMAPClientError(f"{status} {b' '.join(data).decode(errors='replace')}")
+    return data
 
 
 class QuotaChurner(LoadUser):
@@ -219,7 +229,7 @@ class QuotaChurner(LoadUser):
         root = self.root_form.format(user=self.rng.choice(self.config.users))
         limit = self.rng.choice([500_000, 1_000_000, 2_000_000])  # KB; never low enough to refuse mail
         conn = self.imap
-        conn._call("SETQUOTA", lambda: conn.conn.set_quota([Quota(root, "STORAGE", limit)]))
+        conn._call("SETQUOTA", lambda: conn.conn.set_quota([Quota(root, "STORAGE", 0, limit)]))
 
     def on_stop(self) -> None:
         self.imap.logout()

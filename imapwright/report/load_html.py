@@ -124,6 +124,9 @@ def render_load(summary: dict) -> str:
     if summary["failures"]:
         out.append("<h2>Failures</h2>" + _table(["type", "request", "error", "count"],
                                                 [[f["type"], f["name"], f["error"], f["count"]] for f in summary["failures"]]))
+    if summary.get("exceptions"):
+        out.append("<h2 class='failed'>Exceptions in scenario code</h2>" + _table(
+            ["count", "message", "where"], [[e["count"], e["message"], " / ".join(e["where"])] for e in summary["exceptions"]]))
     if summary.get("capacity"):
         out.append(capacity_section(summary["capacity"]))
     if summary.get("large_list"):
