@@ -131,7 +131,7 @@ def locust_command(params: LoadParams, out: Path, master_port: int | None) -> li
            "--exit-code-on-error", "0", "--logfile", str(out / "locust.log")]
     if params.workers:
         cmd += ["--processes", str(params.workers), "--master-bind-host", ports.HOST,
-                "--master-bind-port", str(master_port)]
+                "--master-bind-port", str(master_port), "--master-port", str(master_port)]  # workers dial this
     return cmd
 
 
@@ -147,6 +147,14 @@ def _last_history(path: Path) -> str:
         return ""
     cells = rows[-1].split(",")
     return f"{cells[1]} users, {float(cells[4]):.0f} req/s, p95 {cells[11]} ms"
+
+
+def _last_log_line(out: Path) -> str:
+    lines = []
+    for name in ("locust.log", "locust.out"):
+        with contextlib.suppress(OSError):
+            lines += (out / name).read_text(errors="replace").strip().splitlines()
+    return lines[-1] if lines else "(none)"
 
 
 def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
@@ -165,7 +173,7 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
                 elapsed = time.monotonic() - start
                 if elapsed > deadline:
                     raise UserError(f"Locust did not stop {deadline - params.duration:.0f} s after the run "
-                                    f"time; see {out / 'locust.log'}")
+                                    f"time; its last log line: {_last_log_line(out)}")
                 bar.update(task, completed=min(elapsed, params.duration),
                            note=_last_history(out / "locust_stats_history.csv"))
                 time.sleep(0.5)
