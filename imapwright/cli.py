@@ -525,6 +525,85 @@ def _print_load_summary(summary: dict) -> None:
         console.print(f"capacity: {summary['capacity']['saturation']['reason']}")
 
 
+@app.command("compare")
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="baseline run, then one or more candidate runs (reports/<run-id>)")],
+    fail_on: Annotated[list[str], typer.Option(help="threshold, repeatable: p95+10%, rps-10%, failures+1, "
+                                                    "saturation-10%, new-failures, lost")] = [],
+    out: Annotated[Path | None, typer.Option(help="folder for compare.html/.md/.json and junit.xml")] = None,
+) -> None:
+    """Hold candidates against a baseline; exit 1 when a --fail-on threshold is crossed."""
+    from .report import compare_out
+    from .report.compare import comparison, parse_threshold, read_run
+    from .report.model import write_atomic
+
+    if len(runs) < 2:
+        raise UserError("give a baseline run and at least one candidate run")
+    thresholds = [parse_threshold(t) for t in fail_on]
+    summaries = [read_run(r) for r in runs]
+    result = comparison(summaries[0], summaries[1:], thresholds)
+    target = out or ROOT / "reports" / f"compare-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    import json
+
+    write_atomic(target / "compare.json", json.dumps(result, indent=1) + "\n")
+    write_atomic(target / "compare.md", compare_out.markdown(result))
+    write_atomic(target / "junit.xml", compare_out.junit(result))
+    write_atomic(target / "compare.html", compare_out.html(result, summaries))
+    _print_comparison(result)
+    console.print(f"report: {target / 'compare.html'}")
+    raise typer.Exit(0 if result["passed"] else 1)
+
+
+def _print_comparison(result: dict) -> None:
+    from rich.table import Table
+
+    for cand in result["candidates"]:
+        table = Table(title=f"{cand['label']} against {result['baseline']}")
+        if result["kind"] == "load":
+            for col in ("request", "metric", "baseline", "candidate", "change"):
+                table.add_column(col, justify="left" if col in ("request", "metric") else "right")
+            from .report.compare_out import _pct
+
+            for d in cand["deltas"]:
+                if d["metric"] in ("p95", "rps", "failures", "saturation"):
+                    table.add_row(d["request"], d["metric"], f"{d['baseline']:g}", f"{d['candidate']:g}",
+                                  _pct(d["change"], d["metric"]))
+        else:
+            for col in ("check", "servers", "baseline", "candidate", "change"):
+                table.add_column(col)
+            for c in cand["changes"]:
+                table.add_row(c["test"], f"{c['baseline_server']} -> {c['candidate_server']}",
+                              c["baseline"] or "-", c["candidate"] or "-", c["kind"])
+        console.print(table)
+        for v in cand["verdicts"]:
+            mark = "[green]pass[/]" if v["passed"] else "[red]FAIL[/]"
+            console.print(f"{mark} {v['check']}: {v['detail']}")
+    console.print("verdict: " + ("[green]passed[/]" if result["passed"] else "[red]FAILED[/]"))
+
+
+@app.command("report")
+def report(runs: Annotated[list[Path] | None, typer.Argument(help="run folders (default: the newest run)")] = None,
+           reports: Annotated[Path, typer.Option(help="where runs are")] = ROOT / "reports") -> None:
+    """Write (again) the HTML page of runs from their summary.json, and print where it is."""
+    from .report import html as run_html
+    from .report.compare import read_run
+    from .report.load_html import render_load
+    from .report.model import write_atomic
+
+    if not runs:
+        found = sorted((p for p in reports.glob("*/summary.json") if not p.parent.name.startswith(".")),
+                       key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise UserError(f"no runs under {reports}")
+        runs = [found[-1].parent]
+    for path in runs:
+        summary = read_run(path)
+        folder = path if path.is_dir() else path.parent
+        page = render_load(summary) if summary["kind"] == "load" else run_html.render(summary)
+        write_atomic(folder / "index.html", page)
+        console.print(f"{summary['label']}: {folder / 'index.html'}")
+
+
 def _suite_paths(suites: list[str]) -> list[str]:
     paths = []
     for suite in suites or ["suites"]:

@@ -1,0 +1,253 @@
+"""Comparing runs: a baseline against candidates, for load runs (figures per request) and for
+conformance runs (each check's outcome per server), with thresholds that gate a release.
+
+Threshold forms (`--fail-on`):
+  p50+10%, p95+10%, p99+10%   latency may grow at most that much (relative to the baseline)
+  rps-10% (or throughput-10%)  throughput may fall at most that much
+  failures+1                   failure ratio may grow at most that many percentage points
+  saturation-10%               the capacity saturation point's throughput may fall at most that much
+  new-failures                 no check may fail or error that passed (or was a known deviation)
+  lost                         the candidate's server check (ledger, consistency) must pass
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+LATENCY = ("p50", "p95", "p99")
+_THRESHOLD = re.compile(r"(?P<metric>p50|p95|p99|rps|throughput|failures|saturation)(?P<sign>[+-])(?P<amount>\d+(\.\d+)?)(?P<pct>%?)")
+_GOOD_DIRECTION = {"p50": "-", "p95": "-", "p99": "-", "rps": "+", "failures": "-", "saturation": "+"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    metric: str  # p50 p95 p99 rps failures saturation new-failures lost
+    sign: str = ""
+    amount: float = 0.0
+
+    @property
+    def text(self) -> str:
+        if self.metric in ("new-failures", "lost"):
+            return self.metric
+        unit = "" if self.metric == "failures" else "%"
+        return f"{self.metric}{self.sign}{self.amount:g}{unit}"
+
+
+def parse_threshold(text: str) -> Threshold:
+    t = text.strip().lower()
+    if t in ("new-failures", "lost"):
+        return Threshold(t)
+    m = _THRESHOLD.fullmatch(t)
+    if not m:
+        raise UserError(f"--fail-on {text!r}: expected e.g. p95+10%, rps-10%, failures+1, saturation-10%, "
+                        "new-failures or lost")
+    metric = "rps" if m["metric"] == "throughput" else m["metric"]
+    if m["sign"] == _GOOD_DIRECTION[metric]:
+        raise UserError(f"--fail-on {text!r}: {metric} getting {'lower' if m['sign'] == '-' else 'higher'} "
+                        f"is an improvement; write {metric}{'+' if m['sign'] == '-' else '-'}{m['amount']}{m['pct']}")
+    if metric == "failures" and m["pct"]:
+        raise UserError(f"--fail-on {text!r}: failures are compared in percentage points (failures+1)")
+    if metric != "failures" and not m["pct"]:
+        raise UserError(f"--fail-on {text!r}: give the change in percent ({text}%)")
+    return Threshold(metric, m["sign"], float(m["amount"]))
+
+
+def read_run(path: Path) -> dict:
+    """summary.json of a run directory (or the file itself), with its kind and label."""
+    file = path / "summary.json" if path.is_dir() else path
+    try:
+        summary = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: no run there (no summary.json)") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{file}: not a run summary ({exc})") from None
+    if not isinstance(summary, dict) or "run_id" not in summary:
+        raise UserError(f"{file}: not a run summary (no run_id)")
+    summary.setdefault("kind", "conformance")
+    if summary["kind"] == "load":
+        summary["label"] = f"{summary['server']['name']} {summary['run_id']}"
+    else:
+        summary["label"] = f"{'+'.join(sorted(summary.get('per_server', {}))) or 'run'} {summary['run_id']}"
+    return summary
+
+
+# -- load runs ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Delta:
+    request: str  # "LMTP deliver", "Aggregated", "saturation"
+    metric: str
+    baseline: float
+    candidate: float
+
+    @property
+    def change(self) -> float | None:
+        """Relative change (0.1 = +10%); percentage points for failures; None from zero."""
+        if self.metric == "failures":
+            return (self.candidate - self.baseline) * 100
+        if self.baseline == 0:
+            return None if self.candidate else 0.0
+        return (self.candidate - self.baseline) / self.baseline
+
+
+def _requests(summary: dict) -> dict[str, dict]:
+    stats = summary["stats"]
+    rows = {f"{r['type']} {r['name']}".strip(): r for r in stats["requests"]}
+    rows["Aggregated"] = stats["total"]
+    return rows
+
+
+def load_deltas(base: dict, cand: dict) -> list[Delta]:
+    deltas = []
+    b, c = _requests(base), _requests(cand)
+    for name in [n for n in b if n in c]:
+        for metric in LATENCY:
+            deltas.append(Delta(name, metric, b[name][f"{metric}_ms"], c[name][f"{metric}_ms"]))
+        deltas.append(Delta(name, "rps", b[name]["rps"], c[name]["rps"]))
+        deltas.append(Delta(name, "failures", b[name]["failure_ratio"], c[name]["failure_ratio"]))
+    sb, sc = (s.get("capacity", {}).get("saturation", {}).get("point") for s in (base, cand))
+    if base.get("capacity") and cand.get("capacity"):
+        deltas.append(Delta("saturation", "saturation", (sb or {}).get("rps", 0.0), (sc or {}).get("rps", 0.0)))
+    return deltas
+
+
+# -- conformance runs -------------------------------------------------------------------------------
+BAD = ("failed", "error")
+
+
+@dataclass(frozen=True)
+class CheckChange:
+    test: str
+    baseline_server: str
+    candidate_server: str
+    baseline: str  # outcome or "" (absent)
+    candidate: str
+
+    @property
+    def kind(self) -> str:
+        b, c = self.baseline, self.candidate
+        if c in BAD and b not in BAD:
+            return "new failure"
+        if b in BAD and c not in BAD:
+            return "fixed" if c else "failure gone (check absent)"
+        if c == "deviation" and b != "deviation":
+            return "new deviation"
+        if b == "deviation" and c != "deviation":
+            return "deviation gone"
+        if not b:
+            return "new check"
+        if not c:
+            return "check absent"
+        return "changed"
+
+
+def pair_servers(base: list[str], cand: list[str]) -> list[tuple[str, str]]:
+    """Which server of the baseline each candidate server is held against: same name where the
+    names match (same server, other build), else one to one when each run had one server (an
+    upgrade: cyrus:3.6 then cyrus:3.10), else by family."""
+    if set(base) & set(cand):
+        return [(s, s) for s in base if s in cand]
+    if len(base) == 1 and len(cand) == 1:
+        return [(base[0], cand[0])]
+    family = lambda s: s.split(":")[0]  # noqa: E731
+    pairs = []
+    for c in cand:
+        same = [b for b in base if family(b) == family(c)]
+        if len(same) == 1:
+            pairs.append((same[0], c))
+    return pairs
+
+
+def _outcomes(summary: dict) -> dict[tuple[str, str], str]:
+    return {(c["test"], c["server"]): c["outcome"] for c in summary.get("checks", [])}
+
+
+def conformance_changes(base: dict, cand: dict) -> tuple[list[tuple[str, str]], list[CheckChange]]:
+    b, c = _outcomes(base), _outcomes(cand)
+    pairs = pair_servers(sorted({s for _, s in b}), sorted({s for _, s in c}))
+    changes = []
+    for bs, cs in pairs:
+        tests = sorted({t for t, s in b if s == bs} | {t for t, s in c if s == cs})
+        for test in tests:
+            bo, co = b.get((test, bs), ""), c.get((test, cs), "")
+            if bo != co:
+                changes.append(CheckChange(test, bs, cs, bo, co))
+    return pairs, changes
+
+
+# -- verdicts ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    candidate: str
+    check: str  # what was held against what: "p95+10% LMTP deliver"
+    passed: bool
+    detail: str
+
+
+def _fmt_change(d: Delta) -> str:
+    if d.metric == "failures":
+        return f"{d.baseline:.2%} -> {d.candidate:.2%} ({d.change:+.2f} points)"
+    change = d.change
+    rel = "new" if change is None else f"{change:+.1%}"
+    return f"{d.baseline:g} -> {d.candidate:g} ({rel})"
+
+
+def verdicts(base: dict, cand: dict, thresholds: list[Threshold]) -> list[Verdict]:
+    out = []
+    label = cand["label"]
+    if cand["kind"] == "load":
+        deltas = load_deltas(base, cand)
+        for t in thresholds:
+            if t.metric == "lost":
+                checks = cand["checks"]
+                led = checks["ledger"]
+                out.append(Verdict(label, "lost", checks["passed"],
+                                   f"{led['missing_count']} missing, {led['extra_count']} unacknowledged, "
+                                   f"{checks['consistency_count']} consistency problems"))
+                continue
+            if t.metric == "new-failures":
+                continue
+            for d in (d for d in deltas if d.metric == t.metric):
+                change = d.change
+                if t.metric == "failures":
+                    crossed = change > t.amount
+                elif change is None:
+                    crossed = False  # nothing to hold it against (the baseline had no value)
+                else:
+                    crossed = change * 100 > t.amount if t.sign == "+" else -change * 100 > t.amount
+                out.append(Verdict(label, f"{t.text} {d.request}", not crossed, _fmt_change(d)))
+    else:
+        _, changes = conformance_changes(base, cand)
+        for t in thresholds:
+            if t.metric != "new-failures":
+                continue
+            new = [ch for ch in changes if ch.kind == "new failure"]
+            out.append(Verdict(label, "new-failures", not new,
+                               "; ".join(f"{ch.test} [{ch.candidate_server}] {ch.baseline or 'absent'} -> {ch.candidate}"
+                                         for ch in new) or "none"))
+    return out
+
+
+def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> dict:
+    """Everything the writers need, as plain data (also the JSON output)."""
+    kinds = {s["kind"] for s in [base, *cands]}
+    if len(kinds) > 1:
+        raise UserError("compare runs of one kind: load runs with load runs, suite runs with suite runs")
+    result = {"kind": base["kind"], "baseline": base["label"], "candidates": []}
+    for cand in cands:
+        entry = {"label": cand["label"], "verdicts": [asdict(v) for v in verdicts(base, cand, thresholds)]}
+        if base["kind"] == "load":
+            entry["scenario"] = (base["scenario"], cand["scenario"])
+            entry["deltas"] = [{**asdict(d), "change": d.change} for d in load_deltas(base, cand)]
+        else:
+            pairs, changes = conformance_changes(base, cand)
+            entry["pairs"] = pairs
+            entry["changes"] = [{**asdict(c), "kind": c.kind} for c in changes]
+        result["candidates"].append(entry)
+    result["thresholds"] = [t.text for t in thresholds]
+    result["passed"] = all(v["passed"] for c in result["candidates"] for v in c["verdicts"])
+    return result
