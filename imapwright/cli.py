@@ -440,6 +440,7 @@ def load(
     spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
     duration: Annotated[float, typer.Option(help="run time in seconds (every run is bounded)")] = 30,
     population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
+    prefix: Annotated[str, typer.Option(help="population account names: PREFIX00000, PREFIX00001, ...")] = "load",
     workers: Annotated[int, typer.Option(help="Locust worker processes on this machine (0: one process)")] = 0,
     mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
@@ -469,7 +470,7 @@ def load(
         knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=duration, population=population,
-                        workers=workers, mailboxes=mailboxes, options=knobs)
+                        workers=workers, mailboxes=mailboxes, prefix=prefix, options=knobs)
     params.check()
     settings = _key_values(server_option, "--server-option")
     if mboxlist_db:

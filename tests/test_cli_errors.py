@@ -26,6 +26,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     (["migrate", "plan", "/tmp", "--variant", "mboxzz"], None, "unknown mbox variant 'mboxzz'"),
     (["migrate", "apply", "/tmp", "--method", "ftp"], None, "unknown method 'ftp'"),
     (["migrate", "apply", "/tmp", "--users", "/nonexistent/users"], None, "cannot read user list"),
+    (["load", "storm"], None, "no load scenario 'storm'; scenarios: delivery, mixed"),
+    (["load", "delivery", "--users", "0"], None, "--users must be positive"),
+    (["load", "mixed", "--mix", "select=x"], None, "mix item 'select=x'"),
+    (["load", "large-list", "--mboxlist-db", "berkeley"], None, "--mboxlist-db 'berkeley'"),
+    (["load", "delivery", "--target", "imap://cyrus@127.0.0.1:9"], {"IMAPWRIGHT_TARGET_PASSWORD": "x"},
+     "say so with --allow-destructive"),
+    (["load", "delivery", "--target", "imap://cyrus@127.0.0.1:9", "--allow-destructive"],
+     {"IMAPWRIGHT_TARGET_PASSWORD": "x"}, "target 127.0.0.1:9 unreachable"),
+    (["compare", "/nonexistent/run"], None, "give a baseline run and at least one candidate run"),
+    (["compare", "/nonexistent/a", "/nonexistent/b"], None, "/nonexistent/a: no run there"),
+    (["compare", "/tmp", "/tmp", "--fail-on", "p95-10%"], None, "is an improvement; write p95+10%"),
+    (["report", "/nonexistent/run"], None, "/nonexistent/run: no run there"),
 ])
 def test_bad_input_is_one_line(args, env, message):
     result = run_cli(*args, env=env)

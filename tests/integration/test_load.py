@@ -1,0 +1,118 @@
+"""Load runs end to end against the real servers: Locust drives them, the harness checks that
+what was acknowledged is what is stored, and the check itself is shown to fail when mail goes
+missing or appears unacknowledged. Runs are short (seconds): CI shows they work, not how fast."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from imapwright.admin.migrate import user_session
+from imapwright.load.config import LoadConfig
+from imapwright.load.mail import make_message
+from imapwright.load.runner import LoadParams, check_server, population_names, run_load
+
+pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
+
+
+def info(server) -> dict:
+    return {"name": server.name, "family": server.family.name, "version": server.version}
+
+
+def run(server, tmp_path, scenario: str, **params):
+    defaults = {"users": 4, "spawn_rate": 10, "duration": 5, "population": 4, "stop_timeout": 10}
+    out, summary = run_load(server, LoadParams(scenario, **{**defaults, **params}), tmp_path, info(server))
+    assert json.loads((out / "summary.json").read_text()) == summary
+    return out, summary
+
+
+def by_name(summary) -> dict:
+    return {f"{r['type']} {r['name']}": r for r in summary["stats"]["requests"]}
+
+
+def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
+    out, summary = run(server, tmp_path, "delivery")
+    led = summary["checks"]["ledger"]
+    assert summary["passed"], summary["checks"]
+    assert led["acknowledged"] == led["on_server"] == by_name(summary)["LMTP deliver"]["requests"] > 50
+    assert summary["stats"]["total"]["failures"] == 0 and not summary["exceptions"]
+    for name in ("locust.json", "locust_stats.csv", "locust_stats_history.csv", "index.html", "locust.html"):
+        assert (out / name).stat().st_size > 0, name
+    assert not list(tmp_path.glob(".*partial"))  # the run directory is complete, nothing half-way
+    page = (out / "index.html").read_text()
+    assert "<svg" in page and "<script" not in page
+
+
+def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path):
+    mix = "select=100,fetch=100,fetch2=50,search=50,store=50,append=60,expunge=60,idle=10,logout=20,list=20"
+    _, summary = run(server, tmp_path, "mixed", users=10, duration=8, options={"mix": mix, "idle_seconds": "0.2"})
+    rows = by_name(summary)
+    for command in ("LOGIN", "SELECT", "FETCH", "STORE", "APPEND", "EXPUNGE", "LIST", "SEARCH", "LOGOUT"):
+        assert rows[f"IMAP {command}"]["requests"] > 0, command
+        assert rows[f"IMAP {command}"]["failures"] == 0, command
+    # Sessions are persistent: a LOGIN for each Locust session and each imaptest-style logout, no more.
+    assert rows["IMAP LOGIN"]["requests"] <= rows["IMAP LOGOUT"]["requests"] + 10
+    led = summary["checks"]["ledger"]
+    assert led["removed"] > 0 and led["expected"] == led["on_server"] == led["acknowledged"] - led["removed"]
+    assert summary["passed"], summary["checks"]
+
+
+@pytest.mark.requires("quota-roots")
+def test_admin_churn_runs_without_failures(server, tmp_path):
+    _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6)
+    rows = by_name(summary)
+    for command in ("CREATE", "RENAME", "SETACL", "DELETEACL", "DELETE", "SETQUOTA"):
+        assert rows[f"IMAP {command}"]["requests"] > 0 and rows[f"IMAP {command}"]["failures"] == 0, command
+    assert summary["passed"], summary["checks"]
+
+
+def test_capacity_stops_at_the_threshold_and_names_the_saturation_point(server, tmp_path):
+    # A p95 threshold of 1 ms: no real server meets it, so the first step saturates and the run
+    # ends long before its duration.
+    _, summary = run(server, tmp_path, "capacity", users=20, duration=60,
+                     options={"step_users": "2", "step_seconds": "3", "max_users": "20", "p95_ms": "1",
+                              "max_failure_ratio": "0.01"})
+    capacity = summary["capacity"]
+    assert capacity["saturation"]["point"] is None and capacity["saturation"]["crossed"]["users"] == 2
+    assert capacity["saturation"]["reason"].startswith("at 2 users: p95")
+    assert summary["stats"]["seconds"] < 30
+    assert summary["passed"], summary["checks"]
+
+
+@pytest.mark.requires("exec", "mailbox-list")
+def test_large_list_runs_reconstruct_while_delivering_with_two_workers(server, tmp_path):
+    _, summary = run(server, tmp_path, "large-list", users=3, duration=12, mailboxes=300, workers=2)
+    rows = by_name(summary)
+    for name in ("ADMIN reconstruct one user", "ADMIN reconstruct full list", "IMAP LIST", "LMTP deliver"):
+        assert rows[name]["requests"] > 0 and rows[name]["failures"] == 0, name
+    latency = summary["large_list"]["latency"]
+    assert latency["reconstruct full list"]["runs"] > 0
+    assert summary["passed"], summary["checks"]
+
+
+def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, tmp_path):
+    out, summary = run(server, tmp_path, "delivery", population=2, duration=3, prefix="lost")
+    assert summary["passed"]
+    users = population_names(2, "lost")
+    config = LoadConfig(users=users)
+    before = {(u, "INBOX"): Counter() for u in users}
+    inbox = server.mailbox_name(users[0], "", users[0])
+    with user_session(server, users[0]) as client:
+        client.select_folder(inbox)
+        uid = client.search(["HEADER", "Message-ID", "load.imapwright.test"])[0]
+        lost = client.fetch([uid], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])[uid]
+        client.delete_messages([uid])
+        client.expunge()
+    mid, message = make_message(2000)
+    lmtp = server.lmtp_client()
+    try:
+        assert lmtp.deliver(message, [users[1]])[0].accepted
+    finally:
+        lmtp.close()
+    checks = check_server(server, config, out / "ledger", before)
+    led = checks["ledger"]
+    assert not checks["passed"]
+    assert led["missing_count"] == 1 and led["extra_count"] == 1
+    assert led["extra"] == [f"{users[1]}/INBOX {mid}"]
+    lost_id = [v for k, v in lost.items() if k.startswith(b"BODY[")][0].decode().split(":", 1)[1].strip()
+    assert led["missing"] == [f"{users[0]}/INBOX {lost_id}"]

@@ -1,0 +1,156 @@
+"""Comparing runs: thresholds, verdicts for load and suite runs, server pairing, and the writers
+(JUnit for CI, Markdown, self-contained HTML). Runs are summaries built here in the shape the
+harness writes, figures from a recorded Locust run."""
+
+import json
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from imapwright.errors import UserError
+from imapwright.load import results
+from imapwright.report import compare_out
+from imapwright.report.compare import (CheckChange, comparison, pair_servers, parse_threshold, read_run,
+                                       verdicts)
+
+DATA = Path(__file__).parent / "data" / "locust"
+
+
+def load_run(run_id: str = "load-a", scale_p95: float = 1.0, scale_rps: float = 1.0, lost: int = 0) -> dict:
+    stats = results.read_stats(DATA / "mixed.json")
+    for row in stats["requests"] + [stats["total"]]:
+        row["p95_ms"] *= scale_p95
+        row["rps"] *= scale_rps
+    return {"kind": "load", "run_id": run_id, "scenario": "mixed", "server": {"name": "cyrus:3.6"},
+            "label": f"cyrus:3.6 {run_id}", "stats": stats,
+            "history": results.read_history(DATA / "mixed_stats_history.csv"),
+            "checks": {"passed": not lost, "consistency_count": 0,
+                       "ledger": {"missing_count": lost, "extra_count": 0}}}
+
+
+def suite_run(run_id: str, outcomes: dict[tuple[str, str], str]) -> dict:
+    checks = [{"test": t, "server": s, "outcome": o} for (t, s), o in outcomes.items()]
+    servers = sorted({s for _, s in outcomes})
+    return {"kind": "conformance", "run_id": run_id, "label": run_id, "checks": checks,
+            "per_server": {s: {} for s in servers}}
+
+
+@pytest.mark.parametrize("text,metric,sign,amount", [
+    ("p95+10%", "p95", "+", 10), ("throughput-10%", "rps", "-", 10), ("rps-5.5%", "rps", "-", 5.5),
+    ("failures+1", "failures", "+", 1), ("saturation-20%", "saturation", "-", 20), ("new-failures", "new-failures", "", 0),
+    ("LOST", "lost", "", 0)])
+def test_thresholds_parse(text, metric, sign, amount):
+    t = parse_threshold(text)
+    assert (t.metric, t.sign, t.amount) == (metric, sign, amount)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("p95-10%", "improvement"), ("rps+10%", "improvement"), ("p95+10", "in percent"),
+    ("failures+1%", "percentage points"), ("latency+10%", "expected e.g.")])
+def test_bad_thresholds(text, message):
+    with pytest.raises(UserError, match=message):
+        parse_threshold(text)
+
+
+def test_p95_threshold_crossed_and_not():
+    base = load_run()
+    slower = load_run("load-b", scale_p95=1.2)
+    bit_slower = load_run("load-c", scale_p95=1.05)
+    [t] = [parse_threshold("p95+10%")]
+    assert not all(v.passed for v in verdicts(base, slower, [t]))
+    assert all(v.passed for v in verdicts(base, bit_slower, [t]))
+    failed = [v for v in verdicts(base, slower, [t]) if not v.passed]
+    assert any(v.check == "p95+10% LMTP deliver" and "(+20.0%)" in v.detail for v in failed)
+
+
+def test_throughput_threshold():
+    base = load_run()
+    assert not all(v.passed for v in verdicts(base, load_run("b", scale_rps=0.85), [parse_threshold("rps-10%")]))
+    assert all(v.passed for v in verdicts(base, load_run("c", scale_rps=1.5), [parse_threshold("rps-10%")]))
+
+
+def test_lost_mail_fails_the_candidate():
+    [v] = verdicts(load_run(), load_run("b", lost=3), [parse_threshold("lost")])
+    assert not v.passed and v.detail.startswith("3 missing")
+
+
+def test_saturation_threshold():
+    def with_capacity(run, rps):
+        run["capacity"] = {"steps": [], "saturation": {"point": {"rps": rps, "users": 10}}}
+        return run
+    base = with_capacity(load_run(), 200.0)
+    [v] = verdicts(base, with_capacity(load_run("b"), 150.0), [parse_threshold("saturation-10%")])
+    assert not v.passed and "(-25.0%)" in v.detail
+
+
+def test_pairing_servers():
+    assert pair_servers(["cyrus:3.6", "dovecot:2.3"], ["cyrus:3.6", "dovecot:2.3"]) == [
+        ("cyrus:3.6", "cyrus:3.6"), ("dovecot:2.3", "dovecot:2.3")]
+    assert pair_servers(["cyrus:3.6"], ["cyrus:3.10"]) == [("cyrus:3.6", "cyrus:3.10")]  # an upgrade
+    assert pair_servers(["cyrus:3.6", "dovecot:2.3"], ["cyrus:3.10", "dovecot:2.4"]) == [
+        ("cyrus:3.6", "cyrus:3.10"), ("dovecot:2.3", "dovecot:2.4")]
+
+
+@pytest.mark.parametrize("before,after,kind", [
+    ("passed", "failed", "new failure"), ("deviation", "error", "new failure"), ("", "failed", "new failure"),
+    ("failed", "passed", "fixed"), ("passed", "deviation", "new deviation"),
+    ("deviation", "passed", "deviation gone"), ("passed", "", "check absent"), ("", "passed", "new check"),
+    ("passed", "skipped", "changed")])
+def test_change_kinds(before, after, kind):
+    assert CheckChange("t", "a", "b", before, after).kind == kind
+
+
+def test_new_failures_on_an_upgrade():
+    base = suite_run("r1", {("acl::t1", "cyrus:3.6"): "passed", ("acl::t2", "cyrus:3.6"): "deviation",
+                            ("acl::t3", "cyrus:3.6"): "failed"})
+    cand = suite_run("r2", {("acl::t1", "cyrus:3.10"): "failed", ("acl::t2", "cyrus:3.10"): "passed",
+                            ("acl::t3", "cyrus:3.10"): "passed"})
+    result = comparison(base, [cand], [parse_threshold("new-failures")])
+    [entry] = result["candidates"]
+    assert {c["test"]: c["kind"] for c in entry["changes"]} == {
+        "acl::t1": "new failure", "acl::t2": "deviation gone", "acl::t3": "fixed"}
+    assert not result["passed"]
+    assert entry["verdicts"][0]["detail"] == "acl::t1 [cyrus:3.10] passed -> failed"
+
+
+def test_kinds_cannot_be_mixed():
+    with pytest.raises(UserError, match="one kind"):
+        comparison(load_run(), [suite_run("r", {})], [])
+
+
+def test_writers():
+    base, cand = load_run(), load_run("load-b", scale_p95=2)
+    result = comparison(base, [cand], [parse_threshold("p95+10%"), parse_threshold("lost")])
+    suite = ET.fromstring(compare_out.junit(result)).find("testsuite")
+    cases = suite.findall("testcase")
+    assert int(suite.get("failures")) == sum(case.find("failure") is not None for case in cases) > 0
+    md = compare_out.markdown(result)
+    assert "Verdict: **FAILED**" in md and "| LMTP deliver | p95 |" in md
+    page = compare_out.html(result, [base, cand])
+    # Self-contained: no scripts, stylesheets or images fetched from anywhere.
+    assert "<script" not in page and "src=" not in page and "<link" not in page
+    assert page.count("<svg") == 3  # throughput, p95 and failures over time
+
+
+def test_conformance_page_has_the_matrix():
+    base = suite_run("r1", {("t1", "cyrus:3.6"): "passed"})
+    cand = suite_run("r2", {("t1", "cyrus:3.10"): "failed"})
+    page = compare_out.html(comparison(base, [cand], []), [base, cand])
+    assert "Conformance matrix" in page and "<td class='failed'>failed</td>" in page
+
+
+def test_compare_command_exits_1_when_a_threshold_is_crossed(tmp_path):
+    for name, run in (("base", load_run()), ("same", load_run("s")), ("slow", load_run("x", scale_p95=1.5))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(run))
+    assert read_run(tmp_path / "base")["kind"] == "load"
+    run = lambda cand: subprocess.run(  # noqa: E731
+        ["imapwright", "compare", str(tmp_path / "base"), str(tmp_path / cand), "--fail-on", "p95+10%",
+         "--out", str(tmp_path / f"out-{cand}")], capture_output=True, text=True, timeout=60)
+    ok, bad = run("same"), run("slow")
+    assert ok.returncode == 0, ok.stderr
+    assert bad.returncode == 1 and "FAIL p95+10%" in bad.stderr
+    assert sorted(p.name for p in (tmp_path / "out-slow").iterdir()) == [
+        "compare.html", "compare.json", "compare.md", "junit.xml"]

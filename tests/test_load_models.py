@@ -1,0 +1,164 @@
+"""The load harness's own arithmetic and parsers: ledger comparison, capacity steps and the
+saturation point, Locust output read back (recorded from real runs), mixes and configuration."""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from imapwright.errors import UserError
+from imapwright.load import ledger, results
+from imapwright.load.config import LoadConfig
+from imapwright.load.mixes import DEFAULT_MIX, parse_mix
+from imapwright.load.saturation import Step, percentile, saturation, step_from_counts
+
+DATA = Path(__file__).parent / "data" / "locust"
+
+
+# -- ledger -------------------------------------------------------------------------------------
+def write_ledger(tmp_path: Path, lines: list[str], name: str = "ledger-1.tsv") -> Path:
+    (tmp_path / name).write_text("".join(line + "\n" for line in lines))
+    return tmp_path
+
+
+def test_ledger_counts_adds_minus_removes_per_folder(tmp_path):
+    write_ledger(tmp_path, ["add\talice\tINBOX\t<1@x>", "add\talice\tINBOX\t<2@x>", "remove\talice\tINBOX\t<2@x>"])
+    write_ledger(tmp_path, ["add\tbob\tINBOX\t<3@x>"], "ledger-2.tsv")
+    expected = ledger.read_ledgers(tmp_path)
+    check = ledger.compare(expected, {("alice", "INBOX"): Counter({"<1@x>": 1}), ("bob", "INBOX"): Counter({"<3@x>": 1})})
+    assert (check.acknowledged, check.removed, check.expected, check.on_server) == (3, 1, 2, 2)
+    assert check.passed
+
+
+def test_ledger_names_a_missing_and_an_unacknowledged_message(tmp_path):
+    write_ledger(tmp_path, ["add\talice\tINBOX\t<1@x>", "add\talice\tINBOX\t<2@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path),
+                           {("alice", "INBOX"): Counter({"<1@x>": 1, "<9@x>": 1})})
+    assert check.missing == ["alice/INBOX <2@x>"]
+    assert check.extra == ["alice/INBOX <9@x>"]
+    assert not check.passed
+
+
+def test_ledger_counts_a_duplicate_delivery_as_extra(tmp_path):
+    write_ledger(tmp_path, ["add\talice\tINBOX\t<1@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<1@x>": 2})})
+    assert check.extra == ["alice/INBOX <1@x>"] and not check.missing
+
+
+def test_ledger_allows_a_message_whose_outcome_was_unknown(tmp_path):
+    # The connection broke after DATA: stored or not, either is right.
+    write_ledger(tmp_path, ["unknown\talice\tINBOX\t<5@x>", "unknown\talice\tINBOX\t<6@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<5@x>": 1})})
+    assert check.passed and check.unknown_stored == 1
+
+
+def test_ledger_ignores_a_line_cut_short_by_a_killed_process(tmp_path):
+    (tmp_path / "ledger-1.tsv").write_text("add\talice\tINBOX\t<1@x>\nadd\talice\tIN")
+    assert ledger.read_ledgers(tmp_path).acknowledged == 1
+
+
+def test_timings_are_read_from_every_process(tmp_path):
+    (tmp_path / "timings-1.tsv").write_text("deliver\t100.5\t12.0\nbroken line\n")
+    (tmp_path / "timings-2.tsv").write_text("deliver\t101.0\t8.5\nreconstruct full list\t100.0\t2000.0\n")
+    t = ledger.read_timings(tmp_path)
+    assert t["deliver"] == [(100.5, 12.0), (101.0, 8.5)] and t["reconstruct full list"] == [(100.0, 2000.0)]
+
+
+# -- capacity ------------------------------------------------------------------------------------
+def test_percentile_of_a_histogram():
+    hist = {10: 90, 100: 9, 1000: 1}
+    assert percentile(hist, 0.5) == 10 and percentile(hist, 0.95) == 100 and percentile(hist, 0.999) == 1000
+    assert percentile({}, 0.95) == 0.0
+
+
+def test_a_step_counts_only_its_own_requests():
+    step = step_from_counts(users=10, seconds=5, requests=100, failures=2,
+                            before={10: 500}, after={10: 550, 300: 50})
+    assert step.p50_ms == 10 and step.p95_ms == 300  # the earlier 500 fast requests do not dilute it
+    assert step.rps == 20 and step.failure_ratio == 0.02
+
+
+def steps(*p95s: float, failures: tuple = ()) -> list[Step]:
+    fails = failures or (0,) * len(p95s)
+    return [Step(5 * (i + 1), 10, 1000 * (i + 1), f, 5, p) for i, (p, f) in enumerate(zip(p95s, fails))]
+
+
+def test_saturation_is_the_last_step_under_the_thresholds():
+    sat = saturation(steps(50, 80, 120, 400), p95_ms=100, max_failure_ratio=0.01)
+    assert sat.point.users == 10 and sat.crossed.users == 15
+    assert sat.reason == "at 15 users: p95 120 ms > 100 ms"
+
+
+def test_saturation_by_failures():
+    sat = saturation(steps(50, 50, failures=(0, 500)), p95_ms=100, max_failure_ratio=0.01)
+    assert sat.crossed.users == 10 and "failures 25.0% > 1.0%" in sat.reason
+
+
+def test_no_saturation_within_the_run():
+    sat = saturation(steps(10, 20), p95_ms=100, max_failure_ratio=0.01)
+    assert sat.crossed is None and sat.point.users == 10 and sat.reason == "not saturated within the run"
+
+
+def test_saturated_from_the_first_step():
+    sat = saturation(steps(500), p95_ms=100, max_failure_ratio=0.01)
+    assert sat.point is None and sat.crossed.users == 5
+
+
+# -- Locust output (recorded: a mixed run on dovecot:2.3, an admin-churn run on cyrus:3.6) ---------
+def test_read_stats_from_locust_json():
+    stats = results.read_stats(DATA / "mixed.json")
+    rows = {(r["type"], r["name"]): r for r in stats["requests"]}
+    assert rows[("LMTP", "deliver")]["requests"] == 1039
+    assert rows[("IMAP", "APPEND")]["requests"] == 37
+    assert stats["total"]["requests"] == sum(r["requests"] for r in stats["requests"]) == 1577
+    raw = {e["name"]: e for e in json.loads((DATA / "mixed.json").read_text())}
+    idle = raw["IDLE"]
+    assert rows[("IMAP", "IDLE")]["max_ms"] == round(idle["max_response_time"], 1)
+    # p95 from the histogram lies between the fastest and slowest deliveries
+    d = rows[("LMTP", "deliver")]
+    assert raw["deliver"]["min_response_time"] <= d["p95_ms"] <= raw["deliver"]["max_response_time"] + 1
+    assert d["p50_ms"] <= d["p95_ms"] <= d["p99_ms"]
+
+
+def test_read_stats_of_a_run_without_requests(tmp_path):
+    stats = results.read_stats(tmp_path / "absent.json")
+    assert stats["requests"] == [] and stats["total"]["requests"] == 0
+
+
+def test_read_history_keeps_aggregated_rows_and_tolerates_na():
+    points = results.read_history(DATA / "mixed_stats_history.csv")
+    assert points[0]["t"] == 0 and points[0]["p95_ms"] is None  # "N/A" before the first request
+    assert all(b["t"] >= a["t"] for a, b in zip(points, points[1:]))
+    assert points[-1]["requests"] > 0 and max(p["users"] for p in points) == 8
+
+
+def test_read_failures_and_exceptions():
+    failures = results.read_failures(DATA / "churn_failures.csv")
+    assert {(f["name"], f["count"]) for f in failures} == {("SETACL", 20), ("DELETEACL", 51)}
+    [exc] = results.read_exceptions(DATA / "churn_exceptions.csv")
+    assert exc["count"] == 17 and "Quota.__init__()" in exc["message"]
+
+
+# -- mixes and configuration ----------------------------------------------------------------------
+def test_default_mix_is_imaptests():
+    mix = parse_mix(DEFAULT_MIX)
+    assert mix["select"] == 100 and mix["idle"] == 0 and set(mix) >= {"fetch", "store", "append", "expunge", "logout"}
+
+
+@pytest.mark.parametrize("text", ["select=x", "bogus=10", "select", "select=0,fetch=0"])
+def test_bad_mix_is_a_user_error(text):
+    with pytest.raises(UserError):
+        parse_mix(text)
+
+
+def test_config_round_trips_through_the_environment():
+    config = LoadConfig(imap=("127.0.0.1", 143), lmtp=("127.0.0.1", 24), users=["a", "b"], password="pw",
+                        admin="cyrus", admin_password="apw", ledger="/tmp/l", container="c", family="cyrus",
+                        options={"mix": "select=1", "step_users": "5"})
+    assert LoadConfig.from_env(config.to_env()) == config
+
+
+def test_config_names_what_a_scenario_lacks():
+    with pytest.raises(SystemExit, match="IMAPWRIGHT_LOAD_LMTP, IMAPWRIGHT_LOAD_USERS"):
+        LoadConfig.from_env({}).need("LMTP", "USERS")
