@@ -526,6 +526,86 @@ def _print_load_summary(summary: dict) -> None:
         console.print(f"capacity: {summary['capacity']['saturation']['reason']}")
 
 
+@app.command("upgrade")
+def upgrade(
+    from_: Annotated[str, typer.Argument(metavar="FROM", help="catalogue server holding the store first, e.g. cyrus:3.6")],
+    to: Annotated[str, typer.Argument(help="catalogue server it is upgraded to in place, e.g. cyrus:3.10")],
+    size: Annotated[str, typer.Option(help="store size: ci (12 accounts) or full (300 accounts)")] = "full",
+    users: Annotated[int | None, typer.Option(help="accounts (overrides --size)")] = None,
+    messages: Annotated[int | None, typer.Option(help="messages per account (overrides --size)")] = None,
+    suites: Annotated[str, typer.Option(help="conformance suites to run on both versions, comma-separated ('' for none)")] = "health",
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+) -> None:
+    """Populate a store on FROM, upgrade it in place to TO with the documented steps, compare."""
+    import json
+
+    from .admin.store import StoreSize
+    from .admin.upgrade import find_pair, run_upgrade
+    from .report.model import write_atomic
+    from .report.upgrade_html import render_upgrade
+
+    from_spec, to_spec = lookup(from_), lookup(to)
+    find_pair(from_, to)
+    if size not in ("ci", "full"):
+        raise UserError(f"--size {size!r}: ci or full")
+    base = StoreSize.named(size)
+    store_size = StoreSize(users if users is not None else base.users, messages if messages is not None else base.messages)
+    if store_size.users < 3 or store_size.messages < 1:
+        raise UserError("--users must be at least 3 (accounts share with their neighbours) and --messages at least 1")
+    suite_names = [s for s in suites.split(",") if s.strip()]
+    paths = _suite_paths(suite_names) if suite_names else []
+    _ensure_images([from_, to])
+    run_id = f"upgrade-{from_.replace(':', '')}-{to.replace(':', '')}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    out = reports / run_id
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    with build_progress() as bar_for:
+        bar = bar_for(f"{from_}->{to}")
+        result = run_upgrade(from_spec, to_spec, store_size, progress=bar)
+    summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
+    if paths:
+        summary["conformance"] = _conformance_both(paths, [from_, to], out / "conformance")
+    summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    write_atomic(out / "index.html", render_upgrade(summary))
+    for s in result.steps:
+        console.print(f"{'[green]ok[/]' if s.ok else '[red]FAILED[/]'} {s.name} ({s.seconds:.1f} s)")
+    console.print(f"store: {', '.join(f'{v} {k}' for k, v in result.counts.items())}")
+    console.print(f"timings: {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}")
+    for e in result.explained[:5]:
+        console.print(f"expected: {e['difference']}")
+    if len(result.explained) > 5:
+        console.print(f"expected: ... {len(result.explained) - 5} more (see the report)")
+    for f in result.findings[:20]:
+        console.print(f"[red]finding[/]: {f}")
+    for e in result.stale:
+        console.print(f"[red]expected difference did not occur[/]: {e['kind']} {e['value']!r}")
+    if summary.get("conformance"):
+        for c in summary["conformance"]["changes"]:
+            console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")
+    console.print(f"verdict: {'[green]passed[/]' if result.passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
+    """Run the suites against both versions side by side (one pytest run, one worker each)."""
+    import subprocess
+
+    from .report.compare import conformance_changes, read_run
+
+    args = [sys.executable, "-m", "pytest", *paths, "--rootdir", str(ROOT), f"--imapwright-report={out}",
+            "-q", "-p", "no:cacheprovider", "-n", str(len(servers)), "--dist", "loadgroup"]
+    for name in servers:
+        args += ["--server", name]
+    subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+    run = read_run(out)
+    split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
+              "per_server": {name: run["per_server"].get(name, {})}} for name in servers]
+    _pairs, changes = conformance_changes(split[0], split[1])
+    from dataclasses import asdict
+
+    return {"runs": [run], "changes": [{**asdict(c), "kind": c.kind} for c in changes]}
+
+
 @app.command("compare")
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="baseline run, then one or more candidate runs (reports/<run-id>)")],
@@ -600,7 +680,12 @@ def report(runs: Annotated[list[Path] | None, typer.Argument(help="run folders (
     for path in runs:
         summary = read_run(path)
         folder = path if path.is_dir() else path.parent
-        page = render_load(summary) if summary["kind"] == "load" else run_html.render(summary)
+        if summary["kind"] == "upgrade":
+            from .report.upgrade_html import render_upgrade
+
+            page = render_upgrade(summary)
+        else:
+            page = render_load(summary) if summary["kind"] == "load" else run_html.render(summary)
         write_atomic(folder / "index.html", page)
         console.print(f"{summary['label']}: {folder / 'index.html'}")
 

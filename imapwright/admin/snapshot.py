@@ -4,6 +4,8 @@ compared with: folders, subscriptions, per folder its ACL, quota, UIDVALIDITY, a
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ..models.hierarchy import digest
 from .tree import own_folders, read_messages
 from ..servers.handle import ServerHandle
@@ -11,7 +13,9 @@ from ..servers.handle import ServerHandle
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
 
 
-def account_snapshot(server: ServerHandle, user: str, password: str) -> dict:
+def account_snapshot(server: ServerHandle, user: str, password: str, views: bool = False) -> dict:
+    """`views`: also what the user sees of other accounts' folders (its seen state as a sharer)
+    and its Sieve scripts."""
     with server.login(user, password) as client:
         folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
@@ -28,7 +32,43 @@ def account_snapshot(server: ServerHandle, user: str, password: str) -> dict:
                 "quota": {f"{q.quota_root} {q.resource}": [q.usage, q.limit] for q in quotas},
                 "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid] for m in messages},
             }
+        if views:
+            state["views"] = _views(client)
+    if views and "sieve" in server.features and server.sieve is not None:
+        state["sieve"] = _sieve(server, user)
     return state
+
+
+def _views(client) -> dict:
+    """Other users' folders this user can see: per message (by digest) the flags it sees."""
+    ns = client.namespace()
+    out = {}
+    for prefix in (n[0] for n in ns.other or () if n[0]):
+        for flags, _sep, name in client.list_folders("", prefix + "*"):
+            if {f.lower() for f in flags} & {b"\\noselect", b"\\nonexistent"}:
+                continue
+            out[name] = {digest(m.content): sorted(m.flags) for m in read_messages(client, name)}
+    return out
+
+
+def _sieve(server: ServerHandle, user: str) -> dict:
+    client = server.admin_sieve(user)
+    try:
+        return {name: {"active": active, "script": client.get_script(name)}
+                for name, active in sorted(client.list_scripts().items())}
+    finally:
+        client.close()
+
+
+def store_snapshot(server: ServerHandle, accounts: dict[str, str], connections: int = 8,
+                   progress=lambda _n: None) -> Snapshot:
+    """Every account with its views and scripts, read over parallel connections."""
+    def one(item: tuple[str, str]) -> tuple[str, dict]:
+        state = account_snapshot(server, item[0], item[1], views=True)
+        progress(1)
+        return item[0], state
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        return dict(pool.map(one, sorted(accounts.items())))
 
 
 def snapshot(server: ServerHandle, accounts: dict[str, str]) -> Snapshot:
@@ -55,12 +95,43 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
             for key in ("uidvalidity", "acl", "quota"):
                 if fa[key] != fb[key]:
                     out.append(f"{where}: {key} {fa[key]} -> {fb[key]}")
-            for message in sorted(set(fa["messages"]) | set(fb["messages"])):
-                ma, mb = fa["messages"].get(message), fb["messages"].get(message)
-                if ma is None or mb is None:
-                    out.append(f"{where}: message {message[:12]} {'lost' if mb is None else 'appeared'}")
-                    continue
-                for i, what in enumerate(("flags", "internal date", "UID")):
-                    if ma[i] != mb[i]:
-                        out.append(f"{where}: message {message[:12]} {what} {ma[i]} -> {mb[i]}")
+            out += _message_differences(where, fa["messages"], fb["messages"])
+        out += _view_differences(user, a.get("views", {}), b.get("views", {}))
+        if a.get("sieve") != b.get("sieve"):
+            out.append(f"{user}: sieve scripts {_sieve_text(a.get('sieve'))} -> {_sieve_text(b.get('sieve'))}")
     return out
+
+
+def _sieve_text(scripts: dict | None) -> str:
+    if scripts is None:
+        return "(not read)"
+    return ", ".join(f"{n}{' (active)' if s['active'] else ''} {digest(s['script'].encode())[:8]}"
+                     for n, s in scripts.items()) or "none"
+
+
+def _view_differences(user: str, a: dict, b: dict) -> list[str]:
+    out = []
+    for name in sorted(set(a) | set(b)):
+        where = f"{user} sees {name}"
+        if name not in a or name not in b:
+            out.append(f"{where}: folder {'no longer visible' if name not in b else 'newly visible'}")
+            continue
+        for message in sorted(set(a[name]) | set(b[name])):
+            fa, fb = a[name].get(message), b[name].get(message)
+            if fa != fb:
+                out.append(f"{where}: message {message[:12]} flags {fa} -> {fb}")
+    return out
+
+
+def _message_differences(where: str, a: dict, b: dict) -> list[str]:
+    out = []
+    for message in sorted(set(a) | set(b)):
+        ma, mb = a.get(message), b.get(message)
+        if ma is None or mb is None:
+            out.append(f"{where}: message {message[:12]} {'lost' if mb is None else 'appeared'}")
+            continue
+        for i, what in enumerate(("flags", "internal date", "UID")):
+            if ma[i] != mb[i]:
+                out.append(f"{where}: message {message[:12]} {what} {ma[i]} -> {mb[i]}")
+    return out
+

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..errors import UserError
+from ..errors import ServerError, UserError
 from ..progress import console
 from ..servers import ports
 from ..servers.handle import ServerHandle
@@ -104,11 +104,16 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
             for _ in pool.map(lambda u: server.create_user(u, password), users):
                 bar.advance(task)
         if params.mailboxes:
-            from ..admin.seed import seed_mailboxes, seed_names
+            from ..admin.seed import SeedError, seed_mailboxes, seed_names
 
             task = bar.add_task("mailbox list", total=params.mailboxes, note="pipelined CREATE x4")
-            seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
-                           seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
+            since = datetime.now(UTC)
+            try:
+                seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
+                               seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
+            except (OSError, SeedError) as exc:  # the server's failure, reported with its own words
+                raise ServerError(f"{server.name} failed while seeding the mailbox list ({exc}); "
+                                  f"server log: {_last_error(server, since)}") from None
     family = server.family
     options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
                "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
@@ -303,6 +308,17 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+def _last_error(server: ServerHandle, since: datetime) -> str:
+    if "logs" not in server.features:
+        return "(not readable)"
+    try:
+        lines = server.logs(since)
+    except Exception:
+        return "(not readable)"
+    bad = [line.raw for line in lines if any(w in line.message.lower() for w in ("error", "fatal", "signal", "crash"))]
+    return (bad or [line.raw for line in lines] or ["(nothing)"])[-1]
 
 
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:

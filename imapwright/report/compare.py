@@ -71,6 +71,8 @@ def read_run(path: Path) -> dict:
     summary.setdefault("kind", "conformance")
     if summary["kind"] == "load":
         summary["label"] = f"{summary['server']['name']} {summary['run_id']}"
+    elif summary["kind"] == "upgrade":
+        summary["label"] = summary["run_id"]
     else:
         summary["label"] = f"{'+'.join(sorted(summary.get('per_server', {}))) or 'run'} {summary['run_id']}"
     return summary

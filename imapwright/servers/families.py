@@ -70,8 +70,9 @@ class Family:
         return self.user_mailbox(user)
 
     def set_quota(self, server: ServerHandle, root: str, storage_kb: int | None = None,
-                  messages: int | None = None) -> None:
-        """Set (or, with no limits, remove) a quota root's limits as the admin."""
+                  messages: int | None = None, settle: bool = True) -> None:
+        """Set (or, with no limits, remove) a quota root's limits as the admin. `settle=False`:
+        the caller does not need the new limit in force at once (bulk population)."""
         raise NotImplementedError
 
     def share_seen_state(self, server: ServerHandle, mailbox: str) -> None:
@@ -183,7 +184,7 @@ class Cyrus(Family):
     def repair_tree(self, server, mailbox):
         server.exec([f"{self.bin}/reconstruct", "-r", mailbox]).check(f"reconstruct -r {mailbox}")
 
-    def set_quota(self, server, root, storage_kb=None, messages=None):
+    def set_quota(self, server, root, storage_kb=None, messages=None, settle=True):
         limits = [f"STORAGE {storage_kb}"] * (storage_kb is not None) + [f"MESSAGE {messages}"] * (messages is not None)
         with server.admin_imap() as admin:
             typ, data = command(admin, "SETQUOTA", quote(root), f"({' '.join(limits)})")
@@ -328,7 +329,7 @@ class Dovecot(Family):
     def quota_root(self, user):
         return "User quota"
 
-    def set_quota(self, server, root, storage_kb=None, messages=None):
+    def set_quota(self, server, root, storage_kb=None, messages=None, settle=True):
         # Dovecot has one root per user, its limits from userdb: SETQUOTA needs a quota_set dict
         # and a master login. `root` is the account's mailbox name as the admin sees it.
         user = root.removeprefix("user.")
@@ -338,9 +339,9 @@ class Dovecot(Family):
         else:
             limits = [f"storage={storage_kb}K"] * (storage_kb is not None) + [f"messages={messages}"] * (messages is not None)
             fields = {"quota_rule": "*:" + ":".join(limits) if limits else None}
-        self._set_userdb_fields(server, user, fields)
+        self._set_userdb_fields(server, user, fields, settle)
 
-    def _set_userdb_fields(self, server, user, fields: dict[str, str | None]) -> None:
+    def _set_userdb_fields(self, server, user, fields: dict[str, str | None], settle: bool = True) -> None:
         """Set (value) or drop (None) userdb extra fields on the user's passwd-file line.
 
         Dovecot re-reads a passwd-file only when its mtime (whole seconds) or size changed, and
@@ -360,7 +361,8 @@ class Dovecot(Family):
         self._generation += 1
         server.write_file(path, (new_line + "\n").encode())
         server.exec(["touch", "-d", f"@{1_000_000_000 + self._generation}", path], user="root").check()
-        time.sleep(1.05 - time.time() % 1)
+        if settle:
+            time.sleep(1.05 - time.time() % 1)
 
     def delete_user(self, server, user):
         # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.

@@ -147,9 +147,10 @@ class ServerHandle:
         """The quota root name GETQUOTAROOT reports for a user's account."""
         return self.family.quota_root(user)
 
-    def set_quota(self, root: str, storage_kb: int | None = None, messages: int | None = None) -> None:
+    def set_quota(self, root: str, storage_kb: int | None = None, messages: int | None = None,
+                  settle: bool = True) -> None:
         """Set a quota root's limits (no limits: remove the root)."""
-        self.family.set_quota(self, root, storage_kb, messages)
+        self.family.set_quota(self, root, storage_kb, messages, settle)
 
     def share_seen_state(self, mailbox: str) -> None:
         """One \\Seen state for everybody on this mailbox (a shared folder, not a bulletin board)."""

@@ -1,0 +1,149 @@
+"""A populated mailstore for upgrade validation: what an admin's real store holds, at a size the
+run can afford. Accounts made with the account workflow, nested folders, messages with flags,
+keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a group,
+`anyone` and negative entries, quotas with nested roots where the server has them, subscriptions,
+Sieve scripts where the server has them, a shared folder and a bulletin board.
+
+Account i shares its "work" folder with account i+1 (who marks messages seen there), so every
+account is both owner and sharer. Account 0 also owns the bulletin board (anyone may read and
+post; seen state per reader) and the team folder (the group may write; one seen state where the
+server can keep one).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from ..models.acl import PROFILES
+from ..servers.handle import ServerHandle
+
+FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
+# Flags and keywords in turn, so every combination the snapshot compares occurs.
+FLAG_CYCLE = [[b"\\Seen"], [b"\\Flagged", b"$Project"], [], [b"\\Answered", b"\\Seen"], [b"\\Draft"],
+              [b"\\Seen", b"$Label1"], [b"\\Deleted"], [b"\\Seen", b"\\Flagged"]]
+GROUP = "staff"
+SIEVE_SCRIPT = 'require ["fileinto"];\nif header :contains "subject" "report" {\n  fileinto "work";\n}\n'
+
+
+@dataclass(frozen=True)
+class StoreSize:
+    users: int
+    messages: int  # per account, spread over INBOX and its folders
+
+    @classmethod
+    def named(cls, name: str) -> StoreSize:
+        return {"ci": cls(12, 12), "full": cls(300, 12)}[name]
+
+
+@dataclass
+class Store:
+    """What was made: the accounts and their passwords (the snapshot logs in as each), and what
+    the server could not do (recorded, not fatal: e.g. no per-mailbox shared seen state)."""
+    accounts: dict[str, str]
+    board: str = ""  # owner/folder of the bulletin board and the team folder
+    team: str = ""
+    skipped: list[str] = field(default_factory=list)
+
+
+def account_names(count: int, prefix: str = "u") -> list[str]:
+    return [f"{prefix}{i:04d}" for i in range(count)]
+
+
+def _message(n: int, user: str, folder: str) -> bytes:
+    subject = "report" if n % 5 == 0 else f"note {n}"
+    return (f"From: sender{n % 17}@imapwright.test\r\nTo: {user}@imapwright.test\r\nSubject: {subject}\r\n"
+            f"Date: Mon, 3 Mar 2025 08:00:00 +0000\r\nMessage-ID: <{n}.{user}@store.imapwright.test>\r\n"
+            f"\r\nMessage {n} for {user} in {folder or 'INBOX'}.\r\n" + "x" * (n % 7 * 300) + "\r\n").encode()
+
+
+def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
+                   progress: Callable[[int], None] = lambda _n: None, connections: int = 4) -> Store:
+    """Make the store; `progress(1)` after each account."""
+    users = account_names(size.users, prefix)
+    store = Store({u: secrets.token_urlsafe(12) for u in users})
+    profile = PROFILES[server.family.name]
+    group = profile.group(GROUP)
+    server.family.create_group(server, GROUP)
+    nested_quota = "quota-roots" in server.features
+    when = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+
+    def make(i: int) -> None:
+        user, password = users[i], store.accounts[users[i]]
+        sharer, other = users[(i + 1) % len(users)], users[(i + 2) % len(users)]
+        server.create_user(user, password)
+        with server.login(user, password) as client:
+            own = lambda folder: server.mailbox_name(user, folder, user)  # noqa: E731
+            for folder in FOLDERS:
+                client.create_folder(own(folder))
+            places = ("", *FOLDERS)
+            for k in range(size.messages):
+                n = i * 1000 + k
+                folder = places[k % len(places)]
+                client.append(own(folder), _message(n, user, folder), FLAG_CYCLE[n % len(FLAG_CYCLE)],
+                              when + timedelta(hours=n % 5000, minutes=k))
+            for folder in ("work", "work.2026", "drafts"):
+                client.subscribe_folder(own(folder))
+            client.setacl(own("work"), sharer, "lrsw")
+            client.setacl(own("work"), group, "lr")
+            client.setacl(own("sent-mail"), group, "lr")
+            client.setacl(own("sent-mail"), f"-{other}", "r")  # a negative entry
+        # Not settled one by one (Dovecot re-reads a changed userdb file after a second): the
+        # store is settled once, at the end.
+        server.set_quota(server.user_mailbox(user), storage_kb=100_000, settle=False)
+        if nested_quota:
+            server.set_quota(server.mailbox_name(user, "work"), storage_kb=20_000, settle=False)
+        if "sieve" in server.features and server.sieve is not None:
+            sieve = server.admin_sieve(user)
+            try:
+                sieve.put_script("filter", SIEVE_SCRIPT)
+                sieve.set_active("filter")
+            finally:
+                sieve.close()
+        progress(1)
+
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(make, range(len(users))))
+
+    # Sharers' seen state: each account marks the first message of its neighbour's "work" seen.
+    def mark(i: int) -> None:
+        owner, sharer = users[i], users[(i + 1) % len(users)]
+        with server.login(sharer, store.accounts[sharer]) as client:
+            client.select_folder(server.mailbox_name(owner, "work", sharer))
+            uids = client.search()
+            if uids:
+                client.add_flags(uids[:1], [b"\\Seen"])
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(mark, range(len(users))))
+
+    _boards(server, store, users, group, when)
+    time.sleep(1.1)  # the quota limits settle (see above)
+    return store
+
+
+def _boards(server: ServerHandle, store: Store, users: list[str], group: str, when: datetime) -> None:
+    owner = users[0]
+    with server.login(owner, store.accounts[owner]) as client:
+        board, team = server.mailbox_name(owner, "board", owner), server.mailbox_name(owner, "team", owner)
+        for name in (board, team):
+            client.create_folder(name)
+            for k in range(3):
+                client.append(name, _message(900_000 + k, owner, name), [], when + timedelta(days=k))
+        client.setacl(board, "anyone", "lrsp")  # the book's bulletin board: anyone reads and posts
+        client.setacl(team, group, "lrswi")
+    store.board, store.team = f"{owner}/board", f"{owner}/team"
+    try:
+        server.share_seen_state(server.mailbox_name(owner, "team"))
+    except NotImplementedError as exc:
+        store.skipped.append(f"shared seen state on the team folder: {exc}")
+    # Readers of the board keep their own seen state: every third account reads its first message.
+    for reader in users[1::3]:
+        with server.login(reader, store.accounts[reader]) as client:
+            client.select_folder(server.mailbox_name(owner, "board", reader))
+            uids = client.search()
+            client.add_flags(uids[:1], [b"\\Seen"])
+            client.subscribe_folder(server.mailbox_name(owner, "board", reader))

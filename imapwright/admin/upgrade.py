@@ -1,0 +1,239 @@
+"""Upgrade validation: populate a store on one version, upgrade it in place to another, prove
+nothing changed that should not.
+
+FROM starts on a fresh volume and is populated (admin/store.py) and snapshotted; FROM stops with
+its data kept; TO starts on the same volume; the version pair's documented steps run
+(fixtures/upgrade/pairs.toml); a second snapshot is compared with the first. Each difference is
+either explained by an expected change the pair lists (with its reason and reference) or is a
+finding. A step or start that fails is a finding too, with the server's own output.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..catalogue import ServerSpec
+from ..errors import ServerError, UserError
+from ..servers.families import FAMILIES
+from .snapshot import Snapshot, differences, store_snapshot
+from .store import StoreSize, populate_store
+
+PAIRS_FILE = Path(__file__).resolve().parent.parent.parent / "fixtures" / "upgrade" / "pairs.toml"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    reference: str
+    kind: str = "exec"  # "exec": run in the new container; "start": done by the new server's start
+    run: tuple[str, ...] = ()
+    user: str = "tool"
+    log: str = ""  # kind "start": the log program whose lines are the step's output
+
+
+@dataclass(frozen=True)
+class Expected:
+    kind: str
+    value: str
+    reason: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Pair:
+    from_: str
+    to: str
+    reference: str
+    prerequisite: str
+    steps: tuple[Step, ...]
+    expected: tuple[Expected, ...] = ()
+
+
+def load_pairs(path: Path = PAIRS_FILE) -> dict[tuple[str, str], Pair]:
+    data = tomllib.loads(path.read_text())
+    pairs = {}
+    for p in data.get("pair", []):
+        steps = tuple(Step(s["name"], s["reference"], s.get("kind", "exec"), tuple(s.get("run", ())),
+                           s.get("user", "tool"), s.get("log", "")) for s in p.get("step", []))
+        expected = tuple(Expected(e["kind"], e.get("value", ""), e["reason"], e["reference"]) for e in p.get("expected", []))
+        for e in expected:
+            if e.kind not in TRANSFORMS:
+                raise ValueError(f"{path}: unknown expected kind {e.kind!r} (known: {', '.join(TRANSFORMS)})")
+        pairs[(p["from"], p["to"])] = Pair(p["from"], p["to"], p["reference"], p.get("prerequisite", ""), steps, expected)
+    return pairs
+
+
+def find_pair(from_: str, to: str) -> Pair:
+    pairs = load_pairs()
+    if (from_, to) not in pairs:
+        known = ", ".join(f"{a} -> {b}" for a, b in pairs)
+        raise UserError(f"no upgrade steps known for {from_} -> {to} (known: {known}); add them to {PAIRS_FILE.name}")
+    return pairs[(from_, to)]
+
+
+# -- expected differences as transformations of the old snapshot -------------------------------------
+def _acl_identifier_prefix(snapshot: Snapshot, value: str) -> Snapshot:
+    """ACL identifiers lose a leading `value` (a display change, not a rights change)."""
+    out = copy.deepcopy(snapshot)
+    for account in out.values():
+        for folder in account["folders"].values():
+            folder["acl"] = {(i[len(value):] if i.startswith(value) else i): r for i, r in folder["acl"].items()}
+    return out
+
+
+TRANSFORMS: dict[str, Callable[[Snapshot, str], Snapshot]] = {"acl-identifier-prefix": _acl_identifier_prefix}
+
+
+@dataclass
+class Classified:
+    findings: list[str]
+    explained: list[dict]  # {"difference", "reason", "reference"}
+    stale: list[dict]  # expected changes that explained nothing: the list is out of date
+
+
+def classify(before: Snapshot, after: Snapshot, expected: tuple[Expected, ...]) -> Classified:
+    """A difference is explained by an expected change if it disappears when that change is applied
+    to the old snapshot; what remains with all of them applied is a finding."""
+    raw = differences(before, after)
+    explained, stale = [], []
+    for e in expected:
+        remaining = set(differences(TRANSFORMS[e.kind](before, e.value), after))
+        gone = [d for d in raw if d not in remaining]
+        explained += [{"difference": d, "reason": e.reason, "reference": e.reference} for d in gone]
+        if not gone:
+            stale.append(asdict(e))
+    transformed = before
+    for e in expected:
+        transformed = TRANSFORMS[e.kind](transformed, e.value)
+    return Classified(differences(transformed, after), explained, stale)
+
+
+# -- the workflow ---------------------------------------------------------------------------------
+@dataclass
+class StepResult:
+    name: str
+    reference: str
+    seconds: float
+    ok: bool
+    output: str
+
+
+@dataclass
+class UpgradeResult:
+    from_: str
+    to: str
+    versions: dict[str, str] = field(default_factory=dict)
+    size: dict = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    steps: list[StepResult] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    explained: list[dict] = field(default_factory=list)
+    stale: list[dict] = field(default_factory=list)
+    store_notes: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    prerequisite: str = ""
+    reference: str = ""
+    failed: str = ""  # the stage that could not complete ("" when the upgrade ran to the end)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failed and not self.findings and all(s.ok for s in self.steps)
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "from": self.from_, "passed": self.passed}
+
+
+def _output(text: str, limit: int = 4000) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
+                progress: Callable[[str, int | None, int | None], None] = lambda *_: None) -> UpgradeResult:
+    """The whole upgrade; never raises for what the servers do (that is the result), only for
+    the harness's own trouble (no docker, no image)."""
+    from ..servers.managed import start_server
+
+    pair = find_pair(from_spec.name, to_spec.name)
+    result = UpgradeResult(from_spec.name, to_spec.name, size=asdict(size), prerequisite=pair.prerequisite,
+                           reference=pair.reference)
+
+    def timed(stage: str, fn):
+        start = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            result.timings[stage] = round(time.perf_counter() - start, 2)
+
+    progress(f"starting {from_spec.name}", None, None)
+    old = timed(f"start {from_spec.name}", lambda: start_server(from_spec))
+    new = None
+    try:
+        result.versions[from_spec.name] = old.version
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            progress("populating", done[0], size.users)
+        store = timed("populate", lambda: populate_store(old, size, progress=advance))
+        result.store_notes = store.skipped
+        progress("snapshot before", None, None)
+        before = timed("snapshot before", lambda: store_snapshot(old, store.accounts))
+        result.counts = _counts(before)
+        old.stop(keep_data=True)
+        progress(f"starting {to_spec.name} on the same data", None, None)
+        since = datetime.now(UTC)
+        try:
+            new = timed(f"start {to_spec.name}", lambda: start_server(to_spec, volume=old.volume_name))
+        except ServerError as exc:
+            result.failed = f"start {to_spec.name}"
+            result.findings.append(f"{to_spec.name} did not start on {from_spec.name}'s data: {exc}")
+            return result
+        result.versions[to_spec.name] = new.version
+        for step in pair.steps:
+            progress(step.name, None, None)
+            result.steps.append(_run_step(new, step, since))
+        progress("snapshot after", None, None)
+        try:
+            after = timed("snapshot after", lambda: store_snapshot(new, store.accounts))
+        except Exception as exc:  # the new server cannot show the store: a finding, with its words
+            result.failed = "snapshot after"
+            result.findings.append(f"the store could not be read after the upgrade: {type(exc).__name__}: {exc}")
+            return result
+        classified = classify(before, after, pair.expected)
+        result.findings, result.explained, result.stale = classified.findings, classified.explained, classified.stale
+        return result
+    finally:
+        if new is not None:
+            new.stop()
+        old.stop()  # the volume carries FROM's labels: removed with it
+
+
+def _run_step(server, step: Step, since: datetime) -> StepResult:
+    if step.kind == "start":
+        lines = [line.raw for line in server.logs(since) if step.log in line.program]
+        bad = [line for line in lines if "ERROR" in line or "fatal" in line.lower()]
+        return StepResult(step.name, step.reference, 0.0, not bad, _output("\n".join(lines)))
+    family = FAMILIES[server.family.name]
+    argv = [a.replace("{bin}", getattr(family, "bin", "")) for a in step.run]
+    start = time.perf_counter()
+    res = server.exec(argv, user=None if step.user == "tool" else step.user)
+    seconds = round(time.perf_counter() - start, 2)
+    return StepResult(step.name, step.reference, seconds, res.exit_code == 0,
+                      _output(f"$ {' '.join(step.run)}  (exit {res.exit_code})\n{res.stdout}{res.stderr}"))
+
+
+def _counts(snapshot: Snapshot) -> dict[str, int]:
+    folders = sum(len(a["folders"]) for a in snapshot.values())
+    messages = sum(len(f["messages"]) for a in snapshot.values() for f in a["folders"].values())
+    acl = sum(len(f["acl"]) for a in snapshot.values() for f in a["folders"].values())
+    views = sum(len(a.get("views", {})) for a in snapshot.values())
+    scripts = sum(len(a.get("sieve") or {}) for a in snapshot.values())
+    return {"accounts": len(snapshot), "folders": folders, "messages": messages, "acl entries": acl,
+            "shared views": views, "sieve scripts": scripts}
