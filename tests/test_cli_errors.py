@@ -38,6 +38,9 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     (["compare", "/nonexistent/a", "/nonexistent/b"], None, "/nonexistent/a: no run there"),
     (["compare", "/tmp", "/tmp", "--fail-on", "p95-10%"], None, "is an improvement; write p95+10%"),
     (["report", "/nonexistent/run"], None, "/nonexistent/run: no run there"),
+    (["upgrade", "cyrus:3.10", "cyrus:3.6"], None, "no upgrade steps known for cyrus:3.10 -> cyrus:3.6"),
+    (["upgrade", "cyrus:3.6", "cyrus:3.10", "--size", "huge"], None, "--size 'huge': ci or full"),
+    (["upgrade", "cyrus:3.6", "cyrus:3.10", "--users", "2"], None, "--users must be at least 3"),
 ])
 def test_bad_input_is_one_line(args, env, message):
     result = run_cli(*args, env=env)

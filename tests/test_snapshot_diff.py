@@ -4,10 +4,10 @@ import copy
 
 from imapwright.admin.snapshot import differences
 
-BASE = {"bob": {"subscribed": ["", "a"], "folders": {
-    "": {"uidvalidity": 7, "acl": {"bob": "aiklprstwx"}, "quota": {"user.bob STORAGE": [3, 100]},
+BASE = {"bob": {"subscribed": ["", "a"], "quota": {"user.bob STORAGE": [3, 100]}, "folders": {
+    "": {"uidvalidity": 7, "acl": {"bob": "aiklprstwx"}, "quota": ["user.bob"],
          "messages": {"d1" * 32: [["\\Seen"], "2025-06-01T12:00:00", 1]}},
-    "a": {"uidvalidity": 8, "acl": {"bob": "aiklprstwx", "fred": "lr"}, "quota": {},
+    "a": {"uidvalidity": 8, "acl": {"bob": "aiklprstwx", "fred": "lr"}, "quota": ["user.bob"],
           "messages": {"d2" * 32: [[], "2025-06-02T12:00:00", 1]}},
 }}}
 
@@ -20,9 +20,9 @@ def test_one_flag_one_acl_entry_and_one_quota_limit_are_reported_exactly():
     after = copy.deepcopy(BASE)
     after["bob"]["folders"][""]["messages"]["d1" * 32][0] = ["\\Flagged", "\\Seen"]
     after["bob"]["folders"]["a"]["acl"]["fred"] = "lrs"
-    after["bob"]["folders"][""]["quota"]["user.bob STORAGE"] = [3, 200]
+    after["bob"]["quota"]["user.bob STORAGE"] = [3, 200]
     assert differences(BASE, after) == [
-        "bob/INBOX: quota {'user.bob STORAGE': [3, 100]} -> {'user.bob STORAGE': [3, 200]}",
+        "bob: quota user.bob STORAGE (usage, limit) [3, 100] -> [3, 200]",
         f"bob/INBOX: message {'d1' * 6} flags ['\\\\Seen'] -> ['\\\\Flagged', '\\\\Seen']",
         "bob/a: acl {'bob': 'aiklprstwx', 'fred': 'lr'} -> {'bob': 'aiklprstwx', 'fred': 'lrs'}",
     ]
@@ -35,3 +35,15 @@ def test_lost_folder_lost_message_and_missing_account():
     after["ann"] = after["bob"]
     assert differences(BASE, after) == [
         "ann: account appeared", f"bob/INBOX: message {'d1' * 6} lost", "bob/a: folder missing"]
+
+
+def test_a_folder_leaving_its_quota_root_and_a_sharers_view():
+    before = copy.deepcopy(BASE)
+    before["bob"]["views"] = {"user.ann.work": {"d3" * 32: ["\\Seen"]}}
+    after = copy.deepcopy(before)
+    after["bob"]["folders"]["a"]["quota"] = []
+    after["bob"]["views"]["user.ann.work"]["d3" * 32] = []
+    assert differences(before, after) == [
+        "bob/a: quota roots ['user.bob'] -> []",
+        f"bob sees user.ann.work: message {'d3' * 6} flags ['\\\\Seen'] -> []",
+    ]

@@ -21,15 +21,19 @@ def account_snapshot(server: ServerHandle, user: str, password: str, views: bool
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
                             for _f, _s, n in client.list_sub_folders())
-        state: dict = {"subscribed": subscribed, "folders": {}}
+        # Quota: each root once per account (usage and limits), each folder naming its roots, so
+        # one changed limit is one difference, not one per folder under the root.
+        state: dict = {"subscribed": subscribed, "quota": {}, "folders": {}}
         for folder, name in sorted(folders.items()):
             messages = read_messages(client, name)
             uidvalidity = client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
-            _roots, quotas = client.get_quota_root(name) if client.has_capability("QUOTA") else (None, [])
+            roots, quotas = _quota(client, name)
+            for q in quotas:
+                state["quota"][f"{q.quota_root} {q.resource}"] = [q.usage, q.limit]
             state["folders"][folder] = {
                 "uidvalidity": int(uidvalidity),
                 "acl": {i.decode(): "".join(sorted(r.decode())) for i, r in client.getacl(name)},
-                "quota": {f"{q.quota_root} {q.resource}": [q.usage, q.limit] for q in quotas},
+                "quota": roots,
                 "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid] for m in messages},
             }
         if views:
@@ -37,6 +41,18 @@ def account_snapshot(server: ServerHandle, user: str, password: str, views: bool
     if views and "sieve" in server.features and server.sieve is not None:
         state["sieve"] = _sieve(server, user)
     return state
+
+
+def _quota(client, name: str) -> tuple[list[str], list]:
+    """(root names, quotas) of a mailbox; a reply the client cannot parse is recorded as such
+    (a server after an upgrade may answer oddly: that is a difference, not a crash)."""
+    if not client.has_capability("QUOTA"):
+        return [], []
+    try:
+        roots, quotas = client.get_quota_root(name)
+    except (IndexError, ValueError) as exc:
+        return [f"(unreadable: {type(exc).__name__})"], []
+    return sorted(roots.quota_roots), quotas
 
 
 def _views(client) -> dict:
@@ -86,15 +102,19 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
         a, b = before[user], after[user]
         if a["subscribed"] != b["subscribed"]:
             out.append(f"{user}: subscriptions {a['subscribed']} -> {b['subscribed']}")
+        qa, qb = a.get("quota", {}), b.get("quota", {})
+        for root in sorted(set(qa) | set(qb)):
+            if qa.get(root) != qb.get(root):
+                out.append(f"{user}: quota {root} (usage, limit) {qa.get(root)} -> {qb.get(root)}")
         for folder in sorted(set(a["folders"]) | set(b["folders"])):
             where = f"{user}/{folder or 'INBOX'}"
             if folder not in b["folders"] or folder not in a["folders"]:
                 out.append(f"{where}: folder {'missing' if folder not in b['folders'] else 'appeared'}")
                 continue
             fa, fb = a["folders"][folder], b["folders"][folder]
-            for key in ("uidvalidity", "acl", "quota"):
+            for key, what in (("uidvalidity", "uidvalidity"), ("acl", "acl"), ("quota", "quota roots")):
                 if fa[key] != fb[key]:
-                    out.append(f"{where}: {key} {fa[key]} -> {fb[key]}")
+                    out.append(f"{where}: {what} {fa[key]} -> {fb[key]}")
             out += _message_differences(where, fa["messages"], fb["messages"])
         out += _view_differences(user, a.get("views", {}), b.get("views", {}))
         if a.get("sieve") != b.get("sieve"):

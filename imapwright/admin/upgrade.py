@@ -11,6 +11,7 @@ finding. A step or start that fails is a finding too, with the server's own outp
 from __future__ import annotations
 
 import copy
+import re
 import time
 import tomllib
 from collections.abc import Callable
@@ -103,8 +104,10 @@ def classify(before: Snapshot, after: Snapshot, expected: tuple[Expected, ...]) 
     raw = differences(before, after)
     explained, stale = [], []
     for e in expected:
-        remaining = set(differences(TRANSFORMS[e.kind](before, e.value), after))
-        gone = [d for d in raw if d not in remaining]
+        # A difference is gone when nothing is left at its place (same where and what): an
+        # ACL that also changed otherwise stays a finding, and is not counted as explained.
+        remaining = {_place(d) for d in differences(TRANSFORMS[e.kind](before, e.value), after)}
+        gone = [d for d in raw if _place(d) not in remaining]
         explained += [{"difference": d, "reason": e.reason, "reference": e.reference} for d in gone]
         if not gone:
             stale.append(asdict(e))
@@ -112,6 +115,11 @@ def classify(before: Snapshot, after: Snapshot, expected: tuple[Expected, ...]) 
     for e in expected:
         transformed = TRANSFORMS[e.kind](transformed, e.value)
     return Classified(differences(transformed, after), explained, stale)
+
+
+def _place(difference: str) -> str:
+    """Where and what a difference line is about, without the values: "ann/INBOX: acl "."""
+    return re.split(r"[\[{(]", difference, maxsplit=1)[0]
 
 
 # -- the workflow ---------------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""The upgrade pairs file and the classification of snapshot differences (expected by the release
+notes, stale expectation, or finding), on snapshots built here."""
+
+import copy
+
+import pytest
+
+from imapwright.admin.upgrade import Expected, classify, load_pairs
+from imapwright.catalogue import lookup
+
+
+def test_every_pair_names_catalogue_servers_of_one_family_with_referenced_steps():
+    pairs = load_pairs()
+    assert {("cyrus:3.2", "cyrus:3.6"), ("cyrus:3.6", "cyrus:3.10"), ("dovecot:2.3", "dovecot:2.4")} <= set(pairs)
+    for (a, b), pair in pairs.items():
+        assert lookup(a).family == lookup(b).family
+        assert pair.reference.startswith("https://")
+        for step in pair.steps:
+            assert step.reference and step.kind in ("start", "exec")
+            assert step.run if step.kind == "exec" else step.log
+        for e in pair.expected:
+            assert e.reason and e.reference
+
+
+def test_an_unknown_expected_kind_is_refused(tmp_path):
+    bad = tmp_path / "pairs.toml"
+    bad.write_text('[[pair]]\nfrom="a"\nto="b"\nreference="r"\n[[pair.expected]]\nkind="magic"\nreason="x"\nreference="y"\n')
+    with pytest.raises(ValueError, match="unknown expected kind 'magic'"):
+        load_pairs(bad)
+
+
+def snap(acl: dict, flags: list) -> dict:
+    return {"ann": {"subscribed": [], "quota": {}, "folders": {"": {
+        "uidvalidity": 1, "acl": acl, "quota": [], "messages": {"m" * 64: [flags, "2025-01-01T00:00:00", 1]}}}}}
+
+
+PREFIX = Expected("acl-identifier-prefix", "#", "2.3 shows global entries with #", "ref")
+
+
+def test_a_difference_the_release_notes_explain_is_not_a_finding():
+    before, after = snap({"#ann": "lr", "bob": "l"}, []), snap({"ann": "lr", "bob": "l"}, [])
+    result = classify(before, after, (PREFIX,))
+    assert result.findings == [] and len(result.explained) == 1 and result.stale == []
+    assert result.explained[0]["reason"] == PREFIX.reason
+
+
+def test_an_expected_difference_that_did_not_occur_is_reported_stale():
+    before = snap({"ann": "lr"}, [])
+    result = classify(before, copy.deepcopy(before), (PREFIX,))
+    assert result.findings == [] and result.stale == [{"kind": "acl-identifier-prefix", "value": "#",
+                                                       "reason": PREFIX.reason, "reference": "ref"}]
+
+
+def test_an_unexplained_change_beside_an_explained_one_is_a_finding():
+    before, after = snap({"#ann": "lr"}, ["\\Seen"]), snap({"ann": "lr"}, [])
+    result = classify(before, after, (PREFIX,))
+    assert len(result.explained) == 1
+    assert result.findings == [f"ann/INBOX: message {'m' * 12} flags ['\\\\Seen'] -> []"]
+
+
+def test_an_explained_kind_does_not_hide_a_real_acl_change():
+    before, after = snap({"#ann": "lr", "bob": "lrs"}, []), snap({"ann": "lr", "bob": "l"}, [])
+    result = classify(before, after, (PREFIX,))
+    assert len(result.findings) == 1 and "'bob': 'l'" in result.findings[0]
+    assert result.explained == [] and len(result.stale) == 1
