@@ -237,6 +237,9 @@ def verdicts(base: dict, cand: dict, thresholds: list[Threshold]) -> list[Verdic
 def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> dict:
     """Everything the writers need, as plain data (also the JSON output)."""
     kinds = {s["kind"] for s in [base, *cands]}
+    if "upgrade" in kinds:
+        raise UserError("an upgrade run compares its two versions itself (see its index.html); "
+                        "compare takes load runs or suite runs")
     if len(kinds) > 1:
         raise UserError("compare runs of one kind: load runs with load runs, suite runs with suite runs")
     result = {"kind": base["kind"], "baseline": base["label"], "candidates": []}
