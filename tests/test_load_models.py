@@ -162,3 +162,14 @@ def test_config_round_trips_through_the_environment():
 def test_config_names_what_a_scenario_lacks():
     with pytest.raises(SystemExit, match="IMAPWRIGHT_LOAD_LMTP, IMAPWRIGHT_LOAD_USERS"):
         LoadConfig.from_env({}).need("LMTP", "USERS")
+
+
+def test_delivery_latency_inside_and_outside_reconstruct_windows():
+    from imapwright.load.runner import _windows_latency
+
+    timings = {"deliver": [(1.0, 10), (2.0, 20), (3.5, 300), (5.0, 12)], "reconstruct full list": [(3.0, 1000)]}
+    result = _windows_latency(timings)
+    assert result["reconstruct full list"] == {"runs": 1, "deliveries_during": 1, "p50_ms_during": 300.0,
+                                               "p95_ms_during": 300.0}
+    assert result["outside"] == {"deliveries": 3, "p50_ms": 12.0, "p95_ms": 20.0}
+    assert _windows_latency({"deliver": [(1.0, 10)]}) is None  # no reconstruct ran

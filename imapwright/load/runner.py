@@ -222,6 +222,15 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
             "passed": check["passed"] and not consistency}
 
 
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    from collections import Counter
+
+    from .saturation import percentile
+
+    hist = Counter(round(v) for v in values)
+    return percentile(hist, 0.5), percentile(hist, 0.95)
+
+
 def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | None:
     """Delivery latency while reconstruct ran against the rest of the run (large-list)."""
     admin = [(s, s + ms / 1000, name) for name in ("reconstruct one user", "reconstruct full list")
@@ -229,19 +238,15 @@ def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | No
     deliveries = timings.get("deliver", [])
     if not admin or not deliveries:
         return None
-    from .saturation import percentile
-
     out = {}
     for label in ("reconstruct one user", "reconstruct full list"):
         spans = [(a, b) for a, b, n in admin if n == label]
         inside = [ms for s, ms in deliveries if any(a <= s <= b for a, b in spans)]
-        hist = lambda values: {round(v): values.count(v) for v in set(values)}  # noqa: E731
-        out[label] = {"runs": len(spans), "deliveries_during": len(inside),
-                      "p50_ms_during": percentile(hist(inside), .5), "p95_ms_during": percentile(hist(inside), .95)}
+        p50, p95 = _percentiles(inside)
+        out[label] = {"runs": len(spans), "deliveries_during": len(inside), "p50_ms_during": p50, "p95_ms_during": p95}
     outside = [ms for s, ms in deliveries if not any(a <= s <= b for a, b, _ in admin)]
-    out["outside"] = {"deliveries": len(outside),
-                      "p50_ms": percentile({round(v): outside.count(v) for v in set(outside)}, .5),
-                      "p95_ms": percentile({round(v): outside.count(v) for v in set(outside)}, .95)}
+    p50, p95 = _percentiles(outside)
+    out["outside"] = {"deliveries": len(outside), "p50_ms": p50, "p95_ms": p95}
     out["spans"] = [(a, b, n) for a, b, n in admin]
     step = max(1, len(deliveries) // 20_000)  # enough points for the plot; all are in timings-*.tsv
     out["deliveries"] = sorted(deliveries)[::step]
