@@ -46,10 +46,12 @@ def read_user_list(path: Path) -> UserList:
     return UserList(users, skipped)
 
 
-def commands_for(user: str, quota_kb: int, folders: tuple[str, ...]) -> list[str]:
+def commands_for(user: str, quota_kb: int | None, folders: tuple[str, ...]) -> list[str]:
+    """The account, its folders in order, and its quota (None: no SETQUOTA, e.g. where quota
+    limits are not set over IMAP, as on Dovecot)."""
     account = f"user.{user}"
     return ([f"CREATE {quote(account)}"] + [f"CREATE {quote(f'{account}.{f}')}" for f in folders]
-            + [f"SETQUOTA {quote(account)} (STORAGE {quota_kb})"])
+            + [f"SETQUOTA {quote(account)} (STORAGE {quota_kb})"] * (quota_kb is not None))
 
 
 @dataclass
@@ -64,7 +66,7 @@ class AddUsersResult:
 
 
 def addusers(host: str, port: int, admin: str, password: str, users: list[str],
-             quota_kb: int = DEFAULT_QUOTA_KB, folders: tuple[str, ...] = DEFAULT_FOLDERS,
+             quota_kb: int | None = DEFAULT_QUOTA_KB, folders: tuple[str, ...] = DEFAULT_FOLDERS,
              progress: Callable[[int], None] = lambda _n: None, connections: int = 4) -> AddUsersResult:
     """Create each user's account, folders and quota; `progress(n)` after every n users.
 
@@ -72,7 +74,7 @@ def addusers(host: str, port: int, admin: str, password: str, users: list[str],
     is the limit (benchmarks/addusers_speed.py: pipelining alone gains nothing on Cyrus, parallel
     sessions do), and a user's commands always stay in one session, in order.
     """
-    per_user = 2 + len(folders)
+    per_user = len(commands_for("x", quota_kb, folders))
 
     def run(chunk: list[str]) -> list[tuple[str, str, str]]:
         answers = pipeline(host, port, admin, password,

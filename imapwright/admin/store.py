@@ -1,5 +1,5 @@
 """A populated mailstore for upgrade validation: what an admin's real store holds, at a size the
-run can afford. Accounts made with the account workflow, nested folders, messages with flags,
+run can afford. Accounts made with the account workflow (addusers), nested folders, messages with flags,
 keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a group,
 `anyone` and negative entries, quotas with nested roots where the server has them, subscriptions,
 Sieve scripts where the server has them, a shared folder and a bulletin board.
@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..models.acl import PROFILES
 from ..servers.handle import ServerHandle
+from .addusers import addusers
 
 FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
 # Flags and keywords in turn, so every combination the snapshot compares occurs.
@@ -72,14 +73,21 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
     nested_quota = "quota-roots" in server.features
     when = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
 
+    # The account workflow (the book's addusers): accounts and folders over pipelined admin
+    # sessions; passwords through the server's own tool, quotas below (the family's way).
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(lambda u: server.set_password(u, store.accounts[u]), users))
+    made = addusers(server.imap.host, server.imap.port, server.admin_user, server.admin_password, users,
+                    quota_kb=None, folders=FOLDERS, connections=connections)
+    if made.failed:
+        user, reason = next(iter(made.failed.items()))
+        raise RuntimeError(f"addusers failed for {len(made.failed)} accounts, first {user}: {reason}")
+
     def make(i: int) -> None:
         user, password = users[i], store.accounts[users[i]]
         sharer, other = users[(i + 1) % len(users)], users[(i + 2) % len(users)]
-        server.create_user(user, password)
         with server.login(user, password) as client:
             own = lambda folder: server.mailbox_name(user, folder, user)  # noqa: E731
-            for folder in FOLDERS:
-                client.create_folder(own(folder))
             places = ("", *FOLDERS)
             for k in range(size.messages):
                 n = i * 1000 + k
