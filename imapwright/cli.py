@@ -577,6 +577,8 @@ def upgrade(
         console.print(f"expected: ... {len(result.explained) - 5} more (see the report)")
     for f in result.findings[:20]:
         console.print(f"[red]finding[/]: {f}")
+    for p in result.problems[:20]:
+        console.print(f"[red]problem[/]: {p}")
     for e in result.stale:
         console.print(f"[red]expected difference did not occur[/]: {e['kind']} {e['value']!r}")
     if summary.get("conformance"):

@@ -155,3 +155,17 @@ def _boards(server: ServerHandle, store: Store, users: list[str], group: str, wh
             uids = client.search()
             client.add_flags(uids[:1], [b"\\Seen"])
             client.subscribe_folder(server.mailbox_name(owner, "board", reader))
+
+
+def store_problems(server: ServerHandle, store: Store, snapshot: dict) -> list[str]:
+    """Where the server's store is not what populate_store made: every sharer must see its
+    neighbour's work folder and every account the bulletin board."""
+    users = sorted(store.accounts)
+    problems = []
+    for i, user in enumerate(users):
+        views = snapshot[user].get("views", {})
+        owner = users[i - 1]  # account i-1 shares its work folder with account i
+        for who, folder in ((owner, "work"), (users[0], "board")):
+            if who != user and server.mailbox_name(who, folder, user) not in views:
+                problems.append(f"{user} cannot see {who}'s {folder} (shared with it by SETACL)")
+    return problems

@@ -23,7 +23,7 @@ from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
 from ..servers.families import FAMILIES
 from .snapshot import Snapshot, differences, store_snapshot
-from .store import StoreSize, populate_store
+from .store import StoreSize, populate_store, store_problems
 
 PAIRS_FILE = Path(__file__).resolve().parent.parent.parent / "fixtures" / "upgrade" / "pairs.toml"
 
@@ -144,6 +144,7 @@ class UpgradeResult:
     explained: list[dict] = field(default_factory=list)
     stale: list[dict] = field(default_factory=list)
     store_notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # FROM's store not as made, or a stage that failed
     counts: dict[str, int] = field(default_factory=dict)
     prerequisite: str = ""
     reference: str = ""
@@ -151,7 +152,7 @@ class UpgradeResult:
 
     @property
     def passed(self) -> bool:
-        return not self.failed and not self.findings and all(s.ok for s in self.steps)
+        return not self.failed and not self.findings and not self.problems and all(s.ok for s in self.steps)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "from": self.from_, "passed": self.passed}
@@ -189,11 +190,21 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         def advance(n: int) -> None:
             done[0] += n
             progress("populating", done[0], size.users)
-        store = timed("populate", lambda: populate_store(old, size, progress=advance))
-        result.store_notes = store.skipped
-        progress("snapshot before", None, None)
-        before = timed("snapshot before", lambda: store_snapshot(old, store.accounts))
+        try:
+            store = timed("populate", lambda: populate_store(old, size, progress=advance))
+            result.store_notes = store.skipped
+            # Fresh processes before the first snapshot: it shows what FROM keeps on disk, not
+            # what its running processes hold in memory (Dovecot caches its shared-mailbox dict).
+            if "restart" in old.features:
+                timed(f"restart {from_spec.name}", old.restart)
+            progress("snapshot before", None, None)
+            before = timed("snapshot before", lambda: store_snapshot(old, store.accounts))
+        except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
+            result.failed = "populate"
+            result.problems.append(f"{from_spec.name}: {type(exc).__name__}: {exc}")
+            return result
         result.counts = _counts(before)
+        result.problems += [f"{from_spec.name} before the upgrade: {p}" for p in store_problems(old, store, before)]
         old.stop(keep_data=True)
         progress(f"starting {to_spec.name} on the same data", None, None)
         since = datetime.now(UTC)

@@ -24,7 +24,10 @@ def render_upgrade(summary: dict) -> str:
         out.append(f"<p class='deviation'>Prerequisite: {escape(r['prerequisite'])}</p>")
     if r["failed"]:
         out.append(f"<p class='failed'>The upgrade stopped at: {escape(r['failed'])}</p>")
-    out.append("<h2>Store</h2>" + _table(list(r["counts"]), [list(r["counts"].values())]))
+    if r.get("problems"):
+        out.append(f"<h2 class='failed'>Problems outside the comparison</h2><pre>{escape(chr(10).join(r['problems']))}</pre>")
+    if r["counts"]:
+        out.append("<h2>Store</h2>" + _table(list(r["counts"]), [list(r["counts"].values())]))
     if r["store_notes"]:
         out.append("<p>Not made on this server: " + escape("; ".join(r["store_notes"])) + "</p>")
     out.append("<h2>Timing</h2>" + _table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in r["timings"].items()]

@@ -26,7 +26,8 @@ def test_upgrade_in_place_keeps_the_store(pair, catalogue_servers, record_proper
     result = run_upgrade(lookup(from_), lookup(to), StoreSize.named("ci"))
     record_property("upgrade", f"{from_} -> {to}: {len(result.findings)} findings, "
                                f"{len(result.explained)} expected differences, timings {result.timings}")
-    assert not result.failed, result.findings
+    assert not result.failed, result.findings + result.problems
+    assert result.problems == []  # FROM holds the store as it was made
     assert result.versions[from_] != result.versions[to]  # the new server really runs the new version
     failed_steps = [f"{s.name}:\n{s.output}" for s in result.steps if not s.ok]
     assert not failed_steps, failed_steps
