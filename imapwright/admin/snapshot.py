@@ -4,7 +4,10 @@ compared with: folders, subscriptions, per folder its ACL, quota, UIDVALIDITY, a
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+
+import imapclient
 
 from ..models.hierarchy import digest
 from .tree import own_folders, read_messages
@@ -13,10 +16,28 @@ from ..servers.handle import ServerHandle
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
 
 
-def account_snapshot(server: ServerHandle, user: str, password: str, views: bool = False) -> dict:
+def login_patiently(server: ServerHandle, user: str, password: str, notes: list[str] | None = None,
+                    attempts: int = 3) -> imapclient.IMAPClient:
+    """Log in; a refusal is retried (after half a second, then a second) and noted. Under load
+    (CI: several servers starting at once) Cyrus has refused a valid password once: recorded
+    as a note, where a refusal every time stays an error."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return server.login(user, password)
+        except imapclient.exceptions.LoginError as exc:
+            if attempt == attempts:
+                raise
+            if notes is not None:
+                notes.append(f"login of {user} refused once ({exc}), accepted on a retry")
+            time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")
+
+
+def account_snapshot(server: ServerHandle, user: str, password: str, views: bool = False,
+                     notes: list[str] | None = None) -> dict:
     """`views`: also what the user sees of other accounts' folders (its seen state as a sharer)
     and its Sieve scripts."""
-    with server.login(user, password) as client:
+    with login_patiently(server, user, password, notes) as client:
         folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
@@ -77,10 +98,10 @@ def _sieve(server: ServerHandle, user: str) -> dict:
 
 
 def store_snapshot(server: ServerHandle, accounts: dict[str, str], connections: int = 8,
-                   progress=lambda _n: None) -> Snapshot:
+                   progress=lambda _n: None, notes: list[str] | None = None) -> Snapshot:
     """Every account with its views and scripts, read over parallel connections."""
     def one(item: tuple[str, str]) -> tuple[str, dict]:
-        state = account_snapshot(server, item[0], item[1], views=True)
+        state = account_snapshot(server, item[0], item[1], views=True, notes=notes)
         progress(1)
         return item[0], state
     with ThreadPoolExecutor(max_workers=connections) as pool:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from ..models.acl import PROFILES
 from ..servers.handle import ServerHandle
 from .addusers import addusers
+from .snapshot import login_patiently
 
 FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
 # Flags and keywords in turn, so every combination the snapshot compares occurs.
@@ -86,7 +87,7 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
     def make(i: int) -> None:
         user, password = users[i], store.accounts[users[i]]
         sharer, other = users[(i + 1) % len(users)], users[(i + 2) % len(users)]
-        with server.login(user, password) as client:
+        with login_patiently(server, user, password, store.skipped) as client:
             own = lambda folder: server.mailbox_name(user, folder, user)  # noqa: E731
             places = ("", *FOLDERS)
             for k in range(size.messages):
@@ -120,7 +121,7 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
     # Sharers' seen state: each account marks the first message of its neighbour's "work" seen.
     def mark(i: int) -> None:
         owner, sharer = users[i], users[(i + 1) % len(users)]
-        with server.login(sharer, store.accounts[sharer]) as client:
+        with login_patiently(server, sharer, store.accounts[sharer], store.skipped) as client:
             client.select_folder(server.mailbox_name(owner, "work", sharer))
             uids = client.search()
             if uids:
@@ -135,7 +136,7 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
 
 def _boards(server: ServerHandle, store: Store, users: list[str], group: str, when: datetime) -> None:
     owner = users[0]
-    with server.login(owner, store.accounts[owner]) as client:
+    with login_patiently(server, owner, store.accounts[owner], store.skipped) as client:
         board, team = server.mailbox_name(owner, "board", owner), server.mailbox_name(owner, "team", owner)
         for name in (board, team):
             client.create_folder(name)
@@ -150,7 +151,7 @@ def _boards(server: ServerHandle, store: Store, users: list[str], group: str, wh
         store.skipped.append(f"shared seen state on the team folder: {exc}")
     # Readers of the board keep their own seen state: every third account reads its first message.
     for reader in users[1::3]:
-        with server.login(reader, store.accounts[reader]) as client:
+        with login_patiently(server, reader, store.accounts[reader], store.skipped) as client:
             client.select_folder(server.mailbox_name(owner, "board", reader))
             uids = client.search()
             client.add_flags(uids[:1], [b"\\Seen"])

@@ -181,6 +181,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             result.timings[stage] = round(time.perf_counter() - start, 2)
 
     progress(f"starting {from_spec.name}", None, None)
+    started = datetime.now(UTC)
     old = timed(f"start {from_spec.name}", lambda: start_server(from_spec))
     new = None
     try:
@@ -198,10 +199,11 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             if "restart" in old.features:
                 timed(f"restart {from_spec.name}", old.restart)
             progress("snapshot before", None, None)
-            before = timed("snapshot before", lambda: store_snapshot(old, store.accounts))
+            before = timed("snapshot before", lambda: store_snapshot(old, store.accounts, notes=result.store_notes))
         except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
             result.failed = "populate"
             result.problems.append(f"{from_spec.name}: {type(exc).__name__}: {exc}")
+            result.problems += [f"{from_spec.name} log: {line}" for line in _log_tail(old, started)]
             return result
         result.counts = _counts(before)
         result.problems += [f"{from_spec.name} before the upgrade: {p}" for p in store_problems(old, store, before)]
@@ -220,7 +222,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             result.steps.append(_run_step(new, step, since))
         progress("snapshot after", None, None)
         try:
-            after = timed("snapshot after", lambda: store_snapshot(new, store.accounts))
+            after = timed("snapshot after", lambda: store_snapshot(new, store.accounts, notes=result.store_notes))
         except Exception as exc:  # the new server cannot show the store: a finding, with its words
             result.failed = "snapshot after"
             result.findings.append(f"the store could not be read after the upgrade: {type(exc).__name__}: {exc}")
@@ -232,6 +234,16 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         if new is not None:
             new.stop()
         old.stop()  # the volume carries FROM's labels: removed with it
+
+
+def _log_tail(server, since: datetime, count: int = 8) -> list[str]:
+    """The server's last error-looking log lines since `since` (auth failures included)."""
+    try:
+        lines = server.logs(since)
+    except Exception:
+        return []
+    words = ("error", "fatal", "fail", "badlogin", "refused", "signal")
+    return [line.raw for line in lines if any(w in line.message.lower() for w in words)][-count:]
 
 
 def _run_step(server, step: Step, since: datetime) -> StepResult:
