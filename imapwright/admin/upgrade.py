@@ -164,12 +164,13 @@ def _output(text: str, limit: int = 4000) -> str:
 
 
 def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
-                progress: Callable[[str, int | None, int | None], None] = lambda *_: None) -> UpgradeResult:
+                progress: Callable[[str, int | None, int | None], None] = lambda *_: None,
+                pair: Pair | None = None) -> UpgradeResult:
     """The whole upgrade; never raises for what the servers do (that is the result), only for
-    the harness's own trouble (no docker, no image)."""
+    the harness's own trouble (no docker, no image). `pair`: steps other than the file's."""
     from ..servers.managed import start_server
 
-    pair = find_pair(from_spec.name, to_spec.name)
+    pair = pair or find_pair(from_spec.name, to_spec.name)
     result = UpgradeResult(from_spec.name, to_spec.name, size=asdict(size), prerequisite=pair.prerequisite,
                            reference=pair.reference)
 

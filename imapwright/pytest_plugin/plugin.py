@@ -191,6 +191,14 @@ def server(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def starts_servers(request: pytest.FixtureRequest) -> None:
+    """For tests that start catalogue servers of their own (upgrades): skipped in a run that
+    names only a --target, which may have no docker engine at hand."""
+    if request.config.getoption("target") and not request.config.getoption("server"):
+        pytest.skip("starts catalogue servers of its own; this run names only a --target")
+
+
+@pytest.fixture
 def users(server):
     """Factory of fresh accounts for this test: `users.create('bob')`, `users.login(user)`."""
     factory = UserFactory(server)

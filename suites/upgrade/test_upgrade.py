@@ -13,15 +13,8 @@ from imapwright.catalogue import lookup
 PAIRS = sorted(load_pairs())
 
 
-@pytest.fixture
-def catalogue_servers(request):
-    # The upgrade starts servers of its own: not for runs against a --target alone.
-    if request.config.getoption("target") and not request.config.getoption("server"):
-        pytest.skip("upgrades start catalogue servers; this run names only a --target")
-
-
 @pytest.mark.parametrize("pair", PAIRS, ids=[f"{a}->{b}" for a, b in PAIRS])
-def test_upgrade_in_place_keeps_the_store(pair, catalogue_servers, record_property):
+def test_upgrade_in_place_keeps_the_store(pair, starts_servers, record_property):
     from_, to = pair
     result = run_upgrade(lookup(from_), lookup(to), StoreSize.named("ci"))
     record_property("upgrade", f"{from_} -> {to}: {len(result.findings)} findings, "
