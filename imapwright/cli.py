@@ -439,6 +439,7 @@ def load(
     users: Annotated[int, typer.Option(help="concurrent Locust users (capacity: the most it steps up to)")] = 10,
     spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
     duration: Annotated[float, typer.Option(help="run time in seconds (every run is bounded)")] = 30,
+    max_requests: Annotated[int, typer.Option(help="also stop after this many requests (0: time only)")] = 0,
     population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
     prefix: Annotated[str, typer.Option(help="population account names: PREFIX00000, PREFIX00001, ...")] = "load",
     workers: Annotated[int, typer.Option(help="Locust worker processes on this machine (0: one process)")] = 0,
@@ -470,7 +471,8 @@ def load(
         knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=duration, population=population,
-                        workers=workers, mailboxes=mailboxes, prefix=prefix, options=knobs)
+                        workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
+                        options=knobs)
     params.check()
     settings = _key_values(server_option, "--server-option")
     if mboxlist_db:

@@ -65,6 +65,7 @@ class LoadParams:
     stop_timeout: float = 15  # seconds users get to finish their task at the end
     mailboxes: int = 0  # large-list: entries to seed
     prefix: str = "load"  # population accounts are PREFIX00000, PREFIX00001, ...
+    max_requests: int = 0  # a bound by count beside the bound by time (0: time only)
     options: dict[str, str] = field(default_factory=dict)  # scenario knobs (IMAPWRIGHT_LOAD_OPT_*)
 
     def check(self) -> None:
@@ -73,8 +74,8 @@ class LoadParams:
         for name in ("users", "population", "duration", "spawn_rate"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive")
-        if self.workers < 0 or self.mailboxes < 0:
-            raise UserError("--workers and --mailboxes cannot be negative")
+        if self.workers < 0 or self.mailboxes < 0 or self.max_requests < 0:
+            raise UserError("--workers, --mailboxes and --max-requests cannot be negative")
         if not self.prefix.isalnum() or not self.prefix[0].isalpha():
             raise UserError(f"--prefix {self.prefix!r}: letters and digits, starting with a letter")
         if self.duration > 24 * 3600:
@@ -122,6 +123,8 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
         options["timings"] = "1"
         for key, command in family.reconstruct_commands.items():
             options[key] = command.format(mailbox=server.user_mailbox(users[0]))
+    if params.max_requests:
+        options["max_requests"] = str(params.max_requests)
     options.update(params.options)
     return LoadConfig(imap=(server.imap.host, server.imap.port),
                       lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,

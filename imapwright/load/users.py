@@ -15,8 +15,10 @@ import uuid
 import docker
 from imapclient.imapclient import Quota
 from imapclient.exceptions import IMAPClientError
-from locust import User, between, constant, task
+import gevent
+from locust import User, between, constant, events, task
 from locust.exception import StopUser
+from locust.runners import MasterRunner, WorkerRunner
 
 from ..errors import UserError
 from ..protocol.imap import command, quote
@@ -28,6 +30,32 @@ from .mail import SizeMix, make_message
 from .mixes import DEFAULT_MIX, STATES, parse_mix
 
 _ledger: LedgerWriter | None = None
+
+
+@events.init.add_listener
+def _request_budget(environment, **_kwargs) -> None:
+    """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS bounds a run by count as -t bounds it by time, and ends
+    it the same way (runner.quit: users get the stop timeout to finish what is in flight). One
+    process counts its own requests; with workers the master watches the totals they report
+    (every few seconds, so a distributed run overshoots by that much)."""
+    limit = int(LoadConfig.from_env().option("max_requests", "0") or 0)
+    runner = environment.runner
+    if not limit or isinstance(runner, WorkerRunner):
+        return
+    if isinstance(runner, MasterRunner):
+        def watch() -> None:
+            while runner.stats.total.num_requests < limit:
+                gevent.sleep(0.5)
+            runner.quit()
+        gevent.spawn(watch)
+        return
+    seen = [0]
+
+    def count(**_kw) -> None:
+        seen[0] += 1
+        if seen[0] == limit:
+            gevent.spawn(runner.quit)
+    environment.events.request.add_listener(count)
 
 
 def ledger(config: LoadConfig) -> LedgerWriter:

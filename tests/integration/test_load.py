@@ -116,3 +116,11 @@ def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, 
     assert led["extra"] == [f"{users[1]}/INBOX {mid}"]
     lost_id = [v for k, v in lost.items() if k.startswith(b"BODY[")][0].decode().split(":", 1)[1].strip()
     assert led["missing"] == [f"{users[0]}/INBOX {lost_id}"]
+
+
+def test_a_run_stops_after_its_request_budget(server, tmp_path):
+    _, summary = run(server, tmp_path, "delivery", duration=60, max_requests=150, prefix="budget")
+    total = summary["stats"]["total"]["requests"]
+    assert 150 <= total <= 150 + 4  # the budget, plus what was in flight on the 4 users
+    assert summary["stats"]["seconds"] < 30  # stopped by count long before the 60 s
+    assert summary["passed"], summary["checks"]
