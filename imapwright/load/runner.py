@@ -193,7 +193,7 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
     finally:
         if proc.poll() is None:  # interrupted or past the deadline: stop the whole process group
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGINT)
+                os.killpg(proc.pid, signal.SIGTERM)  # Locust shuts down gracefully on TERM
             try:
                 proc.wait(timeout=params.stop_timeout + 5)
             except subprocess.TimeoutExpired:

@@ -83,3 +83,24 @@ def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
     while any(_leftovers(pid) for pid in pids):
         assert time.monotonic() < deadline, "containers or volumes left behind after Ctrl-C"
         time.sleep(0.2)
+
+
+def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_path):
+    """SIGTERM (as a CI runner sends it) during a load run: Locust is stopped, the server and its
+    volume removed, and no run directory is left half-written."""
+    reports = tmp_path / "reports"
+    proc = subprocess.Popen(["imapwright", "load", "delivery", "--server", "cyrus:3.6", "--duration", "60",
+                             "--population", "3", "--reports", str(reports)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not list(reports.glob(".*partial/locust_stats_history.csv")):  # Locust is running
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "the load run did not start"
+        time.sleep(0.2)
+    pids = _family(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    assert proc.returncode != 0
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids - {proc.pid}), "Locust outlived the run"
+    assert list(reports.iterdir()) == []
+    assert all(_leftovers(pid) == [] for pid in pids)
