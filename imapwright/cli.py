@@ -660,6 +660,8 @@ def _print_comparison(result: dict) -> None:
                 table.add_row(c["test"], f"{c['baseline_server']} -> {c['candidate_server']}",
                               c["baseline"] or "-", c["candidate"] or "-", c["kind"])
         console.print(table)
+        if cand.get("note"):
+            console.print(f"[yellow]note[/]: {cand['note']}")
         for v in cand["verdicts"]:
             mark = "[green]pass[/]" if v["passed"] else "[red]FAIL[/]"
             console.print(f"{mark} {v['check']}: {v['detail']}")

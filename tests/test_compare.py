@@ -154,3 +154,10 @@ def test_compare_command_exits_1_when_a_threshold_is_crossed(tmp_path):
     assert bad.returncode == 1 and "FAIL p95+10%" in bad.stderr
     assert sorted(p.name for p in (tmp_path / "out-slow").iterdir()) == [
         "compare.html", "compare.json", "compare.md", "junit.xml"]
+
+
+def test_runs_of_different_scenarios_carry_a_note():
+    other = load_run("b")
+    other["scenario"] = "delivery"
+    [entry] = comparison(load_run(), [other], [])["candidates"]
+    assert entry["note"].startswith("different scenarios (mixed against delivery)")

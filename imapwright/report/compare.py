@@ -247,6 +247,9 @@ def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> di
         entry = {"label": cand["label"], "verdicts": [asdict(v) for v in verdicts(base, cand, thresholds)]}
         if base["kind"] == "load":
             entry["scenario"] = (base["scenario"], cand["scenario"])
+            if base["scenario"] != cand["scenario"]:
+                entry["note"] = (f"different scenarios ({base['scenario']} against {cand['scenario']}): "
+                                 "the figures are not like for like")
             entry["deltas"] = [{**asdict(d), "change": d.change} for d in load_deltas(base, cand)]
         else:
             pairs, changes = conformance_changes(base, cand)

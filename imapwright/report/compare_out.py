@@ -22,7 +22,7 @@ def markdown(result: dict) -> str:
            f"Thresholds: {', '.join(result['thresholds']) or 'none'}. "
            f"Verdict: **{'passed' if result['passed'] else 'FAILED'}**.", ""]
     for cand in result["candidates"]:
-        out += [f"## {cand['label']}", ""]
+        out += [f"## {cand['label']}", ""] + ([f"Note: {cand['note']}", ""] if cand.get("note") else [])
         if cand["verdicts"]:
             out += ["| check | result | detail |", "|---|---|---|"]
             out += [f"| {v['check']} | {'pass' if v['passed'] else '**FAIL**'} | {v['detail']} |" for v in cand["verdicts"]]
@@ -104,6 +104,8 @@ def html(result: dict, runs: list[dict]) -> str:
            f"<span class='{verdict}'>{verdict}</span>.</p>"]
     for cand in result["candidates"]:
         out.append(f"<h2>{escape(cand['label'])}</h2>")
+        if cand.get("note"):
+            out.append(f"<p class='deviation'>{escape(cand['note'])}</p>")
         if cand["verdicts"]:
             out.append(_table(["check", "result", "detail"],
                               [[v["check"], "pass" if v["passed"] else "FAIL", v["detail"]] for v in cand["verdicts"]],
