@@ -47,10 +47,30 @@ def test_ledger_counts_a_duplicate_delivery_as_extra(tmp_path):
 
 
 def test_ledger_allows_a_message_whose_outcome_was_unknown(tmp_path):
-    # The connection broke after DATA: stored or not, either is right.
-    write_ledger(tmp_path, ["unknown\talice\tINBOX\t<5@x>", "unknown\talice\tINBOX\t<6@x>"])
+    # The connection broke after DATA, or the run's end killed the command: either is right.
+    write_ledger(tmp_path, ["sent\talice\tINBOX\t<5@x>", "unknown\talice\tINBOX\t<5@x>",
+                            "sent\talice\tINBOX\t<6@x>"])
     check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<5@x>": 1})})
     assert check.passed and check.unknown_stored == 1
+
+
+def test_a_refused_message_found_stored_is_extra(tmp_path):
+    write_ledger(tmp_path, ["sent\talice\tINBOX\t<7@x>", "refused\talice\tINBOX\t<7@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<7@x>": 1})})
+    assert check.extra == ["alice/INBOX <7@x>"]
+
+
+def test_an_acknowledged_message_is_not_excused_by_its_sent_line(tmp_path):
+    write_ledger(tmp_path, ["sent\talice\tINBOX\t<8@x>", "add\talice\tINBOX\t<8@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter()})
+    assert check.missing == ["alice/INBOX <8@x>"]
+
+
+def test_an_expunge_without_an_answer_may_or_may_not_have_happened(tmp_path):
+    write_ledger(tmp_path, ["add\talice\tINBOX\t<9@x>", "removing\talice\tINBOX\t<9@x>",
+                            "add\talice\tINBOX\t<10@x>", "removing\talice\tINBOX\t<10@x>"])
+    check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<10@x>": 1})})
+    assert check.passed
 
 
 def test_ledger_ignores_a_line_cut_short_by_a_killed_process(tmp_path):

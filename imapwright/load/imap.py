@@ -120,13 +120,14 @@ class IMAPLoadClient:
     def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = ()) -> int | None:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
+        self.ledger.record("sent", start_user, mailbox, message_id)
         ok, result = self._call("APPEND", lambda: self.conn.append(mailbox, message, flags))
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
             return int(m.group(1)) if m else None
-        if self.conn is None:  # broke mid-command: stored or not, nobody knows
-            self.ledger.record("unknown", start_user, mailbox, message_id)
+        if self.conn is not None:  # a NO or BAD: it must not be there (a broken connection: unknown)
+            self.ledger.record("refused", start_user, mailbox, message_id)
         return None
 
     def expunge_uid(self, uid: int, message_id: str) -> bool:
@@ -134,6 +135,7 @@ class IMAPLoadClient:
         messages other sessions flagged are left alone. Two commands, two events."""
         if not self.store_flags([uid], [imapclient.DELETED]):
             return False
+        self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
         ok, _ = self._call("EXPUNGE", lambda: self.conn.expunge([uid]))
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)

@@ -1,9 +1,12 @@
 """The ledger of what the server acknowledged during a load run, and the check against the server.
 
-Each Locust process appends one line per acknowledged change (tab-separated: op, user, folder,
-Message-ID) to a file of its own, written after the server's OK and before the next command, so a
-run stopped at any moment has a ledger that is true. Ops: `add` (delivered or appended), `remove`
-(expunged), `unknown` (sent, but the connection broke before the answer: may or may not be stored).
+Each Locust process appends lines (tab-separated: op, user, folder, Message-ID) to a file of its
+own, line-buffered, so a run stopped at any moment has a ledger that is true:
+- `sent` before a message goes out and `add` once the server acknowledged it; `refused` when the
+  server said no (the message must not be there); a `sent` with neither after it (the command was
+  killed at the run's end, or the connection broke: `unknown`) may or may not be stored.
+- `removing` before an expunge and `remove` once acknowledged; a `removing` alone may or may not
+  have taken effect.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OPS = ("add", "remove", "unknown")
+OPS = ("sent", "add", "refused", "unknown", "removing", "remove")
 
 
 class LedgerWriter:
@@ -59,15 +62,19 @@ def read_timings(directory: Path) -> dict[str, list[tuple[float, float]]]:
 
 @dataclass
 class Expected:
-    """Per (user, folder): the Message-IDs that must be there, and those that may be."""
+    """Per (user, folder): the Message-IDs that must be there, those that may be (outcome
+    unknown), and those that may be gone (an expunge whose answer never came)."""
     present: dict[tuple[str, str], Counter] = field(default_factory=dict)
     maybe: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    maybe_gone: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     acknowledged: int = 0  # adds
     removed: int = 0
 
 
 def read_ledgers(directory: Path) -> Expected:
     expected = Expected()
+    pending: dict[tuple[str, str], set[str]] = {}  # sent, no answer yet
+    removing: dict[tuple[str, str], set[str]] = {}
     for path in sorted(directory.glob("ledger-*.tsv")):
         for line in path.read_text().splitlines():
             parts = line.split("\t")
@@ -75,14 +82,22 @@ def read_ledgers(directory: Path) -> Expected:
                 continue  # a line cut short by a killed process
             op, user, folder, mid = parts
             key = (user, folder)
-            if op == "add":
+            if op in ("sent", "unknown"):
+                pending.setdefault(key, set()).add(mid)
+            elif op == "add":
+                pending.get(key, set()).discard(mid)
                 expected.present.setdefault(key, Counter())[mid] += 1
                 expected.acknowledged += 1
-            elif op == "remove":
+            elif op == "refused":
+                pending.get(key, set()).discard(mid)
+            elif op == "removing":
+                removing.setdefault(key, set()).add(mid)
+            else:  # remove
+                removing.get(key, set()).discard(mid)
                 expected.present.setdefault(key, Counter())[mid] -= 1
                 expected.removed += 1
-            else:
-                expected.maybe.setdefault(key, set()).add(mid)
+    expected.maybe = {k: v for k, v in pending.items() if v}
+    expected.maybe_gone = {k: v for k, v in removing.items() if v}
     return expected
 
 
@@ -114,10 +129,13 @@ def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> Ledger
         want = +expected.present.get(key, Counter())
         have = found.get(key, Counter())
         maybe = expected.maybe.get(key, set())
+        maybe_gone = expected.maybe_gone.get(key, set())
         want_total += sum(want.values())
         have_total += sum(have.values())
         where = f"{key[0]}/{key[1]}"
         for mid, n in (want - have).items():
+            if mid in maybe_gone:  # an expunge whose answer never came: gone or not, both are right
+                continue
             missing += [f"{where} {mid}"] * n
         for mid, n in (have - want).items():
             if mid in maybe:

@@ -28,17 +28,20 @@ class LMTPLoadClient:
         is reopened for the next delivery."""
         start = time.perf_counter()
         exception = None
+        owner = user or recipient
         try:
             if self._client is None:
                 self._client = LMTPClient(self.host, self.port)
+            self.ledger.record("sent", owner, folder, message_id)
             [outcome] = self._client.deliver(message, [recipient], sender=sender)
             if outcome.accepted:
-                self.ledger.record("add", user or recipient, folder, message_id)
+                self.ledger.record("add", owner, folder, message_id)
             else:
+                self.ledger.record("refused", owner, folder, message_id)
                 exception = DeliveryRefused(f"{outcome.code} {outcome.text}")
         except (smtplib.SMTPException, OSError) as exc:
             exception = exc
-            self.ledger.record("unknown", user or recipient, folder, message_id)
+            self.ledger.record("unknown", owner, folder, message_id)
             self.close()
         ms = (time.perf_counter() - start) * 1000
         self.ledger.timing(name, time.time() - ms / 1000, ms)
