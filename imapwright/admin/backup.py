@@ -37,7 +37,11 @@ def restore(server: ServerHandle, path: Path) -> list[str]:
     if server.container is None or "restart" not in server.features:
         raise UserError(f"{server.name}: restoring needs a server imapwright can restart")
     data = path.read_bytes()
-    server.exec(["sh", "-c", f"find {DATA} -mindepth 1 -delete"], user="root").check("clear data")
+    # The server is still running and may create a file (a lock, a process entry) while the tree
+    # is being deleted: "Directory not empty". Clearing again then finishes the job.
+    script = (f"for i in 1 2 3 4 5; do find {DATA} -mindepth 1 -delete 2>/dev/null && exit 0; sleep 0.2; done; "
+              f"find {DATA} -mindepth 1 -delete")
+    server.exec(["sh", "-c", script], user="root").check("clear data")
     parent = DATA.rsplit("/", 1)[0] or "/"
     if not server.container.put_archive(parent, data):
         raise RuntimeError(f"{server.name}: restoring {path} failed")
