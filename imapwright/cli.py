@@ -647,12 +647,12 @@ def _print_comparison(result: dict) -> None:
         if result["kind"] == "load":
             for col in ("request", "metric", "baseline", "candidate", "change"):
                 table.add_column(col, justify="left" if col in ("request", "metric") else "right")
-            from .report.compare_out import _pct
+            from .report.compare_out import percent_change
 
             for d in cand["deltas"]:
                 if d["metric"] in ("p95", "rps", "failures", "saturation"):
                     table.add_row(d["request"], d["metric"], f"{d['baseline']:g}", f"{d['candidate']:g}",
-                                  _pct(d["change"], d["metric"]))
+                                  percent_change(d["change"], d["metric"]))
         else:
             for col in ("check", "servers", "baseline", "candidate", "change"):
                 table.add_column(col)

@@ -77,14 +77,22 @@ def _quota(client, name: str) -> tuple[list[str], list]:
 
 
 def _views(client) -> dict:
-    """Other users' folders this user can see: per message (by digest) the flags it sees."""
+    """Other users' folders this user can see: per message (by UID: the owner's snapshot has the
+    content) the flags this user sees. FLAGS only, read-only: no body is read twice."""
     ns = client.namespace()
     out = {}
     for prefix in (n[0] for n in ns.other or () if n[0]):
         for flags, _sep, name in client.list_folders("", prefix + "*"):
             if {f.lower() for f in flags} & {b"\\noselect", b"\\nonexistent"}:
                 continue
-            out[name] = {digest(m.content): sorted(m.flags) for m in read_messages(client, name)}
+            client.select_folder(name, readonly=True)
+            try:
+                uids = client.search()
+                fetched = client.fetch(uids, ["FLAGS"]) if uids else {}
+            finally:
+                client.unselect_folder()
+            out[name] = {str(uid): sorted(f.decode() for f in data[b"FLAGS"] if f != b"\\Recent")
+                         for uid, data in sorted(fetched.items())}
     return out
 
 
@@ -160,7 +168,7 @@ def _view_differences(user: str, a: dict, b: dict) -> list[str]:
         for message in sorted(set(a[name]) | set(b[name])):
             fa, fb = a[name].get(message), b[name].get(message)
             if fa != fb:
-                out.append(f"{where}: message {message[:12]} flags {fa} -> {fb}")
+                out.append(f"{where}: UID {message} flags {fa} -> {fb}")
     return out
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
-from ..servers.families import FAMILIES
+from ..servers.logs import trouble
 from .snapshot import Snapshot, differences, store_snapshot
 from .store import StoreSize, populate_store, store_problems
 
@@ -238,22 +238,19 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
 
 
 def _log_tail(server, since: datetime, count: int = 8) -> list[str]:
-    """The server's last error-looking log lines since `since` (auth failures included)."""
+    """The server's last trouble-looking log lines since `since` (auth failures included)."""
     try:
-        lines = server.logs(since)
-    except Exception:
+        return [line.raw for line in trouble(server.logs(since))][-count:]
+    except Exception:  # a log that cannot be read leaves the report without it, nothing worse
         return []
-    words = ("error", "fatal", "fail", "badlogin", "refused", "signal")
-    return [line.raw for line in lines if any(w in line.message.lower() for w in words)][-count:]
 
 
 def _run_step(server, step: Step, since: datetime) -> StepResult:
     if step.kind == "start":
-        lines = [line.raw for line in server.logs(since) if step.log in line.program]
-        bad = [line for line in lines if "ERROR" in line or "fatal" in line.lower()]
-        return StepResult(step.name, step.reference, 0.0, not bad, _output("\n".join(lines)))
-    family = FAMILIES[server.family.name]
-    argv = [a.replace("{bin}", getattr(family, "bin", "")) for a in step.run]
+        lines = [line for line in server.logs(since) if step.log in line.program]
+        return StepResult(step.name, step.reference, 0.0, not trouble(lines),
+                          _output("\n".join(line.raw for line in lines)))
+    argv = [a.replace("{bin}", getattr(server.family, "bin", "")) for a in step.run]
     start = time.perf_counter()
     res = server.exec(argv, user=None if step.user == "tool" else step.user)
     seconds = round(time.perf_counter() - start, 2)

@@ -27,6 +27,7 @@ from ..errors import ServerError, UserError
 from ..progress import console
 from ..servers import ports
 from ..servers.handle import ServerHandle
+from ..servers.logs import trouble
 from . import ledger as ledger_mod
 from . import results
 from .config import LoadConfig
@@ -42,6 +43,7 @@ class Scenario:
     needs: frozenset[str]  # server features the scenario cannot run without (besides "exec":
     # the population's passwords are set with the server's own tools)
     about: str
+    windows: bool = False  # per-request timings kept: delivery latency while reconstruct runs
 
 
 SCENARIOS = {
@@ -50,7 +52,7 @@ SCENARIOS = {
     "admin-churn": Scenario("admin_churn.py", frozenset({"lmtp"}),
                             "create/rename/SETACL/delete folders, SETQUOTA, while users read and mail arrives"),
     "large-list": Scenario("large_list.py", frozenset({"lmtp", "exec", "mailbox-list"}),
-                           "reconstruct and LIST on a seeded mailbox list while delivery runs"),
+                           "reconstruct and LIST on a seeded mailbox list while delivery runs", windows=True),
     "capacity": Scenario("capacity.py", frozenset({"lmtp"}), "step the load up until a threshold is crossed"),
 }
 
@@ -119,11 +121,9 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
     family = server.family
     options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
                "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
-               "tool_user": family.tool_user}
-    if params.scenario == "large-list":
-        options["timings"] = "1"
-        for key, command in family.reconstruct_commands.items():
-            options[key] = command.format(mailbox=server.user_mailbox(users[0]))
+               "tool_user": family.tool_user, "timings": "1" if SCENARIOS[params.scenario].windows else "",
+               **{key: command.format(mailbox=server.user_mailbox(users[0]))
+                  for key, command in family.reconstruct_commands.items()}}
     if params.max_requests:
         options["max_requests"] = str(params.max_requests)
     options.update(params.options)
@@ -131,7 +131,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                       lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,
                       users=users, password=password, admin=server.admin_user,
                       admin_password=server.admin_password, ledger=str(ledger_dir),
-                      container=getattr(server.container, "name", "") if server.container is not None else "",
+                      container=getattr(server.container, "name", ""),
                       family=family.name, options=options)
 
 
@@ -220,7 +220,7 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
     consistency: list[str] = []
     if "exec" in server.features:
         with console.status("consistency check (quota and reconstruct dry runs)"):
-            touched = sorted({u for u, _ in keys if u in set(config.users)})
+            touched = sorted({u for u, _ in keys} & set(config.users))
             consistency = server.family.consistency_problems(server, touched)
     return {"ledger": check, "consistency": consistency[:100], "consistency_count": len(consistency),
             "passed": check["passed"] and not consistency}
@@ -299,7 +299,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             summary["capacity"] = {"p95_ms": data["p95_ms"], "max_failure_ratio": data["max_failure_ratio"],
                                    "steps": [s.as_dict() for s in steps],
                                    "saturation": saturation(steps, data["p95_ms"], data["max_failure_ratio"]).as_dict()}
-        if params.scenario == "large-list":
+        if SCENARIOS[params.scenario].windows:
             summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
@@ -326,8 +326,8 @@ def _last_error(server: ServerHandle, since: datetime) -> str:
         lines = server.logs(since)
     except Exception:
         return "(not readable)"
-    bad = [line.raw for line in lines if any(w in line.message.lower() for w in ("error", "fatal", "signal", "crash"))]
-    return (bad or [line.raw for line in lines] or ["(nothing)"])[-1]
+    last = (trouble(lines) or lines)[-1:]
+    return last[0].raw if last else "(nothing)"
 
 
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:
@@ -339,5 +339,5 @@ def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Pat
     except Exception as exc:  # the run's figures stand without its log
         return {"lines": 0, "errors": [f"log not read: {exc}"]}
     (out / "server.log").write_text("".join(f"{line.raw}\n" for line in lines))
-    errors = [line.raw for line in lines if any(w in line.message.lower() for w in ("error", "fatal", "critical", "panic"))]
+    errors = [line.raw for line in trouble(lines)]
     return {"lines": len(lines), "errors": errors[-50:], "error_count": len(errors)}

@@ -6,12 +6,12 @@ from __future__ import annotations
 from html import escape
 from xml.etree import ElementTree as ET
 
-from .html import CSS
-from .load_html import _table, over_time_plots, saturation_plot
+from .html import CSS, table
+from .load_html import over_time_plots, saturation_plot
 from .plots import line_plot
 
 
-def _pct(change: float | None, metric: str) -> str:
+def percent_change(change: float | None, metric: str) -> str:
     if change is None:
         return "new"
     return f"{change:+.2f} pt" if metric == "failures" else f"{change:+.1%}"
@@ -30,7 +30,7 @@ def markdown(result: dict) -> str:
         if result["kind"] == "load":
             out += ["| request | metric | baseline | candidate | change |", "|---|---|---|---|---|"]
             out += [f"| {d['request']} | {d['metric']} | {d['baseline']:g} | {d['candidate']:g} | "
-                    f"{_pct(d['change'], d['metric'])} |" for d in cand["deltas"]]
+                    f"{percent_change(d['change'], d['metric'])} |" for d in cand["deltas"]]
         else:
             pairs = ", ".join(f"{b} -> {c}" for b, c in cand["pairs"]) or "no servers in common"
             out += [f"Servers compared: {pairs}.", ""]
@@ -76,7 +76,7 @@ def _reconstruct_plot(runs: list[dict]) -> str:
                      "mailboxes in the list", "seconds", logx=True)
 
 
-def _conformance_matrix(runs: list[dict]) -> str:
+def conformance_matrix(runs: list[dict]) -> str:
     """Checks by run and server; rows whose outcome differs anywhere come first."""
     columns = [(run, server) for run in runs for server in sorted(run.get("per_server", {}))]
     outcome = {(id(run), c["server"], c["test"]): c["outcome"] for run in runs for c in run.get("checks", [])}
@@ -107,15 +107,15 @@ def html(result: dict, runs: list[dict]) -> str:
         if cand.get("note"):
             out.append(f"<p class='deviation'>{escape(cand['note'])}</p>")
         if cand["verdicts"]:
-            out.append(_table(["check", "result", "detail"],
+            out.append(table(["check", "result", "detail"],
                               [[v["check"], "pass" if v["passed"] else "FAIL", v["detail"]] for v in cand["verdicts"]],
                               ["passed" if v["passed"] else "failed" for v in cand["verdicts"]]))
         if result["kind"] == "load":
-            out.append(_table(["request", "metric", "baseline", "candidate", "change"],
+            out.append(table(["request", "metric", "baseline", "candidate", "change"],
                               [[d["request"], d["metric"], f"{d['baseline']:g}", f"{d['candidate']:g}",
-                                _pct(d["change"], d["metric"])] for d in cand["deltas"]]))
+                                percent_change(d["change"], d["metric"])] for d in cand["deltas"]]))
         elif cand["changes"]:
-            out.append(_table(["check", "servers", "baseline", "candidate", "change"],
+            out.append(table(["check", "servers", "baseline", "candidate", "change"],
                               [[c["test"], f"{c['baseline_server']} -> {c['candidate_server']}", c["baseline"] or "-",
                                 c["candidate"] or "-", c["kind"]] for c in cand["changes"]],
                               ["failed" if c["kind"] == "new failure" else "" for c in cand["changes"]]))
@@ -136,6 +136,6 @@ def html(result: dict, runs: list[dict]) -> str:
             out.append("<h2>Saturation curves</h2>" + saturation_plot(capacity))
         out.append(_reconstruct_plot(runs))
     else:
-        out.append(_conformance_matrix(runs))
+        out.append(conformance_matrix(runs))
     out.append("</body></html>")
     return "\n".join(out)

@@ -13,6 +13,16 @@ pre{white-space:pre-wrap;font-size:.85em;background:#fafafa;border:1px solid #dd
 .counts span{margin-right:1.2em}
 """
 
+def table(headers: list[str], rows: list[list[object]], classes: list[str] | None = None) -> str:
+    """A plain table; `classes` gives each row a CSS class (passed, failed, deviation)."""
+    out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"]
+    for i, row in enumerate(rows):
+        cls = f" class='{classes[i]}'" if classes and classes[i] else ""
+        out.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
 _SYMBOL = {"passed": "pass", "failed": "FAIL", "error": "ERROR", "skipped": "skip", "deviation": "deviation"}
 
 

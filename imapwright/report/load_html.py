@@ -5,23 +5,14 @@ from __future__ import annotations
 
 from html import escape
 
-from .html import CSS
+from .html import CSS, table
 from .plots import line_plot
 
 
-def _table(headers: list[str], rows: list[list[object]], classes: list[str] | None = None) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in headers) + "</tr>"]
-    for i, row in enumerate(rows):
-        cls = f" class='{classes[i]}'" if classes and classes[i] else ""
-        out.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
-    out.append("</table>")
-    return "".join(out)
-
-
-def request_table(stats: dict) -> str:
+def requesttable(stats: dict) -> str:
     rows = [[r["type"], r["name"], r["requests"], r["failures"], f"{r['rps']:.1f}", r["p50_ms"], r["p95_ms"],
              r["p99_ms"], r["max_ms"]] for r in stats["requests"] + [stats["total"]]]
-    return _table(["type", "request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows,
+    return table(["type", "request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows,
                   ["failed" if r["failures"] else "" for r in stats["requests"] + [stats["total"]]])
 
 
@@ -40,7 +31,7 @@ def checks_section(summary: dict) -> str:
     led = checks["ledger"]
     verdict = "passed" if checks["passed"] else "failed"
     out = [f"<h2>Server checks: <span class='{verdict}'>{verdict}</span></h2>",
-           _table(["check", "result"], [
+           table(["check", "result"], [
                ["acknowledged (delivered or appended)", led["acknowledged"]],
                ["removed (expunged by the load)", led["removed"]],
                ["expected on the server", led["expected"]], ["found on the server", led["on_server"]],
@@ -65,7 +56,7 @@ def capacity_section(capacity: dict) -> str:
            f"{capacity['max_failure_ratio']:.1%}. Saturation: {escape(sat['reason'])}"
            + (f"; last step within them: {point['users']} users, {point['rps']:.1f} req/s, p95 {point['p95_ms']:.0f} ms"
               if point else "") + ".</p>"]
-    out.append(_table(["users", "seconds", "requests", "req/s", "p50 ms", "p95 ms", "failures"],
+    out.append(table(["users", "seconds", "requests", "req/s", "p50 ms", "p95 ms", "failures"],
                       [[s["users"], f"{s['seconds']:.1f}", s["requests"], f"{s['rps']:.1f}", s["p50_ms"], s["p95_ms"],
                         f"{s['failure_ratio']:.2%}"] for s in steps],
                       ["failed" if sat["crossed"] and s == sat["crossed"] else "" for s in steps]))
@@ -92,7 +83,7 @@ def large_list_section(large: dict, t0: float | None) -> str:
         rows.append(["no reconstruct running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
                      lat["outside"]["p95_ms"]])
         out.append("<h3>Delivery latency while reconstruct runs</h3>"
-                   + _table(["window", "reconstruct runs", "deliveries", "delivery p50 ms", "delivery p95 ms"], rows))
+                   + table(["window", "reconstruct runs", "deliveries", "delivery p50 ms", "delivery p95 ms"], rows))
         base = t0 if t0 is not None else min(s for s, _ in lat["deliveries"])
         points = sorted((s - base, ms) for s, ms in lat["deliveries"])
         out.append(line_plot({"delivery latency": points}, "Delivery latency (shaded: reconstruct running)",
@@ -114,7 +105,7 @@ def render_load(summary: dict) -> str:
            f"<p class='counts'><span>{stats['total']['requests']} requests</span>"
            f"<span>{stats['total']['rps']:.1f} req/s</span><span>p95 {stats['total']['p95_ms']} ms</span>"
            f"<span>{stats['total']['failures']} failures</span></p>",
-           checks_section(summary), "<h2>Requests</h2>", request_table(stats)]
+           checks_section(summary), "<h2>Requests</h2>", requesttable(stats)]
     history = summary["history"]
     if history:
         rate, latency, failures = over_time_plots(history)
@@ -122,10 +113,10 @@ def render_load(summary: dict) -> str:
                 line_plot(latency, "Latency percentiles over time (rolling 10 s)", "seconds", "ms", markers=False),
                 line_plot(failures, "Failures over time", "seconds", "failures/s", markers=False)]
     if summary["failures"]:
-        out.append("<h2>Failures</h2>" + _table(["type", "request", "error", "count"],
+        out.append("<h2>Failures</h2>" + table(["type", "request", "error", "count"],
                                                 [[f["type"], f["name"], f["error"], f["count"]] for f in summary["failures"]]))
     if summary.get("exceptions"):
-        out.append("<h2 class='failed'>Exceptions in scenario code</h2>" + _table(
+        out.append("<h2 class='failed'>Exceptions in scenario code</h2>" + table(
             ["count", "message", "where"], [[e["count"], e["message"], " / ".join(e["where"])] for e in summary["exceptions"]]))
     if summary.get("capacity"):
         out.append(capacity_section(summary["capacity"]))

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from html import escape
 
-from .compare_out import _conformance_matrix
-from .html import CSS
-from .load_html import _table
+from .compare_out import conformance_matrix
+from .html import CSS, table
 
 
 def render_upgrade(summary: dict) -> str:
@@ -27,10 +26,10 @@ def render_upgrade(summary: dict) -> str:
     if r.get("problems"):
         out.append(f"<h2 class='failed'>Problems outside the comparison</h2><pre>{escape(chr(10).join(r['problems']))}</pre>")
     if r["counts"]:
-        out.append("<h2>Store</h2>" + _table(list(r["counts"]), [list(r["counts"].values())]))
+        out.append("<h2>Store</h2>" + table(list(r["counts"]), [list(r["counts"].values())]))
     if r["store_notes"]:
         out.append("<p>Not made on this server: " + escape("; ".join(r["store_notes"])) + "</p>")
-    out.append("<h2>Timing</h2>" + _table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in r["timings"].items()]
+    out.append("<h2>Timing</h2>" + table(["stage", "seconds"], [[k, f"{v:.1f}"] for k, v in r["timings"].items()]
                                             + [[f"step: {s['name']}", f"{s['seconds']:.1f}"] for s in r["steps"]]))
     out.append("<h2>Upgrade steps</h2>")
     for s in r["steps"]:
@@ -44,14 +43,14 @@ def render_upgrade(summary: dict) -> str:
     else:
         out.append("<p>Every difference between the snapshots is explained by the release notes, or there is none.</p>")
     if r["explained"]:
-        out.append(f"<h2>Expected differences: {len(r['explained'])}</h2>" + _table(
+        out.append(f"<h2>Expected differences: {len(r['explained'])}</h2>" + table(
             ["difference", "reason", "reference"], [[e["difference"], e["reason"], e["reference"]] for e in r["explained"]],
             ["deviation"] * len(r["explained"])))
     if r["stale"]:
-        out.append("<h2 class='failed'>Expected differences that did not occur</h2>" + _table(
+        out.append("<h2 class='failed'>Expected differences that did not occur</h2>" + table(
             ["kind", "value", "reason"], [[e["kind"], e["value"], e["reason"]] for e in r["stale"]]))
     conformance = summary.get("conformance")
     if conformance:
-        out.append(_conformance_matrix(conformance["runs"]))
+        out.append(conformance_matrix(conformance["runs"]))
     out.append("</body></html>")
     return "\n".join(out)

@@ -42,3 +42,13 @@ def parse(text: str) -> list[LogLine]:
 def stamp(when: datetime) -> str:
     """The timestamp prefix rsyslog writes, for a lexical comparison inside the container."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+# Words that mark a log line as trouble (Cyrus: IOERROR/DBERROR, "signaled to death"; Dovecot:
+# "Error:", "Fatal:", "auth failed"; both: badlogin).
+TROUBLE = ("error", "fatal", "fail", "badlogin", "refused", "signal", "crash", "panic", "critical")
+
+
+def trouble(lines: list[LogLine]) -> list[LogLine]:
+    """The lines that look like something went wrong, in order."""
+    return [line for line in lines if any(w in line.message.lower() for w in TROUBLE)]
