@@ -63,3 +63,18 @@ def test_an_explained_kind_does_not_hide_a_real_acl_change():
     result = classify(before, after, (PREFIX,))
     assert len(result.findings) == 1 and "'bob': 'l'" in result.findings[0]
     assert result.explained == [] and len(result.stale) == 1
+
+
+def test_a_step_no_upgrade_guide_names_carries_its_measurement_into_the_report():
+    from imapwright.admin.upgrade import StepResult, UpgradeResult
+    from imapwright.report.upgrade_html import render_upgrade
+
+    steps = load_pairs()[("dovecot:2.3", "dovecot:2.4")].steps
+    ours = [s for s in steps if s.why]
+    assert [s.name for s in ours] == ["ACL lists and the shared-mailbox dictionary rebuilt before users log in"]
+    result = UpgradeResult("dovecot:2.3", "dovecot:2.4", steps=[
+        StepResult(s.name, s.reference, 0.1, True, "(exit 0)", s.why) for s in steps])
+    page = render_upgrade({"kind": "upgrade", "run_id": "r", "started": "s", "finished": "f",
+                           "result": result.as_dict()})
+    assert "Why: Measured without it" in page
+    assert page.count("Why: ") == 1  # steps from the guides say only where they come from

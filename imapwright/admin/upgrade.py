@@ -36,6 +36,7 @@ class Step:
     run: tuple[str, ...] = ()
     user: str = "tool"
     log: str = ""  # kind "start": the log program whose lines are the step's output
+    why: str = ""  # the measurement behind a step no upgrade guide names
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def load_pairs(path: Path = PAIRS_FILE) -> dict[tuple[str, str], Pair]:
     pairs = {}
     for p in data.get("pair", []):
         steps = tuple(Step(s["name"], s["reference"], s.get("kind", "exec"), tuple(s.get("run", ())),
-                           s.get("user", "tool"), s.get("log", "")) for s in p.get("step", []))
+                           s.get("user", "tool"), s.get("log", ""), s.get("why", "")) for s in p.get("step", []))
         expected = tuple(Expected(e["kind"], e.get("value", ""), e["reason"], e["reference"]) for e in p.get("expected", []))
         for e in expected:
             if e.kind not in TRANSFORMS:
@@ -130,6 +131,7 @@ class StepResult:
     seconds: float
     ok: bool
     output: str
+    why: str = ""
 
 
 @dataclass
@@ -249,13 +251,13 @@ def _run_step(server, step: Step, since: datetime) -> StepResult:
     if step.kind == "start":
         lines = [line for line in server.logs(since) if step.log in line.program]
         return StepResult(step.name, step.reference, 0.0, not trouble(lines),
-                          _output("\n".join(line.raw for line in lines)))
+                          _output("\n".join(line.raw for line in lines)), step.why)
     argv = [a.replace("{bin}", getattr(server.family, "bin", "")) for a in step.run]
     start = time.perf_counter()
     res = server.exec(argv, user=None if step.user == "tool" else step.user)
     seconds = round(time.perf_counter() - start, 2)
     return StepResult(step.name, step.reference, seconds, res.exit_code == 0,
-                      _output(f"$ {' '.join(step.run)}  (exit {res.exit_code})\n{res.stdout}{res.stderr}"))
+                      _output(f"$ {' '.join(step.run)}  (exit {res.exit_code})\n{res.stdout}{res.stderr}"), step.why)
 
 
 def _counts(snapshot: Snapshot) -> dict[str, int]:

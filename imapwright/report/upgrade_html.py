@@ -36,7 +36,8 @@ def render_upgrade(summary: dict) -> str:
         cls = "passed" if s["ok"] else "failed"
         out.append(f"<details{' open' if not s['ok'] else ''}><summary class='{cls}'>{escape(s['name'])} "
                    f"({'ok' if s['ok'] else 'FAILED'}, {s['seconds']:.1f} s)</summary><p>{escape(s['reference'])}</p>"
-                   f"<pre>{escape(s['output'] or '(no output)')}</pre></details>")
+                   + (f"<p>Why: {escape(s['why'])}</p>" if s.get("why") else "")
+                   + f"<pre>{escape(s['output'] or '(no output)')}</pre></details>")
     out.append(f"<h2>Findings: {len(r['findings'])}</h2>")
     if r["findings"]:
         out.append(f"<pre class='failed'>{escape(chr(10).join(r['findings']))}</pre>")
