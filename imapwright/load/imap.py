@@ -15,6 +15,7 @@ from typing import Any
 import imapclient
 from imapclient.exceptions import IMAPClientError
 
+from . import budget
 from .ledger import LedgerWriter
 
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
@@ -48,6 +49,11 @@ class IMAPLoadClient:
         self._busy = False
 
     def _call(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+        budget.spend()
+        return self._call_taken(name, fn)
+
+    def _call_taken(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+        """One command, one event; the request was taken from the budget already."""
         start = time.perf_counter()
         exception, result = None, None
         self._busy = True
@@ -89,10 +95,10 @@ class IMAPLoadClient:
     def logout(self) -> bool:
         if self.conn is None:
             return True
-        if self._busy:
+        if self._busy or not budget.take():  # mid-command, or no request left: hang up
             self._drop()
             return False
-        ok, _ = self._call("LOGOUT", self.conn.logout)
+        ok, _ = self._call_taken("LOGOUT", self.conn.logout)
         self.conn, self.selected = None, None
         return ok
 

@@ -9,6 +9,7 @@ import smtplib
 import time
 
 from ..protocol.lmtp import LMTPClient
+from . import budget
 from .ledger import LedgerWriter
 
 
@@ -26,6 +27,7 @@ class LMTPLoadClient:
                 folder: str = "INBOX", sender: str = "load@imapwright.test", name: str = "deliver") -> bool:
         """One delivery, one event; acknowledged deliveries go to the ledger. A broken connection
         is reopened for the next delivery."""
+        budget.spend()
         start = time.perf_counter()
         exception = None
         owner = user or recipient

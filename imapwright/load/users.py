@@ -22,6 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from ..errors import UserError
 from ..protocol.imap import command, quote
+from . import budget
 from .config import LoadConfig
 from .imap import IMAPLoadClient
 from .ledger import LedgerWriter
@@ -34,10 +35,9 @@ _ledger: LedgerWriter | None = None
 
 @events.init.add_listener
 def _request_budget(environment, **_kwargs) -> None:
-    """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS bounds a run by count as -t bounds it by time, and ends
-    it the same way (runner.quit: users get the stop timeout to finish what is in flight). One
-    process counts its own requests; with workers the master watches the totals they report
-    (every few seconds, so a distributed run overshoots by that much)."""
+    """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS ends a run the way -t does (runner.quit). One process
+    refuses to start more than its budget (load/budget.py) and quits once the last has finished;
+    with workers the master watches the totals they report."""
     limit = int(LoadConfig.from_env().option("max_requests", "0") or 0)
     runner = environment.runner
     if not limit or isinstance(runner, WorkerRunner):
@@ -49,6 +49,7 @@ def _request_budget(environment, **_kwargs) -> None:
             runner.quit()
         gevent.spawn(watch)
         return
+    budget.set_limit(limit)
     seen = [0]
 
     def count(**_kw) -> None:
@@ -306,6 +307,7 @@ class Reconstructor(LoadUser):
             raise StopUser()
         name, command = self.commands[self.turn % len(self.commands)]
         self.turn += 1
+        budget.spend()
         start = time.perf_counter()
         exception = None
         try:
