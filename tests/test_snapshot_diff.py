@@ -47,3 +47,15 @@ def test_a_folder_leaving_its_quota_root_and_a_sharers_view():
         "bob/a: quota roots ['user.bob'] -> []",
         "bob sees user.ann.work: UID 3 flags ['\\\\Seen'] -> []",
     ]
+
+
+def test_a_folder_a_sharer_may_list_but_not_read_is_compared_as_such():
+    before = copy.deepcopy(BASE)
+    before["bob"]["views"] = {"user.ann.sent": None, "user.cat.sent": None, "user.dan.sent": {"1": []}}
+    after = copy.deepcopy(before)
+    after["bob"]["views"]["user.ann.sent"] = {"1": []}  # a negative entry stopped working
+    after["bob"]["views"]["user.dan.sent"] = None  # a group right lost
+    assert differences(before, after) == [
+        "bob sees user.ann.sent: folder newly readable",
+        "bob sees user.dan.sent: folder no longer readable",
+    ]

@@ -12,6 +12,15 @@ if [ ! -e "$D/config/.initialized" ]; then
     touch "$D/config/.initialized"
 fi
 chown -R cyrus:mail "$D"
+# The groups the harness made for group:NAME ACL entries, with their members (NAME:MEMBERS lines
+# kept on the volume by the harness): this container's /etc/group is new, the store's is not.
+if [ -f "$D/config/groups" ]; then
+    while IFS=: read -r g members; do
+        grep -q "^$g:" /etc/group || groupadd "$g"
+        awk -F: -v g="$g" -v m="$members" 'BEGIN { OFS = ":" } $1 == g { $4 = m } { print }' /etc/group > /etc/group.new
+        cat /etc/group.new > /etc/group && rm /etc/group.new
+    done < "$D/config/groups"
+fi
 chmod 750 "$D/config" "$D/spool/default" "$D/spool/second"
 cp /etc/imapwright/imapd.conf /etc/imapd.conf
 # IMAPWRIGHT_CONFIG: newline-separated "key: value" lines, the settings of this start.

@@ -78,14 +78,20 @@ def _quota(client, name: str) -> tuple[list[str], list]:
 
 def _views(client) -> dict:
     """Other users' folders this user can see: per message (by UID: the owner's snapshot has the
-    content) the flags this user sees. FLAGS only, read-only: no body is read twice."""
+    content) the flags this user sees; None for a folder it may list but not read. FLAGS only,
+    read-only: no body is read twice."""
     ns = client.namespace()
     out = {}
     for prefix in (n[0] for n in ns.other or () if n[0]):
         for flags, _sep, name in client.list_folders("", prefix + "*"):
             if {f.lower() for f in flags} & {b"\\noselect", b"\\nonexistent"}:
                 continue
-            client.select_folder(name, readonly=True)
+            try:
+                client.select_folder(name, readonly=True)
+            except imapclient.exceptions.IMAPClientError:
+                # Listed but not readable (l without r: a negative entry): that is what it sees.
+                out[name] = None
+                continue
             try:
                 uids = client.search()
                 fetched = client.fetch(uids, ["FLAGS"]) if uids else {}
@@ -164,6 +170,10 @@ def _view_differences(user: str, a: dict, b: dict) -> list[str]:
         where = f"{user} sees {name}"
         if name not in a or name not in b:
             out.append(f"{where}: folder {'no longer visible' if name not in b else 'newly visible'}")
+            continue
+        if a[name] is None or b[name] is None:
+            if (a[name] is None) != (b[name] is None):
+                out.append(f"{where}: folder {'no longer readable' if b[name] is None else 'newly readable'}")
             continue
         for message in sorted(set(a[name]) | set(b[name])):
             fa, fb = a[name].get(message), b[name].get(message)

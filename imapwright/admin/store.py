@@ -1,7 +1,7 @@
 """A populated mailstore for upgrade validation: what an admin's real store holds, at a size the
 run can afford. Accounts made with the account workflow (addusers), nested folders, messages with flags,
-keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a group,
-`anyone` and negative entries, quotas with nested roots where the server has them, subscriptions,
+keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a group
+with members, `anyone` and negative entries, quotas with nested roots where the server has them, subscriptions,
 Sieve scripts where the server has them, a shared folder and a bulletin board.
 
 Account i shares its "work" folder with account i+1 (who marks messages seen there), so every
@@ -56,6 +56,12 @@ def account_names(count: int, prefix: str = "u") -> list[str]:
     return [f"{prefix}{i:04d}" for i in range(count)]
 
 
+def group_members(users: list[str]) -> list[str]:
+    """Every third account is in the group: members see everyone's sent-mail (group lr), but not
+    the one whose negative entry names them, and the team folder."""
+    return users[2::3]
+
+
 def _message(n: int, user: str, folder: str) -> bytes:
     subject = "report" if n % 5 == 0 else f"note {n}"
     return (f"From: sender{n % 17}@imapwright.test\r\nTo: {user}@imapwright.test\r\nSubject: {subject}\r\n"
@@ -78,6 +84,8 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
     # sessions; passwords through the server's own tool, quotas below (the family's way).
     with ThreadPoolExecutor(max_workers=connections) as pool:
         list(pool.map(lambda u: server.set_password(u, store.accounts[u]), users))
+    for member in group_members(users):  # after the passwords: Dovecot keeps groups beside them
+        server.set_groups(member, [GROUP])
     made = addusers(server.imap.host, server.imap.port, server.admin_user, server.admin_password, users,
                     quota_kb=None, folders=FOLDERS, connections=connections)
     if made.failed:
@@ -159,14 +167,28 @@ def _boards(server: ServerHandle, store: Store, users: list[str], group: str, wh
 
 
 def store_problems(server: ServerHandle, store: Store, snapshot: dict) -> list[str]:
-    """Where the server's store is not what populate_store made: every sharer must see its
-    neighbour's work folder and every account the bulletin board."""
+    """Where the server's store is not what populate_store made: every sharer reads its
+    neighbour's work folder and every account the bulletin board; group members read the team
+    folder and everyone's sent-mail but the one whose negative entry names them (listed, since
+    the group's l remains, but not readable); other accounts do not see sent-mail at all."""
     users = sorted(store.accounts)
+    members = set(group_members(users))
     problems = []
     for i, user in enumerate(users):
         views = snapshot[user].get("views", {})
-        owner = users[i - 1]  # account i-1 shares its work folder with account i
-        for who, folder in ((owner, "work"), (users[0], "board")):
-            if who != user and server.mailbox_name(who, folder, user) not in views:
-                problems.append(f"{user} cannot see {who}'s {folder} (shared with it by SETACL)")
+
+        def seen(who: str, folder: str):
+            return views.get(server.mailbox_name(who, folder, user), "absent")
+        readable = [(users[i - 1], "work", "shared with it by SETACL"), (users[0], "board", "anyone lrsp")]
+        if user in members:
+            readable.append((users[0], "team", f"group {GROUP} lrswi"))
+            readable += [(o, "sent-mail", f"group {GROUP} lr") for o in users if o not in (user, users[i - 2])]
+            if seen(users[i - 2], "sent-mail") is not None:
+                problems.append(f"{user} reads {users[i - 2]}'s sent-mail (its negative entry -{user} r denies it)")
+        else:
+            problems += [f"{user} sees {o}'s sent-mail (shared only with group {GROUP})"
+                         for o in users if o != user and seen(o, "sent-mail") != "absent"]
+        for who, folder, why in readable:
+            if who != user and seen(who, folder) in ("absent", None):
+                problems.append(f"{user} cannot read {who}'s {folder} ({why})")
     return problems

@@ -199,9 +199,19 @@ class Cyrus(Family):
             if typ != "OK":
                 raise RuntimeError(f"sharedseen on {mailbox}: {status_text(data)}")
 
+    # The groups the harness made, with their members, kept on the data volume as NAME:MEMBERS
+    # lines: /etc/group belongs to the container, and an upgrade starts a new one (an admin's
+    # /etc/group outlives a package upgrade). The image's entrypoint puts them back.
+    _SAVE_GROUPS = f"""
+f={DATA}/config/groups; touch "$f"
+{{ cut -d: -f1 "$f"; printf '%s\\n' "$@"; }} | sort -u | while read -r g; do
+    grep "^$g:" /etc/group | cut -d: -f1,4; done > "$f.new" && mv "$f.new" "$f" && chown cyrus:mail "$f"
+"""
+
     def create_group(self, server, group):
         # SETACL naming group:NAME fails with "Invalid identifier" unless the group exists.
-        server.exec(["sh", "-c", 'grep -q "^$1:" /etc/group || groupadd "$1"', "sh", group], user="root").check()
+        script = 'grep -q "^$1:" /etc/group || groupadd "$1"' + self._SAVE_GROUPS
+        server.exec(["sh", "-c", script, "sh", group], user="root").check(f"group {group}")
 
     def set_groups(self, server, user, groups):
         # Cyrus's default auth_mech (unix) takes groups from the system group database, members
@@ -214,7 +224,7 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
     for (i = 1; i <= n; i++) if (m[i] != u && m[i] != "") out = out (out == "" ? "" : ",") m[i]
     if (index(want, " " $1 " ")) out = out (out == "" ? "" : ",") u
     $4 = out } { print }' /etc/group > /etc/group.new && cat /etc/group.new > /etc/group && rm /etc/group.new
-"""
+""" + self._SAVE_GROUPS
         server.exec(["sh", "-c", script, "sh", user, *groups], user="root").check(f"groups of {user}")
 
     def consistency_problems(self, server, users):
