@@ -82,8 +82,9 @@ class Family:
     def create_group(self, server: ServerHandle, group: str) -> None:
         """Make a group exist (empty), for servers that refuse ACL entries naming unknown groups."""
 
-    def set_groups(self, server: ServerHandle, user: str, groups: list[str]) -> None:
-        """Make `user` a member of exactly these groups (for group ACL identifiers); new sessions see it."""
+    def set_groups(self, server: ServerHandle, user: str, groups: list[str], settle: bool = True) -> None:
+        """Make `user` a member of exactly these groups (for group ACL identifiers); new sessions see
+        it (with settle=False: from a second later, where the server re-reads a changed userdb)."""
         raise NotImplementedError
 
     def consistency_problems(self, server: ServerHandle, users: list[str]) -> list[str]:
@@ -213,7 +214,7 @@ f={DATA}/config/groups; touch "$f"
         script = 'grep -q "^$1:" /etc/group || groupadd "$1"' + self._SAVE_GROUPS
         server.exec(["sh", "-c", script, "sh", group], user="root").check(f"group {group}")
 
-    def set_groups(self, server, user, groups):
+    def set_groups(self, server, user, groups, settle=True):
         # Cyrus's default auth_mech (unix) takes groups from the system group database, members
         # by name: the user needs no unix account. Read at login, so new sessions see changes.
         script = r"""
@@ -327,9 +328,9 @@ class Dovecot(Family):
         script = f'umask 027; printf "%s\\n" "$2" > {self.users_dir}/$1 && chgrp dovecot {self.users_dir}/$1'
         server.exec(["sh", "-c", script, "sh", user, line]).check(f"passwd-file of {user}")
 
-    def set_groups(self, server, user, groups):
+    def set_groups(self, server, user, groups, settle=True):
         # Dovecot's ACL groups come from the userdb field acl_groups.
-        self._set_userdb_fields(server, user, {"acl_groups": ",".join(groups) if groups else None})
+        self._set_userdb_fields(server, user, {"acl_groups": ",".join(groups) if groups else None}, settle)
 
     def repair_tree(self, server, mailbox):
         user, _, folder = mailbox.removeprefix("user.").partition(".")

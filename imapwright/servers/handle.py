@@ -160,9 +160,10 @@ class ServerHandle:
         """Make an (empty) group exist, so that ACL entries may name it."""
         self.family.create_group(self, group)
 
-    def set_groups(self, user: str, groups: list[str]) -> None:
-        """Make `user` a member of exactly these groups; sessions opened afterwards see it."""
-        self.family.set_groups(self, user, groups)
+    def set_groups(self, user: str, groups: list[str], settle: bool = True) -> None:
+        """Make `user` a member of exactly these groups; sessions opened afterwards see it (with
+        settle=False, see Family.set_groups)."""
+        self.family.set_groups(self, user, groups, settle)
 
     # -- tools inside the container ------------------------------------------------------------
     def _container(self):
