@@ -52,6 +52,7 @@ def test_ledger_allows_a_message_whose_outcome_was_unknown(tmp_path):
                             "sent\talice\tINBOX\t<6@x>"])
     check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<5@x>": 1})})
     assert check.passed and check.unknown_stored == 1
+    assert check.accounted and (check.expected, check.on_server) == (0, 1)
 
 
 def test_a_refused_message_found_stored_is_extra(tmp_path):
@@ -71,6 +72,7 @@ def test_an_expunge_without_an_answer_may_or_may_not_have_happened(tmp_path):
                             "add\talice\tINBOX\t<10@x>", "removing\talice\tINBOX\t<10@x>"])
     check = ledger.compare(ledger.read_ledgers(tmp_path), {("alice", "INBOX"): Counter({"<10@x>": 1})})
     assert check.passed
+    assert check.unknown_removed == 1 and check.accounted and (check.expected, check.on_server) == (2, 1)
 
 
 def test_ledger_ignores_a_line_cut_short_by_a_killed_process(tmp_path):

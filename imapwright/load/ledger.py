@@ -110,6 +110,13 @@ class LedgerCheck:
     missing: list[str]  # "user/folder Message-ID", acknowledged but not there
     extra: list[str]  # there, but never acknowledged (nor sent with an unknown outcome)
     unknown_stored: int  # sent with the outcome unknown, found stored
+    unknown_removed: int = 0  # an expunge whose answer never came, found done
+
+    @property
+    def accounted(self) -> bool:
+        """The totals add up: what is on the server is what must be, give or take the commands
+        whose outcome the end of the run left unknown."""
+        return self.on_server == self.expected + self.unknown_stored - self.unknown_removed
 
     @property
     def passed(self) -> bool:
@@ -119,12 +126,13 @@ class LedgerCheck:
         return {"acknowledged": self.acknowledged, "removed": self.removed, "expected": self.expected,
                 "on_server": self.on_server, "missing_count": len(self.missing), "missing": self.missing[:50],
                 "extra_count": len(self.extra), "extra": self.extra[:50],
-                "unknown_stored": self.unknown_stored, "passed": self.passed}
+                "unknown_stored": self.unknown_stored, "unknown_removed": self.unknown_removed,
+                "accounted": self.accounted, "passed": self.passed}
 
 
 def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> LedgerCheck:
     """`found`: per (user, folder) the load Message-IDs on the server (see load.verify)."""
-    missing, extra, unknown_stored, want_total, have_total = [], [], 0, 0, 0
+    missing, extra, unknown_stored, unknown_removed, want_total, have_total = [], [], 0, 0, 0, 0
     for key in sorted(set(expected.present) | set(found) | set(expected.maybe)):
         want = +expected.present.get(key, Counter())
         have = found.get(key, Counter())
@@ -135,6 +143,7 @@ def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> Ledger
         where = f"{key[0]}/{key[1]}"
         for mid, n in (want - have).items():
             if mid in maybe_gone:  # an expunge whose answer never came: gone or not, both are right
+                unknown_removed += n
                 continue
             missing += [f"{where} {mid}"] * n
         for mid, n in (have - want).items():
@@ -143,4 +152,4 @@ def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> Ledger
             else:
                 extra += [f"{where} {mid}"] * n
     return LedgerCheck(expected.acknowledged, expected.removed, want_total, have_total,
-                       missing, extra, unknown_stored)
+                       missing, extra, unknown_stored, unknown_removed)

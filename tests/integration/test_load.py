@@ -34,7 +34,9 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     out, summary = run(server, tmp_path, "delivery")
     led = summary["checks"]["ledger"]
     assert summary["passed"], summary["checks"]
-    assert led["acknowledged"] == led["on_server"] == by_name(summary)["LMTP deliver"]["requests"] > 50
+    assert led["acknowledged"] == by_name(summary)["LMTP deliver"]["requests"] > 50
+    # Stored: every acknowledged one, and at most the one per user the run's end cut off.
+    assert led["accounted"] and led["on_server"] - led["acknowledged"] == led["unknown_stored"] <= 4, led
     assert summary["stats"]["total"]["failures"] == 0 and not summary["exceptions"]
     for name in ("locust.json", "locust_stats.csv", "locust_stats_history.csv", "index.html", "locust.html"):
         assert (out / name).stat().st_size > 0, name
@@ -53,7 +55,10 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path):
     # Sessions are persistent: a LOGIN for each Locust session and each imaptest-style logout, no more.
     assert rows["IMAP LOGIN"]["requests"] <= rows["IMAP LOGOUT"]["requests"] + 10
     led = summary["checks"]["ledger"]
-    assert led["removed"] > 0 and led["expected"] == led["on_server"] == led["acknowledged"] - led["removed"]
+    assert led["removed"] > 0 and led["expected"] == led["acknowledged"] - led["removed"], led
+    # A command the run's end cut off may or may not have happened (once in CI: an APPEND stored
+    # whose answer never came): accounted for, not forgotten.
+    assert led["accounted"], led
     assert summary["passed"], summary["checks"]
 
 
