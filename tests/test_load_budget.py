@@ -31,3 +31,22 @@ def test_a_spent_budget_stops_the_user_before_its_command():
             "budget.spend()\ntry:\n    budget.spend()\nexcept e.StopUser:\n    print('stopped')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "stopped", out.stderr
+
+
+def test_workers_parts_add_up_to_the_budget():
+    for total in (0, 1, 7, 150, 1001):
+        for workers in (1, 2, 3, 8):
+            parts = [budget.part(total, workers, i) for i in range(workers)]
+            assert sum(parts) == total and max(parts) - min(parts) <= 1
+
+
+def test_a_worker_takes_its_part_once_the_master_has_numbered_it():
+    index = [-1]
+    budget.set_worker_part(5, 2, lambda: index[0])
+    index[0] = 1  # numbered before its users start: worker 1 of 2 gets 2 of 5
+    assert [budget.take() for _ in range(4)] == [True, True, False, False]
+
+
+def test_a_worker_whose_part_is_nothing_starts_nothing():
+    budget.set_worker_part(1, 2, lambda: 1)
+    assert not budget.take()

@@ -126,6 +126,8 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                   for key, command in family.reconstruct_commands.items()}}
     if params.max_requests:
         options["max_requests"] = str(params.max_requests)
+        if params.workers:  # each worker takes its part of the budget
+            options["workers"] = str(params.workers)
     options.update(params.options)
     return LoadConfig(imap=(server.imap.host, server.imap.port),
                       lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,

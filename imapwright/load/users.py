@@ -37,10 +37,14 @@ _ledger: LedgerWriter | None = None
 def _request_budget(environment, **_kwargs) -> None:
     """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS ends a run the way -t does (runner.quit). One process
     refuses to start more than its budget (load/budget.py) and quits once the last has finished;
-    with workers the master watches the totals they report."""
-    limit = int(LoadConfig.from_env().option("max_requests", "0") or 0)
+    workers each refuse more than their part, and the master quits on the totals they report."""
+    config = LoadConfig.from_env()
+    limit = int(config.option("max_requests", "0") or 0)
     runner = environment.runner
-    if not limit or isinstance(runner, WorkerRunner):
+    if not limit:
+        return
+    if isinstance(runner, WorkerRunner):
+        budget.set_worker_part(limit, int(config.option("workers", "1") or 1), lambda: runner.worker_index)
         return
     if isinstance(runner, MasterRunner):
         def watch() -> None:

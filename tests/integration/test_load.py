@@ -129,3 +129,11 @@ def test_a_run_stops_after_its_request_budget(server, tmp_path):
     assert total == 150  # users take a request from the budget before they start one
     assert summary["stats"]["seconds"] < 30  # stopped by count long before the 60 s
     assert summary["passed"], summary["checks"]
+
+
+def test_workers_share_the_request_budget(server, tmp_path):
+    # 3 workers, 4 users: parts 34, 33, 33 of 100, taken before each request is sent.
+    _, summary = run(server, tmp_path, "delivery", duration=60, max_requests=100, workers=3, prefix="share")
+    assert summary["stats"]["total"]["requests"] == 100
+    assert summary["stats"]["seconds"] < 40
+    assert summary["passed"], summary["checks"]
