@@ -1,8 +1,8 @@
 """A populated mailstore for upgrade validation: what an admin's real store holds, at a size the
-run can afford. Accounts made with the account workflow (addusers), nested folders, messages with flags,
-keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a group
-with members, `anyone` and negative entries, quotas with nested roots where the server has them, subscriptions,
-Sieve scripts where the server has them, a shared folder and a bulletin board.
+run can afford. Accounts made with the account workflow (addusers), nested folders, messages with
+flags, keywords and internal dates, seen state for owners and for sharers, ACLs naming users, a
+group with members, `anyone` and negative entries, quotas with nested roots where the server has
+them, subscriptions, Sieve scripts where the server has them, a shared folder and a bulletin board.
 
 Account i shares its "work" folder with account i+1 (who marks messages seen there), so every
 account is both owner and sharer. Account 0 also owns the bulletin board (anyone may read and
