@@ -39,8 +39,7 @@ from rich.table import Table
 
 from imapwright.admin.snapshot import store_snapshot
 from imapwright.admin.store import StoreSize, populate_store
-from imapwright.admin.upgrade import Pair, Step, classify, find_pair
-from imapwright.admin.upgrade import _run_step as run_step
+from imapwright.admin.upgrade import Pair, Step, classify, find_pair, run_step
 from imapwright.catalogue import lookup
 from imapwright.errors import UserError
 from imapwright.servers import engine

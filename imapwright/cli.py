@@ -593,6 +593,7 @@ def upgrade(
 def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
     """Run the suites against both versions side by side (one pytest run, one worker each)."""
     import subprocess
+    from dataclasses import asdict
 
     from .report.compare import conformance_changes, read_run
 
@@ -605,8 +606,6 @@ def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
     split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
               "per_server": {name: run["per_server"].get(name, {})}} for name in servers]
     _pairs, changes = conformance_changes(split[0], split[1])
-    from dataclasses import asdict
-
     return {"runs": [run], "changes": [{**asdict(c), "kind": c.kind} for c in changes]}
 
 

@@ -22,3 +22,29 @@ def test_stamp_compares_lexically_with_rsyslog_timestamps():
     lines = RECORDED.splitlines()
     cut = logs.stamp(datetime(2026, 11, 29, 4, 28, 5, 22069, tzinfo=UTC))
     assert lines[0] >= cut and not lines[3] >= cut
+
+
+class _Server:
+    """Only what trouble_tail reads of a server: its features and its log lines."""
+    def __init__(self, text: str | None, features=("logs",)):
+        self.text, self.features = text, set(features)
+
+    def logs(self, since):
+        if self.text is None:
+            raise OSError("container gone")
+        return logs.parse(self.text)
+
+
+FAILING_START = ("2026-11-29T11:05:07.459769+00:00 vm imapwright: imapwright: cyrus master starting\n"
+            "2026-11-29T11:05:08.0+00:00 vm cyrus/imap[12]: IOERROR: opening /srv/x: No such file\n"
+            "2026-11-29T11:05:09.0+00:00 vm cyrus/imap[12]: login: localhost [127.0.0.1] u0001 plaintext\n")
+
+
+def test_trouble_tail_gives_the_last_trouble_lines_else_the_last_lines_else_nothing():
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    assert [line.split(": ", 1)[1] for line in logs.trouble_tail(_Server(FAILING_START), since)] == [
+        "IOERROR: opening /srv/x: No such file"]
+    quiet = FAILING_START.splitlines(keepends=True)[2]
+    assert logs.trouble_tail(_Server(quiet), since, 1) == [quiet.strip()]
+    assert logs.trouble_tail(_Server(None), since) == []
+    assert logs.trouble_tail(_Server(FAILING_START, features=()), since) == []

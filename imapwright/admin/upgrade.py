@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
-from ..servers.logs import trouble
+from ..servers.logs import trouble, trouble_tail
 from .snapshot import Snapshot, differences, store_snapshot
 from .store import StoreSize, populate_store, store_problems
 
@@ -206,7 +206,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
             result.failed = "populate"
             result.problems.append(f"{from_spec.name}: {type(exc).__name__}: {exc}")
-            result.problems += [f"{from_spec.name} log: {line}" for line in _log_tail(old, started)]
+            result.problems += [f"{from_spec.name} log: {line}" for line in trouble_tail(old, started)]
             return result
         result.counts = _counts(before)
         result.problems += [f"{from_spec.name} before the upgrade: {p}" for p in store_problems(old, store, before)]
@@ -222,7 +222,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         result.versions[to_spec.name] = new.version
         for step in pair.steps:
             progress(step.name, None, None)
-            result.steps.append(_run_step(new, step, since))
+            result.steps.append(run_step(new, step, since))
         progress("snapshot after", None, None)
         try:
             after = timed("snapshot after", lambda: store_snapshot(new, store.accounts, notes=result.store_notes))
@@ -239,15 +239,8 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         old.stop()  # the volume carries FROM's labels: removed with it
 
 
-def _log_tail(server, since: datetime, count: int = 8) -> list[str]:
-    """The server's last trouble-looking log lines since `since` (auth failures included)."""
-    try:
-        return [line.raw for line in trouble(server.logs(since))][-count:]
-    except Exception:  # a log that cannot be read leaves the report without it, nothing worse
-        return []
-
-
-def _run_step(server, step: Step, since: datetime) -> StepResult:
+def run_step(server, step: Step, since: datetime) -> StepResult:
+    """One step on the new server; its output is the command's or the start's log lines."""
     if step.kind == "start":
         lines = [line for line in server.logs(since) if step.log in line.program]
         return StepResult(step.name, step.reference, 0.0, not trouble(lines),

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,11 +28,11 @@ from ..errors import ServerError, UserError
 from ..progress import console
 from ..servers import ports
 from ..servers.handle import ServerHandle
-from ..servers.logs import trouble
+from ..servers.logs import trouble, trouble_tail
 from . import ledger as ledger_mod
 from . import results
 from .config import LoadConfig
-from .saturation import Step, saturation
+from .saturation import Step, percentile, saturation
 from .verify import found_on_server
 
 LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
@@ -117,7 +118,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                                seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
             except (OSError, SeedError) as exc:  # the server's failure, reported with its own words
                 raise ServerError(f"{server.name} failed while seeding the mailbox list ({exc}); "
-                                  f"server log: {_last_error(server, since)}") from None
+                                  f"server log: {(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None
     family = server.family
     options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
                "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
@@ -229,10 +230,6 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:
-    from collections import Counter
-
-    from .saturation import percentile
-
     hist = Counter(round(v) for v in values)
     return percentile(hist, 0.5), percentile(hist, 0.95)
 
@@ -319,17 +316,6 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
-
-
-def _last_error(server: ServerHandle, since: datetime) -> str:
-    if "logs" not in server.features:
-        return "(not readable)"
-    try:
-        lines = server.logs(since)
-    except Exception:
-        return "(not readable)"
-    last = (trouble(lines) or lines)[-1:]
-    return last[0].raw if last else "(nothing)"
 
 
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:

@@ -9,7 +9,7 @@ from .html import CSS, table
 from .plots import line_plot
 
 
-def requesttable(stats: dict) -> str:
+def request_table(stats: dict) -> str:
     rows = [[r["type"], r["name"], r["requests"], r["failures"], f"{r['rps']:.1f}", r["p50_ms"], r["p95_ms"],
              r["p99_ms"], r["max_ms"]] for r in stats["requests"] + [stats["total"]]]
     return table(["type", "request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows,
@@ -105,7 +105,7 @@ def render_load(summary: dict) -> str:
            f"<p class='counts'><span>{stats['total']['requests']} requests</span>"
            f"<span>{stats['total']['rps']:.1f} req/s</span><span>p95 {stats['total']['p95_ms']} ms</span>"
            f"<span>{stats['total']['failures']} failures</span></p>",
-           checks_section(summary), "<h2>Requests</h2>", requesttable(stats)]
+           checks_section(summary), "<h2>Requests</h2>", request_table(stats)]
     history = summary["history"]
     if history:
         rate, latency, failures = over_time_plots(history)

@@ -84,7 +84,12 @@ class ServerHandle:
 
     def login(self, user: str, password: str) -> imapclient.IMAPClient:
         client = self.imap_client()
-        client.login(user, password)
+        try:
+            client.login(user, password)
+        except BaseException:  # a refused login closes its connection (callers may retry)
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
         return client
 
     def login_anonymous(self) -> imapclient.IMAPClient:

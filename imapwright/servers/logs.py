@@ -52,3 +52,16 @@ TROUBLE = ("error", "fatal", "fail", "badlogin", "refused", "signal", "crash", "
 def trouble(lines: list[LogLine]) -> list[LogLine]:
     """The lines that look like something went wrong, in order."""
     return [line for line in lines if any(w in line.message.lower() for w in TROUBLE)]
+
+
+def trouble_tail(server, since: datetime, count: int = 8) -> list[str]:
+    """A failure report's last words from the server: its last trouble-looking lines since
+    `since` (or its last lines, when none look like trouble); none when its log cannot be read
+    (the report stands without them)."""
+    if "logs" not in server.features:
+        return []
+    try:
+        lines = server.logs(since)
+    except Exception:
+        return []
+    return [line.raw for line in (trouble(lines) or lines)[-count:]]
