@@ -713,6 +713,8 @@ def run(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names (health, ...) or paths; default all")] = None,
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
     target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
+    target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
+                                                             "does not say itself")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
     server_option: Annotated[list[str], typer.Option("--server-option", "-o",
                                                      help="server setting KEY=VALUE for started servers")] = [],
@@ -728,9 +730,14 @@ def run(
         lookup(name)
     paths = _suite_paths(suites or [])
     if target:
+        from .pytest_plugin.deviations import load_all, refuse_unknown_version
         from .servers.target import connect_target
 
-        connect_target(target)  # a wrong address or password is one clear line, before any test
+        # A wrong address or password, or a version the deviations need and nobody knows: one
+        # clear line before any test.
+        handle = connect_target(target, target_version)
+        refuse_unknown_version(handle, *load_all())
+        console.print(f"target: {handle.family.name} {handle.version} (version from {handle.version_source})")
     _ensure_images(names)
     run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
     out = reports / run_id
@@ -739,6 +746,8 @@ def run(
     args += [a for n in names for a in ("--server", n)]
     if target:
         args += ["--target", target]
+    if target_version:
+        args += ["--target-version", target_version]
     if allow_destructive:
         args.append("--allow-destructive")
     for item in server_option:

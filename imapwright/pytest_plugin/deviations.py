@@ -23,6 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UserError
 from .requirements import parse as parse_requirement
 
 DEVIATIONS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "deviations"
@@ -108,3 +109,16 @@ def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
 
 def find(deviations: list[Deviation], test: str, family: str, version: tuple[int, ...]) -> Deviation | None:
     return next((d for d in deviations if d.applies(test, family, version)), None)
+
+
+def refuse_unknown_version(handle, deviations: list[Deviation], noise: list[CheckNoise]) -> None:
+    """A server whose version nobody knows cannot be held to entries that hold for some versions
+    only: a run must not guess whether they apply (UserError naming one)."""
+    if handle.version_known:
+        return
+    family = handle.family.name
+    scoped = [e for e in [*deviations, *noise] if e.family == family and e.versions]
+    if scoped:
+        raise UserError(f"the server's version is unknown and fixtures/deviations/{family}.toml scopes "
+                        f"{len(scoped)} entries by version (e.g. {scoped[0].test} {scoped[0].versions}); "
+                        "state it with --target-version")

@@ -31,7 +31,6 @@ class State:
     def __init__(self, config: pytest.Config):
         self.target = config.getoption("target")
         self.names = server_names(config)
-        self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")))
         self.allow_destructive = config.getoption("allow_destructive")
         self.check_consistency = not config.getoption("no_consistency_check")
         try:
@@ -40,6 +39,9 @@ class State:
                                                  else deviations_mod.load_all())
         except deviations_mod.DeviationError as exc:
             raise pytest.UsageError(str(exc)) from None
+        self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")),
+                               config.getoption("target_version"),
+                               lambda h: deviations_mod.refuse_unknown_version(h, self.deviations, self.check_noise))
 
 
 def parse_options(items: list[str]) -> dict[str, str]:
@@ -71,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", metavar="URL",
                     help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; "
                          "password from IMAPWRIGHT_TARGET_PASSWORD")
+    group.addoption("--target-version", metavar="[FAMILY:]VERSION",
+                    help="the --target server's version (e.g. 3.6.1 or cyrus:3.6), where it does not say itself")
     group.addoption("--server-option", action="append", default=[], metavar="KEY=VALUE",
                     help="server setting for every server imapwright starts (imapd.conf / dovecot.conf), "
                          "repeatable, e.g. --server-option allowusermoves=yes")
@@ -305,7 +309,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if name and handle is not None and rep.when == "call":
         test_id = _test_id(item)
         rep.user_properties.append(("server", name))
-        rep.user_properties.append(("server_version", handle.version))
+        rep.user_properties.append(("server_version", handle.version or "unknown"))
+        rep.user_properties.append(("server_family", handle.family.name))
+        rep.user_properties.append(("version_source", handle.version_source or "unknown"))
         rep.user_properties.append(("test_id", test_id))
         deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
         if deviation is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 
 from ..catalogue import lookup
 from ..errors import UserError
@@ -15,9 +16,12 @@ TARGET = "target"
 
 
 class ServerPool:
-    def __init__(self, names: list[str], target_url: str | None, options: dict[str, str] | None = None):
+    def __init__(self, names: list[str], target_url: str | None, options: dict[str, str] | None = None,
+                 target_version: str | None = None, check_target: Callable[[ServerHandle], None] | None = None):
         self.names = names
         self.target_url = target_url
+        self.target_version = target_version
+        self.check_target = check_target  # raises UserError for a target the run cannot judge
         self.options = options or {}  # settings for every server started
         self._servers: dict[str, ServerHandle] = {}
         self._errors: dict[str, str] = {}
@@ -36,7 +40,10 @@ class ServerPool:
 
     def _open(self, name: str) -> ServerHandle:
         if name == TARGET:
-            return connect_target(self.target_url or "")
+            handle = connect_target(self.target_url or "", self.target_version)
+            if self.check_target is not None:
+                self.check_target(handle)
+            return handle
         if not self._pruned:
             prune(stale_only=True)  # containers left by runs that were killed outright
             self._pruned = True

@@ -31,6 +31,8 @@ class Requirement:
         if self.name in FAMILIES:
             if family != self.name:
                 return f"needs {self}"
+            if self.op and not version:
+                return f"needs {self}, server version unknown (state it with --target-version)"
             if self.op and not _OPS[self.op](version[: len(self.version)], self.version):
                 return f"needs {self}, server is {'.'.join(map(str, version))}"
             return None

@@ -22,7 +22,8 @@ class ReportWriter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         if props.get("server") and props.get("server_version"):
-            self.versions[props["server"]] = props["server_version"]
+            self.versions[props["server"]] = (f"{props.get('server_family', '')} {props['server_version']} "
+                                              f"(version from {props.get('version_source', '?')})").strip()
         record = record_from_report(report)
         if record is not None:
             self.records.append(record)

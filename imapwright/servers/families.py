@@ -33,6 +33,8 @@ class Family:
     features: frozenset[str] = frozenset()
     # What the server logs for a refused login (health suite: bad logins show in the log).
     bad_login_marker = ""
+    # Shell command printing the server's own account of its version (identify.from_tool_output).
+    version_command = ""
 
     def settings_text(self, options: dict[str, object]) -> str:
         raise NotImplementedError
@@ -130,6 +132,10 @@ class Cyrus(Family):
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
     bin = "/usr/lib/cyrus/bin"
+    # The master binary's name and place differ by distribution (Debian renames it cyrmaster).
+    version_command = ("for m in /usr/sbin/cyrmaster /usr/lib/cyrus/bin/master /usr/libexec/cyrus-imapd/master "
+                       "/usr/cyrus/bin/master /usr/local/libexec/master; do [ -x \"$m\" ] && exec \"$m\" -V 2>&1; "
+                       "done; exit 127")
     # Load scenario "large-list": reconstruct of one account, and of every mailbox (no argument:
     # reconstruct walks the whole mailbox list), run as tool_user.
     reconstruct_commands = {"reconstruct_user": f"{bin}/reconstruct -r {{mailbox}}",
@@ -300,6 +306,7 @@ class Dovecot(Family):
     spool_user = "vmail"  # mail_uid in the image's configuration
     features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"
+    version_command = "dovecot --version"
     users_dir = f"{DATA}/users"  # one passwd-file per user
     _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)
 

@@ -63,6 +63,7 @@ class ServerHandle:
     features: frozenset[str] = frozenset()
     owned: bool = False  # started by the harness: destructive suites may run without asking
     sieve: Endpoint | None = None  # ManageSieve (RFC 5804), where the harness knows the port
+    version_source: str = "image"  # where `version` came from (identify.Identity.source); "" unknown
     _shells: dict = field(default_factory=dict, repr=False)  # user -> ShellSession
 
     # -- identity -----------------------------------------------------------------------------
@@ -70,8 +71,13 @@ class ServerHandle:
     def version_tuple(self) -> tuple[int, ...]:
         return version_tuple(self.version)
 
+    @property
+    def version_known(self) -> bool:
+        return bool(self.version_tuple)
+
     def describe(self) -> str:
-        return f"{self.name} ({self.family.name} {self.version}) imap={self.imap}" + (
+        version = self.version or "version unknown"
+        return f"{self.name} ({self.family.name} {version}) imap={self.imap}" + (
             f" lmtp={self.lmtp}" if self.lmtp else "")
 
     # -- protocol clients ---------------------------------------------------------------------

@@ -5,6 +5,8 @@ The admin password comes from the environment variable IMAPWRIGHT_TARGET_PASSWOR
 
 from __future__ import annotations
 
+import contextlib
+import imaplib
 import os
 import re
 import socket
@@ -14,7 +16,7 @@ import docker.errors
 import imapclient
 
 from ..errors import ServerError, UserError
-from . import engine
+from . import engine, identify
 from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
 
@@ -52,44 +54,88 @@ def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None, 
     return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, container, sieve
 
 
-def connect_target(url: str) -> ServerHandle:
+def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
+    """A handle on the server at `url`, checked: an IMAP greeting, the admin's login, the family and
+    version (what the server says, its own tool over the exec channel, or `stated_version`)."""
     admin, imap, lmtp, container_name, sieve = parse_target(url)
+    if stated_version:
+        identify.parse_stated(stated_version)  # a malformed statement before any connection
     password = os.environ.get(PASSWORD_ENV)
     if password is None:
         raise UserError(f"set {PASSWORD_ENV} to the target admin's password")
-    try:
-        client = imapclient.IMAPClient(imap.host, port=imap.port, ssl=False, timeout=10)
-    except (OSError, socket.timeout) as exc:
-        raise ServerError(f"target {imap} unreachable: {exc}") from None
-    try:
-        greeting = client.welcome.decode(errors="replace")
-        try:
-            client.login(admin, password)
-        except imapclient.exceptions.LoginError:
-            raise UserError(f"target {imap}: login as {admin} refused (wrong password?)") from None
-        ident = {}
-        if client.has_capability("ID"):
-            raw = client.id_() or ()
-            ident = {raw[i].decode().lower(): (raw[i + 1] or b"").decode() for i in range(0, len(raw) - 1, 2)}
-    finally:
-        try:
-            client.logout()
-        except Exception:
-            pass
-    family_name = "dovecot" if "dovecot" in (greeting + ident.get("name", "")).lower() else "cyrus"
-    family = FAMILIES[family_name]
-    features = ({"lmtp"} if lmtp else set()) | ({"sieve"} if sieve else set())
+    if not password.isascii():
+        # IMAP LOGIN carries ASCII only (RFC 3501 quoted strings); imaplib would raise deep inside.
+        raise UserError(f"{PASSWORD_ENV} holds non-ASCII characters; IMAP LOGIN cannot carry them")
+    greeting = identify.read_greeting(imap.host, imap.port)
+    fields = _login_and_id(imap, admin, password)
+    said = [identify.from_id(fields), identify.from_greeting(greeting)]
     container = None
     if container_name:
         try:
             container = engine.client().containers.get(container_name)
         except docker.errors.NotFound:
             raise UserError(f"exec channel: no container named {container_name!r}") from None
+    family_name = identify.combine(*said).family
+    tool = _tool_identity(container, family_name) if container is not None else None
+    identity = identify.combine(*said, *([tool] if tool else []), stated=stated_version)
+    if identity.family is None:
+        raise UserError(f"target {imap}: cannot tell whether it is Cyrus or Dovecot from its greeting "
+                        f"({greeting[:80]!r}) or ID; say so with --target-version cyrus:VERSION or dovecot:VERSION")
+    family = FAMILIES[identity.family]
+    features = ({"lmtp"} if lmtp else set()) | ({"sieve"} if sieve else set())
+    if container is not None:
         # With an exec channel the server's own tools are reachable: what the family offers, except
         # restarting a container the harness does not own.
         features |= family.features - {"restart", "sieve"}
     return ServerHandle(
-        name="target", family=family, version=ident.get("version", "unknown"), imap=imap, lmtp=lmtp,
+        name="target", family=family, version=identity.version, imap=imap, lmtp=lmtp,
         admin_user=admin, admin_password=password, container=container, features=frozenset(features),
-        owned=False, sieve=sieve,
+        owned=False, sieve=sieve, version_source=identity.source,
     )
+
+
+def _login_and_id(imap: Endpoint, admin: str, password: str) -> dict[str, str]:
+    """Log in as the admin and ask ID (RFC 2971) where offered; every failure is one line."""
+    try:
+        client = imapclient.IMAPClient(imap.host, port=imap.port, ssl=False, timeout=10)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        raise ServerError(f"target {imap}: {exc}") from None
+    try:
+        try:
+            client.login(admin, password)
+        except imapclient.exceptions.LoginError:
+            raise UserError(f"target {imap}: login as {admin} refused (wrong password?)") from None
+        except imaplib.IMAP4.error as exc:  # BAD, or a broken reply: not an IMAP server we can use
+            raise ServerError(f"target {imap}: LOGIN answered {_short(exc)}; not a usable IMAP server") from None
+        if not client.has_capability("ID"):
+            return {}
+        try:
+            return identify.id_fields(client.id_())
+        except imaplib.IMAP4.error:
+            return {}
+    except (OSError, socket.timeout) as exc:
+        raise ServerError(f"target {imap}: connection failed after the greeting: {exc}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return text[:120] or type(exc).__name__
+
+
+def _tool_identity(container, family_name: str | None) -> identify.Identity | None:
+    """The version the server's own tool prints, run through the exec channel; where the family is
+    not yet known, each family's tool is tried."""
+    for name in [family_name] if family_name else list(FAMILIES):
+        family = FAMILIES[name]
+        try:
+            code, out = container.exec_run(["sh", "-c", family.version_command], user="root")
+        except docker.errors.APIError:
+            return None
+        if code == 0:
+            found = identify.from_tool_output(name, out.decode(errors="replace"))
+            if found.version:
+                return found
+    return None
