@@ -78,3 +78,66 @@ def test_migration_plan_lists_every_problem_and_exits_1(tmp_path):
                       env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
     assert applied.returncode == 2
     assert applied.stderr.strip().endswith("(and 1 more; `imapwright migrate plan` lists them)")
+
+
+class _Responder:
+    """A listener on a free loopback port that speaks some other protocol (or IMAP badly)."""
+
+    def __init__(self, banner: bytes, reply: bytes = b"", wait_for_request: bool = False):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.banner, self.reply, self.wait = banner, reply, wait_for_request
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    if self.wait:
+                        conn.recv(1024)
+                    conn.sendall(self.banner)
+                    while self.reply:
+                        data = conn.recv(1024)
+                        if not data:
+                            break
+                        for line in data.splitlines():
+                            tag = line.split(b" ", 1)[0]
+                            conn.sendall(tag + b" " + self.reply + b"\r\n")
+                except OSError:
+                    pass
+
+
+@pytest.mark.parametrize("banner,reply,wait,message", [
+    (b"220 box ESMTP Postfix (Debian/GNU)\r\n", b"", False, "is not an IMAP server: an SMTP or LMTP server answered"),
+    (b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n", b"", False, "is not an IMAP server: an SSH server answered"),
+    (b"HTTP/1.0 400 Bad Request\r\n\r\n", b"", True, "no greeting within 5 s; an HTTP server answered"),
+    (b"* BYE too many connections\r\n", b"", False, "the server refused the connection"),
+    (b"* OK [CAPABILITY IMAP4rev1] odd server ready\r\n", b"BAD command unknown", False, "BAD"),
+], ids=["smtp", "ssh", "http", "bye", "imap-bad"])
+def test_port_that_is_not_imap_is_one_line(banner, reply, wait, message):
+    responder = _Responder(banner, reply, wait)
+    result = run_cli("run", "health", "--target", f"imap://cyrus@127.0.0.1:{responder.port}",
+                     env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
+    responder.sock.close()
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"imapwright: error: target 127.0.0.1:{responder.port}") and message in lines[0]
+
+
+def test_non_ascii_password_is_one_line():
+    responder = _Responder(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+    result = run_cli("run", "health", "--target", f"imap://cyrus@127.0.0.1:{responder.port}",
+                     env={"IMAPWRIGHT_TARGET_PASSWORD": "pässwort"})
+    responder.sock.close()
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("imapwright: error: IMAPWRIGHT_TARGET_PASSWORD holds non-ASCII characters; "
+                                     "IMAP LOGIN cannot carry them")

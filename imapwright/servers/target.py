@@ -98,8 +98,10 @@ def _login_and_id(imap: Endpoint, admin: str, password: str) -> dict[str, str]:
     """Log in as the admin and ask ID (RFC 2971) where offered; every failure is one line."""
     try:
         client = imapclient.IMAPClient(imap.host, port=imap.port, ssl=False, timeout=10)
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise ServerError(f"target {imap}: {exc}") from None
+    except imaplib.IMAP4.error as exc:
+        raise ServerError(f"target {imap}: {_short(exc)}; not a usable IMAP server") from None
+    except OSError as exc:
+        raise ServerError(f"target {imap}: connection failed after the greeting: {exc}") from None
     try:
         try:
             client.login(admin, password)
