@@ -759,6 +759,9 @@ def run(
         args += ["-n", str(count), "--dist", "loadgroup"]
     code = pytest.main(args + list(pytest_args), plugins=[])
     console.print(f"report: {out / 'index.html'}")
+    if code == pytest.ExitCode.INTERRUPTED:
+        console.print("[red]INTERRUPTED[/]: the report says which tests did not run")
+        raise typer.Exit(130)  # like `load` and any program stopped by Ctrl-C
     raise typer.Exit(int(code))
 
 

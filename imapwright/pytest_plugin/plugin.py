@@ -19,6 +19,7 @@ from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES
 from ..servers.managed import stop_all
 from . import deviations as deviations_mod
+from .completeness import Completeness
 from .pool import TARGET, ServerPool
 from .requirements import parse as parse_requirement
 from .users import UserFactory
@@ -104,6 +105,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STATE] = State(config)
     if hasattr(config, "workerinput"):
         _watch_controller()
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Completeness(config), "imapwright-completeness")
+        config.pluginmanager.register(StableIds(config.stash[_STATE].names), "imapwright-stable-ids")
     report_dir = config.getoption("imapwright_report")
     if report_dir and not hasattr(config, "workerinput"):  # xdist workers send reports to the controller
         run_id = config.getoption("run_id") or Path(report_dir).name
@@ -300,29 +304,60 @@ def pytest_runtest_call(item: pytest.Item):
     return result
 
 
+class StableIds:
+    """pytest-xdist's loadgroup appends "@group" (the server) to node ids; a test's id must not
+    depend on how many servers a run has (CI history follows tests by id). Registered only where
+    reports are written (not in xdist workers, which check reports against their own ids)."""
+
+    def __init__(self, names: list[str]):
+        self.suffixes = [f"]@{name}" for name in names]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for suffix in self.suffixes:
+            if report.nodeid.endswith(suffix):
+                report.nodeid = report.nodeid[: -len(suffix) + 1]
+                return
+
+
+def _describe_server(item: pytest.Item, state: State, name: str) -> list[tuple[str, str]]:
+    """What every report of a server's test carries (junit.xml properties, the run report)."""
+    handle = getattr(item, "funcargs", {}).get("server") or state.pool.peek(name)
+    test_id = _test_id(item)
+    props = [("server", name), ("test_id", test_id)]
+    if handle is None:  # skipped or failed before the server was reached
+        return props + [("server_version", "unknown"), ("deviation", "none")]
+    deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
+    item.stash[DEVIATION] = deviation
+    return props + [("server_version", handle.version or "unknown"), ("server_family", handle.family.name),
+                    ("version_source", handle.version_source or "unknown"),
+                    ("deviation", deviation.describe() if deviation else "none")]
+
+
+DEVIATION = pytest.StashKey[object]()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
     state = _state(item.config)
     name = _server_name(item)
     handle = getattr(item, "funcargs", {}).get("server")
-    if name and handle is not None and rep.when == "call":
+    if name:
+        if rep.when == "setup":
+            props = _describe_server(item, state, name)
+            item.user_properties.extend(props)  # later reports (call, teardown: junit.xml) copy these
+            rep.user_properties.extend(props)
+    deviation = item.stash.get(DEVIATION, None)
+    if name and rep.when == "call" and deviation is not None:
         test_id = _test_id(item)
-        rep.user_properties.append(("server", name))
-        rep.user_properties.append(("server_version", handle.version or "unknown"))
-        rep.user_properties.append(("server_family", handle.family.name))
-        rep.user_properties.append(("version_source", handle.version_source or "unknown"))
-        rep.user_properties.append(("test_id", test_id))
-        deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
-        if deviation is not None:
-            rep.user_properties.append(("deviation", deviation.describe()))
-            if rep.failed:
-                rep.outcome = "skipped"
-                rep.wasxfail = f"known deviation: {deviation.describe()}"
-            elif rep.passed:
-                rep.outcome = "failed"
-                rep.longrepr = (f"fixed, still listed: {test_id} passes on {name} but fixtures/deviations/"
-                                f"{deviation.family}.toml lists it ({deviation.reason}); remove the entry")
+        if rep.failed:
+            rep.outcome = "skipped"
+            rep.wasxfail = f"known deviation: {deviation.describe()}"
+        elif rep.passed:
+            rep.outcome = "failed"
+            rep.longrepr = (f"fixed, still listed: {test_id} passes on {name} but fixtures/deviations/"
+                            f"{deviation.family}.toml lists it ({deviation.reason}); remove the entry")
     if rep.failed and handle is not None and "logs" in handle.features and STARTED in item.stash:
         time.sleep(LOG_SETTLE)
         try:
@@ -330,6 +365,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             text = "\n".join(line.raw for line in lines) or "(no server log lines in this test's window)"
         except Exception as exc:  # the report must not hide the failure behind a log problem
             text = f"(server log unavailable: {exc})"
-        rep.sections.append((f"server log {name} since {item.stash[STARTED]:%H:%M:%S.%f}", text))
+        # "Captured stdout" sections go to junit.xml's system-out (junit_logging = system-out).
+        rep.sections.append((f"Captured stdout {rep.when}: server log {name} since "
+                             f"{item.stash[STARTED]:%H:%M:%S.%f}", text))
         rep.user_properties.append(("server_log", text))
     return rep

@@ -49,6 +49,10 @@ class ServerPool:
             self._pruned = True
         return start_server(lookup(name), dict(self.options))
 
+    def peek(self, name: str) -> ServerHandle | None:
+        """The server if it is already started or connected (never starts one)."""
+        return self._servers.get(name)
+
     def started(self) -> list[ServerHandle]:
         return list(self._servers.values())
 

@@ -11,7 +11,28 @@ th{background:#f3f3f3;text-align:left}.passed{background:#dff0d8}.failed,.error{
 .skipped{background:#eee;color:#666}.deviation{background:#fff3cd}
 pre{white-space:pre-wrap;font-size:.85em;background:#fafafa;border:1px solid #ddd;padding:.5em;max-height:30em;overflow:auto}
 .counts span{margin-right:1.2em}
+td.name{max-width:60em;overflow-wrap:anywhere;word-break:break-word}
+.headline{font-size:1.6em;font-weight:bold;padding:.4em .8em;display:inline-block;border-radius:.2em}
+.verdict-PASS{background:#dff0d8}.verdict-FAIL,.verdict-CRASHED{background:#f8d7da}
+.verdict-INTERRUPTED,.verdict-STOPPED-EARLY,.verdict-REFUSED{background:#ffe0b2}
 """
+
+
+def headline(summary: dict) -> str:
+    """PASS / FAIL / INTERRUPTED ... with counts per server, and what did not run."""
+    verdict = summary.get("verdict") or ("PASS" if summary["exit_status"] == 0 else "FAIL")
+    parts = []
+    for name, counts in sorted(summary["per_server"].items()):
+        bad = counts.get("failed", 0) + counts.get("error", 0)
+        parts.append(f"{name}: {counts.get('passed', 0)} passed, {bad} failed, {counts.get('deviation', 0)} "
+                     f"deviations, {counts.get('skipped', 0)} skipped")
+    extra = ""
+    if not summary.get("complete", True):
+        extra = (f"<p><b>This run is not complete</b>: {escape(summary.get('status_reason', ''))}; "
+                 f"{summary.get('not_run', 0)} tests did not run.</p>")
+    return (f"<p class='headline verdict-{escape(verdict.replace(' ', '-'))}'>{escape(verdict)}</p>{extra}"
+            f"<ul>{''.join(f'<li>{escape(p)}</li>' for p in parts)}</ul>")
+
 
 def table(headers: list[str], rows: list[list[object]], classes: list[str] | None = None) -> str:
     """A plain table; `classes` gives each row a CSS class (passed, failed, deviation)."""
@@ -34,7 +55,7 @@ def render(summary: dict) -> str:
         by_test.setdefault(c["test"], {})[c["server"]] = c
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright run {escape(summary['run_id'])}"
            f"</title><style>{CSS}</style></head><body>",
-           f"<h1>imapwright run {escape(summary['run_id'])}</h1>",
+           f"<h1>imapwright run {escape(summary['run_id'])}</h1>", headline(summary),
            f"<p>{escape(summary['started'])} to {escape(summary['finished'])}; exit status "
            f"{summary['exit_status']}</p>", "<h2>Servers</h2><table><tr><th>server</th><th>version reported</th>"
            + "".join(f"<th>{o}</th>" for o in _SYMBOL) + "</tr>"]
@@ -53,7 +74,7 @@ def render(summary: dict) -> str:
                 continue
             title = escape(c["message"] or c["deviation"], quote=True)
             cells.append(f"<td class='{c['outcome']}' title='{title}'>{_SYMBOL[c['outcome']]}</td>")
-        out.append(f"<tr><td>{escape(test)}</td>{''.join(cells)}</tr>")
+        out.append(f"<tr><td class='name'>{escape(test)}</td>{''.join(cells)}</tr>")
     out.append("</table>")
     for name, rows in sorted(summary.get("tables", {}).items()):
         columns = sorted({server for cells in rows.values() for server in cells})

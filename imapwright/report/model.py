@@ -27,7 +27,7 @@ class CheckRecord:
 def record_from_report(rep) -> CheckRecord | None:
     """Turn a pytest TestReport into a record; None for phases that add nothing (passing setup/teardown)."""
     props = {k: str(v) for k, v in rep.user_properties}
-    server = props.pop("server", "") or (rep.nodeid.rsplit("[", 1)[1].rstrip("]") if "[" in rep.nodeid else "")
+    server = props.pop("server", "")  # never guessed from the node id (parameters are not servers)
     if rep.when == "call":
         if hasattr(rep, "wasxfail") and rep.skipped:
             outcome = "deviation"
@@ -49,7 +49,8 @@ def record_from_report(rep) -> CheckRecord | None:
     test = props.pop("test_id", "") or rep.nodeid.split("[")[0]
     return CheckRecord(
         nodeid=rep.nodeid, test=test, server=server, outcome=outcome,
-        duration=round(rep.duration, 4), message=message, deviation=props.pop("deviation", ""),
+        duration=round(rep.duration, 4), message=message,
+        deviation=props.pop("deviation", "").removeprefix("none"),
         server_log=props.pop("server_log", ""), properties=props,
     )
 
@@ -62,14 +63,21 @@ def _short(text: str, limit: int = 4000) -> str:
 
 
 def summarize(records: list[CheckRecord], run_id: str, servers: dict[str, str], started: str,
-              finished: str, exit_status: int) -> dict:
+              finished: str, exit_status: int, run: dict | None = None) -> dict:
+    """`run`: completeness.status() of the session (status complete/interrupted/crashed/stopped
+    early/refused, collected, not_run, reason)."""
+    run = run or {"status": "complete", "not_run": 0, "reason": ""}
     counts = {o: sum(r.outcome == o for r in records) for o in OUTCOMES}
     per_server = {
         name: {o: sum(r.outcome == o and r.server == name for r in records) for o in OUTCOMES}
         for name in sorted({r.server for r in records if r.server})
     }
+    failed = counts["failed"] + counts["error"]
+    verdict = ("PASS" if not failed else "FAIL") if run["status"] == "complete" else run["status"].upper()
     return {
         "run_id": run_id, "started": started, "finished": finished, "exit_status": exit_status,
+        "status": run["status"], "verdict": verdict, "not_run": run["not_run"], "status_reason": run["reason"],
+        "complete": run["status"] == "complete",
         "servers": servers, "counts": counts, "per_server": per_server,
         "tables": outcome_tables(records),
         "checks": [asdict(r) for r in records],
@@ -101,10 +109,18 @@ def write_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
+        # mkstemp makes 0600; a report is read by others (CI artifacts, a web server) like junit.xml.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, summary: dict) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ..pytest_plugin import completeness
 from . import html
 from .model import CheckRecord, record_from_report, summarize, write_atomic, write_json
 
@@ -31,6 +32,7 @@ class ReportWriter:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         summary = summarize(self.records, self.run_id, self.versions, self.started,
-                            datetime.now(UTC).isoformat(timespec="seconds"), int(exitstatus))
+                            datetime.now(UTC).isoformat(timespec="seconds"), int(exitstatus),
+                            completeness.status(session.config))
         write_json(self.directory / "summary.json", summary)
         write_atomic(self.directory / "index.html", html.render(summary))

@@ -1,10 +1,13 @@
 """A run that is interrupted (Ctrl-C, SIGTERM) leaves no container or volume behind."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+
+from xml.etree import ElementTree
 
 import pytest
 
@@ -83,6 +86,48 @@ def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
     while any(_leftovers(pid) for pid in pids):
         assert time.monotonic() < deadline, "containers or volumes left behind after Ctrl-C"
         time.sleep(0.2)
+
+
+def _wait_for_output(proc, needle: bytes, timeout: float = 120) -> bytes:
+    """Read the run's output until `needle` shows (the run is under way)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    while needle not in seen:
+        assert proc.poll() is None, seen.decode(errors="replace")[-2000:]
+        assert time.monotonic() < deadline, f"no {needle!r} in the run's output"
+        seen += proc.stdout.read() or b""
+        time.sleep(0.1)
+    return seen
+
+
+@pytest.mark.parametrize("servers", [["cyrus:3.6"], ["cyrus:3.6", "dovecot:2.3"]], ids=["one", "parallel"])
+def test_interrupted_suite_run_says_so_in_every_output(tmp_path, servers):
+    """Ctrl-C in the middle of a suite run: exit 130, and junit.xml, summary.json and index.html
+    say INTERRUPTED with the tests that did not run (not a green page of what ran)."""
+    args = [a for name in servers for a in ("--server", name)]
+    proc = subprocess.Popen(["imapwright", "run", "acl", *args, "--reports", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    if len(servers) == 1:
+        _wait_for_output(proc, b"test_bad_input.py")
+        time.sleep(1)
+    else:  # xdist prints nothing per file: once the workers hold their tests, let them start some
+        _wait_for_output(proc, b"items]")
+        time.sleep(8)
+    os.killpg(proc.pid, signal.SIGINT)
+    proc.wait(timeout=90)
+    assert proc.returncode == 130
+    (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["verdict"] == "INTERRUPTED"
+    assert summary["not_run"] > 0 and not summary["complete"]
+    suite = ElementTree.parse(run / "junit.xml").getroot().find("testsuite")
+    assert int(suite.get("errors")) >= 1
+    (case,) = [c for c in suite.iter("testcase") if c.get("name") == "run_incomplete"]
+    assert "run interrupted by Ctrl-C (SIGINT)" in case.find("error").get("message")
+    assert f"{summary['not_run']} did not" in case.find("error").get("message")
+    page = (run / "index.html").read_text()
+    assert "verdict-INTERRUPTED" in page and f"{summary['not_run']} tests did not run" in page
 
 
 def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_path):
