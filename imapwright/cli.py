@@ -613,7 +613,8 @@ def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="baseline run, then one or more candidate runs (reports/<run-id>)")],
     fail_on: Annotated[list[str], typer.Option(help="threshold, repeatable: p95+10%, rps-10%, failures+1, "
-                                                    "saturation-10%, new-failures, lost")] = [],
+                                                    "saturation-10%, new-failures, lost, none (default: "
+                                                    "new-failures for suite runs, lost for load runs)")] = [],
     out: Annotated[Path | None, typer.Option(help="folder for compare.html/.md/.json and junit.xml")] = None,
 ) -> None:
     """Hold candidates against a baseline; exit 1 when a --fail-on threshold is crossed."""
@@ -623,6 +624,8 @@ def compare(
 
     if len(runs) < 2:
         raise UserError("give a baseline run and at least one candidate run")
+    if out is not None and out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
     thresholds = [parse_threshold(t) for t in fail_on]
     summaries = [read_run(r) for r in runs]
     result = comparison(summaries[0], summaries[1:], thresholds)
@@ -660,10 +663,12 @@ def _print_comparison(result: dict) -> None:
                               c["baseline"] or "-", c["candidate"] or "-", c["kind"])
         console.print(table)
         if cand.get("note"):
-            console.print(f"[yellow]note[/]: {cand['note']}")
+            console.print(f"[yellow]warning[/]: {cand['note']}", markup=True)
         for v in cand["verdicts"]:
             mark = "[green]pass[/]" if v["passed"] else "[red]FAIL[/]"
             console.print(f"{mark} {v['check']}: {v['detail']}")
+    for warning in result.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {warning}")
     console.print("verdict: " + ("[green]passed[/]" if result["passed"] else "[red]FAILED[/]"))
 
 

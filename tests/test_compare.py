@@ -160,4 +160,67 @@ def test_runs_of_different_scenarios_carry_a_note():
     other = load_run("b")
     other["scenario"] = "delivery"
     [entry] = comparison(load_run(), [other], [])["candidates"]
-    assert entry["note"].startswith("different scenarios (mixed against delivery)")
+    assert entry["note"].startswith("different settings (scenario mixed against delivery)")
+
+
+def test_load_runs_with_other_settings_are_named():
+    base, cand = load_run(), load_run("b")
+    base["parameters"] = {"users": 10, "workers": 0, "duration": 30, "options": {"size": "4096"}}
+    cand["parameters"] = {"users": 20, "workers": 2, "duration": 30, "options": {"size": "8192"}}
+    [entry] = comparison(base, [cand], [])["candidates"]
+    assert entry["note"] == ("different settings (users 10 against 20; workers 0 against 2; option size 4096 "
+                             "against 8192): the figures are not like for like")
+
+
+def test_suite_run_with_new_failures_fails_without_any_threshold():
+    base = suite_run("r1", {("t1", "cyrus:3.6"): "passed", ("t2", "cyrus:3.6"): "passed"})
+    cand = suite_run("r2", {("t1", "cyrus:3.6"): "error", ("t2", "cyrus:3.6"): "failed"})
+    result = comparison(base, [cand], [])
+    assert not result["passed"] and result["thresholds"] == ["new-failures"]
+    assert comparison(base, [cand], [parse_threshold("none")])["passed"]  # report only, said explicitly
+
+
+def test_incomplete_candidate_never_passes_and_incomplete_baseline_is_warned():
+    base = suite_run("r1", {("t1", "cyrus:3.6"): "passed"})
+    cand = {**suite_run("r2", {("t1", "cyrus:3.6"): "passed"}), "status": "interrupted",
+            "status_reason": "interrupted by Ctrl-C (SIGINT)", "not_run": 12}
+    result = comparison(base, [cand], [parse_threshold("none")])
+    assert not result["passed"]
+    assert result["candidates"][0]["verdicts"][-1]["detail"] == (
+        "interrupted: interrupted by Ctrl-C (SIGINT) (12 tests did not run)")
+    assert "not complete" in comparison(cand, [base], [])["warnings"][0]
+
+
+@pytest.mark.parametrize("threshold,message", [
+    ("p95+10%", "--fail-on p95+10% does not apply to suite runs"),
+    ("lost", "--fail-on lost does not apply to suite runs"),
+])
+def test_thresholds_for_another_kind_of_run_are_refused(threshold, message):
+    base = suite_run("r1", {("t1", "cyrus:3.6"): "passed"})
+    with pytest.raises(UserError) as refused:
+        comparison(base, [base], [parse_threshold(threshold)])
+    assert str(refused.value).startswith(message)
+
+
+def test_load_threshold_refusals():
+    with pytest.raises(UserError, match="new-failures does not apply to load runs"):
+        comparison(load_run(), [load_run("b")], [parse_threshold("new-failures")])
+    with pytest.raises(UserError, match="only capacity runs have a saturation point"):
+        comparison(load_run(), [load_run("b")], [parse_threshold("saturation-10%")])
+    with pytest.raises(UserError, match="give it alone"):
+        comparison(load_run(), [load_run("b")], [parse_threshold("none"), parse_threshold("lost")])
+
+
+def test_compare_command_fails_on_new_failures_without_fail_on(tmp_path):
+    """A clean run against one with 16 new errors: FAILED and exit 1, with no --fail-on given."""
+    clean = suite_run("clean", {(f"t{i}", "cyrus:3.6"): "passed" for i in range(20)})
+    broken = suite_run("broken", {(f"t{i}", "cyrus:3.6"): "error" if i < 16 else "passed" for i in range(20)})
+    for name, run in (("clean", clean), ("broken", broken)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(run))
+    result = subprocess.run(["imapwright", "compare", str(tmp_path / "clean"), str(tmp_path / "broken"), "--out",
+                             str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "verdict: FAILED" in result.stderr + result.stdout
+    assert json.loads((tmp_path / "out" / "compare.json").read_text())["candidates"][0]["verdicts"][0]["detail"].count(
+        "-> error") == 16

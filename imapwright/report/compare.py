@@ -8,6 +8,10 @@ Threshold forms (`--fail-on`):
   saturation-10%               the capacity saturation point's throughput may fall at most that much
   new-failures                 no check may fail or error that passed (or was a known deviation)
   lost                         the candidate's server check (ledger, consistency) must pass
+  none                         report only: no verdict fails (except an incomplete candidate)
+
+Without --fail-on: suite runs fail on new failures, load runs on lost messages. A candidate run that
+did not complete (interrupted, crashed, partial) always fails: what it did not run cannot pass.
 """
 
 from __future__ import annotations
@@ -32,20 +36,26 @@ class Threshold:
 
     @property
     def text(self) -> str:
-        if self.metric in ("new-failures", "lost"):
+        if self.metric in ("new-failures", "lost", "none"):
             return self.metric
         unit = "" if self.metric == "failures" else "%"
         return f"{self.metric}{self.sign}{self.amount:g}{unit}"
 
 
+# Which thresholds mean something for which kind of run.
+APPLIES = {"conformance": {"new-failures", "none"},
+           "load": {"p50", "p95", "p99", "rps", "failures", "saturation", "lost", "none"}}
+DEFAULTS = {"conformance": ("new-failures",), "load": ("lost",)}
+
+
 def parse_threshold(text: str) -> Threshold:
     t = text.strip().lower()
-    if t in ("new-failures", "lost"):
+    if t in ("new-failures", "lost", "none"):
         return Threshold(t)
     m = _THRESHOLD.fullmatch(t)
     if not m:
         raise UserError(f"--fail-on {text!r}: expected e.g. p95+10%, rps-10%, failures+1, saturation-10%, "
-                        "new-failures or lost")
+                        "new-failures, lost or none")
     metric = "rps" if m["metric"] == "throughput" else m["metric"]
     if m["sign"] == _GOOD_DIRECTION[metric]:
         raise UserError(f"--fail-on {text!r}: {metric} getting {'lower' if m['sign'] == '-' else 'higher'} "
@@ -211,8 +221,6 @@ def verdicts(base: dict, cand: dict, thresholds: list[Threshold]) -> list[Verdic
                                    f"{led['missing_count']} missing, {led['extra_count']} unacknowledged, "
                                    f"{checks['consistency_count']} consistency problems"))
                 continue
-            if t.metric == "new-failures":
-                continue
             for d in (d for d in deltas if d.metric == t.metric):
                 change = d.change
                 if t.metric == "failures":
@@ -234,6 +242,47 @@ def verdicts(base: dict, cand: dict, thresholds: list[Threshold]) -> list[Verdic
     return out
 
 
+def effective_thresholds(kind: str, thresholds: list[Threshold], runs: list[dict]) -> list[Threshold]:
+    """The thresholds a comparison of this kind holds runs to: the defaults when none are given;
+    UserError for one that does not apply (p95 on suite runs, saturation without capacity runs)."""
+    if not thresholds:
+        return [Threshold(m) for m in DEFAULTS[kind]]
+    for t in thresholds:
+        if t.metric not in APPLIES[kind]:
+            what = "suite runs" if kind == "conformance" else "load runs"
+            raise UserError(f"--fail-on {t.text} does not apply to {what}; they take "
+                            f"{', '.join(sorted(APPLIES[kind]))}")
+        if t.metric == "saturation" and not all(r.get("capacity") for r in runs):
+            raise UserError(f"--fail-on {t.text}: only capacity runs have a saturation point")
+    if any(t.metric == "none" for t in thresholds) and len(thresholds) > 1:
+        raise UserError("--fail-on none means no threshold; give it alone")
+    return [t for t in thresholds if t.metric != "none"]
+
+
+# Load run settings that make figures like for like (or not).
+SETTINGS = ("scenario", "users", "workers", "duration", "spawn_rate", "max_requests", "population", "mailboxes")
+
+
+def setting_differences(base: dict, cand: dict) -> list[str]:
+    bp, cp = ({"scenario": s.get("scenario"), **s.get("parameters", {})} for s in (base, cand))
+    out = [f"{k} {bp.get(k)} against {cp.get(k)}" for k in SETTINGS if bp.get(k) != cp.get(k)]
+    bo, co = bp.get("options", {}) or {}, cp.get("options", {}) or {}
+    out += [f"option {k} {bo.get(k)} against {co.get(k)}" for k in sorted(set(bo) | set(co))
+            if bo.get(k) != co.get(k) and k not in ("run_id", "ledger_dir")]
+    return out  # other servers are not listed: they are the point of a comparison
+
+
+def completeness(summary: dict) -> str:
+    """'' for a run that ran to its end, else what it was ("interrupted: 12 tests did not run")."""
+    if summary["kind"] == "load":
+        status = summary.get("status", "complete")
+        return "" if status == "complete" else f"{status}: {summary.get('status_reason', 'partial run')}"
+    status = summary.get("status", "complete")
+    if status == "complete":
+        return ""
+    return f"{status}: {summary.get('status_reason', '')} ({summary.get('not_run', '?')} tests did not run)"
+
+
 def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> dict:
     """Everything the writers need, as plain data (also the JSON output)."""
     kinds = {s["kind"] for s in [base, *cands]}
@@ -242,14 +291,21 @@ def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> di
                         "compare takes load runs or suite runs")
     if len(kinds) > 1:
         raise UserError("compare runs of one kind: load runs with load runs, suite runs with suite runs")
-    result = {"kind": base["kind"], "baseline": base["label"], "candidates": []}
+    thresholds = effective_thresholds(base["kind"], thresholds, [base, *cands])
+    result = {"kind": base["kind"], "baseline": base["label"], "candidates": [], "warnings": []}
+    if completeness(base):
+        result["warnings"].append(f"the baseline {base['label']} is not complete ({completeness(base)}): "
+                                  "changes against it are not the whole picture")
     for cand in cands:
-        entry = {"label": cand["label"], "verdicts": [asdict(v) for v in verdicts(base, cand, thresholds)]}
+        found = verdicts(base, cand, thresholds)
+        if completeness(cand):
+            found.append(Verdict(cand["label"], "complete", False, completeness(cand)))
+        entry = {"label": cand["label"], "verdicts": [asdict(v) for v in found]}
         if base["kind"] == "load":
             entry["scenario"] = (base["scenario"], cand["scenario"])
-            if base["scenario"] != cand["scenario"]:
-                entry["note"] = (f"different scenarios ({base['scenario']} against {cand['scenario']}): "
-                                 "the figures are not like for like")
+            differences = setting_differences(base, cand)
+            if differences:
+                entry["note"] = (f"different settings ({'; '.join(differences)}): the figures are not like for like")
             entry["deltas"] = [{**asdict(d), "change": d.change} for d in load_deltas(base, cand)]
         else:
             pairs, changes = conformance_changes(base, cand)

@@ -21,6 +21,7 @@ def markdown(result: dict) -> str:
     out = [f"# imapwright compare: baseline {result['baseline']}", "",
            f"Thresholds: {', '.join(result['thresholds']) or 'none'}. "
            f"Verdict: **{'passed' if result['passed'] else 'FAILED'}**.", ""]
+    out += [f"Warning: {w}" for w in result.get("warnings", [])] + ([""] if result.get("warnings") else [])
     for cand in result["candidates"]:
         out += [f"## {cand['label']}", ""] + ([f"Note: {cand['note']}", ""] if cand.get("note") else [])
         if cand["verdicts"]:
@@ -102,6 +103,7 @@ def html(result: dict, runs: list[dict]) -> str:
            f"</head><body><h1>Compare: baseline {escape(result['baseline'])}</h1>",
            f"<p>Thresholds: {escape(', '.join(result['thresholds']) or 'none')}. Verdict: "
            f"<span class='{verdict}'>{verdict}</span>.</p>"]
+    out += [f"<p class='deviation'>Warning: {escape(w)}</p>" for w in result.get("warnings", [])]
     for cand in result["candidates"]:
         out.append(f"<h2>{escape(cand['label'])}</h2>")
         if cand.get("note"):
