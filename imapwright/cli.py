@@ -13,16 +13,17 @@ from typing import Annotated
 import typer
 
 from .catalogue import CATALOGUE, DEFAULT_SERVER, lookup
+from . import params as params_mod
 from .errors import UserError
 from .progress import build_progress, console
 
 ROOT = Path(__file__).resolve().parent.parent
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-servers_app = typer.Typer(no_args_is_help=True, help="Server images and containers.")
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+servers_app = typer.Typer(no_args_is_help=False, help="Server images and containers.")
 app.add_typer(servers_app, name="servers")
-admin_app = typer.Typer(no_args_is_help=True, help="The book's administration workflows.")
+admin_app = typer.Typer(no_args_is_help=False, help="The book's administration workflows.")
 app.add_typer(admin_app, name="admin")
-migrate_app = typer.Typer(no_args_is_help=True, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
+migrate_app = typer.Typer(no_args_is_help=False, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
 app.add_typer(migrate_app, name="migrate")
 
 
@@ -153,6 +154,7 @@ def admin_addusers(
 
     from .admin.addusers import addusers, commands_for, read_user_list
 
+    params_mod.not_negative(quota, "--quota")
     listed = read_user_list(file)
     folder_list = tuple(f for f in (x.strip() for x in folders.split(",")) if f)
     for problem in listed.skipped:
@@ -226,6 +228,9 @@ def admin_checkpoint(
 
     if restore is not None and rebuild:
         raise UserError("give --restore N or --rebuild, not both")
+    params_mod.positive(keep, "--keep")
+    if restore is not None:
+        params_mod.not_negative(restore, "--restore")
     copy = directory / f"{cp.PREFIX}.{restore}.gz" if restore is not None else None
     if copy is not None and not copy.is_file():
         raise UserError(f"no checkpoint {copy}")
@@ -408,6 +413,9 @@ def migrate_forwards(
     """Example 9-8: users' .forward files as an aliases file; unreadable or odd entries are reported."""
     from .admin.forwards import forwards
 
+    params_mod.input_folder(source, "source")
+    if output is not None and output.is_dir():
+        raise UserError(f"--output {output}: is a folder; give a file name")
     result = forwards(source)
     for problem in result.problems:
         console.print(f"note: {problem}", markup=False)
@@ -438,7 +446,7 @@ def load(
     allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
     users: Annotated[int, typer.Option(help="concurrent Locust users (capacity: the most it steps up to)")] = 10,
     spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
-    duration: Annotated[float, typer.Option(help="run time in seconds (every run is bounded)")] = 30,
+    duration: Annotated[str, typer.Option(help="run time: seconds, or 30s, 5m, 1h30m (every run is bounded)")] = "30",
     max_requests: Annotated[int, typer.Option(help="also stop after this many requests (0: time only)")] = 0,
     population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
     prefix: Annotated[str, typer.Option(help="population account names: PREFIX00000, PREFIX00001, ...")] = "load",
@@ -458,6 +466,15 @@ def load(
     """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
     from .load.runner import LoadParams, run_load
 
+    seconds = params_mod.duration(duration)
+    params_mod.positive(spawn_rate, "--spawn-rate")
+    params_mod.output_folder(reports, "--reports")
+    if scenario == "capacity":
+        params_mod.positive(step_users, "--step-users")
+        params_mod.duration(str(step_seconds), "--step-seconds")
+        params_mod.positive(p95_ms, "--p95-ms")
+        if not 0 <= max_failure_ratio <= 1:
+            raise UserError(f"--max-failure-ratio {max_failure_ratio:g}: between 0 and 1")
     knobs = _key_values(option, "--option")
     if mix is not None:
         from .load.mixes import check_mix
@@ -470,7 +487,7 @@ def load(
     if scenario == "capacity":
         knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
-    params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=duration, population=population,
+    params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
                         workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
                         options=knobs)
     params.check()
@@ -548,6 +565,7 @@ def upgrade(
 
     from_spec, to_spec = lookup(from_), lookup(to)
     find_pair(from_, to)
+    params_mod.output_folder(reports, "--reports")
     if size not in ("ci", "full"):
         raise UserError(f"--size {size!r}: ci or full")
     base = StoreSize.named(size)
@@ -733,6 +751,8 @@ def run(
     names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
     for name in names:
         lookup(name)
+    params_mod.output_folder(reports, "--reports")
+    params_mod.not_negative(workers, "--workers")
     paths = _suite_paths(suites or [])
     if target:
         from .pytest_plugin.deviations import load_all, refuse_unknown_version
@@ -770,7 +790,23 @@ def run(
     raise typer.Exit(int(code))
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"imapwright {version('imapwright')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                                   help="print the version and exit")] = False) -> None:
+    """Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers."""
+
+
 def main() -> None:
+    from .usage import ABORT, EXIT, one_line
+
     # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
@@ -787,14 +823,15 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click's usage errors come through here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+    except Exception as exc:  # usage errors of click/typer come through here with standalone_mode=False
+        message = one_line(exc)
+        if message is not None:
+            print(f"imapwright: error: {message}", file=sys.stderr)
+            sys.exit(2)
+        if ABORT and isinstance(exc, ABORT):
             sys.exit(130)
+        if EXIT and isinstance(exc, EXIT):
+            sys.exit(getattr(exc, "exit_code", 0))
         raise
 
 

@@ -22,3 +22,12 @@ def test_commands_follow_example_9_1():
     assert commands_for("bob", 15360, ("drafts", "sent-mail")) == [
         'CREATE "user.bob"', 'CREATE "user.bob.drafts"', 'CREATE "user.bob.sent-mail"',
         'SETQUOTA "user.bob" (STORAGE 15360)']
+
+
+def test_reserved_names_are_skipped_with_the_reason(tmp_path):
+    f = tmp_path / "users.txt"
+    f.write_text("anyone\nann\ncyrus\nadmin\nanonymous\n")
+    listed = read_user_list(f)
+    assert listed.users == ["ann"]
+    assert listed.skipped[0] == "line 1: 'anyone' is reserved (RFC 4314's identifier for every user)"
+    assert len(listed.skipped) == 4

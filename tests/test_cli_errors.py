@@ -51,6 +51,56 @@ def test_bad_input_is_one_line(args, env, message):
     assert "Traceback" not in result.stderr + result.stdout
 
 
+@pytest.mark.parametrize("args,message", [
+    ([], "Missing command. (`imapwright --help`)"),
+    (["nosuch"], "No such command 'nosuch'."),
+    (["servers"], "Missing command. (`imapwright servers --help`)"),
+    (["run", "--workers", "abc"], "Invalid value for '--workers'"),
+    (["run", "--bogus"], "No such option: --bogus"),
+    (["servers", "build"], "Missing argument 'names'."),
+])
+def test_usage_errors_are_one_line_exit_2(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imapwright: error: ") and message in lines[0], result.stderr
+
+
+def test_version_prints_one_line():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip() == "imapwright 0.1.0"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["load", "delivery", "--duration", "0.5"], "--duration '0.5': at least 1 s"),
+    (["load", "delivery", "--duration", "nan"], "--duration 'nan': at least 1 s"),
+    (["load", "delivery", "--duration", "xx"], "--duration 'xx': expected seconds or a form like 30s, 5m, 1h30m"),
+    (["load", "delivery", "--duration", "25h"], "at most 24 hours"),
+    (["load", "delivery", "--spawn-rate", "-1"], "--spawn-rate -1: must be positive"),
+    (["load", "capacity", "--step-users", "0"], "--step-users 0: must be positive"),
+    (["load", "capacity", "--p95-ms", "-1"], "--p95-ms -1: must be positive"),
+    (["load", "delivery", "--reports", "/etc/hostname"], "--reports /etc/hostname: exists and is not a folder"),
+    (["run", "health", "--reports", "/etc/hostname"], "--reports /etc/hostname: exists and is not a folder"),
+    (["upgrade", "cyrus:3.6", "cyrus:3.10", "--reports", "/etc/hostname"], "exists and is not a folder"),
+    (["admin", "addusers", "/etc/hostname", "--quota", "-5"], "--quota -5: cannot be negative"),
+    (["admin", "checkpoint", "/tmp", "--keep", "-3", "--dry-run"], "--keep -3: must be positive"),
+    (["compare", "/tmp", "/tmp", "--out", "/etc/hostname"], "--out /etc/hostname: exists and is not a folder"),
+    (["migrate", "forwards", "/nonexistent"], "source /nonexistent is not a directory"),
+])
+def test_parameters_are_checked_before_work_starts(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imapwright: error: ") and message in lines[0], result.stderr
+
+
+def test_durations_in_locust_forms():
+    from imapwright.params import duration
+
+    assert [duration(t) for t in ("30", "30s", "5m", "1h30m", "2.5")] == [30, 30, 300, 5400, 2.5]
+
+
 def test_port_in_use_is_one_line():
     import socket
     with socket.socket() as busy:

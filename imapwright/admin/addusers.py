@@ -17,6 +17,10 @@ DEFAULT_QUOTA_KB = 15360
 DEFAULT_FOLDERS = ("drafts", "sent-mail")
 # Lower-case letters, digits, - and _: safe as a mailbox name component with "." as separator.
 VALID_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Names that are not accounts: RFC 4314's identifiers for everybody, and the administrators of the
+# servers the harness knows (an account of that name would hand its owner the admin's rights).
+RESERVED = {"anyone": "RFC 4314's identifier for every user", "anonymous": "RFC 4314's anonymous identifier",
+            "cyrus": "the Cyrus administrator", "admin": "the Dovecot administrator"}
 CHUNK = 50  # users per progress step
 
 
@@ -38,6 +42,8 @@ def read_user_list(path: Path) -> UserList:
             continue
         if not VALID_NAME.match(name):
             skipped.append(f"line {n}: invalid user name {name!r}")
+        elif name in RESERVED:
+            skipped.append(f"line {n}: {name!r} is reserved ({RESERVED[name]})")
         elif name in seen:
             skipped.append(f"line {n}: duplicate {name!r}")
         else:

@@ -1,0 +1,62 @@
+"""Checks of command-line values before any work starts: one line naming the option, no traceback."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+from .errors import UserError
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def duration(text: str, option: str = "--duration", minimum: float = 1, maximum: float = 24 * 3600) -> float:
+    """Seconds from "30", "30s", "5m", "1h30m" (Locust's -t forms) or "2.5"; whole seconds are what
+    Locust runs, so anything under `minimum` is refused rather than rounded to no limit."""
+    t = text.strip().lower()
+    try:
+        seconds = float(t)
+    except ValueError:
+        m = _DURATION.fullmatch(t)
+        if not t or not m or not any(m.groups()):
+            raise UserError(f"{option} {text!r}: expected seconds or a form like 30s, 5m, 1h30m") from None
+        h, mi, s = (int(g or 0) for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    if not math.isfinite(seconds) or seconds < minimum:
+        raise UserError(f"{option} {text!r}: at least {minimum:g} s")
+    if seconds > maximum:
+        raise UserError(f"{option} {text!r}: at most {maximum / 3600:g} hours")
+    return seconds
+
+
+def positive(value: float, option: str) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise UserError(f"{option} {value:g}: must be positive")
+    return value
+
+
+def not_negative(value: float, option: str) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise UserError(f"{option} {value:g}: cannot be negative")
+    return value
+
+
+def output_folder(path: Path, option: str) -> Path:
+    """A folder results will be written into: refused now if it cannot be one, not after the run."""
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {path}: exists and is not a folder")
+    parent = next((p for p in [path, *path.parents] if p.exists()), None)
+    if parent is None or not parent.is_dir():
+        raise UserError(f"{option} {path}: cannot be created")
+    import os
+
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: {parent} is not writable")
+    return path
+
+
+def input_folder(path: Path, what: str) -> Path:
+    if not path.is_dir():
+        raise UserError(f"{what} {path} is not a directory")
+    return path
