@@ -51,7 +51,7 @@ def _ensure_images(names: list[str], force: bool = False) -> None:
 @servers_app.command("list")
 def servers_list() -> None:
     """The catalogue, with each image's state and the version its server reports."""
-    from .servers import engine
+    from .servers import engine, ownership
     from .servers.images import find_image
 
     engine.client()
@@ -59,7 +59,9 @@ def servers_list() -> None:
         image = find_image(spec)
         state = f"built, server {image.labels.get(engine.LABEL_VERSION, '?')}" if image else "not built"
         running = engine.find([f"{engine.LABEL_SERVER}={name}"], ("container",))
-        extra = f", {len(running)} running" if running else ""
+        started = sum(ownership.is_detached(c) for c in running)
+        extra = (f", {started} started by `servers start`" if started else "") + (
+            f", {len(running) - started} in runs" if len(running) > started else "")
         default = " (default)" if name == DEFAULT_SERVER else ""
         typer.echo(f"{name:<12} Debian {spec.release:<9} {state}{extra}{default}")
 
@@ -111,22 +113,26 @@ def servers_start(
 
 @servers_app.command("stop")
 def servers_stop(names: Annotated[list[str] | None, typer.Argument(help="catalogue names or container names")] = None,
-                 all_: Annotated[bool, typer.Option("--all", help="every imapwright container")] = False) -> None:
+                 all_: Annotated[bool, typer.Option("--all", help="every server started by `servers start`")] = False,
+                 force: Annotated[bool, typer.Option(help="also a running imapwright run's server of that name")] = False
+                 ) -> None:
     """Stop servers started with `servers start` and remove their data volumes."""
     from .servers.managed import stop_containers
 
     if not names and not all_:
         raise UserError("name a server (e.g. cyrus:3.6) or pass --all")
-    count = stop_containers(None if all_ else names)
-    typer.echo(f"stopped {count} server(s)")
+    removed = stop_containers(None if all_ else names, force)
+    for name in removed:
+        typer.echo(f"stopped {name}")
+    typer.echo(f"stopped {len(removed)} server(s)")
 
 
 @servers_app.command("prune")
-def servers_prune() -> None:
-    """Remove every container and volume imapwright left behind."""
+def servers_prune(detached: Annotated[bool, typer.Option(help="also the servers of `servers start`")] = False) -> None:
+    """Remove what runs that died left behind (a running run's servers are never touched)."""
     from .servers.managed import prune
 
-    containers, volumes = prune()
+    containers, volumes = prune(detached)
     typer.echo(f"removed {containers} container(s) and {volumes} volume(s)")
 
 

@@ -45,7 +45,7 @@ class ServerPool:
                 self.check_target(handle)
             return handle
         if not self._pruned:
-            prune(stale_only=True)  # containers left by runs that were killed outright
+            prune()  # containers left by runs that were killed outright
             self._pruned = True
         return start_server(lookup(name), dict(self.options))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import secrets
 import socket
 import time
@@ -14,7 +13,7 @@ import imapclient
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError
-from . import engine, ports
+from . import engine, ownership, ports
 from .families import DATA, FAMILIES
 from .handle import Endpoint, ServerHandle
 from .images import ensure_image
@@ -52,6 +51,8 @@ class ManagedServer(ServerHandle):
             )
         except docker.errors.APIError as exc:
             raise ServerError(f"{self.spec.name}: container did not start: {exc.explanation or exc}") from None
+        if self._owner != "0":  # a run's server: its lease tells other processes the run is alive
+            ownership.hold(self.container)
         self.wait_ready()
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
@@ -106,6 +107,7 @@ class ManagedServer(ServerHandle):
     def _remove_container(self) -> None:
         self.close_shells()
         if self.container is not None:
+            ownership.release(self.container)
             with contextlib.suppress(docker.errors.NotFound):
                 self.container.remove(force=True)
             self.container = None
@@ -138,9 +140,10 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     imap = ports.check_free(imap_port) if imap_port else ports.free_port()
     lmtp = ports.check_free(lmtp_port) if lmtp_port else ports.free_port()
     volume_name = volume or f"imapwright-{spec.family}-{spec.version}-{secrets.token_hex(4)}"
-    owner = "0" if detached else str(os.getpid())  # owner 0: kept until `servers stop`
-    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_OWNER_PID: owner, engine.LABEL_SERVER: spec.name,
-              engine.LABEL_INSTANCE: secrets.token_hex(8)}
+    owned_by = ownership.labels(detached)  # owner pid 0: kept until `servers stop`
+    owner = owned_by[engine.LABEL_OWNER_PID]
+    labels = {engine.LABEL_MANAGED: "1", engine.LABEL_SERVER: spec.name, engine.LABEL_INSTANCE: secrets.token_hex(8),
+              **owned_by}
     server = ManagedServer(
         name=spec.name, family=family, version=image.labels.get(engine.LABEL_VERSION, spec.version),
         imap=Endpoint(ports.HOST, imap), lmtp=Endpoint(ports.HOST, lmtp),
@@ -176,38 +179,53 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def prune(stale_only: bool = False) -> tuple[int, int]:
-    """Remove leftover containers and volumes; with stale_only, only those whose owner process died."""
+def prune(detached: bool = False) -> tuple[int, int]:
+    """Remove what runs that died left behind (their owner is gone); with `detached`, also the
+    servers of `servers start`. A live run's containers are never touched."""
     removed = {"container": 0, "volume": 0}
     for item in sorted(engine.find([engine.LABEL_MANAGED]), key=lambda i: i.kind):
-        owner = int(item.labels.get(engine.LABEL_OWNER_PID, "0") or 0)
-        if stale_only and (owner == 0 or _pid_alive(owner)):
-            continue  # owner 0: a detached server, kept until `servers stop`
+        if ownership.is_detached(item):
+            if not detached:
+                continue
+        elif ownership.owner_alive(item):
+            continue
         if engine.remove(item):
             removed[item.kind] += 1
     return removed["container"], removed["volume"]
 
 
-def stop_containers(names: list[str] | None) -> int:
-    """Remove imapwright servers (all, or those of these catalogue or container names) with their volumes."""
-    count = 0
-    for item in engine.find([engine.LABEL_MANAGED], ("container",)):
-        if names is not None and item.labels.get(engine.LABEL_SERVER) not in names and item.name not in names:
+def stop_containers(names: list[str] | None, force: bool = False) -> list[str]:
+    """Remove servers started by `servers start` with their volumes: all (names None), those of a
+    catalogue name, or containers named. A run's server is removed only by its container name and
+    with `force` while the run lives; a name that matches nothing to stop is an error."""
+    found = engine.find([engine.LABEL_MANAGED], ("container",))
+    detached = [i for i in found if ownership.is_detached(i)]
+    chosen: list[engine.Found] = detached if names is None else []
+    for name in names or []:
+        by_catalogue = [i for i in detached if i.labels.get(engine.LABEL_SERVER) == name]
+        by_name = [i for i in found if i.name == name]
+        if by_catalogue or (by_name and ownership.is_detached(by_name[0])):
+            chosen += by_catalogue + by_name
             continue
+        if by_name:  # a run's server, named by its container
+            item = by_name[0]
+            if not ownership.owner_alive(item):
+                raise ServerError(f"{name} was left by a run that died; `imapwright servers prune` removes it")
+            if not force:
+                raise ServerError(f"{name} belongs to a running imapwright run "
+                                  f"({item.labels.get(ownership.LABEL_STARTED_BY, 'owner unknown')}); "
+                                  "pass --force to remove it anyway")
+            chosen.append(item)
+            continue
+        running = sorted(f"{i.labels.get(engine.LABEL_SERVER, '?')} ({i.name})" for i in detached)
+        raise ServerError(f"no server {name!r} started by `servers start`"
+                          + (f"; running: {', '.join(running)}" if running else "; none is running"))
+    removed = []
+    for item in {i.id: i for i in chosen}.values():
         instance = item.labels.get(engine.LABEL_INSTANCE)
         engine.remove(item)
         if instance:
             for volume in engine.find([f"{engine.LABEL_INSTANCE}={instance}"], ("volume",)):
                 engine.remove(volume)
-        count += 1
-    return count
+        removed.append(item.name)
+    return removed
