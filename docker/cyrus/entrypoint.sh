@@ -22,9 +22,13 @@ if [ -f "$D/config/groups" ]; then
     done < "$D/config/groups"
 fi
 chmod 750 "$D/config" "$D/spool/default" "$D/spool/second"
-cp /etc/imapwright/imapd.conf /etc/imapd.conf
-# IMAPWRIGHT_CONFIG: newline-separated "key: value" lines, the settings of this start.
-printf '%s\n' "${IMAPWRIGHT_CONFIG:-}" >> /etc/imapd.conf
+# IMAPWRIGHT_CONFIG: newline-separated "key: value" lines, the settings of this start. They replace
+# the image's lines of the same key (Cyrus refuses a key given twice), then are appended.
+printf '%s\n' "${IMAPWRIGHT_CONFIG:-}" > /tmp/imapwright-settings
+awk -F: 'NR == FNR { if ($1 != "") over[$1] = 1; next } !($1 in over)' \
+    /tmp/imapwright-settings /etc/imapwright/imapd.conf > /etc/imapd.conf
+cat /tmp/imapwright-settings >> /etc/imapd.conf
+rm -f /tmp/imapwright-settings
 sed -e "s/@IMAP_PORT@/$IMAP_PORT/" -e "s/@LMTP_PORT@/$LMTP_PORT/" -e "s/@SIEVE_PORT@/$SIEVE_PORT/" \
     /etc/imapwright/cyrus.conf > /etc/cyrus.conf
 [ "$SIEVE_PORT" = 0 ] && sed -i '/timsieved/d' /etc/cyrus.conf

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import secrets
+import tarfile
 import socket
 import time
 
@@ -13,12 +15,13 @@ import imapclient
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError
-from . import engine, ownership, ports
+from . import engine, logs, ownership, ports
 from .families import DATA, FAMILIES
 from .handle import Endpoint, ServerHandle
 from .images import ensure_image
 
 READY_TIMEOUT = 60.0
+FATAL_AFTER = 8.0  # seconds without a login, with a fatal line logged, before a start is given up
 _live: set[ManagedServer] = set()  # stopped at exit, whatever ended the run
 
 
@@ -57,7 +60,8 @@ class ManagedServer(ServerHandle):
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
         """Poll until the admin can log in; fail with the container's own output if it died."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         last = ""
         while time.monotonic() < deadline:
             try:
@@ -74,10 +78,29 @@ class ManagedServer(ServerHandle):
                 last = str(exc)
             self.container.reload()
             if self.container.status in ("exited", "dead"):
-                tail = self.container.logs(tail=5).decode(errors="replace").strip().replace("\n", " | ")
-                raise ServerError(f"{self.spec.name}: server exited during start-up: {tail}")
+                raise ServerError(f"{self.spec.name}: server exited during start-up: {self._last_words()}")
+            if time.monotonic() - started > FATAL_AFTER and self._fatal_logged():
+                # The master lives on while every service dies at start: no use waiting a minute.
+                raise ServerError(f"{self.spec.name}: server cannot start: {self._last_words()}")
             time.sleep(0.03)
-        raise ServerError(f"{self.spec.name}: no admin login within {timeout:.0f}s ({last})")
+        raise ServerError(f"{self.spec.name}: no admin login within {timeout:.0f}s ({last}): {self._last_words()}")
+
+    def _fatal_logged(self) -> bool:
+        res = self.container.exec_run(["grep", "-q", "-E", "Fatal error|Fatal: ", logs.LOG_FILE], user="root")
+        return res.exit_code == 0
+
+    def _last_words(self, count: int = 6) -> str:
+        """The last lines a dead container wrote: its output, and its syslog file (Cyrus's master
+        logs only there), read from the stopped container's file system."""
+        lines = self.container.logs(tail=count).decode(errors="replace").strip().splitlines()
+        with contextlib.suppress(docker.errors.APIError, KeyError, tarfile.TarError):
+            stream, _ = self.container.get_archive(logs.LOG_FILE)
+            with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+                member = tar.extractfile(tar.getmembers()[0])
+                text = member.read().decode(errors="replace") if member else ""
+            lines += [f"{line.program}: {line.message}" for line in logs.parse(text)
+                      if line.program != "imapwright"][-count:]
+        return " | ".join(line.strip() for line in lines if line.strip()) or "(no output, no log lines)"
 
     def restart(self) -> None:
         self.close_shells()

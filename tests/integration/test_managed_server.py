@@ -109,3 +109,31 @@ def test_dovecot_master_login_acts_as_user(server, users):
     finally:
         client.logout()
     assert server.wait_for_log(f"user=<{user.name}>", "Login", since=datetime.now(UTC) - timedelta(seconds=10))
+
+
+def test_a_setting_replaces_the_images_own_line():
+    """-o defaultpartition=second: the image's imapd.conf already sets the key; Cyrus refuses a key
+    given twice, so the start-time setting must replace it (new accounts land on 'second')."""
+    from imapwright.catalogue import lookup
+    from imapwright.servers.managed import start_server
+
+    server = start_server(lookup("cyrus:3.6"), {"defaultpartition": "second"})
+    try:
+        conf = server.exec(["grep", "-c", "^defaultpartition:", "/etc/imapd.conf"]).stdout.strip()
+        assert conf == "1"
+        with server.admin_imap() as admin:
+            admin.create_folder("user.partcheck")
+        assert server.mailbox_path("user.partcheck").startswith(server.partitions()["second"])
+    finally:
+        server.stop()
+
+
+def test_a_setting_that_breaks_start_up_names_the_servers_last_words():
+    from imapwright.catalogue import lookup
+    from imapwright.errors import ServerError
+    from imapwright.servers.managed import start_server
+
+    with pytest.raises(ServerError) as failed:
+        start_server(lookup("cyrus:3.6"), {"configdirectory": "/nonexistent"})
+    message = str(failed.value)
+    assert "server cannot start" in message and "Fatal error: can't open global annotations database" in message
