@@ -545,6 +545,10 @@ def _print_load_summary(summary: dict) -> None:
     console.print(f"server check {verdict}: {led['acknowledged']} acknowledged, {led['removed']} removed, "
                   f"{led['on_server']} on the server, {led['missing_count']} missing, {led['extra_count']} "
                   f"unacknowledged, {summary['checks']['consistency_count']} consistency problems")
+    stat = summary["checks"].get("statistics")
+    if stat and not stat["agree"]:
+        console.print(f"[red]statistics incomplete[/]: Locust counted {stat['reported']} deliveries and APPENDs, "
+                      f"the ledger {stat['ledger']}")
     for exc in summary["exceptions"]:
         console.print(f"[red]exception in scenario code[/] ({exc['count']}x): {exc['message']}")
     if summary.get("capacity"):

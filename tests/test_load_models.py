@@ -195,3 +195,22 @@ def test_delivery_latency_inside_and_outside_reconstruct_windows():
                                                "p95_ms_during": 300.0}
     assert result["outside"] == {"deliveries": 3, "p50_ms": 12.0, "p95_ms": 20.0}
     assert _windows_latency({"deliver": [(1.0, 10)]}) is None  # no reconstruct ran
+
+
+def test_ledger_counts_the_additions_that_came_back(tmp_path):
+    # add, refused and unknown came back (one request event each); a bare sent was cut off.
+    write_ledger(tmp_path, ["sent\ta\tINBOX\t<1@x>", "add\ta\tINBOX\t<1@x>", "sent\ta\tINBOX\t<2@x>",
+                            "refused\ta\tINBOX\t<2@x>", "sent\ta\tINBOX\t<3@x>", "unknown\ta\tINBOX\t<3@x>",
+                            "sent\ta\tINBOX\t<4@x>", "removing\ta\tINBOX\t<1@x>", "remove\ta\tINBOX\t<1@x>"])
+    assert ledger.read_ledgers(tmp_path).finished == 3
+
+
+def test_statistics_that_lost_requests_fail_the_check():
+    from imapwright.load.runner import statistics_check
+
+    stats = results.read_stats(DATA / "mixed.json")
+    adding = sum(r["requests"] for r in stats["requests"]
+                 if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"] == "APPEND"))
+    assert adding > 0
+    assert statistics_check(stats, adding) == {"reported": adding, "ledger": adding, "agree": True}
+    assert not statistics_check(stats, adding + 2)["agree"]  # two requests never reached the master

@@ -132,8 +132,8 @@ class IMAPLoadClient:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
             return int(m.group(1)) if m else None
-        if self.conn is not None:  # a NO or BAD: it must not be there (a broken connection: unknown)
-            self.ledger.record("refused", start_user, mailbox, message_id)
+        # A NO or BAD: it must not be there; a broken connection: the outcome is unknown.
+        self.ledger.record("refused" if self.conn is not None else "unknown", start_user, mailbox, message_id)
         return None
 
     def expunge_uid(self, uid: int, message_id: str) -> bool:

@@ -69,6 +69,7 @@ class Expected:
     maybe_gone: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     acknowledged: int = 0  # adds
     removed: int = 0
+    finished: int = 0  # additions whose command came back (add, refused, unknown): one request event each
 
 
 def read_ledgers(directory: Path) -> Expected:
@@ -82,6 +83,7 @@ def read_ledgers(directory: Path) -> Expected:
                 continue  # a line cut short by a killed process
             op, user, folder, mid = parts
             key = (user, folder)
+            expected.finished += op in ("add", "refused", "unknown")
             if op in ("sent", "unknown"):
                 pending.setdefault(key, set()).add(mid)
             elif op == "add":

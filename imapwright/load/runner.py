@@ -225,8 +225,17 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
         with console.status("consistency check (quota and reconstruct dry runs)"):
             touched = sorted({u for u, _ in keys} & set(config.users))
             consistency = server.family.consistency_problems(server, touched)
+    statistics = statistics_check(results.read_stats(ledger_dir.parent / "locust.json"), expected.finished)
     return {"ledger": check, "consistency": consistency[:100], "consistency_count": len(consistency),
-            "passed": check["passed"] and not consistency}
+            "statistics": statistics, "passed": check["passed"] and not consistency and statistics["agree"]}
+
+
+def statistics_check(stats: dict, finished: int) -> dict:
+    """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs) against the
+    ledger's count of those that came back: the report's figures must be the whole run."""
+    reported = sum(r["requests"] for r in stats["requests"]
+                   if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"] == "APPEND"))
+    return {"reported": reported, "ledger": finished, "agree": reported == finished}
 
 
 def _percentiles(values: list[float]) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from imapclient.exceptions import IMAPClientError
 import gevent
 from locust import User, between, constant, events, task
 from locust.exception import StopUser
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from ..errors import UserError
 from ..protocol.imap import command, quote
@@ -61,6 +61,24 @@ def _request_budget(environment, **_kwargs) -> None:
         if seen[0] == limit:
             gevent.spawn(runner.quit)
     environment.events.request.add_listener(count)
+
+
+@events.init.add_listener
+def _final_statistics(environment, **_kwargs) -> None:
+    """A master quits (run time over, budget spent) 0.5 s after telling its workers to, and a
+    worker's last statistics, sent once its users stopped, come later: with many workers the report
+    lost requests the ledger holds. So the master first stops the workers, waits until each has
+    stopped and sent one more report, then quits."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    quit_now = runner.quit
+
+    def quit_after_final_statistics() -> None:
+        runner.stop()  # returns once the workers report no users left (each within stop_timeout)
+        gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # every worker's reporter sends once more after that
+        quit_now()
+    runner.quit = quit_after_final_statistics
 
 
 def ledger(config: LoadConfig) -> LedgerWriter:

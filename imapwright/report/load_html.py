@@ -29,6 +29,7 @@ def over_time_plots(history: list[dict], label: str = "") -> tuple[dict, dict, d
 def checks_section(summary: dict) -> str:
     checks = summary["checks"]
     led = checks["ledger"]
+    stat = checks.get("statistics", {})  # runs before 2026-12 have none
     verdict = "passed" if checks["passed"] else "failed"
     out = [f"<h2>Server checks: <span class='{verdict}'>{verdict}</span></h2>",
            table(["check", "result"], [
@@ -38,9 +39,12 @@ def checks_section(summary: dict) -> str:
                ["acknowledged but missing", led["missing_count"]],
                ["stored but never acknowledged", led["extra_count"]],
                ["outcome unknown (connection broke), found stored", led["unknown_stored"]],
-               ["consistency problems (quota / reconstruct dry run)", checks["consistency_count"]]],
+               ["consistency problems (quota / reconstruct dry run)", checks["consistency_count"]],
+               ["deliveries and APPENDs: in the statistics / came back in the ledger",
+                f"{stat.get('reported', '?')} / {stat.get('ledger', '?')}"]],
                [""] * 4 + ["failed" if led["missing_count"] else "", "failed" if led["extra_count"] else "", "",
-                           "failed" if checks["consistency_count"] else ""])]
+                           "failed" if checks["consistency_count"] else "",
+                           "failed" if not stat.get("agree", True) else ""])]
     for title, items in (("Missing", led["missing"]), ("Unacknowledged", led["extra"]),
                          ("Consistency problems", checks["consistency"])):
         if items:
