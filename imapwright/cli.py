@@ -818,7 +818,7 @@ def main() -> None:
     from .usage import ABORT, EXIT, one_line
 
     # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM")))
     try:
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)

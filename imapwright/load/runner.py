@@ -265,13 +265,19 @@ def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | No
     return out
 
 
+def interrupt_reason(exc: BaseException) -> str:
+    return "SIGTERM" if str(exc) == "SIGTERM" else "Ctrl-C (SIGINT)"
+
+
 def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_info: dict) -> tuple[Path, dict]:
-    """The whole run; returns (run directory, summary)."""
+    """The whole run; returns (run directory, summary). Interrupted while Locust runs or the server
+    is checked, the run still writes its report, marked partial, then the interrupt goes on."""
     params.check()
     run_id = f"load-{params.scenario}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     final = reports / run_id
     out = reports / f".{run_id}.partial"
     out.mkdir(parents=True)
+    interrupted: BaseException | None = None
     try:
         ledger_dir = out / "ledger"
         seed_start = time.monotonic()
@@ -279,16 +285,24 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         prepared_s = time.monotonic() - seed_start
         baseline = found_on_server(server, [(u, "INBOX") for u in config.users])
         started = datetime.now(UTC)
-        code = run_locust(config, params, out)
+        try:
+            code = run_locust(config, params, out)
+        except KeyboardInterrupt as exc:  # Locust was stopped (TERM): what it measured is reported
+            interrupted, code = exc, None
         finished = datetime.now(UTC)
-        if code != 0 or not (out / "locust.json").exists():
+        if interrupted is None and (code != 0 or not (out / "locust.json").exists()):
             lines = (out / "locust.out").read_text(errors="replace").strip().splitlines()
             errors = [line for line in lines if "Error" in line or "error" in line] or lines
             raise UserError(f"Locust failed (exit {code}): {errors[-1] if errors else 'no output'}")
-        checks = check_server(server, config, ledger_dir, baseline)
+        try:
+            checks = check_server(server, config, ledger_dir, baseline)
+        except KeyboardInterrupt as exc:
+            interrupted = interrupted or exc
+            checks = unchecked_server("interrupted before the server was checked")
         summary = {
             "kind": "load", "run_id": run_id, "scenario": params.scenario,
             "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+            "status": "complete", "complete": True, "status_reason": "",
             "server": server_info,
             "parameters": {**{k: v for k, v in asdict(params).items() if k != "options"},
                            "options": {k: v for k, v in config.options.items() if "password" not in k}},
@@ -299,6 +313,11 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             "exceptions": results.read_exceptions(out / "locust_exceptions.csv"),
             "checks": checks,
         }
+        if interrupted is not None:
+            ran = (finished - started).total_seconds()
+            summary.update(status="interrupted", complete=False, status_reason=(
+                f"interrupted by {interrupt_reason(interrupted)} after {ran:.0f} of {params.duration:.0f} s: "
+                "a partial run"))
         steps_file = ledger_dir / "steps.json"
         if steps_file.exists():
             data = json.loads(steps_file.read_text())
@@ -312,8 +331,9 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
         summary["server_log"] = _server_log(server, started, finished, out)
-        # An exception in scenario code means the load was not what it claims to be.
-        summary["passed"] = checks["passed"] and not summary["exceptions"]
+        # An exception in scenario code means the load was not what it claims to be; a partial run
+        # is not a pass whatever it measured.
+        summary["passed"] = checks["passed"] and not summary["exceptions"] and interrupted is None
         text = json.dumps(summary, indent=1) + "\n"
         (out / "summary.json").write_text(text)
         summary = json.loads(text)  # the caller sees exactly what was written
@@ -321,10 +341,22 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
 
         (out / "index.html").write_text(render_load(summary))
         out.rename(final)
-        return final, summary
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
+    if interrupted is not None:
+        console.print(f"[red]INTERRUPTED[/]: partial report {final / 'index.html'}")
+        raise interrupted
+    return final, summary
+
+
+def unchecked_server(why: str) -> dict:
+    """The checks of a run whose server was not checked: failed, and saying why."""
+    ledger = {k: 0 for k in ("acknowledged", "removed", "expected", "on_server", "missing_count", "extra_count",
+                             "unknown_stored", "unknown_removed")}
+    return {"ledger": {**ledger, "missing": [], "extra": [], "accounted": False, "passed": False},
+            "consistency": [why], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
+            "skipped": why}
 
 
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:

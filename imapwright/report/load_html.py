@@ -102,6 +102,9 @@ def render_load(summary: dict) -> str:
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright load {escape(summary['run_id'])}"
            f"</title><style>{CSS}</style></head><body>",
            f"<h1>Load run {escape(summary['run_id'])}</h1>",
+           "" if summary.get("complete", True) else
+           (f"<p class='headline verdict-INTERRUPTED'>INTERRUPTED</p><p><b>A partial run</b>: "
+            f"{escape(summary.get('status_reason', ''))}. Its figures cover only the time it ran.</p>"),
            f"<p>Scenario <b>{escape(summary['scenario'])}</b> against {escape(server.get('name', ''))} "
            f"({escape(server.get('version', ''))}), {p['users']} users (spawn {p['spawn_rate']}/s), "
            f"{p['population']} accounts, {p['duration']:.0f} s, {p['workers'] or 1} Locust process(es); "

@@ -132,7 +132,7 @@ def test_interrupted_suite_run_says_so_in_every_output(tmp_path, servers):
 
 def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_path):
     """SIGTERM (as a CI runner sends it) during a load run: Locust is stopped, the server and its
-    volume removed, and no run directory is left half-written."""
+    volume removed, and the run's report is whole and marked partial (INTERRUPTED, not passed)."""
     reports = tmp_path / "reports"
     proc = subprocess.Popen(["imapwright", "load", "delivery", "--server", "cyrus:3.6", "--duration", "60",
                              "--population", "3", "--reports", str(reports)],
@@ -145,7 +145,13 @@ def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_pa
     pids = _family(proc.pid)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
-    assert proc.returncode != 0
+    assert proc.returncode == 130
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids - {proc.pid}), "Locust outlived the run"
-    assert list(reports.iterdir()) == []
+    (run,) = list(reports.iterdir())  # no ".partial" folder: the report was finished, then renamed
+    assert not run.name.startswith(".")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and not summary["passed"] and not summary["complete"]
+    assert summary["status_reason"].startswith("interrupted by SIGTERM after ")
+    assert summary["stats"]["total"]["requests"] > 0  # what ran before the signal is reported
+    assert "INTERRUPTED" in (run / "index.html").read_text()
     assert all(_leftovers(pid) == [] for pid in pids)
