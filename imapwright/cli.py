@@ -15,7 +15,7 @@ import typer
 from .catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from . import params as params_mod
 from .errors import UserError
-from .progress import build_progress, console
+from .progress import Progress, build_progress, console
 
 ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
@@ -27,13 +27,18 @@ migrate_app = typer.Typer(no_args_is_help=False, help="Migration from Berkeley m
 app.add_typer(migrate_app, name="migrate")
 
 
-def _ensure_images(names: list[str], force: bool = False) -> None:
+def _ensure_images(names: list[str], force: bool = False, say_current: bool = False) -> None:
     """Build missing or outdated images side by side (two cores: docker builds are mostly downloads)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .servers.images import ensure_image, is_current
+    from .servers import engine
+    from .servers.images import ensure_image, find_image, is_current
 
     todo = [lookup(n) for n in names if force or not is_current(lookup(n))]
+    if say_current:
+        for name in sorted(set(names) - {spec.name for spec in todo}):
+            version = find_image(lookup(name)).labels.get(engine.LABEL_VERSION, "?")
+            console.print(f"{name}: up to date (server {version})", markup=False)
     if not todo:
         return
     with build_progress() as bar_for, ThreadPoolExecutor(max_workers=3) as pool:
@@ -73,7 +78,7 @@ def servers_build(names: Annotated[list[str], typer.Argument(help="catalogue nam
     """Build server images (and their Debian base where needed), with progress."""
     for name in names:
         lookup(name)
-    _ensure_images(names, force)
+    _ensure_images(names, force, say_current=True)
 
 
 @servers_app.command("start")
@@ -156,8 +161,7 @@ def admin_addusers(
     dry_run: Annotated[bool, typer.Option(help="print what would be done, change nothing")] = False,
 ) -> None:
     """Example 9-1: create accounts, their default folders and a STORAGE quota from a file."""
-    from rich.progress import Progress
-
+    
     from .admin.addusers import addusers, commands_for, read_user_list
 
     params_mod.not_negative(quota, "--quota")
@@ -337,8 +341,7 @@ def migrate_apply(
     dry_run: Annotated[bool, typer.Option(help="print the plan, change nothing")] = False,
 ) -> None:
     """Migrate every user's folders; existing mailboxes are never overwritten, a re-run adds only what is missing."""
-    from rich.progress import Progress
-
+    
     from .admin.migrate import METHODS, apply_user
 
     if method not in METHODS:

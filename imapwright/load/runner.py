@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import ServerError, UserError
-from ..progress import console
+from ..progress import Progress, console
 from ..servers import ports
 from ..servers.handle import ServerHandle
 from ..servers.logs import trouble, trouble_tail

@@ -17,6 +17,7 @@ from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES
+from ..servers.images import ensure_image, is_current
 from ..servers.managed import stop_all
 from . import deviations as deviations_mod
 from .completeness import Completeness
@@ -115,6 +116,25 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _STATE = pytest.StashKey[State]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers, which would wait in silence
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Build missing server images where the terminal shows it (plain pytest too), a line a step."""
+    config = session.config
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return
+    names = [n for n in _state(config).names if n != TARGET]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    try:
+        todo = [lookup(n) for n in names if not is_current(lookup(n))]
+        for spec in todo:
+            say = (lambda message, *_: reporter.write_line(f"imapwright: {message}")) if reporter else \
+                (lambda *_: None)
+            say(f"{spec.name}: building the image (docker/{spec.family}/ changed or missing)")
+            ensure_image(spec, say)
+    except UserError:
+        return  # no engine, a failed build: each server's tests say so through the server fixture
 
 
 def _watch_controller() -> None:
