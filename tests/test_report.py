@@ -70,3 +70,36 @@ def test_outcome_tables_collect_rows_per_server_and_skip_malformed_entries():
     assert len(summary["tables"]["reconstruct"]) == 1
     page = html.render(summary)
     assert "<h2>Outcomes: reconstruct</h2>" in page and "none lost, flags CHANGED" in page
+
+
+def test_headline_says_pass_fail_or_interrupted_with_counts_per_server():
+    fail = html.render(summarize(_records(), "run1", {}, "t0", "t1", 1))
+    assert "verdict-FAIL'>FAIL</p>" in fail
+    assert "cyrus:3.6: 1 passed, 1 failed, 0 deviations, 0 skipped" in fail
+    ok = html.render(summarize(_records()[:2], "run2", {}, "t0", "t1", 0))
+    assert "verdict-PASS'>PASS</p>" in ok
+    cut = summarize(_records()[:2], "run3", {}, "t0", "t1", 2,
+                    {"status": "interrupted", "not_run": 26, "reason": "interrupted by Ctrl-C (SIGINT)"})
+    assert (cut["verdict"], cut["complete"], cut["not_run"]) == ("INTERRUPTED", False, 26)
+    page = html.render(cut)
+    assert "verdict-INTERRUPTED'>INTERRUPTED</p>" in page and "26 tests did not run" in page
+    assert ">PASS<" not in page
+
+
+def test_long_names_wrap_and_report_files_are_readable_by_others(tmp_path):
+    page = html.render(summarize(_records(), "run1", {}, "t0", "t1", 1))
+    assert "<td class='name'>" in page and "overflow-wrap:anywhere" in page
+    write_json(tmp_path / "summary.json", {"a": 1})
+    assert (tmp_path / "summary.json").stat().st_mode & 0o044 == 0o044
+
+
+def test_a_report_without_a_server_property_invents_no_server():
+    from types import SimpleNamespace
+
+    from imapwright.report.model import record_from_report
+
+    rep = SimpleNamespace(user_properties=[], when="setup", nodeid="s/t.py::x[dovecot:2.3-n]@dovecot:2.3",
+                          outcome="skipped", failed=False, skipped=True, passed=False, duration=0.0,
+                          longrepr=("f", 1, "Skipped: needs cyrus"), longreprtext="")
+    record = record_from_report(rep)
+    assert record.server == "" and record.outcome == "skipped"
