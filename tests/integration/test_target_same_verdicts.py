@@ -44,3 +44,21 @@ def test_target_gets_the_verdicts_of_the_same_catalogue_server(server, tmp_path)
                           f"({theirs['message'][:200]})")
     assert not differ, "\n".join(differ)
     assert sum(c["outcome"] == "passed" for c in as_target.values()) > 50
+
+
+def test_a_target_that_does_not_say_its_version_is_refused_until_stated(server, tmp_path):
+    """Dovecot names no version over IMAP: without an exec channel the run cannot tell which
+    version-scoped deviations apply, and says so; --target-version settles it."""
+    if not server.owned or server.family.name != "dovecot":
+        return
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}"
+    cmd = ["imapwright", "run", "health", "--target", url, "--allow-destructive", "--reports", str(tmp_path)]
+    refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().startswith("imapwright: error: the server's version is unknown and "
+                                             "fixtures/deviations/dovecot.toml scopes")
+    stated = subprocess.run(cmd + ["--target-version", server.version, "--pytest-arg=-k", "--pytest-arg=noop"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert stated.returncode == 0, stated.stdout[-2000:]
+    assert f"target: dovecot {server.version} (version from stated)" in stated.stderr + stated.stdout
