@@ -309,13 +309,25 @@ def _print_plan(plan) -> None:
     for user in plan.users:
         for fp in user.folders:
             note = f"\t({fp.internal_data} FOLDER INTERNAL DATA message left out)" if fp.internal_data else ""
+            bad = f"\t({len(fp.bad)} cannot be migrated)" if fp.bad else ""
             typer.echo(f"{user.user}\t{fp.folder.path.relative_to(user.root)}\t-> {fp.name}\t"
-                       f"{len(fp.messages)} messages{note}")
+                       f"{len(fp.messages)} messages{note}{bad}")
         for skipped in user.skipped:
             typer.echo(f"{user.user}\t{skipped.path.relative_to(user.root)}\tskipped: {skipped.reason}")
     for problem in plan.problems:
         typer.echo(f"problem: {problem}")
+    _print_ledger(plan.ledger())
     typer.echo(f"{len(plan.users)} users, {plan.message_count} messages, {len(plan.problems)} problems")
+
+
+def _print_ledger(ledger: dict) -> None:
+    """The same accounting in plan, apply and verify: every file and message has a line."""
+    for key, value in ledger.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{v} {k}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = ", ".join(value) or "-"
+        typer.echo(f"ledger\t{key}\t{value}")
 
 
 @migrate_app.command("plan")
@@ -338,14 +350,24 @@ def migrate_apply(
     target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
     users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
     variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
+    on_error: Annotated[str, typer.Option(help="a user with problems: skip-user (refused, nothing of theirs "
+                                               "written), skip-message (the rest migrated), stop (nothing at all)")
+                        ] = "skip-user",
+    report: Annotated[Path | None, typer.Option(help="write the ledger and every user's outcome as JSON")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the plan, change nothing")] = False,
 ) -> None:
     """Migrate every user's folders; existing mailboxes are never overwritten, a re-run adds only what is missing."""
-    
-    from .admin.migrate import METHODS, apply_user
+    import json
+
+    from .admin.migrate import METHODS, ON_ERROR, apply_all
+    from .report.model import write_atomic
 
     if method not in METHODS:
         raise UserError(f"unknown method {method!r} (one of {', '.join(METHODS)})")
+    if on_error not in ON_ERROR:
+        raise UserError(f"--on-error {on_error!r}: one of {', '.join(ON_ERROR)}")
+    if report is not None and report.is_dir():
+        raise UserError(f"--report {report}: is a folder; give a file name")
     plan = _migration_plan(source, users, variant)
     if dry_run:
         _print_plan(plan)
@@ -353,19 +375,19 @@ def migrate_apply(
         raise typer.Exit(1 if plan.problems else 0)
     if not target:
         raise UserError(f"give --target {TARGET_FORM} (or --dry-run)")
-    plan.check()
+    if on_error == "stop":
+        plan.check()
     server = _connect(target)
-    refused = 0
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
-        for user in plan.users:
-            result = apply_user(server, user, method, progress=lambda n: bar.advance(task, n))
-            for line in result.refused:
-                console.print(f"refused {user.user}: {line}", markup=False)
-            refused += len(result.refused)
-            console.print(f"{user.user}: {result.added} added, {result.already} already there, "
-                          f"{len(result.refused)} refused", markup=False)
-    if refused:
+        batch = apply_all(server, plan, method, on_error, progress=lambda n: bar.advance(task, n),
+                          say=lambda text: console.print(text, markup=False, highlight=False))
+    for line in batch.failed:
+        console.print(f"not migrated: {line}", markup=False, highlight=False)
+    _print_ledger(batch.ledger)
+    if report is not None:
+        write_atomic(report, json.dumps({"ledger": batch.ledger, "users": batch.users}, indent=1) + "\n")
+    if batch.failed:
         raise typer.Exit(1)
 
 
@@ -376,21 +398,28 @@ def migrate_verify(
     users: Annotated[Path | None, typer.Option(help="file of user names (default: every subdirectory)")] = None,
     variant: Annotated[str, typer.Option(help=VARIANT_HELP)] = "mboxrd",
     method: Annotated[str | None, typer.Option(help="compare only what this method carries (flags, dates, headers)")] = None,
+    accept: Annotated[list[str], typer.Option(help="a class of left-out source that is fine, repeatable: "
+                                                   "skipped:hidden, skipped:binary, message:not-mail, ...")] = [],
 ) -> None:
-    """Both directions, per folder: messages in the source not on the server and the reverse; exit 1 on any."""
-    from .admin.migrate import CARRIES, EVERYTHING, verify_user
+    """Both directions, per folder: messages in the source not on the server and the reverse; what
+    the plan could not migrate (skipped files, bad messages) counts too unless --accept names it;
+    exit 1 on any."""
+    from .admin.migrate import CARRIES, EVERYTHING, not_migrated, verify_user
 
     if method is not None and method not in CARRIES:
         raise UserError(f"unknown method {method!r} (one of {', '.join(CARRIES)})")
     server = _connect(target)
     plan = _migration_plan(source, users, variant)
-    plan.check()
+    left_out = not_migrated(plan, set(accept))
     carries = CARRIES[method] if method else EVERYTHING
-    count = 0
+    count = len(left_out)
+    for line in left_out:
+        console.print(f"not migrated: {line}", markup=False, highlight=False)
     for user in plan.users:
         for difference in verify_user(server, user, carries):
-            console.print(f"{user.user}: {difference}", markup=False)
+            console.print(f"{user.user}: {difference}", markup=False, highlight=False)
             count += 1
+    _print_ledger(plan.ledger())
     typer.echo(f"{count} differences in {len(plan.users)} users")
     if count:
         raise typer.Exit(1)

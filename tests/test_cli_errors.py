@@ -123,9 +123,9 @@ def test_migration_plan_lists_every_problem_and_exits_1(tmp_path):
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
     assert len(problems) == 2 and "cut short" in problems[0] and "not mail" in problems[1]
     assert "ann\tok\t-> ok\t1 messages" in result.stdout
-    # apply refuses with the first problem, before it needs a server at all
-    applied = run_cli("migrate", "apply", str(tmp_path), "--target", "imap://cyrus@127.0.0.1:9",
-                      env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
+    # with --on-error stop, apply refuses with the first problem, before it needs a server at all
+    applied = run_cli("migrate", "apply", str(tmp_path), "--target", "imap://cyrus@127.0.0.1:9", "--on-error",
+                      "stop", env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
     assert applied.returncode == 2
     assert applied.stderr.strip().endswith("(and 1 more; `imapwright migrate plan` lists them)")
 

@@ -77,19 +77,25 @@ def test_dates_and_senders_round_trip():
     assert (back.sender, back.date) == ("alice@example.org", WHEN)
 
 
+def test_a_file_that_is_not_an_mbox_is_refused():
+    with pytest.raises(MboxError, match="not an mbox"):
+        read_mbox(b"Subject: not an mbox\n", "mboxrd")
+
+
 @pytest.mark.parametrize("data,words", [
-    (b"Subject: not an mbox\n", "not an mbox"),
     (b"From a Sun Nov 29 07:44:52 2026\nSubject: x\n\ncut in the mid", "cut short"),
     (b"From a Sun Nov 29 07:44:52 2026\nthis is no header\n\n", "does not start with a header"),
 ])
-def test_bad_files_are_refused_with_a_reason(data, words):
-    with pytest.raises(MboxError, match=words):
-        read_mbox(data, "mboxrd")
+def test_a_bad_message_carries_its_problem_and_the_others_are_read(data, words):
+    good = b"From b Sun Nov 29 07:44:52 2026\nSubject: fine\n\nok\n\n"
+    first, second = read_mbox(good + data, "mboxrd")
+    assert first.problem == "" and first.content == b"Subject: fine\n\nok\n"
+    assert second.problem.startswith("message 2 (byte ") and words in second.problem
 
 
 def test_content_length_past_the_end_means_cut_short():
-    with pytest.raises(MboxError, match="cut short"):
-        read_mbox(b"From a Sun Nov 29 07:44:52 2026\nContent-Length: 500\n\nshort\n", "mboxcl2")
+    [message] = read_mbox(b"From a Sun Nov 29 07:44:52 2026\nContent-Length: 500\n\nshort\n", "mboxcl2")
+    assert "reaches past the end of the file: cut short" in message.problem
 
 
 # -- the standard library, for comparison ------------------------------------------------------

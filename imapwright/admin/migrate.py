@@ -17,6 +17,7 @@ nothing; if it holds anything else, the user is refused before any of its folder
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import fcntl
 import os
 import re
@@ -25,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import imapclient
@@ -48,15 +50,23 @@ EVERYTHING = frozenset({"flags", "date", "trace"})
 CARRIES = {"append": EVERYTHING, "deliver": frozenset(), "copy": frozenset({"date", "trace"})}
 
 
+ON_ERROR = ("skip-user", "skip-message", "stop")
+
+
 @dataclass
 class FolderPlan:
     folder: Folder
-    messages: list[StoredMessage]
+    messages: list[StoredMessage]  # what will be migrated
     internal_data: int = 0  # UW imapd pseudo-messages left out
+    bad: list[str] = field(default_factory=list)  # messages that cannot be migrated, with the reason
 
     @property
     def name(self) -> str:
         return self.folder.name
+
+    @property
+    def found(self) -> int:
+        return len(self.messages) + self.internal_data + len(self.bad)
 
 
 @dataclass
@@ -65,14 +75,20 @@ class UserPlan:
     root: Path
     folders: list[FolderPlan] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # every reason this user cannot go as planned
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass
 class Plan:
     users: list[UserPlan]
-    problems: list[str]  # one line each; any problem and nothing is applied
+    problems: list[str]  # every problem of every user (and of users that could not be read at all)
 
     def check(self) -> None:
+        """--on-error stop: any problem and nothing is applied."""
         if self.problems:
             more = f" (and {len(self.problems) - 1} more; `imapwright migrate plan` lists them)" \
                 if len(self.problems) > 1 else ""
@@ -82,20 +98,55 @@ class Plan:
     def message_count(self) -> int:
         return sum(len(f.messages) for u in self.users for f in u.folders)
 
+    def ledger(self) -> dict[str, object]:
+        """Every source file and message accounted for; the totals are checked here."""
+        folders = [f for u in self.users for f in u.folders]
+        found = sum(f.found for f in folders)
+        dates = Counter(m.date_source or "none" for f in folders for m in f.messages)
+        out = {"users": len(self.users), "files read": len(folders),
+               "files skipped": sum(len(u.skipped) for u in self.users),
+               "messages found": found, "to migrate": self.message_count,
+               "left out (FOLDER INTERNAL DATA)": sum(f.internal_data for f in folders),
+               "cannot be migrated": sum(len(f.bad) for f in folders),
+               "dates from": dict(sorted(dates.items()))}
+        if found != out["to migrate"] + out["left out (FOLDER INTERNAL DATA)"] + out["cannot be migrated"]:
+            raise AssertionError(f"migration ledger does not add up: {out}")  # a harness bug, not input
+        return out
+
+
+def _date_of(content: bytes, fallback: datetime | None) -> tuple[datetime | None, str]:
+    """A message's Date: header as its internal date, else the fallback (the file's time)."""
+    head = content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    m = re.search(rb"(?im)^Date:[ \t]*(.+(?:\r?\n[ \t].+)*)", head)
+    if m:
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            when = email.utils.parsedate_to_datetime(re.sub(rb"\s+", b" ", m[1]).decode("latin-1"))
+            if when is not None:
+                return (when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)), \
+                    "Date header"
+    return fallback, "file time" if fallback else ""
+
 
 def read_folder(folder: Folder, variant: str) -> FolderPlan:
-    """Every message of one source folder, metadata headers turned into flags. MboxError or
-    OSError for a file that cannot be read as mail."""
+    """Every message of one source folder, metadata headers turned into flags; a message that
+    cannot be migrated is listed with its reason. MboxError or OSError for a file that cannot be
+    read as mail at all."""
     if folder.kind == "maildir":
         return FolderPlan(folder, read_maildir(folder.path))
-    messages, internal = [], 0
+    mtime = datetime.fromtimestamp(int(folder.path.stat().st_mtime), timezone.utc)
+    messages, internal, bad = [], 0, []
     for n, raw in enumerate(read_mbox(folder.path.read_bytes(), variant), 1):
+        if raw.problem:
+            bad.append(f"{folder.path}: {raw.problem}")
+            continue
         content, flags, pseudo = split_metadata(raw.content)
         if pseudo and n == 1:
             internal += 1
             continue
-        messages.append(StoredMessage(content, flags, raw.date, raw.sender, f"{folder.name}: message {n}"))
-    return FolderPlan(folder, messages, internal)
+        date, date_source = (raw.date, "From_ line") if raw.date else _date_of(content, mtime)
+        messages.append(StoredMessage(content, flags, date, raw.sender, f"{folder.name}: message {n}",
+                                      date_source=date_source))
+    return FolderPlan(folder, messages, internal, bad)
 
 
 def make_plan(source: Path, users: list[str] | None = None, variant: str = "mboxrd") -> Plan:
@@ -118,27 +169,40 @@ def make_plan(source: Path, users: list[str] | None = None, variant: str = "mbox
         seen: dict[str, Path] = {}
         for folder in folders:
             if folder.name in seen:
-                problems.append(f"{folder.path}: maps to {folder.name} like {seen[folder.name]}")
+                plan.problems.append(f"{folder.path}: maps to {folder.name} like {seen[folder.name]}")
                 continue
             seen[folder.name] = folder.path
             try:
-                plan.folders.append(read_folder(folder, variant))
+                fp = read_folder(folder, variant)
             except MboxError as exc:
-                problems.append(f"{folder.path}: {exc}")
+                plan.problems.append(f"{folder.path}: {exc}")
+                continue
             except OSError as exc:
-                problems.append(f"{folder.path}: cannot read: {exc.strerror or exc}")
+                plan.problems.append(f"{folder.path}: cannot read: {exc.strerror or exc}")
+                continue
+            plan.folders.append(fp)
+            plan.problems += fp.bad
+        problems += plan.problems
         plans.append(plan)
     return Plan(plans, problems)
 
 
 # -- the server side ---------------------------------------------------------------------------
+class UserRefused(UserError):
+    """One user cannot be migrated (no account, a mailbox holding other mail): the batch goes on."""
+
+
 @contextmanager
 def user_session(server: ServerHandle, user: str) -> Iterator[imapclient.IMAPClient]:
     """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
     identity, RFC 4616): migration needs no user passwords. Logged out on leaving."""
     client = server.imap_client()
     try:
-        client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
+        try:
+            client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
+        except imapclient.exceptions.LoginError as exc:
+            raise UserRefused(f"{user}: the admin cannot log in as this user ({_short(exc)}): "
+                              "does the account exist? (`imapwright admin addusers` makes it)") from None
         yield client
     finally:
         with contextlib.suppress(Exception):
@@ -174,7 +238,7 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[
                 source = Counter(content_digest(m.content, trace) for m in fp.messages)
                 foreign = present - source
                 if foreign:
-                    raise UserError(f"{plan.user}: mailbox {mailbox} already exists with "
+                    raise UserRefused(f"{plan.user}: mailbox {mailbox} already exists with "
                                     f"{sum(foreign.values())} messages not from {fp.folder.path}; not overwritten")
             states[fp.name] = FolderState(mailbox, relative in existing, present)
         return states
@@ -281,7 +345,98 @@ def _copy(server, client, user, fp, state, todo, result, progress) -> None:
 _METHOD = {"append": _append, "deliver": _deliver, "copy": _copy}
 
 
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:160]
+
+
+@dataclass
+class BatchResult:
+    """apply over every user of a plan: what happened to each, and the ledger of the whole."""
+    users: dict[str, dict] = field(default_factory=dict)
+    ledger: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[str]:
+        return [f"{u}: {r['reason']}" for u, r in self.users.items() if r["status"] != "applied"] + [
+            f"{u}: {line}" for u, r in self.users.items() for line in r["refused"]]
+
+
+def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "skip-user",
+              progress: Callable[[int], None] = lambda _n: None,
+              say: Callable[[str], None] = lambda _t: None) -> BatchResult:
+    """Every user of the plan. A user with problems is, by `on_error`: refused before anything of
+    theirs is written (skip-user), migrated without the messages that cannot go (skip-message), or
+    the whole batch refused before anything is written (stop). A user the server refuses (no
+    account, a mailbox with other mail) does not stop the others."""
+    if on_error not in ON_ERROR:
+        raise UserError(f"--on-error {on_error!r}: one of {', '.join(ON_ERROR)}")
+    if on_error == "stop":
+        plan.check()
+    batch = BatchResult()
+    for user in plan.users:
+        count = sum(len(f.messages) for f in user.folders)
+        entry = {"status": "applied", "reason": "", "added": 0, "already": 0, "refused": [],
+                 "cannot be migrated": sum(len(f.bad) for f in user.folders), "to migrate": count}
+        batch.users[user.user] = entry
+        if user.problems and on_error == "skip-user":
+            entry.update(status="refused", reason=f"{len(user.problems)} problems, first: {user.problems[0]} "
+                                                  "(nothing written; --on-error skip-message migrates the rest)")
+            progress(count)
+            say(f"{user.user}: refused: {entry['reason']}")
+            continue
+        try:
+            result = apply_user(server, user, method, progress)
+        except UserRefused as exc:
+            entry.update(status="refused", reason=str(exc).removeprefix(f"{user.user}: "))
+            progress(count)
+            say(f"{user.user}: refused: {entry['reason']}")
+            continue
+        entry.update(added=result.added, already=result.already, refused=result.refused)
+        say(f"{user.user}: {result.added} added, {result.already} already there, {len(result.refused)} refused"
+            + (f", {entry['cannot be migrated']} could not be migrated" if entry["cannot be migrated"] else ""))
+    batch.ledger = {**plan.ledger(), "method": method, "on_error": on_error,
+                    "stored": sum(e["added"] for e in batch.users.values()),
+                    "already there": sum(e["already"] for e in batch.users.values()),
+                    "refused by the server": sum(len(e["refused"]) for e in batch.users.values()),
+                    "not sent (user refused)": sum(e["to migrate"] for e in batch.users.values()
+                                                   if e["status"] != "applied"),
+                    "users refused": sorted(u for u, e in batch.users.items() if e["status"] != "applied")}
+    sent = batch.ledger["stored"] + batch.ledger["already there"] + batch.ledger["refused by the server"]
+    if sent + batch.ledger["not sent (user refused)"] != batch.ledger["to migrate"]:
+        raise AssertionError(f"migration ledger does not add up: {batch.ledger}")  # a harness bug
+    return batch
+
+
 # -- verify ------------------------------------------------------------------------------------
+# What was left out of a migration, by class (verify --accept CLASS lets one pass): the reason a
+# file was skipped or a message could not go, as tree.scan_user and mbox.read_mbox word them.
+LEFT_OUT = (("skipped:hidden", "hidden"), ("skipped:compressed", "compressed"), ("skipped:binary", "binary"),
+            ("skipped:not-mbox", "not an mbox"), ("skipped:special", "not a regular file"),
+            ("skipped:unreadable", "unreadable"), ("message:not-mail", "not mail"),
+            ("message:cut-short", "cut short"))
+
+
+def left_out_class(reason: str) -> str:
+    return next((cls for cls, words in LEFT_OUT if words in reason), "other")
+
+
+def not_migrated(plan: Plan, accepted: set[str]) -> list[str]:
+    """Source files skipped and messages that could not be migrated, less the accepted classes
+    (empty files hold no mail and are never counted)."""
+    unknown = accepted - {cls for cls, _ in LEFT_OUT}
+    if unknown:
+        raise UserError(f"--accept {sorted(unknown)[0]!r}: one of {', '.join(cls for cls, _ in LEFT_OUT)}")
+    out = []
+    for user in plan.users:
+        for skipped in user.skipped:
+            cls = left_out_class(skipped.reason)
+            if skipped.reason != "empty" and cls not in accepted:
+                out.append(f"{user.user}: {skipped.path}: skipped ({skipped.reason}) [{cls}]")
+        for line in (b for fp in user.folders for b in fp.bad):
+            cls = left_out_class(line)
+            if cls not in accepted:
+                out.append(f"{user.user}: {line} [{cls}]")
+    return out
 @dataclass
 class Difference:
     folder: str

@@ -1,11 +1,12 @@
-"""Maildir folders: one file per message, flags in the name after ":2,", the internal date in the
-file's mtime. Reading goes through the standard library (its get_bytes returns the file as it
-is: tests/test_mbox.py checks); writing is done here because mailbox.Maildir.add re-renders
-message objects and takes flags and date only from them."""
+"""Maildir folders: one file per message, flags in the name after ":2," (or "!2," where ":" is
+not allowed in file names), the internal date in the file's mtime. Read file by file from new/ and
+cur/: the standard library's mailbox.Maildir keys messages by their unique name, so two files of
+the same name in new/ and cur/ (a crash between delivery and the move, a copy by hand) became one.
+Writing is done here too: mailbox.Maildir.add re-renders message objects and takes flags and date
+only from them."""
 
 from __future__ import annotations
 
-import mailbox
 import os
 import secrets
 import time
@@ -16,21 +17,33 @@ from .message import StoredMessage
 
 # Maildir info letters (https://cr.yp.to/proto/maildir.html) and the IMAP flags they stand for.
 LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+PARTS = ("cur", "new", "tmp")
 
 
 def is_maildir(path: Path) -> bool:
     return path.is_dir() and (path / "cur").is_dir() and (path / "new").is_dir()
 
 
+def flags_of(name: str) -> frozenset[str]:
+    for mark in (":2,", "!2,"):
+        if mark in name:
+            return frozenset(LETTERS[c] for c in name.rsplit(mark, 1)[1] if c in LETTERS)
+    return frozenset()
+
+
 def read_maildir(path: Path) -> list[StoredMessage]:
-    """Messages of new/ and cur/, oldest first (by internal date, then name)."""
-    box = mailbox.Maildir(str(path), factory=None, create=False)
+    """Messages of new/ and cur/ (hidden files, as Maildir readers do, left out), oldest first (by
+    internal date, then place)."""
     messages = []
-    for key in box.keys():
-        info = box.get_message(key)  # flags and date only; the bytes come from get_bytes
-        flags = frozenset(LETTERS[c] for c in info.get_flags() if c in LETTERS)
-        date = datetime.fromtimestamp(int(info.get_date()), timezone.utc)
-        messages.append((date, key, StoredMessage(box.get_bytes(key), flags, date, source=f"{path.name}/{key}")))
+    for sub in ("new", "cur"):
+        for entry in sorted((path / sub).iterdir()):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            date = datetime.fromtimestamp(int(entry.stat().st_mtime), timezone.utc)
+            flags = flags_of(entry.name) if sub == "cur" else frozenset()
+            source = f"{path.name}/{sub}/{entry.name}"
+            messages.append((date, source, StoredMessage(entry.read_bytes(), flags, date, source=source,
+                                                         date_source="file time")))
     return [m for _, _, m in sorted(messages, key=lambda t: (t[0], t[1]))]
 
 

@@ -15,44 +15,83 @@ reading (tests/test_mbox.py shows both), hence this module.
 
 from __future__ import annotations
 
+import email.utils
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 VARIANTS = ("mboxo", "mboxrd", "mboxcl", "mboxcl2")
-_FROM_DATE = re.compile(rb"^From \S+\s+(?P<date>\w{3} \w{3} [ \d]\d \d\d:\d\d(?::\d\d)?(?: [A-Z]{3,4})? \d{4}"
-                        rb"(?: [+-]\d{4})?)\s*$")
-_DATE_FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M %Y", "%a %b %d %H:%M:%S %Z %Y", "%a %b %d %H:%M:%S %Y %z")
+# The date of a From_ line as seen in the wild: asctime ("Thu Jan  1 00:00:00 1970"), with or
+# without seconds, with a zone name before the year ("15:26:33 EST 2002") or a numeric zone after
+# it; some writers put an RFC 5322 date there instead. Anything else: no date (`From -`,
+# `From 1844347792267117879@xxx`).
+_ASCTIME = re.compile(r"(?P<wd>[A-Z][a-z]{2}),? +(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) +"
+                      r"(?P<time>\d{1,2}:\d\d(?::\d\d)?)(?: +(?P<zone1>[A-Z]{1,5}|[+-]\d{4}))? +(?P<year>\d{4})"
+                      r"(?: +(?P<zone2>[A-Z]{1,5}|[+-]\d{4}))?\s*$")
+# Zone names (RFC 822 and the US ones From_ lines carry); an unknown name is read as UTC.
+ZONES = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+         "PST": -8, "PDT": -7, "WET": 0, "BST": 1, "CET": 1, "MET": 1, "CEST": 2, "MEST": 2, "EET": 2, "EEST": 3,
+         "JST": 9, "IST": 5.5, "AEST": 10, "AEDT": 11, "NZST": 12}
+_MONTHS = {m: i for i, m in enumerate(("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(), 1)}
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class MboxError(ValueError):
-    """The file is not an mbox of the given variant, or it is cut short."""
+    """The file is not an mbox of the given variant."""
 
 
 @dataclass
 class MboxMessage:
     content: bytes  # the message as stored, unquoted; mbox metadata headers still in it
     sender: str = "MAILER-DAEMON"
-    date: datetime | None = None  # from the From_ line (UTC); None when it has no date
+    date: datetime | None = None  # from the From_ line (UTC); None when it has no (usable) date
     offset: int = 0  # of the From_ line, for error messages
+    problem: str = ""  # why this message cannot be migrated as it is ("" when it can)
+
+
+def _zone(text: str | None) -> timedelta:
+    if not text:
+        return timedelta(0)
+    if text[0] in "+-":
+        sign = -1 if text[0] == "-" else 1
+        return sign * timedelta(hours=int(text[1:3]), minutes=int(text[3:5]))
+    return timedelta(hours=ZONES.get(text, 0))
+
+
+def parse_from_date(text: str) -> datetime | None:
+    """UTC date of a From_ line's date part, None when there is none. The epoch itself (what
+    writers put when they knew no date) counts as none."""
+    m = _ASCTIME.match(text.strip())
+    if m:
+        month = _MONTHS.get(m["mon"])
+        parts = [int(p) for p in m["time"].split(":")] + [0]
+        try:
+            local = datetime(int(m["year"]), month or 0, int(m["day"]), parts[0], parts[1], parts[2])
+        except ValueError:
+            return None
+        when = (local - _zone(m["zone1"] or m["zone2"])).replace(tzinfo=timezone.utc)
+    else:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text.strip())
+        except (TypeError, ValueError, IndexError):
+            return None
+        if parsed is None:
+            return None
+        when = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return None if when == EPOCH else when
 
 
 def parse_from_line(line: bytes) -> tuple[str, datetime | None]:
-    """Sender and date of a From_ line ("From sender Tue Nov 29 07:44:52 2026")."""
-    sender = line[5:].split(None, 1)[0].decode("latin-1") if len(line) > 5 and line[5:].strip() else ""
-    match = _FROM_DATE.match(line.rstrip(b"\r\n"))
-    if not match:
-        return sender, None
-    text = re.sub(r"\s+", " ", match["date"].decode())
-    for fmt in _DATE_FORMATS:
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return sender, parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    return sender, None
+    """Sender and date of a From_ line ("From sender Tue Nov 29 07:44:52 2026"); `From -` and a
+    missing sender give MAILER-DAEMON."""
+    rest = line[5:].rstrip(b"\r\n").decode("latin-1")
+    parts = rest.strip().split(None, 1)
+    sender = parts[0] if parts else ""
+    if sender in ("", "-"):
+        sender = "MAILER-DAEMON"
+    return sender, parse_from_date(parts[1]) if len(parts) > 1 else None
 
 
 def from_line(sender: str, date: datetime | None) -> bytes:
@@ -109,34 +148,43 @@ def _with_content_length(content: bytes) -> bytes:
 
 
 def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
-    """Messages of an mbox file. MboxError for a file that is not an mbox, a message that does
-    not start with a header field, or a file cut short (a last line without its newline, a
-    Content-Length reaching past the end)."""
+    """Messages of an mbox file. MboxError only for a file that is not an mbox at all; a message
+    that cannot be migrated as it is (not mail, cut short) comes back with its `problem` set, so
+    one bad message does not hide the others.
+
+    A message ends at the next From_ line that follows a blank line, or at a From_ line without
+    the blank line before it when that line has a sender and a date (files some tools write; a
+    body line "From here on..." is not a From_ line). A Content-Length header is followed (in every
+    variant) when it lands exactly on the next From_ line or the end of the file."""
     if variant not in VARIANTS:
         raise MboxError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
     if not data:
         return []
     if not data.startswith(b"From "):
         raise MboxError("not an mbox file: the first line is not a From_ line")
-    if not data.endswith(b"\n"):
-        raise MboxError("the last line has no newline: the file is cut short")
     messages: list[MboxMessage] = []
     pos = 0
     while pos < len(data):
         number = len(messages) + 1
-        line_end = data.index(b"\n", pos) + 1
+        newline = data.find(b"\n", pos)
+        line_end = len(data) if newline < 0 else newline + 1
         sender, date = parse_from_line(data[pos:line_end])
-        stop = next_start = None
-        if variant in ("mboxcl", "mboxcl2"):
+        stop, next_start, problem = None, None, ""
+        try:
             stop, next_start = _by_content_length(data, line_end, number)
+        except MboxError as exc:
+            problem = str(exc)
         if stop is None:
             stop, next_start = _by_separator(data, line_end)
         raw = data[line_end:stop]
         if raw.strip() and not _HEADER_LINE.match(raw):
-            raise MboxError(f"message {number} (byte {pos}) does not start with a header field: not mail")
+            problem = problem or "does not start with a header field: not mail"
+        if next_start == len(data) and not data.endswith(b"\n"):
+            problem = problem or "the file ends inside it (no newline at the end): cut short"
         if variant in ("mboxcl", "mboxcl2"):
             raw = _drop_content_length(raw)
-        messages.append(MboxMessage(_quote(raw, variant, undo=True), sender, date, pos))
+        messages.append(MboxMessage(_quote(raw, variant, undo=True), sender, date, pos,
+                                    f"message {number} (byte {pos}): {problem}" if problem else ""))
         pos = next_start
     return messages
 
@@ -150,8 +198,7 @@ def _by_content_length(data: bytes, start: int, number: int) -> tuple[int | None
         return None, None
     stop = start + head_end + int(match[1])
     if stop > len(data):
-        raise MboxError(f"message {number}: Content-Length {match[1].decode()} reaches past the end "
-                        f"of the file: the file is cut short")
+        raise MboxError(f"Content-Length {match[1].decode()} reaches past the end of the file: cut short")
     # Trust the length only if the next message (or the end of the file) follows it.
     for gap in (b"\n", b"\n\n", b""):
         after = stop + len(gap)
@@ -161,12 +208,22 @@ def _by_content_length(data: bytes, start: int, number: int) -> tuple[int | None
 
 
 def _by_separator(data: bytes, start: int) -> tuple[int, int]:
-    """End of a message: before the blank line that precedes the next From_ line, or the end
-    (less the writer's blank separator line when the file ends with one)."""
-    found = data.find(b"\n\nFrom ", start - 1)
-    if found >= 0:
-        return found + 1, found + 2
+    """(end of this message, start of the next): see read_mbox for what makes a From_ line."""
+    pos = start - 1
+    while True:
+        found = data.find(b"\nFrom ", pos)
+        if found < 0:
+            break
+        line_start = found + 1
+        blank = data[:found].endswith((b"\n", b"\n\r")) and found - 1 >= start - 1
+        if blank:
+            return data.rindex(b"\n", 0, found) + 1, line_start
+        line_end = data.find(b"\n", line_start)
+        if parse_from_line(data[line_start:len(data) if line_end < 0 else line_end])[1] is not None:
+            return line_start, line_start
+        pos = line_start
     end = len(data)
+    # The writer's blank separator line after the last message is not part of it.
     return (end - 1 if data.endswith(b"\n\n") and end - 1 >= start else end), end
 
 

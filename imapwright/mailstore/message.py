@@ -30,6 +30,7 @@ class StoredMessage:
     sender: str = "MAILER-DAEMON"  # envelope sender of the From_ line, for writing mbox back
     source: str = ""  # where it came from ("work/2026: message 3"), for reports
     uid: int | None = None  # on a server
+    date_source: str = ""  # where `date` came from: "From_ line", "Date header", "file time"
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,9 @@ def split_metadata(content: bytes) -> tuple[bytes, frozenset[str], bool]:
 
 def with_metadata(content: bytes, flags: frozenset[str]) -> bytes:
     """The content with Status, X-Status and X-Keywords headers for these flags, at the end of its
-    header block (line ends matching the message's own)."""
-    lines, rest = _header_block(content)
+    header block (line ends matching the message's own). Metadata headers the message already
+    holds (a Maildir message stored with its own Status: RO) are replaced, never doubled."""
+    lines, rest = _header_block(split_metadata(content)[0])
     newline = b"\r\n" if lines and lines[0].endswith(b"\r\n") else b"\n"
     status = "RO" if "\\Seen" in flags else "O"
     x_status = "".join(c for c, flag in _X_STATUS.items() if flag in flags)

@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .maildir import is_maildir
+from .maildir import PARTS, is_maildir
 
 # Cyrus mboxname.c GOODCHARS, less "." (our hierarchy separator); non-ASCII passes through.
 GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&")
@@ -73,40 +73,47 @@ def _why_not_mbox(path: Path) -> str | None:
     for magic, kind in COMPRESSED.items():
         if head.startswith(magic):
             return f"compressed ({kind})"
-    if b"\0" in head:
-        return "binary"
     if not head.startswith(b"From "):
-        return "not an mbox (first line is not a From_ line)"
+        # A NUL byte says binary only of a file that is not an mbox anyway: inside an mbox it is one
+        # message's problem, for the server to accept or refuse, not a reason to skip the file.
+        return "binary" if b"\0" in head else "not an mbox (first line is not a From_ line)"
     return None
 
 
 def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
-    """The folders of one user's source directory, sorted by name, and what was skipped."""
+    """The folders of one user's source directory, sorted by name, and what was skipped.
+
+    Maildirs nest two ways: Maildir++ (".work.2026" beside cur/new/tmp of the account's Maildir)
+    and the "fs" layout of mbsync and Dovecot (work/{cur,new,tmp} and work/projects/{cur,new,tmp}):
+    a Maildir's subdirectories other than cur, new and tmp are searched for folders too."""
     folders: list[Folder] = []
     skipped: list[Skipped] = []
-    if is_maildir(root):
-        folders.append(Folder(root, (), "maildir"))
-        for sub in sorted(p for p in root.iterdir() if p.name.startswith(".") and is_maildir(p)):
-            # Maildir++: ".work.2026" is work/2026; its dots are separators, not characters.
-            parts = tuple(encode_component(part) for part in sub.name[1:].split("."))
-            folders.append(Folder(sub, parts, "maildir"))
-        return folders, skipped
 
-    def walk(directory: Path, prefix: tuple[str, ...]) -> None:
+    def walk(directory: Path, prefix: tuple[str, ...], in_maildir: bool) -> None:
         try:
             entries = sorted(directory.iterdir())
         except OSError as exc:
             skipped.append(Skipped(directory, f"unreadable: {exc.strerror or exc}"))
             return
         for path in entries:
+            if in_maildir and path.name in PARTS:
+                continue
             if path.name.startswith("."):
-                skipped.append(Skipped(path, "hidden"))
+                if in_maildir and not prefix and is_maildir(path):
+                    # Maildir++: ".work.2026" is work/2026; its dots are separators, not characters.
+                    parts = tuple(encode_component(part) for part in path.name[1:].split("."))
+                    folders.append(Folder(path, parts, "maildir"))
+                    walk(path, parts, True)
+                else:
+                    skipped.append(Skipped(path, "hidden"))
             elif is_maildir(path):
-                folders.append(Folder(path, prefix + (encode_component(path.name),), "maildir"))
+                name = prefix + (encode_component(path.name),)
+                folders.append(Folder(path, name, "maildir"))
+                walk(path, name, True)
             elif path.is_dir() and not path.is_symlink():
-                walk(path, prefix + (encode_component(path.name),))
+                walk(path, prefix + (encode_component(path.name),), False)
             elif (reason := _why_not_mbox(path)) is not None:
-                skipped.append(Skipped(path, reason))
+                skipped.append(Skipped(path, reason + (" (beside a Maildir's cur/new/tmp)" if in_maildir else "")))
             elif not prefix and path.name in INBOX_NAMES:
                 folders.append(Folder(path, (), "mbox"))
             else:
@@ -116,5 +123,7 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
                     else path.name
                 folders.append(Folder(path, prefix + (encode_component(name),), "mbox"))
 
-    walk(root, ())
+    if is_maildir(root):
+        folders.append(Folder(root, (), "maildir"))
+    walk(root, (), is_maildir(root))
     return sorted(folders, key=lambda f: f.components), skipped
