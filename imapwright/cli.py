@@ -180,10 +180,27 @@ def admin_addusers(
     from .servers.target import connect_target
 
     handle = connect_target(target)  # checks address and password first
+    if handle.family.accounts_in_userdb:
+        # Dovecot: an account is a userdb entry; CREATE user.NAME cannot make one.
+        if "exec" not in handle.features:
+            raise UserError(f"{handle.family.name} keeps accounts in its user database, which imapwright reaches "
+                            "only through an exec channel: add ?exec=docker:NAME to --target")
+        made = {u for u in listed.users if handle.family.ensure_account(handle, u)}
+        if made:
+            console.print(f"{len(made)} accounts added to the user database with random passwords "
+                          "(the admin's master login works; set users' own passwords there)", markup=False)
+    in_userdb = handle.family.accounts_in_userdb  # quotas too are userdb fields there
     with Progress(console=console) as bar:
         task = bar.add_task("addusers", total=len(listed.users))
         result = addusers(handle.imap.host, handle.imap.port, handle.admin_user, handle.admin_password,
-                          listed.users, quota, folder_list, progress=lambda n: bar.advance(task, n))
+                          listed.users, None if in_userdb else quota, folder_list,
+                          progress=lambda n: bar.advance(task, n))
+    if in_userdb:  # the account was made in the userdb; CREATE then found its INBOX there
+        result.created += [u for u in result.existing if u in made]
+        result.existing = [u for u in result.existing if u not in made]
+    if in_userdb and quota:
+        for user in result.created:
+            handle.set_quota(handle.user_mailbox(user), quota, settle=user == result.created[-1])
     for user, reason in result.failed.items():
         console.print(f"failed {user}: {reason}")
     typer.echo(result.summary(len(listed.skipped)))

@@ -56,6 +56,15 @@ class Family:
     def set_password(self, server: ServerHandle, user: str, password: str) -> None:
         raise NotImplementedError
 
+    # Accounts live in a user database the admin reaches only through the exec channel (Dovecot's
+    # passwd-file), not in the mailbox list an admin's CREATE user.NAME writes (Cyrus).
+    accounts_in_userdb = False
+
+    def ensure_account(self, server: ServerHandle, user: str) -> bool:
+        """Make `user` an account if it is none yet (True when made); the password is random, for
+        the admin's own (master) logins. A no-op where CREATE user.NAME makes the account."""
+        return False
+
     def is_internal_mailbox(self, mailbox: str) -> bool:
         return False
 
@@ -308,6 +317,13 @@ class Dovecot(Family):
     bad_login_marker = "auth failed"
     version_command = "dovecot --version"
     users_dir = f"{DATA}/users"  # one passwd-file per user
+    accounts_in_userdb = True
+
+    def ensure_account(self, server, user):
+        if server.exec(["test", "-e", f"{self.users_dir}/{user}"], user="root").exit_code == 0:
+            return False
+        self.set_password(server, user, secrets.token_urlsafe(18))
+        return True
     _generation = 0  # distinct mtimes for rewritten passwd-files (see set_groups)
 
     def settings_text(self, options):

@@ -25,17 +25,49 @@ def _cli(server, *args):
 
 
 @pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
-def test_bad_folder_stops_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
+def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
     first, second = users.create("good").name, users.create("bad").name
     write_user(tmp_path / first, {"INBOX": GOOD, "work": GOOD})
     write_user(tmp_path / second, {"INBOX": GOOD})
     (tmp_path / second / "broken").write_bytes(content)
     before = {u: server_folders(server, u) for u in (first, second)}
-    run = _cli(server, "apply", str(tmp_path))
+    run = _cli(server, "apply", str(tmp_path), "--on-error", "stop")
     assert run.returncode == 2  # the CLI's status for a user's mistake
     assert run.stderr.strip().count("\n") == 0 and says in run.stderr and "broken" in run.stderr
     assert {u: server_folders(server, u) for u in (first, second)} == before
     assert server.admin_password not in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
+def test_a_bad_message_refuses_its_user_and_the_batch_goes_on(server, users, tmp_path, content, says):
+    """Issue 16 observation 10: one bad message used to block every user of the batch."""
+    first, second = users.create("good").name, users.create("bad").name
+    write_user(tmp_path / first, {"INBOX": GOOD, "work": GOOD})
+    write_user(tmp_path / second, {"INBOX": GOOD})
+    (tmp_path / second / "broken").write_bytes(content)
+    before = server_folders(server, second)
+    report = tmp_path / "ledger.json"
+    run = _cli(server, "apply", str(tmp_path), "--report", str(report))
+    assert run.returncode == 1, run.stderr
+    assert server_folders(server, second) == before  # nothing of the refused user written
+    assert sorted(server_folders(server, first)) == ["INBOX", "work"]
+    out = run.stdout + run.stderr
+    assert f"not migrated: {second}: " in out and says in out
+    import json
+
+    ledger = json.loads(report.read_text())["ledger"]
+    assert ledger["users refused"] == [second] and ledger["stored"] == 2 * len(GOOD)
+    good_in_broken = int(content == TRUNCATED)  # its first message is whole
+    assert ledger["not sent (user refused)"] == len(GOOD) + good_in_broken and ledger["cannot be migrated"] == 1
+    # skip-message: the refused user's good messages go, the bad one is left out and said so
+    again = _cli(server, "apply", str(tmp_path), "--on-error", "skip-message")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(server_folders(server, second)["INBOX"]) == len(GOOD)
+    verify = _cli(server, "verify", str(tmp_path))
+    assert verify.returncode == 1 and "[message:" in verify.stdout + verify.stderr  # left out, not accepted
+    accepted = _cli(server, "verify", str(tmp_path), "--accept", "message:not-mail", "--accept",
+                    "message:cut-short")
+    assert accepted.returncode == 0, accepted.stdout
 
 
 def test_unreadable_folder_is_named_and_skipped(tmp_path):

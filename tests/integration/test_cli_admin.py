@@ -28,6 +28,44 @@ def test_addusers_command_creates_then_finds_existing(server, users, tmp_path, a
                                                             f"user.{name}.sent-mail"]
 
 
+@pytest.mark.requires("dovecot", "exec")
+def test_addusers_on_dovecot_makes_userdb_accounts_that_migration_can_fill(server, users, tmp_path):
+    """Issue 16 observation 11: on Dovecot every user failed ("[CANNOT] Mailbox can't be created"),
+    and migrate apply then crashed with a LoginError traceback."""
+    users.create()
+    names = [f"{users.prefix}d{n}" for n in range(2)]
+    listing = tmp_path / "users.txt"
+    listing.write_text("\n".join(names) + "\n")
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    bare = f"imap://{server.admin_user}@{server.imap}"
+    refused = subprocess.run(["imapwright", "admin", "addusers", str(listing), "--target", bare],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert refused.returncode == 2 and refused.stderr.strip().endswith("add ?exec=docker:NAME to --target")
+    # migrate apply to a user that does not exist: that user refused in one line, no traceback
+    source = tmp_path / "src"
+    (source / names[0]).mkdir(parents=True)
+    (source / names[0] / "INBOX").write_bytes(b"From a Mon Dec  2 15:26:33 2002\nSubject: x\n\nbody\n\n")
+    apply = ["imapwright", "migrate", "apply", str(source), "--target", bare]
+    missing = subprocess.run(apply, capture_output=True, text=True, env=env, timeout=120)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert f"{names[0]}: refused: the admin cannot log in as this user" in missing.stderr
+    url = f"{bare}?exec=docker:{server.container.name}"
+    made = subprocess.run(["imapwright", "admin", "addusers", str(listing), "--target", url, "--quota", "2048"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip().splitlines()[-1] == "2 created, 0 existing, 0 failed"
+    from imapwright.admin.migrate import user_session
+
+    with user_session(server, names[1]) as own:
+        _roots, quotas = own.get_quota_root("INBOX")
+        assert [(q.resource, q.limit) for q in quotas] == [("STORAGE", 2048)]
+        assert sorted(list_names(own, "*")) == ["INBOX", "drafts", "sent-mail"]
+    filled = subprocess.run(apply, capture_output=True, text=True, env=env, timeout=120)
+    assert filled.returncode == 0, filled.stdout + filled.stderr
+    for name in names:
+        server.family.delete_user(server, name)
+
+
 @pytest.mark.requires("cyrus")
 def test_rename_account_command_refusal_is_one_line_and_workaround_renames(server, users, admin_imap):
     user = users.create("mover")
