@@ -22,6 +22,7 @@ import fcntl
 import os
 import re
 import tempfile
+import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,13 +37,25 @@ from ..errors import UserError
 from ..mailstore.maildir import read_maildir
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
-from ..mailstore.message import StoredMessage, content_digest, fingerprint, split_metadata, to_crlf, with_metadata
+from ..mailstore.message import StoredMessage, fingerprint, split_metadata, to_crlf, with_metadata
+from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
 from .tree import own_folders, read_messages
 
 METHODS = ("append", "deliver", "copy")
+METHODS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "migration" / "methods.toml"
+
+
+def rewrite_rules(method: str | None, family: str) -> frozenset[str]:
+    """What the server does to messages of this method, as measured and listed in
+    fixtures/migration/methods.toml [rewrites.METHOD.FAMILY]. With no method, the alterations of
+    every method but no drop: a drop excuses a missing message only where the method is known."""
+    table = tomllib.loads(METHODS_FILE.read_text()).get("rewrites", {})
+    if method:
+        return frozenset(table.get(method, {}).get(family, {}).get("rules", []))
+    return frozenset(r for m in table for r in table[m].get(family, {}).get("rules", [])) - rewrites.DROPPING.keys()
 # What a method can carry besides the message text: flags, internal date, and "trace" (the
 # content arrives without header fields added on top; deliveries add Return-Path, Received...).
 # verify compares only these; suites/migration measures what really survives per server.
@@ -223,9 +236,11 @@ class FolderState:
     present: Counter  # content digest -> count already on the server
 
 
-def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[str, FolderState]:
+def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True,
+              rules: frozenset[str] = frozenset()) -> dict[str, FolderState]:
     """Where each planned folder stands on the server; UserError if one holds mail that is not
-    from the source (the book: never overwrite an existing mailbox)."""
+    from the source (the book: never overwrite an existing mailbox). Messages are known by a key
+    the server's documented rewrites cannot change: its own altered copies are the source's."""
     with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
         states = {}
@@ -234,8 +249,8 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[
             mailbox = server.mailbox_name(plan.user, relative, plan.user)
             present = Counter()
             if relative in existing:
-                present = Counter(content_digest(m.content, trace) for m in read_messages(client, mailbox))
-                source = Counter(content_digest(m.content, trace) for m in fp.messages)
+                present = Counter(rewrites.key(m.content, rules, trace) for m in read_messages(client, mailbox))
+                source = Counter(rewrites.key(m.content, rules, trace) for m in fp.messages)
                 foreign = present - source
                 if foreign:
                     raise UserRefused(f"{plan.user}: mailbox {mailbox} already exists with "
@@ -246,16 +261,18 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True) -> dict[
 
 @dataclass
 class ApplyResult:
-    added: int = 0
+    added: int = 0  # acknowledged and found stored
     already: int = 0  # on the server from an earlier run
     refused: list[str] = field(default_factory=list)  # "folder: message N: server's answer"
+    dropped: int = 0  # acknowledged (or copied) but not stored
+    dropped_notes: list[str] = field(default_factory=list)
 
 
-def _todo(fp: FolderPlan, state: FolderState, trace: bool) -> tuple[list[StoredMessage], int]:
+def _todo(fp: FolderPlan, state: FolderState, trace: bool, rules: frozenset[str]) -> tuple[list[StoredMessage], int]:
     """Messages still to add: the source less what an earlier run already put there."""
     left, todo = Counter(state.present), []
     for message in fp.messages:
-        d = content_digest(message.content, trace)
+        d = rewrites.key(message.content, rules, trace)
         if left[d] > 0:
             left[d] -= 1
         else:
@@ -271,18 +288,30 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
         raise UserError(f"{server.name}: method copy writes into the spool, which needs a server the harness "
                         f"started (or an exec= target) whose store takes copied files")
     trace = "trace" in CARRIES[method]
-    states = preflight(server, plan, trace)
+    rules = rewrite_rules(method, server.family.name)
+    states = preflight(server, plan, trace, rules)
     result = ApplyResult()
     with user_session(server, plan.user) as client:
         for fp in plan.folders:
             state = states[fp.name]
-            todo, already = _todo(fp, state, trace)
+            todo, already = _todo(fp, state, trace, rules)
             result.already += already
             progress(already)
             if not state.exists:
                 client.create_folder(state.mailbox)
             if todo:
+                before = client.folder_status(state.mailbox, [b"MESSAGES"])[b"MESSAGES"]
+                added = result.added
                 _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
+                # What the server acknowledged is not always what it stored (duplicate suppression,
+                # a repair leaving a file out): count, and say so.
+                stored = client.folder_status(state.mailbox, [b"MESSAGES"])[b"MESSAGES"] - before
+                if stored < result.added - added:
+                    missing = result.added - added - stored
+                    result.added -= missing
+                    result.dropped += missing
+                    result.dropped_notes.append(f"{fp.name}: {missing} acknowledged but not stored (see "
+                                                "`migrate verify` for which)")
     return result
 
 
@@ -358,7 +387,7 @@ class BatchResult:
     @property
     def failed(self) -> list[str]:
         return [f"{u}: {r['reason']}" for u, r in self.users.items() if r["status"] != "applied"] + [
-            f"{u}: {line}" for u, r in self.users.items() for line in r["refused"]]
+            f"{u}: {line}" for u, r in self.users.items() for line in r["refused"] + r.get("notes", [])]
 
 
 def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "skip-user",
@@ -375,7 +404,7 @@ def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "sk
     batch = BatchResult()
     for user in plan.users:
         count = sum(len(f.messages) for f in user.folders)
-        entry = {"status": "applied", "reason": "", "added": 0, "already": 0, "refused": [],
+        entry = {"status": "applied", "reason": "", "added": 0, "already": 0, "refused": [], "dropped": 0,
                  "cannot be migrated": sum(len(f.bad) for f in user.folders), "to migrate": count}
         batch.users[user.user] = entry
         if user.problems and on_error == "skip-user":
@@ -391,17 +420,21 @@ def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "sk
             progress(count)
             say(f"{user.user}: refused: {entry['reason']}")
             continue
-        entry.update(added=result.added, already=result.already, refused=result.refused)
+        entry.update(added=result.added, already=result.already, refused=result.refused,
+                     dropped=result.dropped, notes=result.dropped_notes)
         say(f"{user.user}: {result.added} added, {result.already} already there, {len(result.refused)} refused"
+            + (f", {result.dropped} dropped by the server" if result.dropped else "")
             + (f", {entry['cannot be migrated']} could not be migrated" if entry["cannot be migrated"] else ""))
     batch.ledger = {**plan.ledger(), "method": method, "on_error": on_error,
                     "stored": sum(e["added"] for e in batch.users.values()),
                     "already there": sum(e["already"] for e in batch.users.values()),
                     "refused by the server": sum(len(e["refused"]) for e in batch.users.values()),
+                    "dropped by the server": sum(e["dropped"] for e in batch.users.values()),
                     "not sent (user refused)": sum(e["to migrate"] for e in batch.users.values()
                                                    if e["status"] != "applied"),
                     "users refused": sorted(u for u, e in batch.users.items() if e["status"] != "applied")}
-    sent = batch.ledger["stored"] + batch.ledger["already there"] + batch.ledger["refused by the server"]
+    sent = (batch.ledger["stored"] + batch.ledger["already there"] + batch.ledger["refused by the server"]
+            + batch.ledger["dropped by the server"])
     if sent + batch.ledger["not sent (user refused)"] != batch.ledger["to migrate"]:
         raise AssertionError(f"migration ledger does not add up: {batch.ledger}")  # a harness bug
     return batch
@@ -416,6 +449,11 @@ LEFT_OUT = (("skipped:hidden", "hidden"), ("skipped:compressed", "compressed"), 
             ("message:cut-short", "cut short"))
 
 
+def dropped_class(rule: str) -> str:
+    """verify --accept's name for messages a server drops under a rule."""
+    return "dropped:" + rule.removesuffix("-dropped")
+
+
 def left_out_class(reason: str) -> str:
     return next((cls for cls, words in LEFT_OUT if words in reason), "other")
 
@@ -423,9 +461,10 @@ def left_out_class(reason: str) -> str:
 def not_migrated(plan: Plan, accepted: set[str]) -> list[str]:
     """Source files skipped and messages that could not be migrated, less the accepted classes
     (empty files hold no mail and are never counted)."""
-    unknown = accepted - {cls for cls, _ in LEFT_OUT}
+    known = [cls for cls, _ in LEFT_OUT] + [dropped_class(rule) for rule in rewrites.DROPPING]
+    unknown = accepted - set(known)
     if unknown:
-        raise UserError(f"--accept {sorted(unknown)[0]!r}: one of {', '.join(cls for cls, _ in LEFT_OUT)}")
+        raise UserError(f"--accept {sorted(unknown)[0]!r}: one of {', '.join(known)}")
     out = []
     for user in plan.users:
         for skipped in user.skipped:
@@ -448,24 +487,44 @@ class Difference:
 
 
 def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMessage],
-                   carries: frozenset[str] = EVERYTHING) -> list[Difference]:
-    """Both directions, by content digest first; then, for messages that match, the flags and
-    date the method can carry. Duplicates pair up in date order."""
+                   carries: frozenset[str] = EVERYTHING, rules: frozenset[str] = frozenset()) -> list[Difference]:
+    """Both directions, by a content key the server's documented rewrites (`rules`) cannot change;
+    then, for messages that match, the flags and date the method can carry. A matched message the
+    server rewrote is "altered" (naming the rules: expected, not a failure); a source message the
+    server dropped under a rule is "dropped" with the rule; duplicates pair up in date order."""
+    trace = "trace" in carries
+
     def index(messages):
         out: dict[str, list[StoredMessage]] = {}
         for m in sorted(messages, key=lambda m: (m.date is None, m.date)):
-            out.setdefault(content_digest(m.content, "trace" in carries), []).append(m)
+            out.setdefault(rewrites.key(m.content, rules, trace), []).append(m)
         return out
 
     ours, theirs = index(source), index(server)
+    # Message-IDs of source messages found stored: a duplicate-suppression drop is only the second
+    # of two source messages with one Message-ID, never a message whose ID is elsewhere.
+    stored_ids = {i for d in ours for m in ours[d][:len(theirs.get(d, []))]
+                  if (i := rewrites.message_id(m.content)) is not None}
     diffs = []
     for digest in sorted(set(ours) | set(theirs)):
         a, b = ours.get(digest, []), theirs.get(digest, [])
         for m in a[len(b):]:
-            diffs.append(Difference(name, "missing", f"{m.source} {fingerprint(m).describe()} not on the server"))
+            rule = rewrites.dropped_by(m.content, rules, stored_ids)
+            if rule:
+                diffs.append(Difference(name, "dropped", f"{m.source} {fingerprint(m).describe()} dropped by the "
+                                                         f"server: {rewrites.RULES[rule]} [{rule}]"))
+            else:
+                diffs.append(Difference(name, "missing", f"{m.source} {fingerprint(m).describe()} not on the server"))
         for m in b[len(a):]:
             diffs.append(Difference(name, "extra", f"{m.source} {fingerprint(m).describe()} not in the source"))
         for x, y in zip(a, b):
+            changed = rewrites.explain(x.content, y.content, rules, trace) if rules else []
+            if changed == ["(unexplained)"]:
+                diffs.append(Difference(name, "changed", f"{x.source}: stored differently, by no rule listed "
+                                                         "for this server"))
+            elif changed:
+                diffs.append(Difference(name, "altered", f"{x.source}: altered by the server: "
+                                        + "; ".join(f"{rewrites.RULES[r]} [{r}]" for r in changed)))
             if "flags" in carries and x.flags != y.flags:
                 diffs.append(Difference(name, "flags", f"{x.source}: source {' '.join(sorted(x.flags)) or 'none'}, "
                                                        f"server {' '.join(sorted(y.flags)) or 'none'}"))
@@ -475,7 +534,13 @@ def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMe
     return diffs
 
 
-def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING) -> list[Difference]:
+# Differences verify reports without failing: the server did what its documentation says.
+EXPECTED_KINDS = {"altered"}
+
+
+def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING,
+                method: str | None = None) -> list[Difference]:
+    rules = rewrite_rules(method, server.family.name)
     with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
         diffs = []
@@ -491,7 +556,7 @@ def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = 
                     diffs.append(Difference(name, "folder", f"on the server with {len(on_server)} messages, "
                                                             f"not in the source"))
                 continue
-            diffs += compare_folder(name, planned[relative].messages, on_server, carries)
+            diffs += compare_folder(name, planned[relative].messages, on_server, carries, rules)
         return diffs
 
 
