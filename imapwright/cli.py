@@ -400,7 +400,7 @@ def migrate_apply(
         batch = apply_all(server, plan, method, on_error, progress=lambda n: bar.advance(task, n),
                           say=lambda text: console.print(text, markup=False, highlight=False))
     for line in batch.failed:
-        console.print(f"not migrated: {line}", markup=False, highlight=False)
+        typer.echo(f"not migrated: {line}")
     _print_ledger(batch.ledger)
     if report is not None:
         write_atomic(report, json.dumps({"ledger": batch.ledger, "users": batch.users}, indent=1) + "\n")
@@ -431,11 +431,11 @@ def migrate_verify(
     carries = CARRIES[method] if method else EVERYTHING
     count = len(left_out)
     for line in left_out:
-        console.print(f"not migrated: {line}", markup=False, highlight=False)
+        typer.echo(f"not migrated: {line}")
     expected = 0
     for user in plan.users:
         for difference in verify_user(server, user, carries, method):
-            console.print(f"{user.user}: {difference}", markup=False, highlight=False)
+            typer.echo(f"{user.user}: {difference}")
             if difference.kind in EXPECTED_KINDS:
                 expected += 1
             elif difference.kind == "dropped" and dropped_class(difference.text.rsplit("[", 1)[-1].rstrip("]")) \
