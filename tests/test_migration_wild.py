@@ -4,6 +4,8 @@ issue 16 it covers; none needs a server."""
 
 import importlib.util
 import mailbox
+import shutil
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,6 +92,31 @@ def test_message_counts_beside_the_standard_library(tree, name, theirs):
     root, expected = tree
     assert len(mailbox.mbox(str(root / "bob" / name), create=False)) == theirs
     assert expected["bob"][name] <= theirs
+
+
+FORMAIL = shutil.which("formail")
+
+
+@pytest.mark.skipif(FORMAIL is None, reason="formail (Debian package procmail) is not installed")
+@pytest.mark.parametrize("path,ours,stdlib,formail", [
+    ("bob/INBOX", 4, 4, 2), ("bob/lists", 3, 4, 1), ("bob/binary-part", 2, 2, 2), ("bob/solaris", 5, 10, 1),
+    ("cat/INBOX", 4, 4, 2), ("dan/INBOX", 2, 2, 2)])
+def test_three_readers_side_by_side(tree, path, ours, stdlib, formail):
+    """Where mature readers disagree, the choice is ours and written down here. Python's mailbox
+    splits at every line starting "From " (it counts body lines and Content-Length bodies as
+    messages); procmail's formail splits only at a From_ line after a blank line whose date it can
+    read (it merges `From -`, `From 1844...@xxx` and From_ lines without a blank line into the
+    message before: two messages become one). Ours splits after a blank line at any From_
+    line, and without one only at a From_ line with a date, and follows Content-Length that lands
+    on a From_ line. The counts of cat/INBOX include its two lines that are not mail."""
+    root, _ = tree
+    from imapwright.mailstore.mbox import read_mbox
+
+    data = (root / path).read_bytes()
+    split = subprocess.run([FORMAIL, "-s", "sh", "-c", "cat >/dev/null; echo x"], input=data,
+                           capture_output=True, timeout=30).stdout.count(b"x")
+    assert (len(read_mbox(data)), len(mailbox.mbox(str(root / path), create=False)), split) == (
+        ours, stdlib, formail)
 
 
 def test_every_problem_of_a_file_is_listed(tree):  # observation 10
