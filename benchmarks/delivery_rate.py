@@ -29,7 +29,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from imapwright.admin.migrate import user_session
 from imapwright.catalogue import lookup
 from imapwright.errors import UserError
 from imapwright.load import results
@@ -62,7 +61,7 @@ def children_cpu() -> float:
 
 
 def inbox_count(server, user: str) -> int:
-    with user_session(server, user) as client:
+    with server.user_session(user) as client:
         return client.folder_status(server.mailbox_name(user, "", user), [b"MESSAGES"])[b"MESSAGES"]
 
 

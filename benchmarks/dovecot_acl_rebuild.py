@@ -37,8 +37,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from imapwright.admin.snapshot import store_snapshot
-from imapwright.admin.store import StoreSize, populate_store
+from imapwright.stores.snapshot import store_snapshot
+from imapwright.stores.store import StoreSize, populate_store
 from imapwright.admin.upgrade import Pair, Step, classify, find_pair, run_step
 from imapwright.catalogue import lookup
 from imapwright.errors import UserError

@@ -57,7 +57,7 @@ def bench_test_overhead(spec, count: int, progress: Progress) -> tuple[list[floa
             factory.create()
             with server.admin_imap() as admin:
                 admin.noop()
-            problems = server.family.consistency_problems(server, [u.name for u in factory.created])
+            problems = server.consistency_problems([u.name for u in factory.created])
             isolated.append(time.perf_counter() - t0)
             assert not problems, problems
             progress.advance(task)

@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from imapwright.admin.seed import seed_mailboxes, seed_names
+from imapwright.stores.seed import seed_mailboxes, seed_names
 from imapwright.catalogue import lookup
 from imapwright.errors import UserError
 from imapwright.report.plots import line_plot
@@ -55,7 +55,7 @@ def timed(server, argv: list[str], repeat: int) -> float:
 
 
 def list_size(server) -> int:
-    out = server.exec(["sh", "-c", f"{server.family.bin}/ctl_mboxlist -d | wc -l"]).check("ctl_mboxlist -d")
+    out = server.exec(["sh", "-c", '"$@" -d | wc -l', "sh", *server.tool_command("ctl_mboxlist")]).check("ctl_mboxlist -d")
     return int(out.stdout.strip())
 
 
@@ -68,10 +68,9 @@ def measure(spec, db: str | None, sizes: list[int], repeat: int, progress) -> li
         for n in range(10):
             client.append("INBOX", f"Subject: message {n}\r\nMessage-ID: <{n}@bench>\r\n\r\nbody {n}\r\n".encode())
         client.logout()
-        bin_ = server.family.bin
-        commands = {"reconstruct": [f"{bin_}/reconstruct", f"user.{TARGET}"],
-                    "reconstruct -rf": [f"{bin_}/reconstruct", "-r", "-f", f"user.{TARGET}"],
-                    "list dump": [f"{bin_}/ctl_mboxlist", "-d"]}
+        commands = {"reconstruct": [*server.tool_command("reconstruct"), f"user.{TARGET}"],
+                    "reconstruct -rf": [*server.tool_command("reconstruct"), "-r", "-f", f"user.{TARGET}"],
+                    "list dump": [*server.tool_command("ctl_mboxlist"), "-d"]}
         rows, seeded = [], 0
         task = progress.add_task(f"{spec.name} {db or 'default db'}: seeding", total=max(sizes))
         for size in [0] + sizes:

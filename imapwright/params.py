@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
+from datetime import datetime
 from pathlib import Path
 
 from .errors import UserError
@@ -60,3 +62,20 @@ def input_folder(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise UserError(f"{what} {path} is not a directory")
     return path
+
+
+def key_values(items: list[str], option: str) -> dict[str, str]:
+    """KEY=VALUE options (server settings, scenario knobs) as a dict; a malformed one is refused."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{option} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run_id(kind: str = "", when: datetime | None = None) -> str:
+    """A run's name: KIND-YYYYmmdd-HHMMSS-xxxx (suite runs have no kind), unique and sortable."""
+    stamp = f"{when or datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{kind}-{stamp}" if kind else stamp

@@ -2,7 +2,7 @@
 
 import copy
 
-from imapwright.admin.snapshot import differences
+from imapwright.stores.snapshot import differences
 
 BASE = {"bob": {"subscribed": ["", "a"], "quota": {"user.bob STORAGE": [3, 100]}, "folders": {
     "": {"uidvalidity": 7, "acl": {"bob": "aiklprstwx"}, "quota": ["user.bob"],

@@ -46,4 +46,4 @@ def restore(server: ServerHandle, path: Path) -> list[str]:
     if not server.container.put_archive(parent, data):
         raise RuntimeError(f"{server.name}: restoring {path} failed")
     server.restart()  # the entrypoint fixes owners and the admin's password for this container
-    return [server.exec(list(step)).check(" ".join(step)).output for step in server.family.after_restore]
+    return server.after_restore()

@@ -17,26 +17,25 @@ PREFIX = "mailboxes"
 DEFAULT_KEEP = 60
 
 
-def _require(server: ServerHandle) -> str:
+def _require(server: ServerHandle) -> None:
     if "mailbox-list" not in server.features or "exec" not in server.features:
         raise UserError(f"{server.name}: no mailbox list tools reachable (Cyrus with an exec channel needed)")
-    return server.family.bin
 
 
 def config_dir(server: ServerHandle) -> str:
-    bin_ = _require(server)
-    out = server.exec([f"{bin_}/cyr_info", "conf"]).check("cyr_info conf").stdout
-    for line in out.splitlines():
-        if line.startswith("configdirectory:"):
-            return line.split(":", 1)[1].strip()
-    raise RuntimeError("cyr_info conf names no configdirectory")
+    _require(server)
+    found = server.config().get("configdirectory")
+    if not found:
+        raise RuntimeError("the server's configuration names no configdirectory")
+    return found
 
 
 def checkpoint(server: ServerHandle, directory: Path, keep: int = DEFAULT_KEEP) -> Path:
     """Dump the mailbox list into DIRECTORY/mailboxes.0.gz, shifting older copies up to keep-1."""
     if keep < 1:
         raise UserError("--keep must be at least 1")
-    res = server.exec([f"{_require(server)}/ctl_mboxlist", "-d"])
+    _require(server)
+    res = server.tool("ctl_mboxlist", "-d")
     if res.exit_code != 0 or not res.raw_stdout.strip():
         raise RuntimeError(f"ctl_mboxlist -d failed: {res.output.strip()[-300:]}")
     directory.mkdir(parents=True, exist_ok=True)
@@ -67,7 +66,7 @@ def _set_aside(server: ServerHandle) -> None:
 
 
 def _repair_quotas(server: ServerHandle) -> str:
-    return server.exec([f"{server.family.bin}/quota", "-f"]).check("quota -f").output
+    return server.tool("quota", "-f").check("quota -f").output
 
 
 def _restart(server: ServerHandle) -> None:
@@ -78,24 +77,24 @@ def _restart(server: ServerHandle) -> None:
 
 def restore(server: ServerHandle, copy: Path) -> str:
     """Replace the live mailbox list with a checkpoint; the damaged one is kept aside."""
-    bin_ = _require(server)
+    _require(server)
     try:
         dump = gzip.decompress(copy.read_bytes())
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise UserError(f"checkpoint {copy}: not a readable gzip file ({exc})") from None
     server.write_file("/tmp/imapwright-mboxlist.dump", dump, mode=0o640)
     _set_aside(server)
-    server.exec(["sh", "-c", f"{bin_}/ctl_mboxlist -u < /tmp/imapwright-mboxlist.dump"]).check("ctl_mboxlist -u")
+    server.tool("ctl_mboxlist", "-u", stdin_file="/tmp/imapwright-mboxlist.dump").check("ctl_mboxlist -u")
     _restart(server)
     return _repair_quotas(server)
 
 
 def rebuild(server: ServerHandle) -> str:
     """No usable copy: recreate every mailbox list entry from the cyrus.header files on each partition."""
-    bin_ = _require(server)
+    _require(server)
     _set_aside(server)
     roots = " ".join(f"'{d}'" for d in server.partitions().values())
-    out = server.exec(["sh", "-c", f"find {roots} -name cyrus.header -print0 | xargs -0 -r {bin_}/reconstruct -P"]
-                      ).check("reconstruct -P").output
+    out = server.exec(["sh", "-c", f'find {roots} -name cyrus.header -print0 | xargs -0 -r "$@" -P', "sh",
+                       *server.tool_command("reconstruct")]).check("reconstruct -P").output
     _restart(server)
     return out + _repair_quotas(server)

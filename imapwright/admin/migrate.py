@@ -42,7 +42,7 @@ from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
-from .tree import own_folders, read_messages
+from ..stores.tree import own_folders, read_messages
 
 METHODS = ("append", "deliver", "copy")
 METHODS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "migration" / "methods.toml"
@@ -207,19 +207,14 @@ class UserRefused(UserError):
 
 @contextmanager
 def user_session(server: ServerHandle, user: str) -> Iterator[imapclient.IMAPClient]:
-    """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
-    identity, RFC 4616): migration needs no user passwords. Logged out on leaving."""
-    client = server.imap_client()
+    """The admin acting as `user` (ServerHandle.user_session); a user it cannot act as (no
+    account) is refused in one line, so a batch goes on with the others."""
     try:
-        try:
-            client.plain_login(server.admin_user, server.admin_password, authorization_identity=user)
-        except imapclient.exceptions.LoginError as exc:
-            raise UserRefused(f"{user}: the admin cannot log in as this user ({_short(exc)}): "
-                              "does the account exist? (`imapwright admin addusers` makes it)") from None
-        yield client
-    finally:
-        with contextlib.suppress(Exception):
-            client.logout()
+        with server.user_session(user) as client:
+            yield client
+    except imapclient.exceptions.LoginError as exc:
+        raise UserRefused(f"{user}: the admin cannot log in as this user ({_short(exc)}): "
+                          "does the account exist? (`imapwright admin addusers` makes it)") from None
 
 
 def server_folders(server: ServerHandle, user: str) -> dict[str, list[StoredMessage]]:
@@ -288,7 +283,7 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
         raise UserError(f"{server.name}: method copy writes into the spool, which needs a server the harness "
                         f"started (or an exec= target) whose store takes copied files")
     trace = "trace" in CARRIES[method]
-    rules = rewrite_rules(method, server.family.name)
+    rules = rewrite_rules(method, server.family_name)
     states = preflight(server, plan, trace, rules)
     result = ApplyResult()
     with user_session(server, plan.user) as client:
@@ -337,7 +332,7 @@ def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
         local = f"{user}+{relative}"
         recipient = local if re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+", local) else \
             '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    right = server.family.detail_delivery_right if relative else None
+    right = server.detail_delivery_right if relative else None
     before = None
     if right:  # the owner opens its folder to posting for the migration, then closes it again
         before = dict(client.getacl(state.mailbox)).get(b"anyone", b"").decode()
@@ -364,8 +359,8 @@ def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
 
 def _copy(server, client, user, fp, state, todo, result, progress) -> None:
     first = client.folder_status(state.mailbox, [b"UIDNEXT"])[b"UIDNEXT"]
-    admin_name = server.family.tool_name(server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name))
-    server.family.copy_into(server, admin_name, [(to_crlf(m.content), m.date.timestamp() if m.date else None)
+    admin_name = server.tool_name(server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name))
+    server.copy_into(admin_name, [(to_crlf(m.content), m.date.timestamp() if m.date else None)
                                                  for m in todo], first)
     result.added += len(todo)
     progress(len(todo))
@@ -540,7 +535,7 @@ EXPECTED_KINDS = {"altered"}
 
 def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING,
                 method: str | None = None) -> list[Difference]:
-    rules = rewrite_rules(method, server.family.name)
+    rules = rewrite_rules(method, server.family_name)
     with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
         diffs = []

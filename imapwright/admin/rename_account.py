@@ -11,7 +11,7 @@ import imapclient
 
 from ..protocol.imap import command, list_names, quote, status_text
 from ..servers.handle import ServerHandle
-from .tree import read_messages
+from ..stores.tree import read_messages
 
 ALL_RIGHTS = "lrswipkxtea"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
 from ..servers.logs import trouble, trouble_tail
-from .snapshot import Snapshot, differences, store_snapshot
-from .store import StoreSize, populate_store, store_problems
+from ..stores.snapshot import Snapshot, differences, store_snapshot
+from ..stores.store import StoreSize, populate_store, store_problems
 
 PAIRS_FILE = Path(__file__).resolve().parent.parent.parent / "fixtures" / "upgrade" / "pairs.toml"
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from ..errors import ServerError, UserError
+from ..params import run_id as new_run_id
 from ..progress import Progress, console
 from ..servers import ports
 from ..servers.handle import ServerHandle
@@ -109,7 +110,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
             for _ in pool.map(lambda u: server.create_user(u, password), users):
                 bar.advance(task)
         if params.mailboxes:
-            from ..admin.seed import SeedError, seed_mailboxes, seed_names
+            from ..stores.seed import SeedError, seed_mailboxes, seed_names
 
             task = bar.add_task("mailbox list", total=params.mailboxes, note="pipelined CREATE x4")
             since = datetime.now(UTC)
@@ -224,7 +225,7 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
     if "exec" in server.features:
         with console.status("consistency check (quota and reconstruct dry runs)"):
             touched = sorted({u for u, _ in keys} & set(config.users))
-            consistency = server.family.consistency_problems(server, touched)
+            consistency = server.consistency_problems(touched)
     statistics = statistics_check(results.read_stats(ledger_dir.parent / "locust.json"), expected.finished)
     return {"ledger": check, "consistency": consistency[:100], "consistency_count": len(consistency),
             "statistics": statistics, "passed": check["passed"] and not consistency and statistics["agree"]}
@@ -273,7 +274,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
     """The whole run; returns (run directory, summary). Interrupted while Locust runs or the server
     is checked, the run still writes its report, marked partial, then the interrupt goes on."""
     params.check()
-    run_id = f"load-{params.scenario}-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    run_id = new_run_id(f"load-{params.scenario}")
     final = reports / run_id
     out = reports / f".{run_id}.partial"
     out.mkdir(parents=True)

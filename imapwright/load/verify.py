@@ -6,7 +6,6 @@ import email.parser
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from ..admin.migrate import user_session
 from ..servers.handle import ServerHandle
 from .mail import MID_DOMAIN
 
@@ -17,7 +16,7 @@ def load_message_ids(server: ServerHandle, user: str, folders: list[str]) -> dic
     """folder -> Message-IDs of load messages (by their domain) in that folder of `user`, read as
     the user (admin credentials with the user as authorization identity)."""
     out = {}
-    with user_session(server, user) as client:
+    with server.user_session(user) as client:
         for folder in folders:
             client.select_folder(folder, readonly=True)
             try:

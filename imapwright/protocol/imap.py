@@ -22,13 +22,33 @@ imaplib.Commands.setdefault("SETMETADATA", ("AUTH", "SELECTED"))
 _UNTAGGED = {"GETACL": "ACL", "GETMETADATA": "METADATA", "GETQUOTA": "QUOTA", "GETQUOTAROOT": "QUOTAROOT"}
 
 
+# The one place private library internals are used. imapclient wraps imaplib (its `_imap`) and
+# exposes neither arbitrary commands (RFC 4314's, CREATE with a partition, SETQUOTA with no
+# resources) nor SASL ANONYMOUS; imaplib's own `_simple_command` is the only way to send a command
+# it does not know and still get its tagged status. Both are stable in practice (imaplib since
+# Python 2, imapclient 2-4); a change shows in tests/test_imap_helpers.py and the ACL suite.
+def _imaplib(client: imapclient.IMAPClient) -> imaplib.IMAP4:
+    return client._imap
+
+
+def _send(imap: imaplib.IMAP4, name: str, *args: str) -> tuple[str, list]:
+    return imap._simple_command(name, *args)
+
+
+def authenticate_anonymous(client: imapclient.IMAPClient, trace: bytes = b"imapwright@test") -> None:
+    """SASL ANONYMOUS (RFC 4505) on a fresh connection; the session is then authenticated."""
+    imap = _imaplib(client)
+    imap.authenticate("ANONYMOUS", lambda _challenge: trace)
+    imap.state = "AUTH"
+
+
 def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, list[bytes]]:
     """Send one command and return (tagged status, data) without raising on NO or BAD.
 
     For OK the data are the command's untagged responses (ACL for GETACL, MYRIGHTS, LISTRIGHTS...);
     for NO and BAD the tagged response text.
     """
-    imap = client._imap
+    imap = _imaplib(client)
     if name.upper() in ("SELECT", "EXAMINE"):  # through imaplib's select: it tracks the session state
         try:
             typ, data = imap.select(args[0], readonly=name.upper() == "EXAMINE")
@@ -50,7 +70,7 @@ def command(client: imapclient.IMAPClient, name: str, *args: str) -> tuple[str, 
     if name.upper().startswith("UID "):  # "UID FETCH ..." is the UID command with FETCH as argument
         name, args = "UID", (name[4:], *args)
     try:
-        typ, data = imap._simple_command(name, *args)
+        typ, data = _send(imap, name, *args)
     except imaplib.IMAP4.error as exc:  # imaplib raises on BAD: "NAME command error: BAD [b'text']"
         m = re.search(r""": BAD \[b?['"](.*)['"]\]$""", str(exc))
         return "BAD", [(m.group(1) if m else str(exc)).encode()]

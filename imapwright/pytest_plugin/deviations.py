@@ -116,7 +116,7 @@ def refuse_unknown_version(handle, deviations: list[Deviation], noise: list[Chec
     only: a run must not guess whether they apply (UserError naming one)."""
     if handle.version_known:
         return
-    family = handle.family.name
+    family = handle.family_name
     scoped = [e for e in [*deviations, *noise] if e.family == family and e.versions]
     if scoped:
         raise UserError(f"the server's version is unknown and fixtures/deviations/{family}.toml scopes "

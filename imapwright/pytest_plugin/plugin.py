@@ -15,6 +15,7 @@ import pytest
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
+from ..params import key_values
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES
 from ..servers.images import ensure_image, is_current
@@ -47,13 +48,10 @@ class State:
 
 
 def parse_options(items: list[str]) -> dict[str, str]:
-    options = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise pytest.UsageError(f"--server-option {item!r}: expected KEY=VALUE")
-        options[key.strip()] = value.strip()
-    return options
+    try:
+        return key_values(items, "--server-option")
+    except UserError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def server_names(config: pytest.Config) -> list[str]:
@@ -287,7 +285,7 @@ def _requirement_failure(item: pytest.Item, state: State) -> str | None:
         return None
     if name == TARGET:
         handle = state.pool.get(TARGET)
-        family, version, features = handle.family.name, handle.version_tuple, handle.features
+        family, version, features = handle.family_name, handle.version_tuple, handle.features
     else:
         spec = lookup(name)
         family, version, features = spec.family, spec.version_tuple, FAMILIES[spec.family].features
@@ -317,8 +315,8 @@ def pytest_runtest_call(item: pytest.Item):
     if isinstance(factory, UserFactory) and factory.created and state.check_consistency \
             and "exec" in factory.server.features:
         server = factory.server
-        problems = [p for p in server.family.consistency_problems(server, [u.name for u in factory.created])
-                    if not any(n.hides(p, server.family.name, server.version_tuple) for n in state.check_noise)]
+        problems = [p for p in server.consistency_problems([u.name for u in factory.created])
+                    if not any(n.hides(p, server.family_name, server.version_tuple) for n in state.check_noise)]
         if problems:
             raise AssertionError("consistency check after the test found problems:\n  " + "\n  ".join(problems))
     return result
@@ -347,9 +345,9 @@ def _describe_server(item: pytest.Item, state: State, name: str) -> list[tuple[s
     props = [("server", name), ("test_id", test_id)]
     if handle is None:  # skipped or failed before the server was reached
         return props + [("server_version", "unknown"), ("deviation", "none")]
-    deviation = deviations_mod.find(state.deviations, test_id, handle.family.name, handle.version_tuple)
+    deviation = deviations_mod.find(state.deviations, test_id, handle.family_name, handle.version_tuple)
     item.stash[DEVIATION] = deviation
-    return props + [("server_version", handle.version or "unknown"), ("server_family", handle.family.name),
+    return props + [("server_version", handle.version or "unknown"), ("server_family", handle.family_name),
                     ("version_source", handle.version_source or "unknown"),
                     ("deviation", deviation.describe() if deviation else "none")]
 

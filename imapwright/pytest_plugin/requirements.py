@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 
 from ..catalogue import version_tuple
+from ..servers.families import FAMILIES as SERVER_FAMILIES
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
         "!=": operator.ne}
 _SPEC = re.compile(r"^\s*([a-z][a-z0-9_-]*)\s*(?:(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*))?\s*$")
-FAMILIES = ("cyrus", "dovecot")
+FAMILIES = tuple(SERVER_FAMILIES)  # the families the harness knows (servers/families.py)
 
 
 @dataclass(frozen=True)

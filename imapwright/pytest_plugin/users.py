@@ -61,7 +61,7 @@ class UserFactory:
         failures = []
         for user in self.created:
             try:
-                self.server.family.delete_user(self.server, user.name)
+                self.server.delete_user(user.name)
             except Exception as exc:
                 failures.append(f"{user.name}: {exc}")
         return failures

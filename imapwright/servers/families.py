@@ -123,6 +123,17 @@ class Family:
         """Partition name -> directory, as the server's configuration tool reports them."""
         return {}
 
+    def tool_argv(self, name: str) -> list[str]:
+        """The command line of one of the server's own admin tools, by its name."""
+        return [name]
+
+    def config(self, server: ServerHandle) -> dict[str, str]:
+        """The server's effective settings, as its own configuration tool prints them."""
+        return {}
+
+    def settle(self, server: ServerHandle) -> None:
+        """Wait until changes made through the server's files (userdb) are seen by new sessions."""
+
 
 def _fmt(value: object) -> str:
     if isinstance(value, bool):
@@ -281,9 +292,15 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
                            [(f"{first_uid + i}.", content, mtime) for i, (content, mtime) in enumerate(messages)])
         server.exec([f"{self.bin}/reconstruct", mailbox]).check(f"reconstruct {mailbox}")
 
-    def partitions(self, server):
+    def tool_argv(self, name):
+        return [f"{self.bin}/{name}"]
+
+    def config(self, server):
         out = server.exec([f"{self.bin}/cyr_info", "conf"]).check("cyr_info conf").stdout
-        return {m.group(1): m.group(2).strip() for m in re.finditer(r"^partition-(\S+): (.*)$", out, re.M)}
+        return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines()) if k}
+
+    def partitions(self, server):
+        return {k.removeprefix("partition-"): v for k, v in self.config(server).items() if k.startswith("partition-")}
 
 
 def cyrus_check_problems(output: str, mailboxes: set[str]) -> list[str]:
@@ -396,7 +413,11 @@ class Dovecot(Family):
         server.write_file(path, (new_line + "\n").encode())
         server.exec(["touch", "-d", f"@{1_000_000_000 + self._generation}", path], user="root").check()
         if settle:
-            time.sleep(1.05 - time.time() % 1)
+            self.settle(server)
+
+    def settle(self, server):
+        # A passwd-file is re-read when its mtime changes; mtimes have whole seconds here.
+        time.sleep(1.05 - time.time() % 1)
 
     def delete_user(self, server, user):
         # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.

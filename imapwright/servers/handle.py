@@ -16,6 +16,7 @@ import imapclient
 
 from ..catalogue import version_tuple
 from ..errors import ServerError
+from ..protocol.imap import authenticate_anonymous
 from ..protocol.lmtp import LMTPClient
 from ..protocol.managesieve import ManageSieveClient
 from . import logs
@@ -80,6 +81,29 @@ class ServerHandle:
         return f"{self.name} ({self.family.name} {version}) imap={self.imap}" + (
             f" lmtp={self.lmtp}" if self.lmtp else "")
 
+    @property
+    def family_name(self) -> str:
+        return self.family.name
+
+    @property
+    def bad_login_marker(self) -> str:
+        """What the server logs for a refused login."""
+        return self.family.bad_login_marker
+
+    @property
+    def tool_user(self) -> str:
+        return self.family.tool_user
+
+    @property
+    def accounts_in_userdb(self) -> bool:
+        """Accounts are userdb entries (made through the exec channel), not CREATE user.NAME."""
+        return self.family.accounts_in_userdb
+
+    @property
+    def detail_delivery_right(self) -> str | None:
+        """The right `anyone` needs on a folder before LMTP to user+folder files mail there."""
+        return self.family.detail_delivery_right
+
     # -- protocol clients ---------------------------------------------------------------------
     def imap_client(self, timeout: float = 30) -> imapclient.IMAPClient:
         client = imapclient.IMAPClient(self.imap.host, port=self.imap.port, ssl=False, timeout=timeout)
@@ -101,8 +125,7 @@ class ServerHandle:
     def login_anonymous(self) -> imapclient.IMAPClient:
         """A session authenticated with SASL ANONYMOUS (RFC 4505)."""
         client = self.imap_client()
-        client._imap.authenticate("ANONYMOUS", lambda _challenge: b"imapwright@test")
-        client._imap.state = "AUTH"
+        authenticate_anonymous(client)
         return client
 
     @contextlib.contextmanager
@@ -135,7 +158,28 @@ class ServerHandle:
         """A server-internal mailbox (Cyrus keeps Sieve scripts in user.X.#sieve): not mail."""
         return self.family.is_internal_mailbox(mailbox)
 
+    @contextlib.contextmanager
+    def user_session(self, user: str) -> Iterator[imapclient.IMAPClient]:
+        """An IMAP session as `user`, opened with the admin's credentials (SASL PLAIN authorization
+        identity, RFC 4616): no user password needed. LoginError when the admin cannot act as
+        `user` (no such account). Logged out on leaving."""
+        client = self.imap_client()
+        try:
+            client.plain_login(self.admin_user, self.admin_password, authorization_identity=user)
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.logout()
+
     # -- accounts -----------------------------------------------------------------------------
+    def ensure_account(self, user: str) -> bool:
+        """Make `user` an account where accounts live in a userdb (True when made)."""
+        return self.family.ensure_account(self, user)
+
+    def delete_user(self, user: str) -> None:
+        """Remove an account and all its mail."""
+        self.family.delete_user(self, user)
+
     def create_user(self, user: str, password: str) -> None:
         self.family.create_user(self, user, password)
 
@@ -175,6 +219,44 @@ class ServerHandle:
         """Make `user` a member of exactly these groups; sessions opened afterwards see it (with
         settle=False, see Family.set_groups)."""
         self.family.set_groups(self, user, groups, settle)
+
+    # -- the server's own tools ---------------------------------------------------------------
+    def tool(self, name: str, *args: str, user: str | None = None, stdin_file: str | None = None) -> ExecResult:
+        """Run one of the server's admin tools by name (reconstruct, quota, ctl_mboxlist, mbpath,
+        doveadm ...): where it lives is the family's knowledge. `stdin_file`: a file inside the
+        server fed to its standard input."""
+        argv = [*self.tool_command(name), *args]
+        if stdin_file is not None:
+            argv = ["sh", "-c", 'f=$1; shift; exec "$@" < "$f"', "sh", stdin_file, *argv]
+        return self.exec(argv, user=user)
+
+    def tool_command(self, name: str) -> list[str]:
+        """The command line that runs a tool, for pipelines written around it."""
+        return self.family.tool_argv(name)
+
+    def config(self) -> dict[str, str]:
+        """The server's effective settings, as its configuration tool prints them."""
+        return self.family.config(self)
+
+    def settle(self) -> None:
+        """Wait until changes written without settling (userdb fields) are seen by new sessions."""
+        self.family.settle(self)
+
+    def consistency_problems(self, users: list[str]) -> list[str]:
+        """What the server's own repair tools (dry runs) would fix for these users."""
+        return self.family.consistency_problems(self, users)
+
+    def after_restore(self) -> list[str]:
+        """The steps the server's documentation has an admin run after a restore; their outputs."""
+        return [self.exec(list(step)).check(" ".join(step)).output for step in self.family.after_restore]
+
+    def tool_name(self, mailbox: str) -> str:
+        """A mailbox name as the server's command-line tools take it."""
+        return self.family.tool_name(mailbox)
+
+    def copy_into(self, mailbox: str, messages: list[tuple[bytes, float | None]], first_uid: int) -> None:
+        """Message files written straight into a mailbox's directory, adopted by the repair."""
+        self.family.copy_into(self, mailbox, messages, first_uid)
 
     # -- tools inside the container ------------------------------------------------------------
     def _container(self):

@@ -13,8 +13,9 @@ import socket
 from dataclasses import dataclass
 
 from ..errors import ServerError, UserError
+from .families import FAMILIES
 
-FAMILY_NAMES = ("cyrus", "dovecot")
+FAMILY_NAMES = tuple(FAMILIES)
 GREETING_TIMEOUT = 5.0
 
 

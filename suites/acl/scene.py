@@ -39,11 +39,11 @@ class Scene:
             admin.setacl(mailbox, server.admin_user, ADMIN_ALL)  # Cyrus admins may not append otherwise
             for i in range(messages):
                 admin.append(mailbox, message(f"message {i + 1}"))
-        return cls(server, users, owner, grantee, mailbox, PROFILES[server.family.name])
+        return cls(server, users, owner, grantee, mailbox, PROFILES[server.family_name])
 
     @staticmethod
     def profile_of(server: ServerHandle) -> RightsProfile:
-        return PROFILES[server.family.name]
+        return PROFILES[server.family_name]
 
     # -- ACL ---------------------------------------------------------------------------------------
     def grant(self, rights: frozenset[str] | str, identifier: str | None = None) -> None:
@@ -88,5 +88,5 @@ def myrights(profile: RightsProfile, client: imapclient.IMAPClient, mailbox: str
 def getacl(server: ServerHandle, mailbox: str) -> ACL:
     """The mailbox's ACL as the admin reads it (GETACL)."""
     with server.admin_imap() as admin:
-        return ACL.parse_entries(PROFILES[server.family.name],
+        return ACL.parse_entries(PROFILES[server.family_name],
                                  [(i.decode(), r.decode()) for i, r in admin.getacl(mailbox)])

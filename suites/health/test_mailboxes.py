@@ -62,5 +62,5 @@ def test_append_without_date_leaves_nothing_for_reconstruct(server, users, admin
     user = users.create()
     admin_imap.setacl(user.mailbox, server.admin_user, "lrswipkxtecda")
     admin_imap.append(user.mailbox, b"Subject: no date header\r\n\r\nbody\r\n")
-    problems = server.family.consistency_problems(server, [user.name])
+    problems = server.consistency_problems([user.name])
     assert problems == []

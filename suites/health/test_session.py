@@ -24,8 +24,8 @@ def test_bad_password_is_refused_and_logged(server, users, test_started):
     with pytest.raises(imapclient.exceptions.LoginError):
         client.login(user.name, wrong)
     client.shutdown()
-    refused = server.wait_for_log(user.name, server.family.bad_login_marker, since=test_started)
-    assert refused, f"no '{server.family.bad_login_marker}' line for {user.name} in the server log"
+    refused = server.wait_for_log(user.name, server.bad_login_marker, since=test_started)
+    assert refused, f"no '{server.bad_login_marker}' line for {user.name} in the server log"
     lines = server.logs(since=test_started)
     assert not any(wrong in line.raw or user.password in line.raw for line in lines), "password in server log"
 

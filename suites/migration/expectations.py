@@ -22,7 +22,7 @@ def expected_carry(method: str, server) -> Expected:
     entry = tomllib.loads(FILE.read_text())[method]
     values = {k: entry[k] for k in KEYS}
     reasons = [entry.get("reason", "")]
-    for key in (server.spec.family, server.spec.name) if getattr(server, "spec", None) else (server.family.name,):
+    for key in (server.spec.family, server.spec.name) if getattr(server, "spec", None) else (server.family_name,):
         override = entry.get("servers", {}).get(key)
         if override:
             values.update({k: override[k] for k in KEYS if k in override})

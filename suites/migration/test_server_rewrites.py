@@ -35,7 +35,7 @@ def test_server_rewrites_are_the_listed_ones(server, users, tmp_path, method, re
     user = users.create("rw").name
     _write(tmp_path, user)
     [plan] = make_plan(tmp_path, [user]).users
-    rules = rewrite_rules(method, server.family.name)
+    rules = rewrite_rules(method, server.family_name)
     result = apply_user(server, plan, method)
     stored = server_folders(server, user)["INBOX"]
     trace = method != "deliver"

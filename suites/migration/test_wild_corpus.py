@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from imapwright.admin.migrate import CARRIES, apply_all, make_plan, rewrite_rules, user_session, verify_user
+from imapwright.admin.migrate import CARRIES, apply_all, make_plan, rewrite_rules, verify_user
 from imapwright.mailstore import rewrites
 
 SPEC = importlib.util.spec_from_file_location(
@@ -28,7 +28,7 @@ def _independent_missing(server, plan, rules: frozenset[str], trace: bool) -> in
     """Source messages not found stored, by this test's own reading of the server."""
     missing = 0
     for user in plan.users:
-        with user_session(server, user.user) as client:
+        with server.user_session(user.user) as client:
             for fp in user.folders:
                 mailbox = server.mailbox_name(user.user, "" if fp.name == "INBOX" else fp.name, user.user)
                 client.select_folder(mailbox, readonly=True)
@@ -56,7 +56,7 @@ def test_every_wild_message_is_accounted_for(server, users, tmp_path, method):
     assert led["users refused"] == []
     assert led["cannot be migrated"] == 2  # cat's two lines that are not mail, left out and said so
     assert led["stored"] + led["refused by the server"] + led["dropped by the server"] == led["to migrate"] == 24
-    rules = rewrite_rules(method, server.family.name)
+    rules = rewrite_rules(method, server.family_name)
     trace = "trace" in CARRIES[method]
     theirs = _independent_missing(server, plan, rules, trace)
     ours = Counter()

@@ -3,12 +3,11 @@
 import pytest
 
 from imapwright.admin.quota import parse_repairs
-from imapwright.faults import quota as faults
+from imapwright.servers.faults import quota as faults
 
 from .account import QuotaAccount
 
 pytestmark = pytest.mark.requires("quota-repair")
-QUOTA = "/usr/lib/cyrus/bin/quota"
 
 
 def _three_accounts(server, users):
@@ -26,7 +25,7 @@ def test_horked_quota_is_reported_and_repaired_for_exactly_the_wrong_roots(serve
     for account in accounts:  # the damage shows where it was done, and only there
         shown = account.reported()["STORAGE"][0]
         assert (shown == 5_000_000 // 1024) == (account in wrong)
-    out = server.exec([QUOTA, "-f", *(a.user.mailbox for a in accounts)]).check().output  # repairs go to stderr
+    out = server.tool("quota", "-f", *(a.user.mailbox for a in accounts)).check().output  # repairs go to stderr
     repairs = [(root, was) for root, res, was, _now in parse_repairs(out) if res == "STORAGE"]
     assert sorted(repairs) == sorted((a.user.mailbox, 5_000_000) for a in wrong), out
     for account in accounts:
@@ -40,7 +39,7 @@ def test_repair_keeps_nested_roots(server, users):
     account.model.set_root(account.key("archive"), storage=300)
     account.append(40_000, "archive")
     faults.set_stored_storage(server, account.key("archive"), 1)
-    server.exec([QUOTA, "-f", account.user.mailbox]).check()
+    server.tool("quota", "-f", account.user.mailbox).check()
     assert account.reported("archive") == account.expected("archive") == {"STORAGE": (39, 300)}
     assert account.reported() == account.expected()
 
@@ -62,7 +61,7 @@ def test_removing_a_root_the_books_way_keeps_mail(server, users):
     server.set_quota(account.key("archive"), storage_kb=300)
     account.append(40_000, "archive")
     faults.delete_record(server, account.key("archive"))
-    server.exec([QUOTA, "-f", account.user.mailbox]).check()
+    server.tool("quota", "-f", account.user.mailbox).check()
     account.model.set_root(account.key("archive"))
     assert account.reported("archive") == account.expected("archive")
     account.client.select_folder(account.own("archive"), readonly=True)

@@ -21,7 +21,7 @@ def test_quota_report_for_a_thousand_roots(server, users, admin_imap):
                 pipeline(server.imap.host, server.imap.port, server.admin_user, server.admin_password, commands)]
     assert statuses.count("OK") == len(commands), {s: statuses.count(s) for s in set(statuses)}
     try:
-        report = parse_quota_report(server.exec(["/usr/lib/cyrus/bin/quota"]).check().stdout)
+        report = parse_quota_report(server.tool("quota").check().stdout)
         assert {r: report.get(r, {}).get("STORAGE") for r in roots} == {r: (0, limits[r]) for r in roots}
         for root in random.Random(7).sample(roots, 20):
             _, quotas = admin_imap.get_quota_root(root)

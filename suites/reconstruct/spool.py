@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from imapwright.faults.spool import Victim
+from imapwright.servers.faults.spool import Victim
 from imapwright.pytest_plugin.users import User, UserFactory
 from imapwright.servers.handle import ServerHandle
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from imapwright.faults.spool import CYRUS_FAULTS, DOVECOT_FAULTS, Fault
+from imapwright.servers.faults.spool import CYRUS_FAULTS, DOVECOT_FAULTS, Fault
 
 from .spool import populate
 
@@ -57,7 +57,7 @@ def test_repair_after_fault(server, users, fault: Fault, record_property):
     fault.damage(server, box.victim)
     repair = fault.repair(server, box.victim)
     after = box.view()
-    second = server.family.consistency_problems(server, [box.owner.name, box.sharer.name])
+    second = server.consistency_problems([box.owner.name, box.sharer.name])
     outcome = _outcome(fault, before, after, repair, second)
     record_property("table:reconstruct", json.dumps({"row": fault.name, "cell": _cell(outcome), "detail": outcome}))
 

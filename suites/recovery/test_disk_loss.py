@@ -5,8 +5,8 @@ fresh server, run the documented recovery; every mailbox, ACL, quota, subscripti
 import pytest
 
 from imapwright.admin import backup
-from imapwright.admin.populate import populate
-from imapwright.admin.snapshot import differences, snapshot
+from imapwright.stores.store import populate
+from imapwright.stores.snapshot import differences, snapshot
 from imapwright.servers.managed import start_server
 
 pytestmark = pytest.mark.requires("restart", "files")
@@ -23,6 +23,6 @@ def test_store_restored_into_a_fresh_server_is_unchanged(private_server, users, 
     try:
         backup.restore(fresh, archive)
         assert differences(before, snapshot(fresh, accounts)) == []
-        assert fresh.family.consistency_problems(fresh, list(accounts)) == []
+        assert fresh.consistency_problems(list(accounts)) == []
     finally:
         fresh.stop()

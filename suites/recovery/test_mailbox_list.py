@@ -7,9 +7,9 @@ import gzip
 import pytest
 
 from imapwright.admin import checkpoint
-from imapwright.admin.populate import populate
-from imapwright.admin.snapshot import differences, snapshot
-from imapwright.faults import mailbox_list
+from imapwright.stores.store import populate
+from imapwright.stores.snapshot import differences, snapshot
+from imapwright.servers.faults import mailbox_list
 from imapwright.protocol.imap import list_names
 
 pytestmark = pytest.mark.requires("mailbox-list", "restart")

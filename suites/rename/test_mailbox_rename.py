@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from imapwright.admin.tree import read_messages
+from imapwright.stores.tree import read_messages
 from imapwright.protocol.imap import command, get_metadata, list_names, quote, set_metadata
 
 from ..quota.account import QuotaAccount

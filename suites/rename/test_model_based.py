@@ -13,7 +13,7 @@ from hypothesis import event, note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from imapwright.admin.tree import read_tree
+from imapwright.stores.tree import read_tree
 from imapwright.models.hierarchy import SEP, HierarchyModel, depth, digest
 from imapwright.protocol.imap import command, quote
 from imapwright.pytest_plugin.machines import machine_settings

@@ -6,7 +6,7 @@ The full store runs from the command line: `imapwright upgrade FROM TO`."""
 
 import pytest
 
-from imapwright.admin.store import StoreSize
+from imapwright.stores.store import StoreSize
 from imapwright.admin.upgrade import load_pairs, run_upgrade
 from imapwright.catalogue import lookup
 

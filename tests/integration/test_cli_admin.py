@@ -54,16 +54,15 @@ def test_addusers_on_dovecot_makes_userdb_accounts_that_migration_can_fill(serve
                           capture_output=True, text=True, env=env, timeout=120)
     assert made.returncode == 0, made.stderr
     assert made.stdout.strip().splitlines()[-1] == "2 created, 0 existing, 0 failed"
-    from imapwright.admin.migrate import user_session
-
-    with user_session(server, names[1]) as own:
+    
+    with server.user_session(names[1]) as own:
         _roots, quotas = own.get_quota_root("INBOX")
         assert [(q.resource, q.limit) for q in quotas] == [("STORAGE", 2048)]
         assert sorted(list_names(own, "*")) == ["INBOX", "drafts", "sent-mail"]
     filled = subprocess.run(apply, capture_output=True, text=True, env=env, timeout=120)
     assert filled.returncode == 0, filled.stdout + filled.stderr
     for name in names:
-        server.family.delete_user(server, name)
+        server.delete_user(name)
 
 
 @pytest.mark.requires("cyrus")

@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from imapwright.protocol.imap import command
+
 
 @pytest.fixture
 def populated(server, users, admin_imap):
@@ -18,28 +20,29 @@ def populated(server, users, admin_imap):
 def test_cyrus_check_sees_stray_message_file(server, populated):
     path = server.mailbox_path(f"{populated.mailbox}.sub")
     server.write_file(path + "/2.", server.read_file(path + "/1."))
-    problems = server.family.consistency_problems(server, [populated.name])
+    problems = server.consistency_problems([populated.name])
     assert any("uid 2 found" in p for p in problems), problems
-    server.exec(["/usr/lib/cyrus/bin/reconstruct", "-r", populated.mailbox]).check()  # leave it clean
+    server.tool("reconstruct", "-r", populated.mailbox).check()  # leave it clean
 
 
 @pytest.mark.requires("cyrus")
 def test_cyrus_check_sees_wrong_quota_usage(server, populated, admin_imap):
-    admin_imap._imap._simple_command("SETQUOTA", f'"{populated.mailbox}"', "(STORAGE 1000)")
+    assert command(admin_imap, "SETQUOTA", f'"{populated.mailbox}"', "(STORAGE 1000)")[0] == "OK"
     path = server.exec(["sh", "-c", f"ls /srv/imapwright/config/quota/*/{populated.mailbox}"]).check().stdout.strip()
     server.write_file(path, re.sub(rb"S \((\d+)", rb"S (99999", server.read_file(path)))
-    problems = server.family.consistency_problems(server, [populated.name])
+    problems = server.consistency_problems([populated.name])
     assert any("usage was 99999" in p for p in problems), problems
-    server.exec(["/usr/lib/cyrus/bin/quota", "-f", populated.mailbox]).check()
+    server.tool("quota", "-f", populated.mailbox).check()
 
 
 @pytest.mark.requires("dovecot")
 def test_dovecot_check_sees_damaged_index(server, populated):
     # The admin's appends index the folder under the admin's home (shared namespace); the owner's
     # own access writes the index files in the owner's Maildir, which is what gets damaged here.
-    server.exec(["doveadm", "mailbox", "status", "-u", populated.name, "messages", "sub"]).check()
+    with server.user_session(populated.name) as own:
+        own.select_folder(server.mailbox_name(populated.name, "sub", populated.name), readonly=True)
     path = server.mailbox_path(f"{populated.mailbox}.sub")
     log = server.read_file(path + "/dovecot.index.log")
     server.write_file(path + "/dovecot.index.log", log[:40] + b"\xff" * 64 + log[104:])
     server.delete_file(path + "/dovecot-uidlist")
-    assert server.family.consistency_problems(server, [populated.name])
+    assert server.consistency_problems([populated.name])

@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from imapwright.admin.migrate import user_session
 from imapwright.load.config import LoadConfig
 from imapwright.load.mail import make_message
 from imapwright.load.runner import LoadParams, check_server, population_names, run_load
@@ -16,7 +15,7 @@ pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
 
 
 def info(server) -> dict:
-    return {"name": server.name, "family": server.family.name, "version": server.version}
+    return {"name": server.name, "family": server.family_name, "version": server.version}
 
 
 def run(server, tmp_path, scenario: str, **params):
@@ -102,7 +101,7 @@ def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, 
     config = LoadConfig(users=users)
     before = {(u, "INBOX"): Counter() for u in users}
     inbox = server.mailbox_name(users[0], "", users[0])
-    with user_session(server, users[0]) as client:
+    with server.user_session(users[0]) as client:
         client.select_folder(inbox)
         uid = client.search(["HEADER", "Message-ID", "load.imapwright.test"])[0]
         lost = client.fetch([uid], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])[uid]

@@ -11,7 +11,7 @@ from imapwright.protocol.imap import command
 def test_exec_runs_as_server_user(server):
     res = server.exec(["id", "-un"])
     assert res.exit_code == 0
-    assert res.stdout.strip() == server.family.tool_user
+    assert res.stdout.strip() == server.tool_user
 
 
 def test_exec_reports_failure_status(server):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from imapwright.admin.migrate import apply_all, make_plan, user_session, verify_user
+from imapwright.admin.migrate import apply_all, make_plan, verify_user
 
 pytestmark = pytest.mark.requires("lmtp")
 
@@ -33,10 +33,10 @@ def test_verify_names_a_removed_nested_folder_a_skipped_file_and_a_dropped_messa
     batch = apply_all(server, plan, "deliver")
     assert not batch.ledger["users refused"]
     nested = server.mailbox_name(user, "lists.cyrus", user)
-    with user_session(server, user) as client:
+    with server.user_session(user) as client:
         client.delete_folder(nested)
     kinds = sorted(d.kind for d in verify_user(server, plan.users[0], frozenset(), "deliver") if d.kind != "altered")
-    dropping = server.family.name == "cyrus"  # duplicate suppression (methods.toml)
+    dropping = server.family_name == "cyrus"  # duplicate suppression (methods.toml)
     assert kinds == (["dropped"] if dropping else []) + ["folder"]
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "verify", str(tmp_path), "--users", str(tmp_path / "users.txt"),
@@ -47,7 +47,7 @@ def test_verify_names_a_removed_nested_folder_a_skipped_file_and_a_dropped_messa
     assert run.returncode == 1
     assert "lists.cyrus: folder: in the source, not on the server" in out
     assert "old.gz: skipped (compressed (gzip)" in out and "[skipped:compressed]" in out
-    with user_session(server, user) as client:
+    with server.user_session(user) as client:
         client.create_folder(nested)
         client.append(nested, b"Subject: nested\r\nMessage-ID: <n@x>\r\n\r\nnested\r\n", ["\\Seen"])
     accepted = subprocess.run(cmd + ["--accept", "skipped:compressed", "--accept", "dropped:duplicate-message-id"],

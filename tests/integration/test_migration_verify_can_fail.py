@@ -1,7 +1,7 @@
 """verify notices what a migration could do wrong: between apply and verify, one message has a
 byte changed, one is dropped and one loses a flag on the server, and verify names each of them."""
 
-from imapwright.admin.migrate import apply_user, make_plan, user_session, verify_user
+from imapwright.admin.migrate import apply_user, make_plan, verify_user
 from imapwright.mailstore.corpus import awkward_messages
 from imapwright.mailstore.message import to_crlf
 
@@ -17,7 +17,7 @@ def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(ser
     assert verify_user(server, plan) == []
 
     inbox = server.mailbox_name(user, "", user)
-    with user_session(server, user) as client:
+    with server.user_session(user) as client:
         client.select_folder(inbox)
         uids = sorted(client.search())
         # 1. one byte altered: the server's copy replaced by one with "Hello." -> "Hellp."

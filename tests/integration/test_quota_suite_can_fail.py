@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT / "suites" / "quota" / "test_accounting.py"
 
 CORRUPTING_PLUGIN = '''
-from imapwright.faults import quota as faults
+from imapwright.servers.faults import quota as faults
 from suites.quota import account
 
 _append = account.QuotaAccount.append

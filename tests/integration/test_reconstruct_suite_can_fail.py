@@ -16,7 +16,7 @@ BAD_REPAIR_PLUGIN = '''
 import dataclasses
 import os
 
-from imapwright.faults import spool
+from imapwright.servers.faults import spool
 
 
 def wrap(repair):
@@ -25,7 +25,7 @@ def wrap(repair):
         path = spool._message_file(server, victim, victim.uids[3])
         if os.environ["IW_BAD_REPAIR"] == "drop":
             server.delete_file(path)
-            server.exec([f"{server.family.bin}/reconstruct", victim.mailbox]).check()
+            server.tool("reconstruct", victim.mailbox).check()
         else:
             server.write_file(path, server.read_file(path).replace(b"body of", b"BODY OF"))
         return result

@@ -44,7 +44,7 @@ def test_snapshot_sees_lost_child_message_and_flag(server, users):
 
 def test_tree_comparison_sees_lost_child_message_and_flag(server, users):
     """The hierarchy suite's check (model vs read_tree) names each kind of damage done behind its back."""
-    from imapwright.admin.tree import read_tree
+    from imapwright.stores.tree import read_tree
     from imapwright.models.hierarchy import HierarchyModel
 
     user = users.create()

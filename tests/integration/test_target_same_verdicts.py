@@ -32,7 +32,7 @@ def test_target_gets_the_verdicts_of_the_same_catalogue_server(server, tmp_path)
     target_summary, as_target = _run(tmp_path, "target", ["--target", url, "--allow-destructive"], env)
     _, as_server = _run(tmp_path, "server", ["--server", server.name])
     # The target says who it is: the version the image reports, from the server itself.
-    assert target_summary["servers"]["target"].startswith(f"{server.family.name} {server.version} (version from ")
+    assert target_summary["servers"]["target"].startswith(f"{server.family_name} {server.version} (version from ")
     assert set(as_target) == set(as_server)
     differ = []
     for test, mine in as_server.items():
@@ -49,7 +49,7 @@ def test_target_gets_the_verdicts_of_the_same_catalogue_server(server, tmp_path)
 def test_a_target_that_does_not_say_its_version_is_refused_until_stated(server, tmp_path):
     """Dovecot names no version over IMAP: without an exec channel the run cannot tell which
     version-scoped deviations apply, and says so; --target-version settles it."""
-    if not server.owned or server.family.name != "dovecot":
+    if not server.owned or server.family_name != "dovecot":
         return
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     url = f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}"

@@ -2,8 +2,8 @@
 populated store one flag, one ACL entry and one quota limit change, and the comparison reports
 exactly those three, each for what it is."""
 
-from imapwright.admin.snapshot import differences, store_snapshot
-from imapwright.admin.store import StoreSize, populate_store
+from imapwright.stores.snapshot import differences, store_snapshot
+from imapwright.stores.store import StoreSize, populate_store
 from imapwright.admin.upgrade import classify
 
 

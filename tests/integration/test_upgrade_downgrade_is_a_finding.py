@@ -4,7 +4,7 @@ supports) cannot read the newer index files; reconstruct rebuilds them, and the 
 what that cost."""
 
 
-from imapwright.admin.store import StoreSize
+from imapwright.stores.store import StoreSize
 from imapwright.admin.upgrade import Pair, Step, run_upgrade
 from imapwright.catalogue import lookup
 

@@ -6,7 +6,7 @@ folders the members no longer see, never as a clean upgrade."""
 
 from dataclasses import replace
 
-from imapwright.admin.store import StoreSize, group_members
+from imapwright.stores.store import StoreSize, group_members
 from imapwright.admin.upgrade import Step, find_pair, run_upgrade
 from imapwright.catalogue import lookup
 

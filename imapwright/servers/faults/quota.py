@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..servers.handle import ServerHandle
+from ..handle import ServerHandle
 
 CYRUS_QUOTA_DIR = "/srv/imapwright/config/quota"  # quota_db: quotalegacy, one file per root
 

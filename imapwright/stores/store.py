@@ -13,7 +13,6 @@ server can keep one).
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 from ..models.acl import PROFILES
 from ..servers.handle import ServerHandle
-from .addusers import addusers
+from ..admin.addusers import addusers
 from .snapshot import login_patiently
 
 FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
@@ -29,6 +28,9 @@ FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
 FLAG_CYCLE = [[b"\\Seen"], [b"\\Flagged", b"$Project"], [], [b"\\Answered", b"\\Seen"], [b"\\Draft"],
               [b"\\Seen", b"$Label1"], [b"\\Deleted"], [b"\\Seen", b"\\Flagged"]]
 GROUP = "staff"
+# The small recovery store (populate): fewer folders, the first five flag sets.
+SMALL_FOLDERS = ("drafts", "work", "work.2026")
+SMALL_FLAGS = FLAG_CYCLE[:5]
 SIEVE_SCRIPT = 'require ["fileinto"];\nif header :contains "subject" "report" {\n  fileinto "work";\n}\n'
 
 
@@ -76,9 +78,9 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
     """Make the store; `progress(1)` after each account."""
     users = account_names(size.users, prefix)
     store = Store({u: secrets.token_urlsafe(12) for u in users})
-    profile = PROFILES[server.family.name]
+    profile = PROFILES[server.family_name]
     group = profile.group(GROUP)
-    server.family.create_group(server, GROUP)
+    server.create_group(GROUP)
     nested_quota = "quota-roots" in server.features
     when = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -140,7 +142,7 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
         list(pool.map(mark, range(len(users))))
 
     _boards(server, store, users, group, when)
-    time.sleep(1.1)  # the quota limits settle (see above)
+    server.settle()  # the quota limits and group memberships written without settling (see above)
     return store
 
 
@@ -194,3 +196,33 @@ def store_problems(server: ServerHandle, store: Store, snapshot: dict) -> list[s
             if who != user and seen(who, folder) in ("absent", None):
                 problems.append(f"{user} cannot read {who}'s {folder} ({why})")
     return problems
+
+
+def populate(server: ServerHandle, users: list[str], messages: int = 3, quota_kb: int | None = 50_000
+             ) -> dict[str, str]:
+    """The small store the recovery suites snapshot before and after (nested folders, flags and
+    keywords, internal dates, a subscription, shared folders, a quota): `users` created and
+    filled; returns user -> password (for the snapshot's logins)."""
+    accounts = {user: secrets.token_urlsafe(12) for user in users}
+    when = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+    n = 0
+    for i, (user, password) in enumerate(accounts.items()):
+        server.create_user(user, password)
+        neighbour = users[(i + 1) % len(users)]
+        with server.login(user, password) as client:
+            for folder in SMALL_FOLDERS:
+                client.create_folder(server.mailbox_name(user, folder, user))
+            for folder in ("", *SMALL_FOLDERS):
+                own = server.mailbox_name(user, folder, user)
+                for k in range(messages):
+                    n += 1
+                    body = (f"From: s{n}@imapwright.test\r\nTo: {user}@imapwright.test\r\nSubject: {folder or 'inbox'} {k}\r\n"
+                            f"Message-ID: <{n}.{user}@populate.test>\r\n\r\nmessage {n} for {user}\r\n").encode()
+                    client.append(own, body, SMALL_FLAGS[n % len(SMALL_FLAGS)], when + timedelta(hours=n))
+            client.subscribe_folder(server.mailbox_name(user, "work", user))
+            if neighbour != user:
+                client.setacl(server.mailbox_name(user, "work", user), neighbour, "lrs")
+            client.setacl(server.mailbox_name(user, "drafts", user), "anyone", "lr")
+        if quota_kb is not None:
+            server.set_quota(server.user_mailbox(user), storage_kb=quota_kb)
+    return accounts

@@ -1,15 +1,14 @@
 """Faults of the Cyrus mailbox list (mailboxes.db in the configdirectory): deleted, truncated,
-garbage appended. The file is found through `cyr_info conf`, not a hard-coded path."""
+garbage appended. The file is found through the server's configuration tool, not a hard-coded path."""
 
 from __future__ import annotations
 
-from ..admin.checkpoint import config_dir
-from ..servers.handle import ServerHandle
+from ..handle import ServerHandle
 from .spool import GARBAGE
 
 
 def mailbox_list_path(server: ServerHandle) -> str:
-    return f"{config_dir(server)}/mailboxes.db"
+    return f"{server.config()['configdirectory']}/mailboxes.db"
 
 
 def delete(server: ServerHandle) -> None:

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..servers.handle import ExecResult, ServerHandle
+from ..handle import ExecResult, ServerHandle
 
 # Cyrus index header fields that every index version since 2.2 keeps in place (mailbox.h).
 CYRUS_START_OFFSET, CYRUS_RECORD_SIZE = 12, 16
@@ -41,7 +41,7 @@ class Fault:
 
 # -- Cyrus ---------------------------------------------------------------------------------------
 def _cyrus_dir(server: ServerHandle, victim: Victim, metadata: bool = False) -> str:
-    return server.exec([f"{server.family.bin}/mbpath", "-M" if metadata else "-D", victim.mailbox]
+    return server.tool("mbpath", "-M" if metadata else "-D", victim.mailbox
                        ).check("mbpath").stdout.strip()
 
 
@@ -103,17 +103,16 @@ def _change_message(server: ServerHandle, victim: Victim) -> None:
 
 def _change_uidvalidity(server: ServerHandle, victim: Victim) -> None:
     """The mailbox list's UIDVALIDITY no longer matches the mailbox's own (dump, edit, undump)."""
-    bin_ = server.family.bin
-    dump = json.loads(server.exec([f"{bin_}/ctl_mboxlist", "-d"]).check("ctl_mboxlist -d").stdout)
+    dump = json.loads(server.tool("ctl_mboxlist", "-d").check("ctl_mboxlist -d").stdout)
     entry = dump[victim.mailbox]
     entry["uidvalidity"] = str(int(entry["uidvalidity"]) + 1000)
     server.write_file("/tmp/iw-mboxlist.one", json.dumps({victim.mailbox: entry}).encode(), mode=0o644)
-    server.exec(["sh", "-c", f"{bin_}/ctl_mboxlist -u < /tmp/iw-mboxlist.one"]).check("ctl_mboxlist -u")
+    server.tool("ctl_mboxlist", "-u", stdin_file="/tmp/iw-mboxlist.one").check("ctl_mboxlist -u")
 
 
 def _reconstruct(*flags: str) -> Callable[[ServerHandle, Victim], ExecResult]:
     def repair(server: ServerHandle, victim: Victim) -> ExecResult:
-        return server.exec([f"{server.family.bin}/reconstruct", *flags, victim.mailbox])
+        return server.tool("reconstruct", *flags, victim.mailbox)
     return repair
 
 

@@ -1,0 +1,62 @@
+"""The `imapwright` command: servers (list, build, start, stop, prune) and run (suites -> reports/)."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Annotated
+
+import typer
+
+from ..errors import UserError
+from . import admin, load, migrate, runs, servers  # noqa: F401  (each registers its commands)
+from .app import app
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"imapwright {version('imapwright')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_version,
+                                                   help="print the version and exit")] = False) -> None:
+    """Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers."""
+
+
+def main() -> None:
+    from ..usage import ABORT, EXIT, one_line
+
+    # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM")))
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except UserError as exc:
+        print(f"imapwright: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        from ..servers.managed import stop_all
+
+        stop_all()
+        print("imapwright: interrupted; servers stopped", file=sys.stderr)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # usage errors of click/typer come through here with standalone_mode=False
+        message = one_line(exc)
+        if message is not None:
+            print(f"imapwright: error: {message}", file=sys.stderr)
+            sys.exit(2)
+        if ABORT and isinstance(exc, ABORT):
+            sys.exit(130)
+        if EXIT and isinstance(exc, EXIT):
+            sys.exit(getattr(exc, "exit_code", 0))
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The command line's shared pieces: the typer apps, image builds, the --target connection,
+KEY=VALUE options, suite paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..catalogue import lookup
+from ..errors import UserError
+from ..progress import build_progress, console
+
+ROOT = Path(__file__).resolve().parents[2]
+app = typer.Typer(add_completion=False, no_args_is_help=False,
+                  help="Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers.")
+servers_app = typer.Typer(no_args_is_help=False, help="Server images and containers.")
+app.add_typer(servers_app, name="servers")
+admin_app = typer.Typer(no_args_is_help=False, help="The book's administration workflows.")
+app.add_typer(admin_app, name="admin")
+migrate_app = typer.Typer(no_args_is_help=False, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
+app.add_typer(migrate_app, name="migrate")
+
+
+def ensure_images(names: list[str], force: bool = False, say_current: bool = False) -> None:
+    """Build missing or outdated images side by side (two cores: docker builds are mostly downloads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..servers import engine
+    from ..servers.images import ensure_image, find_image, is_current
+
+    todo = [lookup(n) for n in names if force or not is_current(lookup(n))]
+    if say_current:
+        for name in sorted(set(names) - {spec.name for spec in todo}):
+            version = find_image(lookup(name)).labels.get(engine.LABEL_VERSION, "?")
+            console.print(f"{name}: up to date (server {version})", markup=False)
+    if not todo:
+        return
+    with build_progress() as bar_for, ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(ensure_image, spec, bar_for(spec.name), force) for spec in todo]
+        errors = []
+        for future in futures:
+            try:
+                future.result()
+            except UserError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise UserError("; ".join(errors))
+
+
+def dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, form: str) -> bool:
+    """True when this was a dry run (the steps printed); otherwise a target must have been given."""
+    if dry_run:
+        for step in steps:
+            typer.echo(step)
+        return True
+    if not target:
+        raise UserError(f"give --target {form} (or --dry-run)")
+    return False
+
+
+TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]"
+TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
+VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
+
+
+def _check_variant(variant: str) -> None:
+    from ..mailstore.mbox import VARIANTS
+
+    if variant not in VARIANTS:
+        raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
+
+
+def _user_names(users_file: Path) -> list[str]:
+    """The users of a user-list file; a bad line is an error here (a migration is all or nothing)."""
+    from ..admin.addusers import read_user_list
+
+    listed = read_user_list(users_file)
+    if listed.skipped:
+        raise UserError(f"{users_file}: {listed.skipped[0]}")
+    return listed.users
+
+
+def connect(target: str | None):
+    """The --target server, checked (address, password) before any work starts."""
+    if not target:
+        raise UserError(f"give --target {TARGET_FORM}")
+    from ..servers.target import connect_target
+
+    return connect_target(target)
+
+
+def suite_paths(suites: list[str]) -> list[str]:
+    paths = []
+    for suite in suites or ["suites"]:
+        path = Path(suite)
+        if not path.exists():
+            path = ROOT / "suites" / suite
+        if not path.exists():
+            known = ", ".join(sorted(p.name for p in (ROOT / "suites").iterdir() if p.is_dir() and p.name[0] != "_"))
+            raise UserError(f"no suite {suite!r}; suites: {known}")
+        paths.append(str(path))
+    return paths
+
+

@@ -1,0 +1,127 @@
+"""imapwright load: a Locust scenario against a server, checked after the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import params as params_mod
+from ..catalogue import DEFAULT_SERVER, lookup
+from ..errors import UserError
+from ..progress import console
+from .app import ROOT, app, ensure_images, TARGET_FORM, connect
+
+
+@app.command("load")
+def load(
+    scenario: Annotated[str, typer.Argument(help="delivery, mixed, admin-churn, large-list, capacity")],
+    server: Annotated[str, typer.Option(help="catalogue server to start for the run")] = DEFAULT_SERVER,
+    target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_FORM}")] = None,
+    allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
+    users: Annotated[int, typer.Option(help="concurrent Locust users (capacity: the most it steps up to)")] = 10,
+    spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
+    duration: Annotated[str, typer.Option(help="run time: seconds, or 30s, 5m, 1h30m (every run is bounded)")] = "30",
+    max_requests: Annotated[int, typer.Option(help="also stop after this many requests (0: time only)")] = 0,
+    population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
+    prefix: Annotated[str, typer.Option(help="population account names: PREFIX00000, PREFIX00001, ...")] = "load",
+    workers: Annotated[int, typer.Option(help="Locust worker processes on this machine (0: one process)")] = 0,
+    mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
+    mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
+    mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
+    size: Annotated[int | None, typer.Option(help="fixed message size in bytes (default: a realistic mix)")] = None,
+    step_users: Annotated[int, typer.Option(help="capacity: users added per step")] = 5,
+    step_seconds: Annotated[float, typer.Option(help="capacity: seconds per step")] = 10,
+    p95_ms: Annotated[float, typer.Option(help="capacity: p95 latency threshold")] = 500,
+    max_failure_ratio: Annotated[float, typer.Option(help="capacity: failure ratio threshold")] = 0.01,
+    knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
+    server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+) -> None:
+    """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
+    from ..load.runner import LoadParams, run_load
+
+    seconds = params_mod.duration(duration)
+    params_mod.positive(spawn_rate, "--spawn-rate")
+    params_mod.output_folder(reports, "--reports")
+    if scenario == "capacity":
+        params_mod.positive(step_users, "--step-users")
+        params_mod.duration(str(step_seconds), "--step-seconds")
+        params_mod.positive(p95_ms, "--p95-ms")
+        if not 0 <= max_failure_ratio <= 1:
+            raise UserError(f"--max-failure-ratio {max_failure_ratio:g}: between 0 and 1")
+    knobs = params_mod.key_values(knob, "--knob")
+    if mix is not None:
+        from ..load.mixes import check_mix
+
+        knobs["mix"] = check_mix(mix)
+    if size is not None:
+        if size < 100:
+            raise UserError("--size must be at least 100 bytes")
+        knobs["size"] = str(size)
+    if scenario == "capacity":
+        knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
+                 "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
+    params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
+                        workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
+                        options=knobs)
+    params.check()
+    settings = params_mod.key_values(server_option, "--server-option")
+    if mboxlist_db:
+        if mboxlist_db not in ("flat", "skiplist", "twoskip"):
+            raise UserError(f"--mboxlist-db {mboxlist_db!r}: one of flat, skiplist, twoskip")
+        settings["mboxlist_db"] = mboxlist_db
+    if target:
+        if not allow_destructive:
+            raise UserError("load creates accounts and mail; on a server the harness did not start, "
+                            "say so with --allow-destructive")
+        if settings:
+            raise UserError("--mboxlist-db/--server-option apply to servers the harness starts, not --target")
+        handle = connect(target)
+        info = {"name": handle.name, "family": handle.family_name, "version": handle.version, "target": True}
+        out, summary = run_load(handle, params, reports, info)
+    else:
+        from ..servers.managed import start_server
+
+        spec = lookup(server)
+        ensure_images([server])
+        with console.status(f"starting {server}"):
+            handle = start_server(spec, settings)
+        try:
+            info = {"name": spec.name, "family": spec.family, "version": handle.version, "options": settings}
+            out, summary = run_load(handle, params, reports, info)
+        finally:
+            with console.status(f"stopping {server}"):
+                handle.stop()
+    _print_load_summary(summary)
+    console.print(f"report: {out / 'index.html'}")
+    raise typer.Exit(0 if summary["passed"] else 1)
+
+
+def _print_load_summary(summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{summary['scenario']} on {summary['server']['name']}")
+    for col in ("request", "count", "failures", "req/s", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "request" else "right")
+    stats = summary["stats"]
+    for r in stats["requests"] + [stats["total"]]:
+        table.add_row(f"{r['type']} {r['name']}".strip(), str(r["requests"]), str(r["failures"]), f"{r['rps']:.1f}",
+                      f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['p99_ms']:.0f}")
+    console.print(table)
+    led = summary["checks"]["ledger"]
+    verdict = "[green]passed[/]" if summary["checks"]["passed"] else "[red]FAILED[/]"
+    console.print(f"server check {verdict}: {led['acknowledged']} acknowledged, {led['removed']} removed, "
+                  f"{led['on_server']} on the server, {led['missing_count']} missing, {led['extra_count']} "
+                  f"unacknowledged, {summary['checks']['consistency_count']} consistency problems")
+    stat = summary["checks"].get("statistics")
+    if stat and not stat["agree"]:
+        console.print(f"[red]statistics incomplete[/]: Locust counted {stat['reported']} deliveries and APPENDs, "
+                      f"the ledger {stat['ledger']}")
+    for exc in summary["exceptions"]:
+        console.print(f"[red]exception in scenario code[/] ({exc['count']}x): {exc['message']}")
+    if summary.get("capacity"):
+        console.print(f"capacity: {summary['capacity']['saturation']['reason']}")
+
+

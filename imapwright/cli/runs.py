@@ -1,0 +1,249 @@
+"""imapwright run, compare, report, upgrade: suite runs and what is made of them."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import params as params_mod
+from ..catalogue import DEFAULT_SERVER, lookup
+from ..errors import UserError
+from ..progress import build_progress, console
+from .app import ROOT, app, ensure_images, suite_paths
+
+
+@app.command("upgrade")
+def upgrade(
+    from_: Annotated[str, typer.Argument(metavar="FROM", help="catalogue server holding the store first, e.g. cyrus:3.6")],
+    to: Annotated[str, typer.Argument(help="catalogue server it is upgraded to in place, e.g. cyrus:3.10")],
+    size: Annotated[str, typer.Option(help="store size: ci (12 accounts) or full (300 accounts)")] = "full",
+    users: Annotated[int | None, typer.Option(help="accounts (overrides --size)")] = None,
+    messages: Annotated[int | None, typer.Option(help="messages per account (overrides --size)")] = None,
+    suites: Annotated[str, typer.Option(help="conformance suites to run on both versions, comma-separated ('' for none)")] = "health",
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+) -> None:
+    """Populate a store on FROM, upgrade it in place to TO with the documented steps, compare."""
+    import json
+
+    from ..stores.store import StoreSize
+    from ..admin.upgrade import find_pair, run_upgrade
+    from ..report.model import write_atomic
+    from ..report.upgrade_html import render_upgrade
+
+    from_spec, to_spec = lookup(from_), lookup(to)
+    find_pair(from_, to)
+    params_mod.output_folder(reports, "--reports")
+    if size not in ("ci", "full"):
+        raise UserError(f"--size {size!r}: ci or full")
+    base = StoreSize.named(size)
+    store_size = StoreSize(users if users is not None else base.users, messages if messages is not None else base.messages)
+    if store_size.users < 3 or store_size.messages < 1:
+        raise UserError("--users must be at least 3 (accounts share with their neighbours) and --messages at least 1")
+    suite_names = [s for s in suites.split(",") if s.strip()]
+    paths = suite_paths(suite_names) if suite_names else []
+    ensure_images([from_, to])
+    run_id = params_mod.run_id(f"upgrade-{from_.replace(':', '')}-{to.replace(':', '')}")
+    out = reports / run_id
+    started = datetime.now().astimezone().isoformat(timespec="seconds")
+    with build_progress() as bar_for:
+        bar = bar_for(f"{from_}->{to}")
+        result = run_upgrade(from_spec, to_spec, store_size, progress=bar)
+    summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
+    if paths:
+        summary["conformance"] = _conformance_both(paths, [from_, to], out / "conformance")
+    summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    write_atomic(out / "index.html", render_upgrade(summary))
+    for s in result.steps:
+        console.print(f"{'[green]ok[/]' if s.ok else '[red]FAILED[/]'} {s.name} ({s.seconds:.1f} s)")
+    console.print(f"store: {', '.join(f'{v} {k}' for k, v in result.counts.items())}")
+    console.print(f"timings: {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}")
+    for e in result.explained[:5]:
+        console.print(f"expected: {e['difference']}")
+    if len(result.explained) > 5:
+        console.print(f"expected: ... {len(result.explained) - 5} more (see the report)")
+    for f in result.findings[:20]:
+        console.print(f"[red]finding[/]: {f}")
+    for p in result.problems[:20]:
+        console.print(f"[red]problem[/]: {p}")
+    for e in result.stale:
+        console.print(f"[red]expected difference did not occur[/]: {e['kind']} {e['value']!r}")
+    if summary.get("conformance"):
+        for c in summary["conformance"]["changes"]:
+            console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")
+    console.print(f"verdict: {'[green]passed[/]' if result.passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
+    raise typer.Exit(0 if result.passed else 1)
+
+
+def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
+    """Run the suites against both versions side by side (one pytest run, one worker each)."""
+    import subprocess
+    from dataclasses import asdict
+
+    from ..report.compare import conformance_changes, read_run
+
+    args = [sys.executable, "-m", "pytest", *paths, "--rootdir", str(ROOT), f"--imapwright-report={out}",
+            "-q", "-p", "no:cacheprovider", "-n", str(len(servers)), "--dist", "loadgroup"]
+    for name in servers:
+        args += ["--server", name]
+    subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+    run = read_run(out)
+    split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
+              "per_server": {name: run["per_server"].get(name, {})}} for name in servers]
+    _pairs, changes = conformance_changes(split[0], split[1])
+    return {"runs": [run], "changes": [{**asdict(c), "kind": c.kind} for c in changes]}
+
+
+@app.command("compare")
+def compare(
+    runs: Annotated[list[Path], typer.Argument(help="baseline run, then one or more candidate runs (reports/<run-id>)")],
+    fail_on: Annotated[list[str], typer.Option(help="threshold, repeatable: p95+10%, rps-10%, failures+1, "
+                                                    "saturation-10%, new-failures, lost, none (default: "
+                                                    "new-failures for suite runs, lost for load runs)")] = [],
+    out: Annotated[Path | None, typer.Option(help="folder for compare.html/.md/.json and junit.xml")] = None,
+) -> None:
+    """Hold candidates against a baseline; exit 1 when a --fail-on threshold is crossed."""
+    from ..report import compare_out
+    from ..report.compare import comparison, parse_threshold, read_run
+    from ..report.model import write_atomic
+
+    if len(runs) < 2:
+        raise UserError("give a baseline run and at least one candidate run")
+    if out is not None and out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a folder")
+    thresholds = [parse_threshold(t) for t in fail_on]
+    summaries = [read_run(r) for r in runs]
+    result = comparison(summaries[0], summaries[1:], thresholds)
+    target = out or ROOT / "reports" / params_mod.run_id("compare")
+    import json
+
+    write_atomic(target / "compare.json", json.dumps(result, indent=1) + "\n")
+    write_atomic(target / "compare.md", compare_out.markdown(result))
+    write_atomic(target / "junit.xml", compare_out.junit(result))
+    write_atomic(target / "compare.html", compare_out.html(result, summaries))
+    _print_comparison(result)
+    console.print(f"report: {target / 'compare.html'}")
+    raise typer.Exit(0 if result["passed"] else 1)
+
+
+def _print_comparison(result: dict) -> None:
+    from rich.table import Table
+
+    for cand in result["candidates"]:
+        table = Table(title=f"{cand['label']} against {result['baseline']}")
+        if result["kind"] == "load":
+            for col in ("request", "metric", "baseline", "candidate", "change"):
+                table.add_column(col, justify="left" if col in ("request", "metric") else "right")
+            from ..report.compare_out import percent_change
+
+            for d in cand["deltas"]:
+                if d["metric"] in ("p95", "rps", "failures", "saturation"):
+                    table.add_row(d["request"], d["metric"], f"{d['baseline']:g}", f"{d['candidate']:g}",
+                                  percent_change(d["change"], d["metric"]))
+        else:
+            for col in ("check", "servers", "baseline", "candidate", "change"):
+                table.add_column(col)
+            for c in cand["changes"]:
+                table.add_row(c["test"], f"{c['baseline_server']} -> {c['candidate_server']}",
+                              c["baseline"] or "-", c["candidate"] or "-", c["kind"])
+        console.print(table)
+        if cand.get("note"):
+            console.print(f"[yellow]warning[/]: {cand['note']}", markup=True)
+        for v in cand["verdicts"]:
+            mark = "[green]pass[/]" if v["passed"] else "[red]FAIL[/]"
+            console.print(f"{mark} {v['check']}: {v['detail']}")
+    for warning in result.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {warning}")
+    console.print("verdict: " + ("[green]passed[/]" if result["passed"] else "[red]FAILED[/]"))
+
+
+@app.command("report")
+def report(runs: Annotated[list[Path] | None, typer.Argument(help="run folders (default: the newest run)")] = None,
+           reports: Annotated[Path, typer.Option(help="where runs are")] = ROOT / "reports") -> None:
+    """Write (again) the HTML page of runs from their summary.json, and print where it is."""
+    from ..report import html as run_html
+    from ..report.compare import read_run
+    from ..report.load_html import render_load
+    from ..report.model import write_atomic
+
+    if not runs:
+        found = sorted((p for p in reports.glob("*/summary.json") if not p.parent.name.startswith(".")),
+                       key=lambda p: p.stat().st_mtime)
+        if not found:
+            raise UserError(f"no runs under {reports}")
+        runs = [found[-1].parent]
+    for path in runs:
+        summary = read_run(path)
+        folder = path if path.is_dir() else path.parent
+        if summary["kind"] == "upgrade":
+            from ..report.upgrade_html import render_upgrade
+
+            page = render_upgrade(summary)
+        else:
+            page = render_load(summary) if summary["kind"] == "load" else run_html.render(summary)
+        write_atomic(folder / "index.html", page)
+        console.print(f"{summary['label']}: {folder / 'index.html'}")
+
+
+@app.command("run")
+def run(
+    suites: Annotated[list[str] | None, typer.Argument(help="suite names (health, ...) or paths; default all")] = None,
+    server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
+    target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
+    target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
+                                                             "does not say itself")] = None,
+    allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
+    server_option: Annotated[list[str], typer.Option("--server-option", "-o",
+                                                     help="server setting KEY=VALUE for started servers")] = [],
+    workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
+    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+    pytest_args: Annotated[list[str], typer.Option("--pytest-arg", help="extra pytest argument, repeatable")] = [],
+) -> None:
+    """Run suites against servers; writes junit.xml, summary.json and index.html to reports/<run-id>/."""
+    import pytest
+
+    names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
+    for name in names:
+        lookup(name)
+    params_mod.output_folder(reports, "--reports")
+    params_mod.not_negative(workers, "--workers")
+    paths = suite_paths(suites or [])
+    if target:
+        from ..pytest_plugin.deviations import load_all, refuse_unknown_version
+        from ..servers.target import connect_target
+
+        # A wrong address or password, or a version the deviations need and nobody knows: one
+        # clear line before any test.
+        handle = connect_target(target, target_version)
+        refuse_unknown_version(handle, *load_all())
+        console.print(f"target: {handle.family_name} {handle.version} (version from {handle.version_source})")
+    ensure_images(names)
+    run_id = params_mod.run_id()
+    out = reports / run_id
+    args = [*paths, "--rootdir", str(ROOT),
+            f"--junitxml={out / 'junit.xml'}", f"--imapwright-report={out}", f"--run-id={run_id}", "-rfEx"]
+    args += [a for n in names for a in ("--server", n)]
+    if target:
+        args += ["--target", target]
+    if target_version:
+        args += ["--target-version", target_version]
+    if allow_destructive:
+        args.append("--allow-destructive")
+    for key, value in params_mod.key_values(server_option, "--server-option").items():
+        args += ["--server-option", f"{key}={value}"]
+    count = workers or min(len(names) + bool(target), os.cpu_count() or 1)
+    if count > 1:
+        args += ["-n", str(count), "--dist", "loadgroup"]
+    code = pytest.main(args + list(pytest_args), plugins=[])
+    console.print(f"report: {out / 'index.html'}")
+    if code == pytest.ExitCode.INTERRUPTED:
+        console.print("[red]INTERRUPTED[/]: the report says which tests did not run")
+        raise typer.Exit(130)  # like `load` and any program stopped by Ctrl-C
+    raise typer.Exit(int(code))
+
+

@@ -1,0 +1,40 @@
+"""Each kind of knowledge has one home (issue 17): only imapwright/servers/ knows what is inside a
+server (tool paths, tool names, its configuration tool, the family object), and the command line
+stays a thin layer of small modules."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER_KNOWLEDGE = re.compile(r"/usr/lib/cyrus|doveadm|cyr_info|\.family\.")
+# Files that may name a server's insides outside servers/, and why.
+ALLOWED = {
+    "benchmarks/dovecot_acl_rebuild.py": "measures a variant of one Dovecot upgrade step: the command is its data",
+    "tests/test_layout.py": "this check",
+}
+
+
+def _python_files():
+    for folder in ("imapwright", "suites", "tests", "loadtests", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            rel = path.relative_to(ROOT).as_posix()
+            if not rel.startswith("imapwright/servers/") and rel not in ALLOWED:
+                yield rel, path
+
+
+def test_nothing_outside_servers_names_a_servers_insides():
+    found = [f"{rel}:{n}: {line.strip()}" for rel, path in _python_files()
+             for n, line in enumerate(path.read_text().splitlines(), 1) if SERVER_KNOWLEDGE.search(line)]
+    assert not found, "server knowledge outside imapwright/servers/:\n" + "\n".join(found)
+
+
+def test_the_command_line_is_small_modules():
+    sizes = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "imapwright" / "cli").glob("*.py")}
+    assert sizes and max(sizes.values()) < 450, sizes
+    assert not (ROOT / "imapwright" / "cli.py").exists()
+
+
+def test_private_library_internals_are_used_in_one_place():
+    users = [rel for rel, path in _python_files() if re.search(r"\._imap\b|_simple_command", path.read_text())
+             and not rel.startswith("tests/test_imap_helpers.py")]
+    assert users == ["imapwright/protocol/imap.py"], users
