@@ -61,25 +61,6 @@ def dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, 
 
 TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]"
 TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
-VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
-
-
-def _check_variant(variant: str) -> None:
-    from ..mailstore.mbox import VARIANTS
-
-    if variant not in VARIANTS:
-        raise UserError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
-
-
-def _user_names(users_file: Path) -> list[str]:
-    """The users of a user-list file; a bad line is an error here (a migration is all or nothing)."""
-    from ..admin.addusers import read_user_list
-
-    listed = read_user_list(users_file)
-    if listed.skipped:
-        raise UserError(f"{users_file}: {listed.skipped[0]}")
-    return listed.users
-
 
 def connect(target: str | None):
     """The --target server, checked (address, password) before any work starts."""

@@ -24,12 +24,18 @@ def _cli(server, *args):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
-@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
-def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
+def _good_and_bad(users, tmp_path, content: bytes) -> tuple[str, str]:
+    """Two users in the source: one whose folders are fine, one with a folder holding `content`."""
     first, second = users.create("good").name, users.create("bad").name
     write_user(tmp_path / first, {"INBOX": GOOD, "work": GOOD})
     write_user(tmp_path / second, {"INBOX": GOOD})
     (tmp_path / second / "broken").write_bytes(content)
+    return first, second
+
+
+@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
+def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
+    first, second = _good_and_bad(users, tmp_path, content)
     before = {u: server_folders(server, u) for u in (first, second)}
     run = _cli(server, "apply", str(tmp_path), "--on-error", "stop")
     assert run.returncode == 2  # the CLI's status for a user's mistake
@@ -41,10 +47,7 @@ def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server
 @pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
 def test_a_bad_message_refuses_its_user_and_the_batch_goes_on(server, users, tmp_path, content, says):
     """Issue 16 observation 10: one bad message used to block every user of the batch."""
-    first, second = users.create("good").name, users.create("bad").name
-    write_user(tmp_path / first, {"INBOX": GOOD, "work": GOOD})
-    write_user(tmp_path / second, {"INBOX": GOOD})
-    (tmp_path / second / "broken").write_bytes(content)
+    first, second = _good_and_bad(users, tmp_path, content)
     before = server_folders(server, second)
     report = tmp_path / "ledger.json"
     run = _cli(server, "apply", str(tmp_path), "--report", str(report))
