@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 import time
 import tomllib
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
+from ..report.compare import conformance_changes, read_run
 from ..servers.logs import trouble, trouble_tail
 from ..stores.snapshot import Snapshot, differences, store_snapshot
 from ..stores.store import StoreSize, populate_store, store_problems
@@ -261,3 +264,18 @@ def _counts(snapshot: Snapshot) -> dict[str, int]:
     scripts = sum(len(a.get("sieve") or {}) for a in snapshot.values())
     return {"accounts": len(snapshot), "folders": folders, "messages": messages, "acl entries": acl,
             "shared views": views, "sieve scripts": scripts}
+
+
+def conformance_both(paths: list[str], servers: list[str], out: Path, root: Path) -> dict:
+    """Run the suites against both versions side by side (one pytest run, one worker each) and
+    say what changed between them; `root` is the checkout the suites run from."""
+    args = [sys.executable, "-m", "pytest", *paths, "--rootdir", str(root), f"--imapwright-report={out}",
+            "-q", "-p", "no:cacheprovider", "-n", str(len(servers)), "--dist", "loadgroup"]
+    for name in servers:
+        args += ["--server", name]
+    subprocess.run(args, cwd=root, stdout=subprocess.DEVNULL)
+    run = read_run(out)
+    split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
+              "per_server": {name: run["per_server"].get(name, {})}} for name in servers]
+    _pairs, changes = conformance_changes(split[0], split[1])
+    return {"runs": [run], "changes": [{**asdict(c), "kind": c.kind} for c in changes]}

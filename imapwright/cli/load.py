@@ -11,6 +11,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
+from ..load.scenarios import CAPACITY
 from .app import ROOT, app, ensure_images, TARGET_FORM, connect
 
 
@@ -31,16 +32,20 @@ def load(
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
     mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
     size: Annotated[int | None, typer.Option(help="fixed message size in bytes (default: a realistic mix)")] = None,
-    step_users: Annotated[int, typer.Option(help="capacity: users added per step")] = 5,
-    step_seconds: Annotated[float, typer.Option(help="capacity: seconds per step")] = 10,
-    p95_ms: Annotated[float, typer.Option(help="capacity: p95 latency threshold")] = 500,
-    max_failure_ratio: Annotated[float, typer.Option(help="capacity: failure ratio threshold")] = 0.01,
+    step_users: Annotated[int, typer.Option(help=f"capacity: {CAPACITY.knob('step_users').help}")
+                          ] = CAPACITY.knob("step_users").value(),
+    step_seconds: Annotated[float, typer.Option(help=f"capacity: {CAPACITY.knob('step_seconds').help}")
+                            ] = CAPACITY.knob("step_seconds").value(),
+    p95_ms: Annotated[float, typer.Option(help=f"capacity: {CAPACITY.knob('p95_ms').help}")
+                      ] = CAPACITY.knob("p95_ms").value(),
+    max_failure_ratio: Annotated[float, typer.Option(help=f"capacity: {CAPACITY.knob('max_failure_ratio').help}")
+                                 ] = CAPACITY.knob("max_failure_ratio").value(),
     knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
     server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
     reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
 ) -> None:
     """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
-    from ..load.runner import LoadParams, run_load
+    from ..load.runner import LoadParams, run_on_server, run_on_target
 
     seconds = params_mod.duration(duration)
     params_mod.positive(spawn_rate, "--spawn-rate")
@@ -78,22 +83,11 @@ def load(
                             "say so with --allow-destructive")
         if settings:
             raise UserError("--mboxlist-db/--server-option apply to servers the harness starts, not --target")
-        handle = connect(target)
-        info = {"name": handle.name, "family": handle.family_name, "version": handle.version, "target": True}
-        out, summary = run_load(handle, params, reports, info)
+        out, summary = run_on_target(connect(target), params, reports)
     else:
-        from ..servers.managed import start_server
-
-        spec = lookup(server)
+        lookup(server)
         ensure_images([server])
-        with console.status(f"starting {server}"):
-            handle = start_server(spec, settings)
-        try:
-            info = {"name": spec.name, "family": spec.family, "version": handle.version, "options": settings}
-            out, summary = run_load(handle, params, reports, info)
-        finally:
-            with console.status(f"stopping {server}"):
-                handle.stop()
+        out, summary = run_on_server(server, settings, params, reports)
     _print_load_summary(summary)
     console.print(f"report: {out / 'index.html'}")
     raise typer.Exit(0 if summary["passed"] else 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,7 @@ def upgrade(
     import json
 
     from ..stores.store import StoreSize
-    from ..admin.upgrade import find_pair, run_upgrade
+    from ..admin.upgrade import conformance_both, find_pair, run_upgrade
     from ..report.model import write_atomic
     from ..report.upgrade_html import render_upgrade
 
@@ -55,7 +54,7 @@ def upgrade(
         result = run_upgrade(from_spec, to_spec, store_size, progress=bar)
     summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
     if paths:
-        summary["conformance"] = _conformance_both(paths, [from_, to], out / "conformance")
+        summary["conformance"] = conformance_both(paths, [from_, to], out / "conformance", ROOT)
     summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(out / "index.html", render_upgrade(summary))
@@ -78,25 +77,6 @@ def upgrade(
             console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")
     console.print(f"verdict: {'[green]passed[/]' if result.passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
     raise typer.Exit(0 if result.passed else 1)
-
-
-def _conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
-    """Run the suites against both versions side by side (one pytest run, one worker each)."""
-    import subprocess
-    from dataclasses import asdict
-
-    from ..report.compare import conformance_changes, read_run
-
-    args = [sys.executable, "-m", "pytest", *paths, "--rootdir", str(ROOT), f"--imapwright-report={out}",
-            "-q", "-p", "no:cacheprovider", "-n", str(len(servers)), "--dist", "loadgroup"]
-    for name in servers:
-        args += ["--server", name]
-    subprocess.run(args, cwd=ROOT, stdout=subprocess.DEVNULL)
-    run = read_run(out)
-    split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
-              "per_server": {name: run["per_server"].get(name, {})}} for name in servers]
-    _pairs, changes = conformance_changes(split[0], split[1])
-    return {"runs": [run], "changes": [{**asdict(c), "kind": c.kind} for c in changes]}
 
 
 @app.command("compare")

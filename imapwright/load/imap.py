@@ -48,7 +48,9 @@ class IMAPLoadClient:
         # session is in an unknown state (e.g. inside IDLE) and is dropped, not logged out.
         self._busy = False
 
-    def _call(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+    def command(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
+        """Any command on this session, `fn` calling the imapclient connection (self.conn): one
+        request taken from the budget, one request event named `name`. (ok, result)."""
         budget.spend()
         return self._call_taken(name, fn)
 
@@ -84,13 +86,13 @@ class IMAPLoadClient:
     def connect(self) -> bool:
         def open_connection():
             self.conn = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=self.timeout)
-        return self._call("CONNECT", open_connection)[0]
+        return self.command("CONNECT", open_connection)[0]
 
     def login(self, user: str, password: str) -> bool:
         self.user = user
         if self.conn is None and not self.connect():
             return False
-        return self._call("LOGIN", lambda: self.conn.login(user, password))[0]
+        return self.command("LOGIN", lambda: self.conn.login(user, password))[0]
 
     def logout(self) -> bool:
         if self.conn is None:
@@ -103,31 +105,31 @@ class IMAPLoadClient:
         return ok
 
     def list(self, pattern: str = "*") -> list:
-        ok, result = self._call("LIST", lambda: self.conn.list_folders("", pattern))
+        ok, result = self.command("LIST", lambda: self.conn.list_folders("", pattern))
         return result if ok else []
 
     def select(self, mailbox: str = "INBOX") -> dict | None:
-        ok, result = self._call("SELECT", lambda: self.conn.select_folder(mailbox))
+        ok, result = self.command("SELECT", lambda: self.conn.select_folder(mailbox))
         self.selected = mailbox if ok else None
         return result if ok else None
 
     def search(self, criteria: str = "ALL") -> list[int]:
-        ok, result = self._call("SEARCH", lambda: self.conn.search(criteria))
+        ok, result = self.command("SEARCH", lambda: self.conn.search(criteria))
         return result if ok else []
 
     def fetch(self, uids: list[int], items: list[str], name: str = "FETCH") -> dict:
-        ok, result = self._call(name, lambda: self.conn.fetch(uids, items))
+        ok, result = self.command(name, lambda: self.conn.fetch(uids, items))
         return result if ok else {}
 
     def store_flags(self, uids: list[int], flags: list[bytes], add: bool = True) -> bool:
         fn = self.conn.add_flags if add else self.conn.remove_flags
-        return self._call("STORE", lambda: fn(uids, flags))[0]
+        return self.command("STORE", lambda: fn(uids, flags))[0]
 
     def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = ()) -> int | None:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
         self.ledger.record("sent", start_user, mailbox, message_id)
-        ok, result = self._call("APPEND", lambda: self.conn.append(mailbox, message, flags))
+        ok, result = self.command("APPEND", lambda: self.conn.append(mailbox, message, flags))
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
@@ -142,7 +144,7 @@ class IMAPLoadClient:
         if not self.store_flags([uid], [imapclient.DELETED]):
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
-        ok, _ = self._call("EXPUNGE", lambda: self.conn.expunge([uid]))
+        ok, _ = self.command("EXPUNGE", lambda: self.conn.expunge([uid]))
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
         return ok
@@ -155,7 +157,7 @@ class IMAPLoadClient:
                 return self.conn.idle_check(timeout=seconds)
             finally:
                 self.conn.idle_done()
-        return self._call("IDLE", run)[0]
+        return self.command("IDLE", run)[0]
 
     def close(self) -> None:
         self._drop()

@@ -27,36 +27,19 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 from ..errors import ServerError, UserError
 from ..params import run_id as new_run_id
 from ..progress import Progress, console
+from ..catalogue import lookup
 from ..servers import ports
+from ..servers.managed import start_server
 from ..servers.handle import ServerHandle
 from ..servers.logs import trouble, trouble_tail
 from . import ledger as ledger_mod
 from . import results
 from .config import LoadConfig
 from .saturation import Step, percentile, saturation
+from .scenarios import SCENARIOS
 from .verify import found_on_server
 
 LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    file: str
-    needs: frozenset[str]  # server features the scenario cannot run without (besides "exec":
-    # the population's passwords are set with the server's own tools)
-    about: str
-    windows: bool = False  # per-request timings kept: delivery latency while reconstruct runs
-
-
-SCENARIOS = {
-    "delivery": Scenario("delivery.py", frozenset({"lmtp"}), "LMTP delivery to the population"),
-    "mixed": Scenario("mixed.py", frozenset({"lmtp"}), "imaptest-like IMAP sessions plus delivery"),
-    "admin-churn": Scenario("admin_churn.py", frozenset({"lmtp"}),
-                            "create/rename/SETACL/delete folders, SETQUOTA, while users read and mail arrives"),
-    "large-list": Scenario("large_list.py", frozenset({"lmtp", "exec", "mailbox-list"}),
-                           "reconstruct and LIST on a seeded mailbox list while delivery runs", windows=True),
-    "capacity": Scenario("capacity.py", frozenset({"lmtp"}), "step the load up until a threshold is crossed"),
-}
 
 
 @dataclass
@@ -264,6 +247,24 @@ def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | No
     step = max(1, len(deliveries) // 20_000)  # enough points for the plot; all are in timings-*.tsv
     out["deliveries"] = sorted(deliveries)[::step]
     return out
+
+
+def run_on_server(name: str, settings: dict[str, str], params: LoadParams, reports: Path) -> tuple[Path, dict]:
+    """Start the catalogue server `name` with `settings`, run, and stop it whatever happens."""
+    spec = lookup(name)
+    with console.status(f"starting {name}"):
+        handle = start_server(spec, settings)
+    try:
+        info = {"name": spec.name, "family": spec.family, "version": handle.version, "options": settings}
+        return run_load(handle, params, reports, info)
+    finally:
+        with console.status(f"stopping {name}"):
+            handle.stop()
+
+
+def run_on_target(handle: ServerHandle, params: LoadParams, reports: Path) -> tuple[Path, dict]:
+    info = {"name": handle.name, "family": handle.family_name, "version": handle.version, "target": True}
+    return run_load(handle, params, reports, info)
 
 
 def interrupt_reason(exc: BaseException) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from locust import LoadTestShape
 
 from .config import LoadConfig
+from .scenarios import CAPACITY
 from .saturation import Step, step_from_counts
 
 
@@ -21,11 +22,9 @@ class StepUntilSaturated(LoadTestShape):
     def __init__(self):
         super().__init__()
         config = LoadConfig.from_env()
-        self.step_users = int(config.option("step_users", "5"))
-        self.step_seconds = float(config.option("step_seconds", "10"))
-        self.max_users = int(config.option("max_users", "100"))
-        self.p95_ms = float(config.option("p95_ms", "500"))
-        self.max_failure_ratio = float(config.option("max_failure_ratio", "0.01"))
+        knob = lambda name: CAPACITY.knob(name).value(config.option(name, ""))  # noqa: E731
+        self.step_users, self.step_seconds, self.max_users = knob("step_users"), knob("step_seconds"), knob("max_users")
+        self.p95_ms, self.max_failure_ratio = knob("p95_ms"), knob("max_failure_ratio")
         self.out = Path(config.ledger) / "steps.json" if config.ledger else None
         self.steps: list[Step] = []
         self._mark = None  # (step number, time, requests, failures, histogram) at the step's start

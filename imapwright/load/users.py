@@ -9,10 +9,8 @@ comes from LoadConfig (environment variables), so plain `locust -f` can run each
 from __future__ import annotations
 
 import random
-import time
 import uuid
 
-import docker
 from imapclient.imapclient import Quota
 from imapclient.exceptions import IMAPClientError
 import gevent
@@ -24,6 +22,7 @@ from ..errors import UserError
 from ..protocol.imap import command, quote
 from . import budget
 from .config import LoadConfig
+from .exec import ExecLoadClient
 from .imap import IMAPLoadClient
 from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
@@ -243,13 +242,13 @@ class FolderChurner(IMAPSession):
         others = [u for u in self.config.users if u != self.user] or [self.user]
         other = self.rng.choice(others)  # an owner cannot take its own rights away
         conn = self.imap
-        if not conn._call("CREATE", lambda: conn.conn.create_folder(name))[0]:
+        if not conn.command("CREATE", lambda: conn.conn.create_folder(name))[0]:
             return
-        if conn._call("RENAME", lambda: conn.conn.rename_folder(name, renamed))[0]:
+        if conn.command("RENAME", lambda: conn.conn.rename_folder(name, renamed))[0]:
             name = renamed
-        if conn._call("SETACL", lambda: conn.conn.setacl(name, other, "lrs"))[0]:
-            conn._call("DELETEACL", lambda: _checked(command(conn.conn, "DELETEACL", quote(name), quote(other))))
-        conn._call("DELETE", lambda: conn.conn.delete_folder(name))
+        if conn.command("SETACL", lambda: conn.conn.setacl(name, other, "lrs"))[0]:
+            conn.command("DELETEACL", lambda: _checked(command(conn.conn, "DELETEACL", quote(name), quote(other))))
+        conn.command("DELETE", lambda: conn.conn.delete_folder(name))
 
 
 def _checked(answer: tuple[str, list[bytes]]) -> list[bytes]:
@@ -280,7 +279,7 @@ class QuotaChurner(LoadUser):
         root = self.root_form.format(user=self.rng.choice(self.config.users))
         limit = self.rng.choice([500_000, 1_000_000, 2_000_000])  # KB; never low enough to refuse mail
         conn = self.imap
-        conn._call("SETQUOTA", lambda: conn.conn.set_quota([Quota(root, "STORAGE", 0, limit)]))
+        conn.command("SETQUOTA", lambda: conn.conn.set_quota([Quota(root, "STORAGE", 0, limit)]))
 
     def on_stop(self) -> None:
         self.imap.logout()
@@ -317,7 +316,8 @@ class Reconstructor(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("CONTAINER")
-        self.container = docker.from_env().containers.get(self.config.container)
+        self.exec = ExecLoadClient(self.config.container, self.environment, self.config.option("tool_user", "root"),
+                                   ledger(self.config))
         self.commands = [(name, self.config.option(key, "")) for name, key in
                          (("reconstruct one user", "reconstruct_user"), ("reconstruct full list", "reconstruct_full"))]
         self.commands = [(n, c) for n, c in self.commands if c]
@@ -329,19 +329,4 @@ class Reconstructor(LoadUser):
             raise StopUser()
         name, command = self.commands[self.turn % len(self.commands)]
         self.turn += 1
-        budget.spend()
-        start = time.perf_counter()
-        exception = None
-        try:
-            result = self.container.exec_run(["sh", "-c", command], user=self.config.option("tool_user", "root"))
-            if result.exit_code != 0:
-                tail = result.output.decode(errors="replace").strip().splitlines()[-1:] or [""]
-                exception = RuntimeError(f"exit {result.exit_code}: {tail[0]}")
-            size = len(result.output)
-        except docker.errors.APIError as exc:
-            exception, size = exc, 0
-        ms = (time.perf_counter() - start) * 1000
-        ledger(self.config).timing(name, time.time() - ms / 1000, ms)
-        self.environment.events.request.fire(
-            request_type="ADMIN", name=name, response_time=ms, response_length=size,
-            exception=exception, context={})
+        self.exec.run(name, command)

@@ -1,0 +1,56 @@
+"""Each load scenario as one record: its locustfile, what it needs of a server, its knobs (with
+defaults and help) and whether it keeps per-request timings. The command line, the runner and
+the shapes read it; nothing here imports Locust."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Knob:
+    name: str  # IMAPWRIGHT_LOAD_OPT_<NAME> in the Locust processes
+    default: str
+    help: str
+    kind: type = str
+
+    def value(self, text: str | None = None):
+        return self.kind(self.default if text is None or text == "" else text)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    file: str  # in loadtests/
+    needs: frozenset[str]  # server features it cannot run without (besides "exec": the
+    # population's passwords are set with the server's own tools)
+    about: str
+    windows: bool = False  # per-request timings kept: delivery latency while reconstruct runs
+    knobs: tuple[Knob, ...] = field(default_factory=tuple)
+
+    def knob(self, name: str) -> Knob:
+        return next(k for k in self.knobs if k.name == name)
+
+    def defaults(self) -> dict[str, str]:
+        return {k.name: k.default for k in self.knobs}
+
+
+CAPACITY_KNOBS = (
+    Knob("step_users", "5", "users added per step", int),
+    Knob("step_seconds", "10", "seconds per step", float),
+    Knob("max_users", "100", "the most users the steps go up to (the command line's --users)", int),
+    Knob("p95_ms", "500", "p95 latency threshold, ms", float),
+    Knob("max_failure_ratio", "0.01", "failure ratio threshold", float),
+)
+
+SCENARIOS = {s.name: s for s in (
+    Scenario("delivery", "delivery.py", frozenset({"lmtp"}), "LMTP delivery to the population"),
+    Scenario("mixed", "mixed.py", frozenset({"lmtp"}), "imaptest-like IMAP sessions plus delivery"),
+    Scenario("admin-churn", "admin_churn.py", frozenset({"lmtp"}),
+             "create/rename/SETACL/delete folders, SETQUOTA, while users read and mail arrives"),
+    Scenario("large-list", "large_list.py", frozenset({"lmtp", "exec", "mailbox-list"}),
+             "reconstruct and LIST on a seeded mailbox list while delivery runs", windows=True),
+    Scenario("capacity", "capacity.py", frozenset({"lmtp"}), "step the load up until a threshold is crossed",
+             knobs=CAPACITY_KNOBS),
+)}
+CAPACITY = SCENARIOS["capacity"]
