@@ -9,6 +9,7 @@ import secrets
 import tarfile
 import socket
 import time
+from dataclasses import dataclass, field
 
 import docker.errors
 import imapclient
@@ -25,36 +26,43 @@ FATAL_AFTER = 8.0  # seconds without a login, with a fatal line logged, before a
 _live: set[ManagedServer] = set()  # stopped at exit, whatever ended the run
 
 
+@dataclass(eq=False)
 class ManagedServer(ServerHandle):
-    """Created by `start_server`; owns its container and data volume until `stop()`."""
+    """Created by `start_server`; owns its container and data volume until `stop()`. Every field a
+    constructor argument (defaults only because the handle's own fields have them)."""
 
-    spec: ServerSpec
-    options: dict[str, object]
-    volume_name: str
-    _image_id: str
-    _sieve_port: int
-    _owner: str  # owner-pid label: this process, or "0" for a detached server
-    _labels: dict[str, str]  # on its container and volume; the instance label finds both at stop()
+    spec: ServerSpec | None = None
+    options: dict[str, object] = field(default_factory=dict)
+    volume_name: str = ""
+    image_id: str = ""
+    sieve_port: int = 0
+    owner: str = ""  # owner-pid label: this process, or "0" for a detached server
+    labels: dict[str, str] = field(default_factory=dict)  # on its container and volume; the
+    # instance label finds both at stop()
+
+    @property
+    def instance(self) -> str:
+        return self.labels[engine.LABEL_INSTANCE]
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _run_container(self) -> None:
         env = {
             "IMAP_PORT": str(self.imap.port),
             "LMTP_PORT": str(self.lmtp.port),
-            "SIEVE_PORT": str(self._sieve_port),
+            "SIEVE_PORT": str(self.sieve_port),
             "ADMIN_PASSWORD": self.admin_password,
             "IMAPWRIGHT_CONFIG": self.family.settings_text(self.options),
         }
-        labels = self._labels
+        labels = self.labels
         try:
             self.container = engine.client().containers.run(
-                self._image_id, detach=True, network_mode="host", environment=env, labels=labels,
+                self.image_id, detach=True, network_mode="host", environment=env, labels=labels,
                 volumes={self.volume_name: {"bind": DATA, "mode": "rw"}},
                 name=f"imapwright-{self.spec.family}-{self.spec.version}-{secrets.token_hex(3)}",
             )
         except docker.errors.APIError as exc:
             raise ServerError(f"{self.spec.name}: container did not start: {exc.explanation or exc}") from None
-        if self._owner != "0":  # a run's server: its lease tells other processes the run is alive
+        if self.owner != "0":  # a run's server: its lease tells other processes the run is alive
             ownership.hold(self.container)
         self.wait_ready()
 
@@ -144,10 +152,10 @@ class ManagedServer(ServerHandle):
         _live.discard(self)
         self._remove_container()
         kinds = ("container",) if keep_data else ("container", "volume")
-        for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self._labels[engine.LABEL_INSTANCE]}"], kinds),
+        for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self.labels[engine.LABEL_INSTANCE]}"], kinds),
                            key=lambda i: i.kind):  # containers before the volume they use
             engine.remove(item)
-        for port in (self.imap.port, self.lmtp.port, self._sieve_port):
+        for port in (self.imap.port, self.lmtp.port, self.sieve_port):
             ports.release(port)
 
 
@@ -167,17 +175,15 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     owner = owned_by[engine.LABEL_OWNER_PID]
     labels = {engine.LABEL_MANAGED: "1", engine.LABEL_SERVER: spec.name, engine.LABEL_INSTANCE: secrets.token_hex(8),
               **owned_by}
+    sieve_port = ports.free_port()
     server = ManagedServer(
         name=spec.name, family=family, version=image.labels.get(engine.LABEL_VERSION, spec.version),
         imap=Endpoint(ports.HOST, imap), lmtp=Endpoint(ports.HOST, lmtp),
         admin_user=family.admin_user, admin_password=secrets.token_urlsafe(18),
-        features=family.features, owned=True,
+        features=family.features, owned=True, sieve=Endpoint(ports.HOST, sieve_port),
+        spec=spec, options=dict(options or {}), volume_name=volume_name, image_id=image.id, sieve_port=sieve_port,
+        owner=owner, labels=labels,
     )
-    server.spec, server.options, server.volume_name = spec, dict(options or {}), volume_name
-    server._sieve_port = ports.free_port()
-    server.sieve = Endpoint(ports.HOST, server._sieve_port)
-    server._image_id, server._owner = image.id, owner
-    server._labels = labels
     _live.add(server)
     try:
         try:

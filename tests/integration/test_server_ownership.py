@@ -33,7 +33,7 @@ def test_stop_by_catalogue_name_leaves_other_runs_alone(tmp_path):
         assert f"stopped {detached}" in stopped.stdout
         names = _names("cyrus:3.6")
         assert detached not in names and mine.container.name in names
-        assert engine.find([f"{engine.LABEL_INSTANCE}={mine._labels[engine.LABEL_INSTANCE]}"], ("volume",))
+        assert engine.find([f"{engine.LABEL_INSTANCE}={mine.instance}"], ("volume",))
         refused = _cli("servers", "stop", mine.container.name)
         assert refused.returncode != 0
         assert "belongs to a running imapwright run" in refused.stderr and "--force" in refused.stderr
@@ -49,7 +49,7 @@ def test_owner_in_another_pid_namespace_is_judged_by_its_lease(monkeypatch):
     stale is not (its pid could be anybody's here)."""
     server = start_server(lookup("cyrus:3.6"))
     try:
-        (item,) = [c for c in engine.find([f"{engine.LABEL_INSTANCE}={server._labels[engine.LABEL_INSTANCE]}"],
+        (item,) = [c for c in engine.find([f"{engine.LABEL_INSTANCE}={server.instance}"],
                                           ("container",))]
         assert ownership.owner_alive(item)  # our own namespace: the pid says so
         monkeypatch.setattr(ownership, "namespace", lambda: "another-machine/pid:[1]")
