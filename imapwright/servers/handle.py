@@ -20,7 +20,7 @@ from ..protocol.imap import authenticate_anonymous
 from ..protocol.lmtp import LMTPClient
 from ..protocol.managesieve import ManageSieveClient
 from . import logs
-from .shell import ShellSession
+from .channel import DockerChannel, ExecChannel
 from .families import Family
 
 
@@ -65,7 +65,9 @@ class ServerHandle:
     owned: bool = False  # started by the harness: destructive suites may run without asking
     sieve: Endpoint | None = None  # ManageSieve (RFC 5804), where the harness knows the port
     version_source: str = "image"  # where `version` came from (identify.Identity.source); "" unknown
-    _shells: dict = field(default_factory=dict, repr=False)  # user -> ShellSession
+    # An exec channel given explicitly (ssh); otherwise the container's, made when first needed.
+    exec_channel: ExecChannel | None = None
+    _docker: DockerChannel | None = field(default=None, repr=False)
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -259,37 +261,28 @@ class ServerHandle:
         self.family.copy_into(self, mailbox, messages, first_uid)
 
     # -- tools inside the container ------------------------------------------------------------
-    def _container(self):
+    @property
+    def channel(self) -> ExecChannel:
+        """How commands reach the server (see channel.py); ServerError when there is none."""
+        if self.exec_channel is not None:
+            return self.exec_channel
         if self.container is None:
             raise ServerError(f"{self.name}: no exec channel to this server")
-        return self.container
+        if self._docker is None or self._docker.container is not self.container:
+            self.close_shells()  # a new container (reconfigure): the old shells went with the old one
+            self._docker = DockerChannel(self.container)
+        return self._docker
 
     def exec(self, argv: list[str], user: str | None = None, environment: dict[str, str] | None = None,
              workdir: str | None = None) -> ExecResult:
-        """Run a command in the server's container, by default as the server's own user.
-
-        Commands go through a shell kept open per user (see shell.py); a shell that died with its
-        container (restart, kill) is reopened once.
-        """
-        user = user or self.family.tool_user
-        container = self._container()
-        for attempt in (1, 2):
-            shell = self._shells.get(user)
-            try:
-                if shell is None:
-                    shell = self._shells[user] = ShellSession(container, user)
-                code, out, err = shell.run(list(argv), environment, workdir)
-                break
-            except (OSError, ValueError):
-                self._shells.pop(user, None)
-                if attempt == 2:
-                    raise
+        """Run a command beside the server, by default as the server's own user."""
+        code, out, err = self.channel.run(list(argv), user or self.family.tool_user, environment, workdir)
         return ExecResult(list(argv), code, out.decode(errors="replace"), err.decode(errors="replace"), out)
 
     def close_shells(self) -> None:
-        for shell in self._shells.values():
-            shell.close()
-        self._shells.clear()
+        for channel in (self._docker, self.exec_channel):
+            if channel is not None:
+                channel.close()
 
     def mailbox_path(self, mailbox: str) -> str:
         """On-disk folder of a mailbox, as the server's own path tool reports it."""
@@ -335,7 +328,7 @@ class ServerHandle:
                 info.size, (info.uid, info.gid), info.mode = len(data), owner, mode
                 info.mtime = int(mtime if mtime is not None else time.time())
                 tar.addfile(info, io.BytesIO(data))
-        if not self._container().put_archive(directory, buf.getvalue()):
+        if not self.channel.put_archive(directory, buf.getvalue()):
             raise RuntimeError(f"{self.name}: writing {len(files)} files into {directory} failed")
 
     def truncate_file(self, path: str, size: int = 0) -> None:

@@ -17,6 +17,7 @@ import imapclient
 
 from ..errors import ServerError, UserError
 from . import engine, identify
+from .channel import DockerChannel
 from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
 
@@ -76,7 +77,8 @@ def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
         except docker.errors.NotFound:
             raise UserError(f"exec channel: no container named {container_name!r}") from None
     family_name = identify.combine(*said).family
-    tool = _tool_identity(container, family_name) if container is not None else None
+    channel = DockerChannel(container) if container is not None else None
+    tool = _tool_identity(channel, family_name) if channel is not None else None
     identity = identify.combine(*said, *([tool] if tool else []), stated=stated_version)
     if identity.family is None:
         raise UserError(f"target {imap}: cannot tell whether it is Cyrus or Dovecot from its greeting "
@@ -127,17 +129,18 @@ def _short(exc: Exception) -> str:
     return text[:120] or type(exc).__name__
 
 
-def _tool_identity(container, family_name: str | None) -> identify.Identity | None:
+def _tool_identity(channel: DockerChannel, family_name: str | None) -> identify.Identity | None:
     """The version the server's own tool prints, run through the exec channel; where the family is
     not yet known, each family's tool is tried."""
-    for name in [family_name] if family_name else list(FAMILIES):
-        family = FAMILIES[name]
-        try:
-            code, out = container.exec_run(["sh", "-c", family.version_command], user="root")
-        except docker.errors.APIError:
-            return None
-        if code == 0:
-            found = identify.from_tool_output(name, out.decode(errors="replace"))
-            if found.version:
-                return found
+    try:
+        for name in [family_name] if family_name else list(FAMILIES):
+            code, out, _err = channel.run(["sh", "-c", FAMILIES[name].version_command], "root")
+            if code == 0:
+                found = identify.from_tool_output(name, out.decode(errors="replace"))
+                if found.version:
+                    return found
+    except (OSError, docker.errors.APIError):
+        return None
+    finally:
+        channel.close()
     return None
