@@ -87,6 +87,10 @@ def test_version_prints_one_line():
     (["admin", "checkpoint", "/tmp", "--keep", "-3", "--dry-run"], "--keep -3: must be positive"),
     (["compare", "/tmp", "/tmp", "--out", "/etc/hostname"], "--out /etc/hostname: exists and is not a folder"),
     (["migrate", "forwards", "/nonexistent"], "source /nonexistent is not a directory"),
+    (["snapshot"], "give --users FILE or --all"),
+    (["snapshot", "--all", "-o", "/tmp"], "--output /tmp: is a folder"),
+    (["diff", "/nonexistent", "/tmp/x"], "/nonexistent: no such snapshot"),
+    (["diff", "/etc/hostname", "/etc/hostname"], "/etc/hostname: not a snapshot"),
 ])
 def test_parameters_are_checked_before_work_starts(args, message):
     result = run_cli(*args)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
-from . import admin, load, migrate, runs, servers  # noqa: F401  (each registers its commands)
+from . import admin, load, migrate, runs, servers, snapshot  # noqa: F401  (each registers its commands)
 from .app import app
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from imapclient import imap_utf7
 
+from ..errors import ServerError
 from ..protocol.imap import command, list_names, quote, status_text
 
 if TYPE_CHECKING:
@@ -133,6 +134,11 @@ class Family:
 
     def settle(self, server: ServerHandle) -> None:
         """Wait until changes made through the server's files (userdb) are seen by new sessions."""
+
+    def list_users(self, server: ServerHandle) -> list[str]:
+        """Every account on the server, as the admin can list them."""
+        with server.admin_imap() as admin:
+            return sorted(n[len("user."):] for n in list_names(admin, "user.%"))
 
 
 def _fmt(value: object) -> str:
@@ -335,6 +341,14 @@ class Dovecot(Family):
     version_command = "dovecot --version"
     users_dir = f"{DATA}/users"  # one passwd-file per user
     accounts_in_userdb = True
+
+    def list_users(self, server):
+        # The userdb has no iteration here (a passwd-file per user): the files are the accounts.
+        if "exec" not in server.features:
+            raise ServerError("Dovecot's accounts are listed from its userdb: give an exec channel (?exec=docker:NAME) "
+                              "or a --users file")
+        names = server.exec(["ls", "-1", self.users_dir], user="root").check("ls users").stdout.split()
+        return sorted(n for n in names if n != server.admin_user)
 
     def ensure_account(self, server, user):
         if server.exec(["test", "-e", f"{self.users_dir}/{user}"], user="root").exit_code == 0:

@@ -178,6 +178,10 @@ class ServerHandle:
         """Make `user` an account where accounts live in a userdb (True when made)."""
         return self.family.ensure_account(self, user)
 
+    def list_users(self) -> list[str]:
+        """Every account on the server."""
+        return self.family.list_users(self)
+
     def delete_user(self, user: str) -> None:
         """Remove an account and all its mail."""
         self.family.delete_user(self, user)

@@ -4,8 +4,12 @@ compared with: folders, subscriptions, per folder its ACL, quota, UIDVALIDITY, a
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import imapclient
 
@@ -33,11 +37,14 @@ def login_patiently(server: ServerHandle, user: str, password: str, notes: list[
     raise AssertionError("unreachable")
 
 
-def account_snapshot(server: ServerHandle, user: str, password: str, views: bool = False,
+def account_snapshot(server: ServerHandle, user: str, password: str | None, views: bool = False,
                      notes: list[str] | None = None) -> dict:
     """`views`: also what the user sees of other accounts' folders (its seen state as a sharer)
-    and its Sieve scripts."""
-    with login_patiently(server, user, password, notes) as client:
+    and its Sieve scripts. `password` None: the admin reads as the user (proxy authorization), as
+    on a server whose users' passwords the harness does not know. Read-only throughout (EXAMINE,
+    BODY.PEEK, FLAGS)."""
+    session = server.user_session(user) if password is None else login_patiently(server, user, password, notes)
+    with session as client:
         folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
@@ -120,6 +127,32 @@ def store_snapshot(server: ServerHandle, accounts: dict[str, str], connections: 
         return item[0], state
     with ThreadPoolExecutor(max_workers=connections) as pool:
         return dict(pool.map(one, sorted(accounts.items())))
+
+
+def server_snapshot(server: ServerHandle, users: list[str], partial: Path, connections: int = 8,
+                    progress=lambda _n: None) -> Snapshot:
+    """A server the harness did not populate: every account read as the admin acting for it.
+    Each account is appended to `partial` (JSON lines) as it is done, so a run cut short resumes
+    where it stopped; accounts already there are not read again."""
+    done: Snapshot = {}
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            with contextlib.suppress(ValueError, KeyError):  # a line cut short by the interruption
+                entry = json.loads(line)
+                done[entry["user"]] = entry["state"]
+    progress(len([u for u in users if u in done]))
+    lock = threading.Lock()
+    with partial.open("a") as out:
+        def one(user: str) -> tuple[str, dict]:
+            state = account_snapshot(server, user, None, views=True)
+            with lock:
+                out.write(json.dumps({"user": user, "state": state}) + "\n")
+                out.flush()
+            progress(1)
+            return user, state
+        with ThreadPoolExecutor(max_workers=connections) as pool:
+            done.update(pool.map(one, [u for u in users if u not in done]))
+    return {u: done[u] for u in sorted(users)}
 
 
 def snapshot(server: ServerHandle, accounts: dict[str, str]) -> Snapshot:

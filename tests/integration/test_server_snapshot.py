@@ -1,0 +1,75 @@
+"""`imapwright snapshot` and `diff` against a server given as a target, read as the admin acting
+for each user: what it reads is the store (the diff finds one flag changed between two
+snapshots and nothing else), and reading writes nothing (the mail files before and after)."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from imapwright.stores.snapshot import server_snapshot
+from imapwright.stores.store import populate
+
+pytestmark = pytest.mark.requires("exec")
+
+# The mail itself: Cyrus's spool (message files and cyrus.* indexes) and quota records, Dovecot's
+# Maildirs. Dovecot's dovecot.index* files are caches it writes on every access, EXAMINE included
+# (https://doc.dovecot.org/admin_manual/mailbox_formats/maildir/: indexes can be rebuilt); session
+# databases a login touches are not the store either.
+STORE_FILES = ("cd /srv/imapwright && find spool config/quota home -type f ! -name 'dovecot.index*' "
+               "! -name 'dovecot.list.index*' 2>/dev/null | sort | xargs -r md5sum")
+
+
+def _files(server) -> str:
+    return server.exec(["sh", "-c", STORE_FILES], user="root").check().stdout
+
+
+def _cli(server, *args, check=True):
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    run = subprocess.run(["imapwright", *args, "--target", url] if args[0] == "snapshot" else ["imapwright", *args],
+                         capture_output=True, text=True, env=env, timeout=300)
+    return run
+
+
+def test_snapshot_reads_the_store_and_writes_nothing_and_diff_finds_one_flag(server, users, tmp_path):
+    names = [f"{users.prefix}sn{n}" for n in range(3)]
+    populate(server, names, messages=2, quota_kb=None)
+    (tmp_path / "users.txt").write_text("\n".join(names) + "\n")
+    before_files = _files(server)
+    first = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "before.json"))
+    assert first.returncode == 0, first.stderr
+    assert _files(server) == before_files, "the snapshot changed the store's files"
+    taken = json.loads((tmp_path / "before.json").read_text())["accounts"]
+    assert sorted(taken) == names and all(len(a["folders"]) == 4 for a in taken.values())
+    assert sum(len(f["messages"]) for a in taken.values() for f in a["folders"].values()) == 3 * 4 * 2
+    with server.user_session(names[1]) as own:
+        own.select_folder(server.mailbox_name(names[1], "work", names[1]))
+        own.add_flags(own.search()[:1], [b"$Changed"])
+    second = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "after.json"))
+    assert second.returncode == 0, second.stderr
+    same = _cli(server, "diff", str(tmp_path / "before.json"), str(tmp_path / "before.json"), "--out", str(tmp_path / "d0"))
+    assert same.returncode == 0 and "0 unexplained differences" in same.stdout
+    changed = _cli(server, "diff", str(tmp_path / "before.json"), str(tmp_path / "after.json"), "--out", str(tmp_path / "d1"))
+    assert changed.returncode == 1
+    lines = [line for line in changed.stdout.splitlines() if line.startswith("difference: ")]
+    # The owner's flag, and the same keyword as every account that reads the folder sees it:
+    # nothing about any other message or folder.
+    owner = [line for line in lines if line.startswith(f"difference: {names[1]}/work: message ")]
+    views = [line for line in lines if " sees " in line and f"{names[1]}" in line.split(" sees ")[1]]
+    assert len(owner) == 1 and views and sorted(owner + views) == sorted(lines), changed.stdout
+    assert all("$Changed" in line for line in lines), changed.stdout
+    findings = json.loads((tmp_path / "d1" / "diff.json").read_text())["findings"]
+    assert findings == [line.removeprefix("difference: ") for line in lines]
+
+
+def test_a_snapshot_cut_short_resumes_where_it_stopped(server, users, tmp_path):
+    names = [f"{users.prefix}rs{n}" for n in range(2)]
+    populate(server, names, messages=1, quota_kb=None)
+    partial = tmp_path / "snap.json.partial"
+    marker = {"subscribed": ["from the earlier run"], "quota": {}, "folders": {}}
+    partial.write_text(json.dumps({"user": names[0], "state": marker}) + "\n" + '{"user": "cut sh')
+    taken = server_snapshot(server, names, partial)
+    assert taken[names[0]] == marker  # not read again
+    assert taken[names[1]]["folders"]  # read now
