@@ -178,6 +178,8 @@ def run(
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
                                                              "does not say itself")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
+    read_only: Annotated[bool, typer.Option(help="only the checks that change nothing (a production server)")
+                         ] = False,
     server_option: Annotated[list[str], typer.Option("--server-option", "-o",
                                                      help="server setting KEY=VALUE for started servers")] = [],
     workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
@@ -212,8 +214,12 @@ def run(
         args += ["--target", target]
     if target_version:
         args += ["--target-version", target_version]
+    if read_only and allow_destructive:
+        raise UserError("--read-only and --allow-destructive contradict each other; give one")
     if allow_destructive:
         args.append("--allow-destructive")
+    if read_only:
+        args.append("--read-only")
     for key, value in params_mod.key_values(server_option, "--server-option").items():
         args += ["--server-option", f"{key}={value}"]
     count = workers or min(len(names) + bool(target), os.cpu_count() or 1)

@@ -80,6 +80,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "repeatable, e.g. --server-option allowusermoves=yes")
     group.addoption("--allow-destructive", action="store_true",
                     help="let suites that create and delete data run against --target")
+    group.addoption("--read-only", action="store_true",
+                    help="run only the checks that change nothing on the server (for a production server)")
     group.addoption("--no-consistency-check", action="store_true",
                     help="skip the quota/reconstruct check after each test")
     group.addoption("--imapwright-report", metavar="DIR",
@@ -188,7 +190,14 @@ def _is_destructive(item: pytest.Item) -> bool:
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups of --dist loadgroup
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("read_only"):
+        # A production server: only checks that change nothing (no test users, no destructive
+        # marker) run; the rest is deselected, and pytest's summary counts it.
+        changing = [i for i in items if _is_destructive(i)]
+        if changing:
+            config.hook.pytest_deselected(items=changing)
+            items[:] = [i for i in items if not _is_destructive(i)]
     for item in items:
         name = _server_name(item)
         if name:

@@ -14,11 +14,12 @@ from imapwright.stores.store import populate
 pytestmark = pytest.mark.requires("exec")
 
 # The mail itself: Cyrus's spool (message files and cyrus.* indexes) and quota records, Dovecot's
-# Maildirs. Dovecot's dovecot.index* files are caches it writes on every access, EXAMINE included
-# (https://doc.dovecot.org/admin_manual/mailbox_formats/maildir/: indexes can be rebuilt); session
-# databases a login touches are not the store either.
+# Maildirs. Dovecot's dovecot.index* files and dovecot-acl-list are caches it writes on access,
+# EXAMINE and LIST included (https://doc.dovecot.org/admin_manual/mailbox_formats/maildir/: indexes
+# can be rebuilt; the ACL list is rebuilt from the ACLs); session databases a login touches are not
+# the store either.
 STORE_FILES = ("cd /srv/imapwright && find spool config/quota home -type f ! -name 'dovecot.index*' "
-               "! -name 'dovecot.list.index*' 2>/dev/null | sort | xargs -r md5sum")
+               "! -name 'dovecot.list.index*' ! -name 'dovecot-acl-list' 2>/dev/null | sort | xargs -r md5sum")
 
 
 def _files(server) -> str:
@@ -73,3 +74,20 @@ def test_a_snapshot_cut_short_resumes_where_it_stopped(server, users, tmp_path):
     taken = server_snapshot(server, names, partial)
     assert taken[names[0]] == marker  # not read again
     assert taken[names[1]]["folders"]  # read now
+
+
+def test_read_only_run_changes_nothing_on_a_target(server, tmp_path):
+    """`run --read-only` on a production server: only checks that make no account or mailbox run
+    (the rest deselected), and the server's accounts and store files are as they were."""
+    accounts, files = server.list_users(), _files(server)
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    run = subprocess.run(["imapwright", "run", "health", "production", "--target", url, "--read-only", "--reports",
+                          str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert " deselected" in run.stdout
+    passed = int(run.stdout.rsplit(" passed", 1)[0].rsplit(" ", 1)[-1])
+    assert passed >= 3  # the production suite's reads and health's NOOP and CAPABILITY
+    after = _files(server)
+    changed = sorted(set(after.splitlines()) ^ set(files.splitlines()))
+    assert server.list_users() == accounts and not changed, changed
