@@ -60,8 +60,12 @@ def test_server_rewrites_are_the_listed_ones(server, users, tmp_path, method, re
     record_property("table:migration rewrites", f'{{"row": "{method}", "cell": "{", ".join(sorted(observed)) or "none"}"}}')
     assert not lost, f"messages neither stored, refused nor dropped by a rule: {lost}"
     assert not unexplained, f"messages changed by no known rule: {unexplained}"
-    assert observed == rules, (f"{method} on {server.name}: observed {sorted(observed)}, fixtures/migration/"
-                               f"methods.toml lists {sorted(rules)}")
+    # A drop rule says what the server may do (Cyrus's duplicate suppression let a second
+    # Message-ID through once under CI load); alterations happen every time.
+    may_drop = frozenset(rewrites.DROPPING)
+    assert observed <= rules and observed - may_drop == rules - may_drop, (
+        f"{method} on {server.name}: observed {sorted(observed)}, fixtures/migration/methods.toml lists "
+        f"{sorted(rules)}")
     # The apply ledger counted what was dropped, not as added.
     assert result.added + result.dropped + len(result.refused) == len(plan.folders[0].messages)
     assert result.added == len(stored)

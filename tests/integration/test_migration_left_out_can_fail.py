@@ -36,7 +36,12 @@ def test_verify_names_a_removed_nested_folder_a_skipped_file_and_a_dropped_messa
     with server.user_session(user) as client:
         client.delete_folder(nested)
     kinds = sorted(d.kind for d in verify_user(server, plan.users[0], frozenset(), "deliver") if d.kind != "altered")
-    dropping = server.family_name == "cyrus"  # duplicate suppression (methods.toml)
+    # Cyrus's duplicate suppression drops the second <d@x> (methods.toml), but not every time
+    # (once under CI load it let it through): what the server stored decides what verify must say.
+    with server.user_session(user) as client:
+        stored = client.folder_status(server.mailbox_name(user, "dups", user), [b"MESSAGES"])[b"MESSAGES"]
+    dropping = stored == 1
+    assert batch.ledger["dropped by the server"] == int(dropping)
     assert kinds == (["dropped"] if dropping else []) + ["folder"]
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "verify", str(tmp_path), "--users", str(tmp_path / "users.txt"),
