@@ -96,12 +96,9 @@ def diff(
 
 
 def _read_snapshot(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such snapshot") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a snapshot ({exc})") from None
+    from ..report.model import read_json
+
+    data = read_json(path, "no such snapshot", "a snapshot")
     if not isinstance(data, dict) or data.get("kind") != "snapshot" or not isinstance(data.get("accounts"), dict):
         raise UserError(f"{path}: not a snapshot written by `imapwright snapshot`")
     return data

@@ -16,12 +16,12 @@ did not complete (interrupted, crashed, partial) always fails: what it did not r
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from .model import read_json
 
 LATENCY = ("p50", "p95", "p99")
 _THRESHOLD = re.compile(r"(?P<metric>p50|p95|p99|rps|throughput|failures|saturation)(?P<sign>[+-])(?P<amount>\d+(\.\d+)?)(?P<pct>%?)")
@@ -70,12 +70,9 @@ def parse_threshold(text: str) -> Threshold:
 def read_run(path: Path) -> dict:
     """summary.json of a run directory (or the file itself), with its kind and label."""
     file = path / "summary.json" if path.is_dir() else path
-    try:
-        summary = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path}: no run there (no summary.json)") from None
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{file}: not a run summary ({exc})") from None
+    if not file.exists():
+        raise UserError(f"{path}: no run there (no summary.json)")
+    summary = read_json(file, "no run there (no summary.json)", "a run summary")
     if not isinstance(summary, dict) or "run_id" not in summary:
         raise UserError(f"{file}: not a run summary (no run_id)")
     summary.setdefault("kind", "conformance")

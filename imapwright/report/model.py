@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..errors import UserError
+
 OUTCOMES = ("passed", "failed", "error", "skipped", "deviation")
 
 
@@ -100,6 +102,16 @@ def outcome_tables(records: list[CheckRecord]) -> dict[str, dict[str, dict[str, 
             tables.setdefault(key.removeprefix("table:"), {}).setdefault(row, {})[r.server] = {
                 "cell": cell, "detail": entry.get("detail"), "outcome": r.outcome}
     return tables
+
+
+def read_json(path: Path, missing: str, what: str) -> object:
+    """A JSON file the user named; one clear line (UserError) when it is absent or not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path}: {missing}") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path}: not {what} ({exc})") from None
 
 
 def write_atomic(path: Path, text: str) -> None:
