@@ -170,9 +170,12 @@ def _output(text: str, limit: int = 4000) -> str:
 
 def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
                 progress: Callable[[str, int | None, int | None], None] = lambda *_: None,
-                pair: Pair | None = None) -> UpgradeResult:
+                pair: Pair | None = None,
+                observe: Callable[[str, object, object], None] = lambda *_: None) -> UpgradeResult:
     """The whole upgrade; never raises for what the servers do (that is the result), only for
-    the harness's own trouble (no docker, no image). `pair`: steps other than the file's."""
+    the harness's own trouble (no docker, no image). `pair`: steps other than the file's.
+    `observe(stage, server, store)`: called at "before" (the store made, FROM running) and "after"
+    (TO running, the steps done), before the harness's own snapshots of those moments."""
     from ..servers.managed import start_server
 
     pair = pair or find_pair(from_spec.name, to_spec.name)
@@ -204,6 +207,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             # what its running processes hold in memory (Dovecot caches its shared-mailbox dict).
             if "restart" in old.features:
                 timed(f"restart {from_spec.name}", old.restart)
+            observe("before", old, store)
             progress("snapshot before", None, None)
             before = timed("snapshot before", lambda: store_snapshot(old, store.accounts, notes=result.store_notes))
         except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
@@ -226,6 +230,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         for step in pair.steps:
             progress(step.name, None, None)
             result.steps.append(run_step(new, step, since))
+        observe("after", new, store)
         progress("snapshot after", None, None)
         try:
             after = timed("snapshot after", lambda: store_snapshot(new, store.accounts, notes=result.store_notes))
