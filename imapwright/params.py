@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import secrets
 from datetime import datetime
@@ -51,8 +52,6 @@ def output_folder(path: Path, option: str) -> Path:
     parent = next((p for p in [path, *path.parents] if p.exists()), None)
     if parent is None or not parent.is_dir():
         raise UserError(f"{option} {path}: cannot be created")
-    import os
-
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{option} {path}: {parent} is not writable")
     return path

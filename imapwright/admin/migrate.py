@@ -17,6 +17,7 @@ nothing; if it holds anything else, the user is refused before any of its folder
 from __future__ import annotations
 
 import contextlib
+import functools
 import email.utils
 import fcntl
 import os
@@ -48,6 +49,7 @@ METHODS = ("append", "deliver", "copy")
 METHODS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "migration" / "methods.toml"
 
 
+@functools.cache  # per user and folder otherwise: one parse of the file is enough
 def rewrite_rules(method: str | None, family: str) -> frozenset[str]:
     """What the server does to messages of this method, as measured and listed in
     fixtures/migration/methods.toml [rewrites.METHOD.FAMILY]. With no method, the alterations of

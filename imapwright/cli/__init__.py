@@ -27,6 +27,15 @@ def _options(version: Annotated[bool, typer.Option("--version", is_eager=True, c
     """Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers."""
 
 
+def _interrupted() -> None:
+    from ..servers.managed import stop_all
+
+    stop_all()
+    print("imapwright: interrupted; servers this command started are stopped (a migration re-run adds "
+          "only what is missing)", file=sys.stderr)
+    sys.exit(130)
+
+
 def main() -> None:
     from ..usage import ABORT, EXIT, one_line
 
@@ -39,11 +48,7 @@ def main() -> None:
         print(f"imapwright: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        from ..servers.managed import stop_all
-
-        stop_all()
-        print("imapwright: interrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
+        _interrupted()
     except SystemExit:
         raise
     except Exception as exc:  # usage errors of click/typer come through here with standalone_mode=False
@@ -51,8 +56,8 @@ def main() -> None:
         if message is not None:
             print(f"imapwright: error: {message}", file=sys.stderr)
             sys.exit(2)
-        if ABORT and isinstance(exc, ABORT):
-            sys.exit(130)
+        if ABORT and isinstance(exc, ABORT):  # click turns Ctrl-C (and our SIGTERM) into Abort
+            _interrupted()
         if EXIT and isinstance(exc, EXIT):
             sys.exit(getattr(exc, "exit_code", 0))
         raise

@@ -32,7 +32,7 @@ def snapshot(
         raise UserError("give --users FILE or --all")
     if output.is_dir():
         raise UserError(f"--output {output}: is a folder; give a file name")
-    params_mod.output_folder(output.parent if str(output.parent) else Path("."), "--output")
+    params_mod.output_folder(output.parent, "--output")
     names = None
     if users is not None:
         listed = read_user_list(users)

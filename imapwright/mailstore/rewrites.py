@@ -53,7 +53,7 @@ def loosen(content: bytes, rules: frozenset[str], trace: bool = True) -> bytes:
         return content
     fields, rest = _fields(content)
     kept = []
-    for i, field in enumerate(fields):
+    for field in fields:
         name = _name(field)
         if "date-added" in rules and name == "date":
             continue

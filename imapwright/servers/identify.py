@@ -89,7 +89,9 @@ def _silent_service(sock: socket.socket) -> str:
         reply = sock.recv(200)
     except OSError:
         return ""
-    return classify_banner(reply) or "" if reply else ""
+    if not reply:
+        return ""
+    return classify_banner(reply) or ""
 
 
 def id_fields(parsed: object) -> dict[str, str]:

@@ -155,3 +155,26 @@ def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_pa
     assert summary["stats"]["total"]["requests"] > 0  # what ran before the signal is reported
     assert "INTERRUPTED" in (run / "index.html").read_text()
     assert all(_leftovers(pid) == [] for pid in pids)
+
+
+@pytest.mark.requires("cyrus")
+def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, tmp_path):
+    """Ctrl-C half-way through `migrate apply`: exit 130 with the line saying so (click turns
+    Ctrl-C into Abort, which used to exit silently), and a re-run stores exactly the rest."""
+    user = users.create("cut").name
+    (tmp_path / user).mkdir()
+    (tmp_path / user / "INBOX").write_bytes(b"".join(
+        b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
+        for n in range(1500)))
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", f"imap://{server.admin_user}@{server.imap}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    _wait_for_output(proc, b"migrate (append)")
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)
+    out = proc.communicate(timeout=60)[0].decode(errors="replace")
+    assert proc.returncode == 130 and "imapwright: interrupted" in out, out[-500:]
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stdout[-1000:]
+    verify = subprocess.run(["imapwright", "migrate", "verify", *cmd[3:]], capture_output=True, text=True, env=env, timeout=300)
+    assert verify.returncode == 0 and verify.stdout.strip().endswith("0 differences in 1 users"), verify.stdout[-500:]
