@@ -43,6 +43,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM")))
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # typer turns Ctrl-C into Exit(130), returned without standalone mode
+            _interrupted()
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
         print(f"imapwright: error: {exc}", file=sys.stderr)
@@ -59,6 +61,8 @@ def main() -> None:
         if ABORT and isinstance(exc, ABORT):  # click turns Ctrl-C (and our SIGTERM) into Abort
             _interrupted()
         if EXIT and isinstance(exc, EXIT):
+            if getattr(exc, "exit_code", 0) == 130:
+                _interrupted()
             sys.exit(getattr(exc, "exit_code", 0))
         raise
 

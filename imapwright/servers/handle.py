@@ -169,7 +169,13 @@ class ServerHandle:
         try:
             client.plain_login(self.admin_user, self.admin_password, authorization_identity=user)
             yield client
-        finally:
+        except BaseException:
+            # Cut off (Ctrl-C, an error) perhaps inside a command: LOGOUT would wait out the
+            # socket timeout for an answer that is not coming; close the connection instead.
+            with contextlib.suppress(Exception):
+                client.shutdown()
+            raise
+        else:
             with contextlib.suppress(Exception):
                 client.logout()
 

@@ -165,12 +165,17 @@ def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, t
     (tmp_path / user).mkdir()
     (tmp_path / user / "INBOX").write_bytes(b"".join(
         b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
-        for n in range(1500)))
+        for n in range(5000)))
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", f"imap://{server.admin_user}@{server.imap}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    _wait_for_output(proc, b"migrate (append)")
-    time.sleep(1)
+    deadline = time.monotonic() + 120
+    while True:  # half-way: some messages stored, the run still going
+        assert proc.poll() is None and time.monotonic() < deadline, "the migration ended before it was cut"
+        with server.user_session(user) as own:
+            if own.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"] > 200:
+                break
+        time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)
     out = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 130 and "imapwright: interrupted" in out, out[-500:]
