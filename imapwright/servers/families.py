@@ -170,6 +170,10 @@ class Cyrus(Family):
     # rule: after any restore or reconstruct, quota -f.
     after_restore = ((f"{bin}/quota", "-f"),)
     sasldb = f"{DATA}/config/sasldb2"
+    # saslpasswd2 opens the Berkeley DB file without an environment, so without locking: two
+    # writers at once lose entries ("user not found" at login) or leave a file whose listing
+    # never ends. Every writer takes this lock first.
+    _sasldb_write = f"flock {sasldb}.lock saslpasswd2"
 
     def settings_text(self, options):
         return "\n".join(f"{k}: {_fmt(v)}" for k, v in options.items())
@@ -191,7 +195,7 @@ class Cyrus(Family):
     def set_password(self, server, user, password):
         # The password travels in the exec's environment, never on a command line or in a log.
         res = server.exec(
-            ["sh", "-c", f'printf %s "$IW_PW" | saslpasswd2 -p -c -f {self.sasldb} "$1"', "sh", user],
+            ["sh", "-c", f'printf %s "$IW_PW" | {self._sasldb_write} -p -c -f {self.sasldb} "$1"', "sh", user],
             environment={"IW_PW": password},
         )
         res.check(f"saslpasswd2 for {user}")
@@ -212,7 +216,7 @@ class Cyrus(Family):
                 if typ != "OK":
                     raise RuntimeError(f"DELETE {self.user_mailbox(user)}: {status_text(data)}")
         if "exec" in server.features:
-            server.exec(["saslpasswd2", "-d", "-f", self.sasldb, user])
+            server.exec(["sh", "-c", f'{self._sasldb_write} -d -f {self.sasldb} "$1"', "sh", user])
 
     def repair_tree(self, server, mailbox):
         server.exec([f"{self.bin}/reconstruct", "-r", mailbox]).check(f"reconstruct -r {mailbox}")
