@@ -3,7 +3,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imapwright.models.quota import CYRUS, DOVECOT, MESSAGE, STORAGE, QuotaModel, percent
+import pytest
+
+from imapwright.models.quota import CYRUS, DOVECOT, MESSAGE, STORAGE, QuotaModel, grace_bytes, percent
 
 
 def model(profile=CYRUS) -> QuotaModel:
@@ -112,3 +114,43 @@ def test_cyrus_delivery_at_the_message_limit_is_accepted():
     m.store("user.bob", 100)
     assert not m.accepts("user.bob", 100, "delivery")
     assert not m.accepts("user.bob", 100, "append")
+
+
+def _deliveries(m, sizes):
+    taken = []
+    for size in sizes:
+        ok = m.accepts("user.bob", size, "delivery")
+        taken.append(ok)
+        if ok:
+            m.store("user.bob", size)
+    return taken
+
+
+def test_dovecot_grace_takes_the_crossing_delivery_within_it_only():
+    m = QuotaModel(DOVECOT, grace="10%")
+    m.set_root("user.bob", storage=100)
+    m.store("user.bob", 95 * 1024)
+    # 95 + 20 > 110: refused; 95 + 12 <= 110: taken; then over the limit: refused.
+    assert _deliveries(m, [20 * 1024, 12 * 1024, 1024]) == [False, True, False]
+
+
+def test_dovecot_24_grace_of_ten_megabytes():
+    m = QuotaModel(DOVECOT, grace="10 M")
+    m.set_root("user.bob", storage=100)
+    assert _deliveries(m, [30 * 1024] * 5) == [True, True, True, True, False]
+
+
+def test_grace_does_not_apply_to_append_or_messages():
+    m = QuotaModel(DOVECOT, grace="10 M")
+    m.set_root("user.bob", storage=100, message=1)
+    assert m.accepts("user.bob", 99 * 1024, "append")
+    m.store("user.bob", 10)
+    assert not m.accepts("user.bob", 10, "delivery")  # MESSAGE 1 reached
+
+
+def test_grace_settings_parse():
+    assert grace_bytes("10%", 100 * 1024) == 10 * 1024
+    assert grace_bytes("10 M", 0) == 10 * 1024 * 1024
+    assert grace_bytes("0", 5) == 0
+    with pytest.raises(ValueError):
+        grace_bytes("lots", 1)

@@ -8,11 +8,17 @@ Both are per-server facts, measured and kept in a `QuotaProfile`:
              refused only once usage is over the limit (the delivery that crosses it is
              accepted: 4 x 30 KB into 100 KB -> 117 KB; a 4th message with MESSAGE 3 is
              accepted too), with 452 4.2.2 (temporary).
+  Dovecot:   usage = ceil(bytes / 1024); APPEND strict; LMTP takes the last mail that brings an
+             account from under its limit to over it when the result stays within the grace
+             (2.3 plugin setting quota_grace, default 10% of the limit; 2.4 quota_storage_grace,
+             default 10 M), then refuses (quota_full_tempfail: 452, temporary). Messages: strict.
+             https://doc.dovecot.org/2.3/settings/plugin/quota-plugin/ (quota_grace)
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 STORAGE, MESSAGE = "STORAGE", "MESSAGE"
@@ -23,7 +29,7 @@ class QuotaProfile:
     name: str
     rounding: str  # "floor" or "ceil": bytes -> reported kilobytes
     append_rule: str  # "strict": refuse when usage + size > limit; "lenient": refuse once usage > limit
-    delivery_rule: str
+    delivery_rule: str  # or "grace": strict, except the message crossing the limit within the grace
     separator: str = "."
 
     def kilobytes(self, total_bytes: int) -> int:
@@ -32,7 +38,7 @@ class QuotaProfile:
 
 
 CYRUS = QuotaProfile("cyrus", rounding="floor", append_rule="strict", delivery_rule="lenient")
-DOVECOT = QuotaProfile("dovecot", rounding="ceil", append_rule="strict", delivery_rule="strict")
+DOVECOT = QuotaProfile("dovecot", rounding="ceil", append_rule="strict", delivery_rule="grace")
 PROFILES = {p.name: p for p in (CYRUS, DOVECOT)}
 
 
@@ -41,6 +47,8 @@ class QuotaModel:
     profile: QuotaProfile
     limits: dict[str, dict[str, int]] = field(default_factory=dict)  # root -> resource -> limit (KB / count)
     mailboxes: dict[str, list[int]] = field(default_factory=dict)  # mailbox -> stored message sizes (bytes)
+    # The server's configured grace for the "grace" rule: "10%" (of the limit) or a size ("10 M").
+    grace: str = "0"
 
     # -- structure -------------------------------------------------------------------------------
     def root_of(self, mailbox: str) -> str | None:
@@ -95,10 +103,17 @@ class QuotaModel:
         used_bytes, count = sum(sizes), len(sizes)
         if STORAGE in limits:
             cap = limits[STORAGE] * 1024
-            if used_bytes + (size if rule == "strict" else 0) > cap:
+            if rule == "lenient":
+                over = used_bytes > cap
+            elif rule == "grace":
+                over = used_bytes + size > cap and (used_bytes >= cap
+                                                    or used_bytes + size > cap + grace_bytes(self.grace, cap))
+            else:
+                over = used_bytes + size > cap
+            if over:
                 return False
         if MESSAGE in limits:
-            if count + (1 if rule == "strict" else 0) > limits[MESSAGE]:
+            if count + (0 if rule == "lenient" else 1) > limits[MESSAGE]:
                 return False
         return True
 
@@ -112,3 +127,17 @@ class QuotaModel:
 def percent(usage: int, limit: int) -> int:
     """The listquotaroot percentage as cyradm prints it (integer, rounded down)."""
     return usage * 100 // limit if limit else 0
+
+
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def grace_bytes(grace: str, limit_bytes: int) -> int:
+    """A Dovecot grace setting ("10%", "10 M", "512k", "0") in bytes for a limit of `limit_bytes`."""
+    text = grace.strip().upper().replace(" ", "")
+    if text.endswith("%"):
+        return limit_bytes * int(text[:-1]) // 100
+    match = re.fullmatch(r"(\d+)([KMGT]?)B?", text)
+    if not match:
+        raise ValueError(f"not a quota grace: {grace!r}")
+    return int(match[1]) * _UNITS[match[2]]

@@ -135,6 +135,10 @@ class Family:
     def settle(self, server: ServerHandle) -> None:
         """Wait until changes made through the server's files (userdb) are seen by new sessions."""
 
+    def delivery_grace(self, server: ServerHandle) -> str:
+        """How far past a quota limit the last delivery may go ("10%", "10 M"; see models/quota)."""
+        return "0"
+
     def list_users(self, server: ServerHandle) -> list[str]:
         """Every account on the server, as the admin can list them."""
         with server.admin_imap() as admin:
@@ -363,6 +367,15 @@ class Dovecot(Family):
 
     def settings_text(self, options):
         return "\n".join(f"{k} = {_fmt(v)}" for k, v in options.items())
+
+    def delivery_grace(self, server):
+        # 2.3: plugin setting quota_grace (unset: 10%); 2.4: quota_storage_grace (default 10 M).
+        setting, default = ("quota_storage_grace", "10 M") if server.version_tuple >= (2, 4) \
+            else ("plugin/quota_grace", "10%")
+        if "exec" not in server.features:
+            return default
+        value = server.exec(["doveconf", "-h", setting], user="root").check(f"doveconf {setting}").stdout.strip()
+        return value or default
 
     def user_mailbox(self, user):
         return f"user.{user}"

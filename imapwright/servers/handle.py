@@ -250,6 +250,10 @@ class ServerHandle:
         """The server's effective settings, as its configuration tool prints them."""
         return self.family.config(self)
 
+    def delivery_grace(self) -> str:
+        """How far past a quota limit the delivery that crosses it may go (models/quota grace)."""
+        return self.family.delivery_grace(self)
+
     def settle(self) -> None:
         """Wait until changes written without settling (userdb fields) are seen by new sessions."""
         self.family.settle(self)

@@ -37,7 +37,7 @@ class QuotaAccount:
     def build(cls, server: ServerHandle, users: UserFactory, storage_kb: int | None = 100,
               messages: int | None = None, folders: tuple[str, ...] = ()) -> QuotaAccount:
         user = users.create(f"quota{len(users.created)}")
-        model = QuotaModel(PROFILES[server.family_name])
+        model = QuotaModel(PROFILES[server.family_name], grace=server.delivery_grace())
         server.set_quota(user.mailbox, storage_kb, messages)
         model.set_root(user.mailbox, **({"storage": storage_kb} if storage_kb is not None else {}),
                        **({"message": messages} if messages is not None else {}))

@@ -38,6 +38,22 @@ def test_deliveries_follow_the_servers_rule_and_are_deferred(server, users):
     assert account.reported() == account.expected()
 
 
+@pytest.mark.requires("lmtp")
+def test_the_delivery_crossing_the_limit_follows_the_servers_grace(server, users):
+    # 95 KB stored in 100 KB: a 20 KB and a 12 KB delivery cross the limit by different amounts
+    # (Dovecot 2.3's 10% grace takes only the second, 2.4's 10 M both, Cyrus any); once over,
+    # nothing more is taken. LMTP adds trace headers: the model is asked with a margin.
+    account = QuotaAccount.build(server, users, storage_kb=100)
+    assert account.append(95 * 1024)
+    for size in (20 * 1024, 12 * 1024, 1024):
+        predicted = account.model.accepts(account.key(), size + 600, "delivery")
+        result = account.deliver(size)
+        assert result.accepted == predicted, (size, f"grace {account.model.grace}", result)
+        if not result.accepted:
+            assert result.temporary_failure, f"over-quota delivery bounced instead of deferred: {result}"
+    assert account.reported() == account.expected()
+
+
 def test_message_limit_refuses_the_next_append(server, users):
     account = QuotaAccount.build(server, users, storage_kb=None, messages=2)
     assert [account.append(100) for _ in range(3)] == [True, True, False]
