@@ -7,8 +7,19 @@ from imapwright.servers.target import parse_target
 def test_full_target_url():
     admin, imap, lmtp, container, sieve = parse_target(
         "imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:2424&exec=docker:srv&sieve=127.0.0.1:4190")
-    assert (admin, str(imap), str(lmtp), container, str(sieve)) == (
+    assert (admin, str(imap), str(lmtp), container.container, str(sieve)) == (
         "cyrus", "127.0.0.1:1143", "127.0.0.1:2424", "srv", "127.0.0.1:4190")
+
+
+@pytest.mark.parametrize("text,login,host,port", [
+    ("ssh:root@vm.example", "root", "vm.example", 22),
+    ("ssh:admin@127.0.0.1:2222", "admin", "127.0.0.1", 2222),
+    ("ssh:admin@[::1]:2222", "admin", "::1", 2222),
+])
+def test_ssh_exec_channels(text, login, host, port):
+    *_, channel, _sieve = parse_target(f"imap://cyrus@h:143?exec={text}&log=/var/log/mail.log")
+    assert (channel.kind, channel.login, channel.host, channel.port, channel.log) == (
+        "ssh", login, host, port, "/var/log/mail.log")
 
 
 def test_default_port_and_no_extras():
@@ -21,7 +32,11 @@ def test_default_port_and_no_extras():
     ("imap://h:1", "expected imap://"),
     ("imap://cyrus:secret@h:1", "must not carry a password"),
     ("imap://cyrus@h:1?lmtp=nohostport", "expected HOST:PORT"),
-    ("imap://cyrus@h:1?exec=ssh:box", "only docker:"),
+    ("imap://cyrus@h:1?exec=ssh:box", "expected ssh:USER@HOST"),
+    ("imap://cyrus@h:1?exec=ssh:root@box:70000", "expected ssh:USER@HOST"),
+    ("imap://cyrus@h:1?exec=rsh:root@box", "expected docker:CONTAINER or ssh:"),
+    ("imap://cyrus@h:1?log=/var/log/mail.log", "needs an exec channel"),
+    ("imap://cyrus@h:1?exec=docker:x&log=mail.log", "absolute path"),
     ("imap://cyrus@h:99999", "bad port"),
 ])
 def test_bad_target_urls(url, msg):

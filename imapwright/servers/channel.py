@@ -1,8 +1,13 @@
 """The exec channel: how the harness runs a server's own tools and writes files beside it. One
-small interface behind ServerHandle; docker (a container, shells kept open) today, ssh next."""
+small interface behind ServerHandle: docker (a container, shells kept open) or ssh (an admin's VM)."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
 from typing import Protocol
 
 from .shell import ShellSession
@@ -51,3 +56,94 @@ class DockerChannel:
         for shell in self._shells.values():
             shell.close()
         self._shells.clear()
+
+
+SSH_KEY_ENV = "IMAPWRIGHT_SSH_KEY"
+SSH_KNOWN_HOSTS_ENV = "IMAPWRIGHT_SSH_KNOWN_HOSTS"
+
+
+class SSHChannel:
+    """Commands over OpenSSH's client, the way an admin reaches a staging VM: a key from
+    IMAPWRIGHT_SSH_KEY or the agent, host keys checked against known_hosts (IMAPWRIGHT_SSH_KNOWN_HOSTS
+    or ssh's own), one master connection reused by every command (ControlMaster).
+
+    Each command is a script fed to `sh -s` on stdin, so the environment it is given (passwords)
+    never appears on a command line on either side. Another user than the login's is reached
+    with runuser (logged in as root) or sudo -n."""
+
+    def __init__(self, login: str, host: str, port: int = 22):
+        self.login, self.host, self.port = login, host, port
+        self.name = f"ssh:{login}@{host}" + (f":{port}" if port != 22 else "")
+        self._control = tempfile.mkdtemp(prefix="iw-ssh-")
+
+    def _base(self) -> list[str]:
+        os.makedirs(self._control, mode=0o700, exist_ok=True)  # again after close()
+        argv = ["ssh", "-p", str(self.port), "-l", self.login, "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control}/c", "-o", "ControlPersist=60",
+                "-o", "LogLevel=ERROR"]
+        key = os.environ.get(SSH_KEY_ENV)
+        if key:
+            argv += ["-i", key, "-o", "IdentitiesOnly=yes"]
+        known = os.environ.get(SSH_KNOWN_HOSTS_ENV)
+        if known:
+            argv += ["-o", f"UserKnownHostsFile={known}"]
+        return argv
+
+    def _ssh(self, remote: str, stdin: bytes) -> tuple[int, bytes, bytes]:
+        run = subprocess.run([*self._base(), self.host, remote], input=stdin, capture_output=True)
+        if run.returncode == 255:
+            raise SSHError(self.name, run.stderr.decode(errors="replace"))
+        return run.returncode, run.stdout, run.stderr
+
+    def _as(self, user: str) -> str:
+        if user == self.login:
+            return "sh -s"
+        if self.login == "root":
+            return f"runuser -u {shlex.quote(user)} -- sh -s"
+        return f"sudo -n -u {shlex.quote(user)} -- sh -s"
+
+    def run(self, argv, user, environment=None, workdir=None):
+        script = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in (environment or {}).items())
+        if workdir:
+            script += f"cd {shlex.quote(workdir)} || exit 1\n"
+        script += f"exec {shlex.join(argv)} </dev/null\n"
+        return self._ssh(self._as(user), script.encode())
+
+    def put_archive(self, directory, tar):
+        # As root, tar keeps the owners and modes the archive gives (as docker's put_archive does).
+        sudo = "" if self.login == "root" else "sudo -n "
+        code, _out, err = self._ssh(f"{sudo}tar -x -p -C {shlex.quote(directory)}", tar)
+        if code != 0:
+            raise RuntimeError(f"{self.name}: tar into {directory}: {err.decode(errors='replace').strip()[-200:]}")
+        return True
+
+    def check(self) -> None:
+        """One harmless command: SSHError with a one-line reason when the channel is unusable."""
+        self._ssh("true", b"")
+
+    def close(self):
+        subprocess.run([*self._base(), "-O", "exit", self.host], capture_output=True)
+        shutil.rmtree(self._control, ignore_errors=True)
+
+
+class SSHError(Exception):
+    """The ssh client itself failed (exit 255): the reason in one line an admin can act on."""
+
+    def __init__(self, channel: str, stderr: str):
+        self.channel = channel
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        text = " ".join(lines)
+        if "Host key verification failed" in text or "No matching host key" in text:
+            reason = ("host key unknown or changed: add it to known_hosts (ssh-keyscan) or point "
+                      f"{SSH_KNOWN_HOSTS_ENV} at a file that has it")
+        elif "Permission denied" in text:
+            reason = f"key refused (Permission denied): set {SSH_KEY_ENV} to a key the server accepts, or load it into the agent"
+        elif "Connection refused" in text or "timed out" in text or "No route" in text:
+            reason = f"no ssh server answers ({lines[-1] if lines else 'connection failed'})"
+        elif "Identity file" in text or "no such identity" in text.lower():
+            reason = f"{SSH_KEY_ENV}: {lines[-1]}"
+        else:
+            reason = lines[-1] if lines else "ssh failed (exit 255)"
+        super().__init__(f"exec channel {channel}: {reason}")
+        self.reason = reason

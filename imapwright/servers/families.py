@@ -135,6 +135,15 @@ class Family:
     def settle(self, server: ServerHandle) -> None:
         """Wait until changes made through the server's files (userdb) are seen by new sessions."""
 
+    # The server's own tools the harness runs over an exec channel: a target lacking one is refused
+    # at the start, in one line, rather than half-way through a suite.
+    required_tools: tuple[str, ...] = ()
+
+    def missing_tools(self, channel) -> list[str]:
+        script = 'for t in "$@"; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done'
+        code, out, _err = channel.run(["sh", "-c", script, "sh", *self.required_tools], "root")
+        return out.decode(errors="replace").split() if code == 0 else list(self.required_tools)
+
     def delivery_grace(self, server: ServerHandle) -> str:
         """How far past a quota limit the last delivery may go ("10%", "10 M"; see models/quota)."""
         return "0"
@@ -174,6 +183,8 @@ class Cyrus(Family):
     # rule: after any restore or reconstruct, quota -f.
     after_restore = ((f"{bin}/quota", "-f"),)
     sasldb = f"{DATA}/config/sasldb2"
+    required_tools = (f"{bin}/reconstruct", f"{bin}/quota", f"{bin}/mbpath", f"{bin}/cyr_info",
+                      f"{bin}/ctl_mboxlist", "saslpasswd2", "flock")
     # saslpasswd2 opens the Berkeley DB file without an environment, so without locking: two
     # writers at once lose entries ("user not found" at login) or leave a file whose listing
     # never ends. Every writer takes this lock first.
@@ -347,6 +358,7 @@ class Dovecot(Family):
     features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"
     version_command = "dovecot --version"
+    required_tools = ("doveadm", "doveconf", "dovecot")
     users_dir = f"{DATA}/users"  # one passwd-file per user
     accounts_in_userdb = True
 

@@ -67,6 +67,7 @@ class ServerHandle:
     version_source: str = "image"  # where `version` came from (identify.Identity.source); "" unknown
     # An exec channel given explicitly (ssh); otherwise the container's, made when first needed.
     exec_channel: ExecChannel | None = None
+    log_file: str = logs.LOG_FILE  # the server's syslog lines, beside it (a target may say log=PATH)
     _docker: DockerChannel | None = field(default=None, repr=False)
 
     # -- identity -----------------------------------------------------------------------------
@@ -361,9 +362,9 @@ class ServerHandle:
     def logs(self, since: datetime | None = None, until: datetime | None = None) -> list[logs.LogLine]:
         """The server's syslog lines, optionally only those in [since, until]."""
         if since is None:
-            res = self.exec(["cat", logs.LOG_FILE], user="root")
+            res = self.exec(["cat", self.log_file], user="root")
         else:
-            res = self.exec(["awk", "-v", f"t={logs.stamp(since)}", "$1 >= t", logs.LOG_FILE], user="root")
+            res = self.exec(["awk", "-v", f"t={logs.stamp(since)}", "$1 >= t", self.log_file], user="root")
         lines = logs.parse(res.stdout)
         if until is not None:
             lines = [line for line in lines if line.time <= until]

@@ -1,4 +1,6 @@
-"""External servers given as `--target imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:CONTAINER]`.
+"""External servers given as `--target imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=CHANNEL&log=PATH]`,
+where CHANNEL is docker:CONTAINER or ssh:USER@HOST[:PORT] (the server's own tools and logs; the
+key from IMAPWRIGHT_SSH_KEY or the agent) and PATH the server's syslog file on that side.
 
 The admin password comes from the environment variable IMAPWRIGHT_TARGET_PASSWORD, never the URL.
 """
@@ -9,7 +11,9 @@ import contextlib
 import imaplib
 import os
 import re
+import shutil
 import socket
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import docker.errors
@@ -17,7 +21,7 @@ import imapclient
 
 from ..errors import ServerError, UserError
 from . import engine, identify
-from .channel import DockerChannel
+from .channel import SSH_KEY_ENV, DockerChannel, ExecChannel, SSHChannel, SSHError
 from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
 
@@ -31,9 +35,32 @@ def _endpoint(text: str, what: str) -> Endpoint:
     return Endpoint(m.group(1), int(m.group(2)))
 
 
-def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None, Endpoint | None]:
-    """(admin user, IMAP endpoint, LMTP endpoint or None, exec container name or None,
-    ManageSieve endpoint or None)."""
+@dataclass(frozen=True)
+class ExecSpec:
+    """An exec channel as the URL gives it: docker:CONTAINER, or ssh:LOGIN@HOST[:PORT]."""
+    kind: str
+    container: str | None = None
+    login: str | None = None
+    host: str | None = None
+    port: int = 22
+    log: str | None = None  # the server's log file on the far side (log=PATH), else the images' place
+
+
+def parse_exec(text: str) -> ExecSpec:
+    kind, _, rest = text.partition(":")
+    if kind == "docker" and rest:
+        return ExecSpec("docker", container=rest)
+    if kind == "ssh":
+        m = re.fullmatch(r"([^@\s]+)@(\[[^\]]+\]|[^:@\s]+)(?::(\d{1,5}))?", rest)
+        if not m or not 0 < int(m.group(3) or 22) < 65536:
+            raise UserError(f"exec channel {text!r}: expected ssh:USER@HOST[:PORT]")
+        return ExecSpec("ssh", login=m.group(1), host=m.group(2).strip("[]"), port=int(m.group(3) or 22))
+    raise UserError(f"exec channel {text!r}: expected docker:CONTAINER or ssh:USER@HOST[:PORT]")
+
+
+def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, ExecSpec | None, Endpoint | None]:
+    """(admin user, IMAP endpoint, LMTP endpoint or None, exec channel or None, ManageSieve
+    endpoint or None)."""
     parts = urlsplit(url)
     if parts.scheme != "imap" or not parts.hostname or not parts.username:
         raise UserError(f"target {url!r}: expected imap://ADMIN@HOST:PORT")
@@ -42,23 +69,25 @@ def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, str | None, 
     query = parse_qs(parts.query)
     lmtp = _endpoint(query["lmtp"][0], "lmtp address") if "lmtp" in query else None
     sieve = _endpoint(query["sieve"][0], "sieve address") if "sieve" in query else None
-    exec_channel = query.get("exec", [None])[0]
-    container = None
-    if exec_channel:
-        if not exec_channel.startswith("docker:"):
-            raise UserError(f"exec channel {exec_channel!r}: only docker:CONTAINER is supported")
-        container = exec_channel.removeprefix("docker:")
+    exec_text = query.get("exec", [None])[0]
+    channel = parse_exec(exec_text) if exec_text else None
+    if "log" in query:
+        if channel is None:
+            raise UserError("log=PATH needs an exec channel to read it through (exec=docker:... or exec=ssh:...)")
+        if not query["log"][0].startswith("/"):
+            raise UserError(f"log={query['log'][0]}: expected an absolute path on the server's side")
+        channel = replace(channel, log=query["log"][0])
     try:
         port = parts.port or 143
     except ValueError:
         raise UserError(f"target {url!r}: bad port") from None
-    return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, container, sieve
+    return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, channel, sieve
 
 
 def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
     """A handle on the server at `url`, checked: an IMAP greeting, the admin's login, the family and
     version (what the server says, its own tool over the exec channel, or `stated_version`)."""
-    admin, imap, lmtp, container_name, sieve = parse_target(url)
+    admin, imap, lmtp, exec_spec, sieve = parse_target(url)
     if stated_version:
         identify.parse_stated(stated_version)  # a malformed statement before any connection
     password = os.environ.get(PASSWORD_ENV)
@@ -70,30 +99,64 @@ def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
     greeting = identify.read_greeting(imap.host, imap.port)
     fields = _login_and_id(imap, admin, password)
     said = [identify.from_id(fields), identify.from_greeting(greeting)]
-    container = None
-    if container_name:
+    container, ssh = None, None
+    if exec_spec is not None and exec_spec.kind == "docker":
         try:
-            container = engine.client().containers.get(container_name)
+            container = engine.client().containers.get(exec_spec.container)
         except docker.errors.NotFound:
-            raise UserError(f"exec channel: no container named {container_name!r}") from None
+            raise UserError(f"exec channel: no container named {exec_spec.container!r}") from None
+    elif exec_spec is not None:
+        ssh = _ssh_channel(exec_spec)
     family_name = identify.combine(*said).family
-    channel = DockerChannel(container) if container is not None else None
-    tool = _tool_identity(channel, family_name) if channel is not None else None
-    identity = identify.combine(*said, *([tool] if tool else []), stated=stated_version)
-    if identity.family is None:
-        raise UserError(f"target {imap}: cannot tell whether it is Cyrus or Dovecot from its greeting "
-                        f"({greeting[:80]!r}) or ID; say so with --target-version cyrus:VERSION or dovecot:VERSION")
-    family = FAMILIES[identity.family]
+    channel = ssh or (DockerChannel(container) if container is not None else None)
+    try:
+        tool = _tool_identity(channel, family_name) if channel is not None else None
+        identity = identify.combine(*said, *([tool] if tool else []), stated=stated_version)
+        family = _checked_family(identity, imap, greeting)
+        if channel is not None:
+            missing = family.missing_tools(channel)
+            if missing:
+                raise UserError(f"exec channel {channel.name}: missing on the far side: {', '.join(missing)}")
+    except BaseException:
+        if channel is not None:
+            channel.close()
+        raise
+    if ssh is None and channel is not None:
+        channel.close()  # the handle opens its own shells when it needs them
     features = ({"lmtp"} if lmtp else set()) | ({"sieve"} if sieve else set())
-    if container is not None:
+    if channel is not None:
         # With an exec channel the server's own tools are reachable: what the family offers, except
-        # restarting a container the harness does not own.
+        # restarting a server the harness does not own.
         features |= family.features - {"restart", "sieve"}
     return ServerHandle(
         name="target", family=family, version=identity.version, imap=imap, lmtp=lmtp,
         admin_user=admin, admin_password=password, container=container, features=frozenset(features),
-        owned=False, sieve=sieve, version_source=identity.source,
+        owned=False, sieve=sieve, version_source=identity.source, exec_channel=ssh,
+        **({"log_file": exec_spec.log} if exec_spec is not None and exec_spec.log else {}),
     )
+
+
+def _checked_family(identity: identify.Identity, imap: Endpoint, greeting: str):
+    if identity.family is None:
+        raise UserError(f"target {imap}: cannot tell whether it is Cyrus or Dovecot from its greeting "
+                        f"({greeting[:80]!r}) or ID; say so with --target-version cyrus:VERSION or dovecot:VERSION")
+    return FAMILIES[identity.family]
+
+
+def _ssh_channel(spec: ExecSpec) -> SSHChannel:
+    """The ssh channel, tried once: a key, host or login problem is one line before anything runs."""
+    key = os.environ.get(SSH_KEY_ENV)
+    if key and not os.path.isfile(key):
+        raise UserError(f"{SSH_KEY_ENV}={key}: no such file")
+    if shutil.which("ssh") is None:
+        raise UserError("exec channel ssh: no ssh client here (install openssh-client)")
+    channel = SSHChannel(spec.login, spec.host, spec.port)
+    try:
+        channel.check()
+    except SSHError as exc:
+        channel.close()
+        raise UserError(str(exc)) from None
+    return channel
 
 
 def _login_and_id(imap: Endpoint, admin: str, password: str) -> dict[str, str]:
@@ -129,7 +192,7 @@ def _short(exc: Exception) -> str:
     return text[:120] or type(exc).__name__
 
 
-def _tool_identity(channel: DockerChannel, family_name: str | None) -> identify.Identity | None:
+def _tool_identity(channel: ExecChannel, family_name: str | None) -> identify.Identity | None:
     """The version the server's own tool prints, run through the exec channel; where the family is
     not yet known, each family's tool is tried."""
     try:
@@ -139,8 +202,6 @@ def _tool_identity(channel: DockerChannel, family_name: str | None) -> identify.
                 found = identify.from_tool_output(name, out.decode(errors="replace"))
                 if found.version:
                     return found
-    except (OSError, docker.errors.APIError):
+    except (OSError, docker.errors.APIError, SSHError):
         return None
-    finally:
-        channel.close()
     return None
