@@ -18,10 +18,22 @@ class ServerSpec:
     version: str  # major.minor the release ships
     release: str  # Debian release the packages come from
     context: Path | None = None  # build folder; default docker/<family>/
+    # A user's own image (`--image`, a user catalogue's `image =`): used as it is, never built
+    # here; it follows the contract of docker/README.md, checked at start (servers/contract.py).
+    image: str | None = None
 
     @property
     def image_tag(self) -> str:
+        if self.image:
+            return self.image
+        if self.name not in CATALOGUE:  # a user's build context: a tag of its own
+            return "imapwright/user-" + re.sub(r"[^a-z0-9_.-]+", "-", self.name.lower())
         return f"imapwright/{self.family}:{self.version}"
+
+    @property
+    def is_own(self) -> bool:
+        """The user's server (own image or build context), not one of the catalogue's."""
+        return self.name not in CATALOGUE
 
     @property
     def context_dir(self) -> Path:
@@ -49,10 +61,68 @@ CATALOGUE: dict[str, ServerSpec] = {
 }
 
 DEFAULT_SERVER = "cyrus:3.6"
+FAMILY_NAMES = ("cyrus", "dovecot")
+
+# The user's servers of this process: FAMILY:custom from --image, entries of a --catalogue file.
+_USER: dict[str, ServerSpec] = {}
+
+
+def register(spec: ServerSpec) -> ServerSpec:
+    if spec.name in CATALOGUE:
+        raise UserError(f"{spec.name}: a catalogue server; name your own server differently")
+    _USER[spec.name] = spec
+    return spec
 
 
 def lookup(name: str) -> ServerSpec:
     try:
-        return CATALOGUE[name]
+        return CATALOGUE.get(name) or _USER[name]
     except KeyError:
-        raise UserError(f"unknown server {name!r}; known servers: {', '.join(CATALOGUE)}") from None
+        family = name.partition(":")[0]
+        if name.endswith(":custom") and family in FAMILY_NAMES:
+            raise UserError(f"{name}: give the image with --image IMAGE (or a --catalogue file)") from None
+        raise UserError(f"unknown server {name!r}; known servers: {', '.join([*CATALOGUE, *_USER])}") from None
+
+
+def read_user_catalogue(path: Path) -> list[ServerSpec]:
+    """A user's TOML catalogue: one table per server,
+
+        [servers."cyrus:candidate"]
+        family = "cyrus"
+        image = "registry.example/cyrus:3.12-rc1"   # or: context = "docker/cyrus", release = "trixie"
+        version = "3.12"                            # optional for an image: else what it reports
+    """
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise UserError(f"catalogue {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"catalogue {path}: not TOML ({exc})") from None
+    servers = data.get("servers")
+    if not isinstance(servers, dict) or not servers:
+        raise UserError(f"catalogue {path}: no [servers.\"NAME\"] tables")
+    specs = []
+    for name, entry in servers.items():
+        where = f"catalogue {path}: {name}"
+        if not isinstance(entry, dict):
+            raise UserError(f"{where}: expected a table")
+        unknown = set(entry) - {"family", "image", "context", "release", "version"}
+        if unknown:
+            raise UserError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        family = entry.get("family")
+        if family not in FAMILY_NAMES:
+            raise UserError(f"{where}: family must be one of {', '.join(FAMILY_NAMES)}")
+        if ("image" in entry) == ("context" in entry):
+            raise UserError(f"{where}: give image or context (a build folder), one of them")
+        if "context" in entry:
+            context = (path.parent / entry["context"]).resolve()
+            if not (context / "Dockerfile").is_file():
+                raise UserError(f"{where}: no Dockerfile in {context}")
+            if "release" not in entry or "version" not in entry:
+                raise UserError(f"{where}: a build context needs release (Debian) and version")
+            specs.append(ServerSpec(name, family, str(entry["version"]), str(entry["release"]), context=context))
+        else:
+            specs.append(ServerSpec(name, family, str(entry.get("version", "")), "", image=str(entry["image"])))
+    return specs

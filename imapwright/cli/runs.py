@@ -174,6 +174,8 @@ def report(runs: Annotated[list[Path] | None, typer.Argument(help="run folders (
 def run(
     suites: Annotated[list[str] | None, typer.Argument(help="suite names (health, ...) or paths; default all")] = None,
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
+    image: Annotated[str | None, typer.Option(help="your own image for --server cyrus:custom / dovecot:custom")] = None,
+    catalogue: Annotated[Path | None, typer.Option(help="TOML file of your own servers")] = None,
     target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
                                                              "does not say itself")] = None,
@@ -190,6 +192,9 @@ def run(
     import pytest
 
     names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
+    from ..servers.contract import register_own
+
+    register_own(names, image, catalogue)
     for name in names:
         lookup(name)
     params_mod.output_folder(reports, "--reports")
@@ -210,6 +215,8 @@ def run(
     args = [*paths, "--rootdir", str(ROOT),
             f"--junitxml={out / 'junit.xml'}", f"--imapwright-report={out}", f"--run-id={run_id}", "-rfEx"]
     args += [a for n in names for a in ("--server", n)]
+    args += ["--image", image] if image else []
+    args += ["--catalogue", str(catalogue.resolve())] if catalogue else []
     if target:
         args += ["--target", target]
     if target_version:

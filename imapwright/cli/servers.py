@@ -12,7 +12,7 @@ from .. import params as params_mod
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
-from .app import servers_app, ensure_images
+from .app import console, ensure_images, servers_app
 
 
 @servers_app.command("list")
@@ -35,25 +35,46 @@ def servers_list() -> None:
 
 @servers_app.command("build")
 def servers_build(names: Annotated[list[str], typer.Argument(help="catalogue names, e.g. cyrus:3.6")],
-                  force: Annotated[bool, typer.Option(help="rebuild even if the image is up to date")] = False
+                  force: Annotated[bool, typer.Option(help="rebuild even if the image is up to date")] = False,
+                  debs: Annotated[Path | None, typer.Option(help="folder of your own .deb files, installed over "
+                                                                 "the catalogue image's (a packager's candidate)")] = None,
                   ) -> None:
     """Build server images (and their Debian base where needed), with progress."""
     for name in names:
         lookup(name)
-    ensure_images(names, force, say_current=True)
+    if debs is None:
+        ensure_images(names, force, say_current=True)
+        return
+    from ..servers.images import build_with_debs
+
+    if len(names) != 1:
+        raise UserError("--debs builds one server's variant: name one catalogue server")
+    spec = lookup(names[0])
+    if spec.is_own:
+        raise UserError(f"--debs: {spec.name} is not a catalogue server")
+    ensure_images(names)
+    image = build_with_debs(spec, debs, lambda message, *_: console.print(f"[dim]{message}[/dim]"))
+    family = spec.family
+    typer.echo(f"built {image.tags[0]} {image.id} (server {image.labels.get('imapwright.server-version', '?')}) "
+               f"with {image.labels['imapwright.debs']}")
+    typer.echo(f"use: --server {family}:custom --image {image.tags[0]}")
 
 
 @servers_app.command("start")
 def servers_start(
     name: Annotated[str, typer.Argument(help="catalogue name")] = DEFAULT_SERVER,
+    image: Annotated[str | None, typer.Option(help="your own image, for NAME cyrus:custom or dovecot:custom")] = None,
+    catalogue: Annotated[Path | None, typer.Option(help="TOML file of your own servers")] = None,
     imap_port: Annotated[int, typer.Option(help="IMAP port on 127.0.0.1 (default: a free one)")] = 0,
     lmtp_port: Annotated[int, typer.Option(help="LMTP port on 127.0.0.1 (default: a free one)")] = 0,
     option: Annotated[list[str], typer.Option("--option", "-o", help="server setting KEY=VALUE, repeatable")] = [],
     password_file: Annotated[Path | None, typer.Option(help="where to write the admin password")] = None,
 ) -> None:
     """Start a server that keeps running until `servers stop`; prints how to reach it."""
+    from ..servers.contract import register_own
     from ..servers.managed import start_server
 
+    register_own([name], image, catalogue)
     spec = lookup(name)
     options = params_mod.key_values(option, "--option")
     from ..servers.ports import check_free

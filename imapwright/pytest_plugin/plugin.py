@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
-from ..errors import UserError
+from ..errors import ServerError, UserError
 from ..params import key_values
 from ..report.plugin import ReportWriter
+from ..servers.contract import register_own
 from ..servers.families import FAMILIES
 from ..servers.images import ensure_image, is_current
 from ..servers.managed import stop_all
@@ -33,6 +34,12 @@ LOG_SETTLE = 0.3  # seconds: syslog is asynchronous; let the last lines of a fai
 class State:
     def __init__(self, config: pytest.Config):
         self.target = config.getoption("target")
+        try:
+            catalogue = config.getoption("catalogue")
+            register_own(list(config.getoption("server") or []), config.getoption("image"),
+                         Path(catalogue) if catalogue else None)
+        except (UserError, ServerError) as exc:
+            raise pytest.UsageError(str(exc)) from None
         self.names = server_names(config)
         self.allow_destructive = config.getoption("allow_destructive")
         self.check_consistency = not config.getoption("no_consistency_check")
@@ -60,8 +67,10 @@ def server_names(config: pytest.Config) -> list[str]:
     if not names and not target:
         names = [DEFAULT_SERVER]
     for name in names:
-        if name not in CATALOGUE:
-            raise pytest.UsageError(f"unknown server {name!r}; known servers: {', '.join(CATALOGUE)}")
+        try:
+            lookup(name)  # the catalogue's, or the user's own (--image, --catalogue)
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return names + ([TARGET] if target else [])
 
 
@@ -70,6 +79,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--server", action="append", default=[], metavar="NAME",
                     help=f"catalogue server to test, repeatable ({', '.join(CATALOGUE)}); "
                          f"default {DEFAULT_SERVER}")
+    group.addoption("--image", metavar="IMAGE",
+                    help="your own server image for --server cyrus:custom or dovecot:custom (docker/README.md)")
+    group.addoption("--catalogue", metavar="FILE",
+                    help="TOML file of your own servers ([servers.\"NAME\"] family, image or context)")
     group.addoption("--target", metavar="URL",
                     help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; "
                          "password from IMAPWRIGHT_TARGET_PASSWORD")
@@ -356,7 +369,8 @@ def _describe_server(item: pytest.Item, state: State, name: str) -> list[tuple[s
         return props + [("server_version", "unknown"), ("deviation", "none")]
     deviation = deviations_mod.find(state.deviations, test_id, handle.family_name, handle.version_tuple)
     item.stash[DEVIATION] = deviation
-    return props + [("server_version", handle.version or "unknown"), ("server_family", handle.family_name),
+    build = [("server_build", handle.build)] if getattr(handle, "build", "") else []
+    return props + build + [("server_version", handle.version or "unknown"), ("server_family", handle.family_name),
                     ("version_source", handle.version_source or "unknown"),
                     ("deviation", deviation.describe() if deviation else "none")]
 

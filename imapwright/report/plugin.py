@@ -23,8 +23,9 @@ class ReportWriter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         if props.get("server") and props.get("server_version"):
+            build = f", image {props['server_build']}" if props.get("server_build") else ""
             self.versions[props["server"]] = (f"{props.get('server_family', '')} {props['server_version']} "
-                                              f"(version from {props.get('version_source', '?')})").strip()
+                                              f"(version from {props.get('version_source', '?')}{build})").strip()
         record = record_from_report(report)
         if record is not None:
             self.records.append(record)

@@ -7,12 +7,16 @@ import fcntl
 import hashlib
 import io
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+
+from pathlib import Path
 
 import docker.errors
 
 from ..catalogue import ServerSpec
-from ..errors import ServerError
+from ..errors import ServerError, UserError
 from . import engine
 from .base_images import ensure_base
 
@@ -50,6 +54,8 @@ def _build_lock(spec: ServerSpec) -> Iterator[None]:
 
 def is_current(spec: ServerSpec) -> bool:
     """The image exists and was built from today's docker/<family>/ files on its base image."""
+    if spec.image:
+        return True  # a user's own image: used as it is, never built here
     image = find_image(spec)
     if image is None:
         return False
@@ -63,6 +69,9 @@ def is_current(spec: ServerSpec) -> bool:
 
 def ensure_image(spec: ServerSpec, progress: Progress = _quiet, force: bool = False):
     """Return the server image, building it when missing, outdated (context changed) or forced."""
+    if spec.image:
+        from .contract import find_own_image
+        return find_own_image(spec)
     with _build_lock(spec):
         if not force and is_current(spec):
             return find_image(spec)
@@ -146,3 +155,49 @@ def _read_version(image_id: str) -> str:
         image_id, entrypoint=["cat", "/etc/imapwright/server-version"], remove=True, network_mode="host"
     )
     return out.decode(errors="replace")
+
+
+def build_with_debs(spec: ServerSpec, debs: Path, progress: Progress = _quiet):
+    """A packager's candidate: the catalogue image with the user's .deb files installed over the
+    Debian ones (dpkg -i), tagged by their content, labelled with what went in and the version
+    the server then reports."""
+    files = _deb_files(debs)
+    base = ensure_image(spec, progress)
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+    tag = f"{spec.image_tag}-debs-{digest.hexdigest()[:12]}"
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in files:
+            shutil.copy(f, Path(tmp) / f.name)
+        (Path(tmp) / "Dockerfile").write_text(
+            f"FROM {base.id}\n"
+            "COPY *.deb /tmp/imapwright-debs/\n"
+            # --force-confold: an admin's configuration (here the image's) is kept, as on upgrade.
+            "RUN dpkg -i --force-confold /tmp/imapwright-debs/*.deb && rm -rf /tmp/imapwright-debs \\\n"
+            " && /usr/local/bin/server-version.sh > /etc/imapwright/server-version\n")
+        labels = {engine.LABEL_SERVER: spec.name, "imapwright.variant-of": spec.name,
+                  "imapwright.debs": ", ".join(f.name for f in files)}
+        image_id = _run_build(spec, progress, path=tmp, labels=labels, tag=tag + "-unlabelled")
+    version = _read_version(image_id).strip()
+    if not version:
+        raise ServerError(f"{spec.name} with {debs}: the built image does not report a server version")
+    _run_build(spec, progress, fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
+               labels={**labels, engine.LABEL_VERSION: version}, tag=tag)
+    with contextlib.suppress(docker.errors.APIError):
+        engine.client().api.remove_image(tag + "-unlabelled", noprune=True)
+    return engine.client().images.get(tag)
+
+
+def _deb_files(debs: Path) -> list[Path]:
+    if not debs.is_dir():
+        raise UserError(f"--debs {debs}: not a folder")
+    files = sorted(debs.glob("*.deb"))
+    if not files:
+        raise UserError(f"--debs {debs}: no .deb files in it")
+    for f in files:
+        with f.open("rb") as fh:
+            head = fh.read(21)
+        if head != b"!<arch>\ndebian-binary":  # an ar archive whose first member is debian-binary
+            raise UserError(f"--debs: {f.name} is not a Debian package")
+    return files

@@ -16,12 +16,13 @@ import imapclient
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError
-from . import engine, logs, ownership, ports
+from . import contract, engine, logs, ownership, ports
 from .families import DATA, FAMILIES
 from .handle import Endpoint, ServerHandle
 from .images import ensure_image
 
 READY_TIMEOUT = 60.0
+REFUSED_AFTER = 15.0  # seconds of NO to the admin's LOGIN from a running server before giving up
 FATAL_AFTER = 8.0  # seconds without a login, with a fatal line logged, before a start is given up
 _live: set[ManagedServer] = set()  # stopped at exit, whatever ended the run
 
@@ -43,6 +44,11 @@ class ManagedServer(ServerHandle):
     @property
     def instance(self) -> str:
         return self.labels[engine.LABEL_INSTANCE]
+
+    @property
+    def build(self) -> str:
+        """The exact build under test: image name and id (what a gate's result is tied to)."""
+        return f"{self.spec.image_tag} {self.image_id}"
 
     # -- lifecycle ----------------------------------------------------------------------------
     def _run_container(self) -> None:
@@ -71,6 +77,7 @@ class ManagedServer(ServerHandle):
         started = time.monotonic()
         deadline = started + timeout
         last = ""
+        refused_since = 0.0
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection((self.imap.host, self.imap.port), timeout=1):
@@ -82,6 +89,13 @@ class ManagedServer(ServerHandle):
                 finally:
                     with contextlib.suppress(Exception):
                         client.logout()
+            except imapclient.exceptions.LoginError as exc:
+                last = str(exc)
+                refused_since = refused_since or time.monotonic()
+                if time.monotonic() - refused_since > REFUSED_AFTER:
+                    # The server runs and answers NO: the password it was given is not the admin's.
+                    raise ServerError(f"{self.spec.name}: the running server refuses the admin's login "
+                                      f"({last}): {self._last_words()}") from None
             except (OSError, imapclient.exceptions.IMAPClientError) as exc:
                 last = str(exc)
             self.container.reload()
@@ -168,6 +182,13 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     """
     image = ensure_image(spec, progress) if progress else ensure_image(spec)
     family = FAMILIES[spec.family]
+    version, version_source = image.labels.get(engine.LABEL_VERSION) or spec.version, "image"
+    if spec.image:  # a user's own image: its contract checked before it runs
+        broken = contract.image_problems(spec)
+        if broken:
+            raise contract.ContractError(spec.image, broken)
+        if not image.labels.get(engine.LABEL_VERSION):
+            version, version_source = contract.tool_version(spec) or spec.version, "exec"
     imap = ports.check_free(imap_port) if imap_port else ports.free_port()
     lmtp = ports.check_free(lmtp_port) if lmtp_port else ports.free_port()
     volume_name = volume or f"imapwright-{spec.family}-{spec.version}-{secrets.token_hex(4)}"
@@ -177,7 +198,7 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
               **owned_by}
     sieve_port = ports.free_port()
     server = ManagedServer(
-        name=spec.name, family=family, version=image.labels.get(engine.LABEL_VERSION, spec.version),
+        name=spec.name, family=family, version=version, version_source=version_source,
         imap=Endpoint(ports.HOST, imap), lmtp=Endpoint(ports.HOST, lmtp),
         admin_user=family.admin_user, admin_password=secrets.token_urlsafe(18),
         features=family.features, owned=True, sieve=Endpoint(ports.HOST, sieve_port),
@@ -190,7 +211,16 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
             engine.client().volumes.get(volume_name)
         except docker.errors.NotFound:
             engine.client().volumes.create(volume_name, labels=labels)
-        server._run_container()
+        try:
+            server._run_container()
+        except ServerError:
+            broken = contract.running_problems(server) if spec.image else []
+            if broken:
+                raise contract.ContractError(spec.image, broken) from None
+            raise
+        broken = contract.running_problems(server) if spec.image else []
+        if broken:
+            raise contract.ContractError(spec.image, broken)
     except BaseException:
         server.stop()
         raise
