@@ -251,6 +251,11 @@ class ServerHandle:
         """The server's effective settings, as its configuration tool prints them."""
         return self.family.config(self)
 
+    @property
+    def required_tools(self) -> tuple[str, ...]:
+        """The server's own tools the harness runs (its family's contract, docker/README.md)."""
+        return self.family.required_tools
+
     def delivery_grace(self) -> str:
         """How far past a quota limit the delivery that crosses it may go (models/quota grace)."""
         return self.family.delivery_grace(self)

@@ -13,9 +13,12 @@ import docker.errors
 import pytest
 
 from imapwright.servers import engine
+from imapwright.servers.families import FAMILIES
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 BASE = "imapwright/cyrus:3.6"
+# A tool the contract requires (the family knows where it lives).
+CTL_MBOXLIST = next(t for t in FAMILIES["cyrus"].required_tools if t.endswith("/ctl_mboxlist"))
 
 
 @pytest.fixture
@@ -66,12 +69,12 @@ def test_an_image_following_the_contract_runs_the_suites_and_is_named(images, tm
 
 
 def test_an_image_breaking_the_contract_is_refused_clause_by_clause(images, tmp_path):
-    static = images("no-tools", "RUN rm /usr/lib/cyrus/bin/ctl_mboxlist /usr/sbin/rsyslogd\n", tmp_path)
+    static = images("no-tools", f"RUN rm {CTL_MBOXLIST} /usr/sbin/rsyslogd\n", tmp_path)
     run = _iw("servers", "start", "cyrus:custom", "--image", static, "--password-file", str(tmp_path / "pw"))
     assert run.returncode != 0
     assert run.stderr.splitlines() == [
         f"imapwright: error: image {static} breaks the server image contract (docker/README.md):",
-        "  - tools: /usr/lib/cyrus/bin/ctl_mboxlist is missing (the harness runs it over the exec channel)",
+        f"  - tools: {CTL_MBOXLIST} is missing (the harness runs it over the exec channel)",
         "  - logs: no syslog daemon (rsyslogd, syslog-ng, syslogd) to write /var/log/imapwright/server.log"]
     assert not _containers_of(static) and not (tmp_path / "pw").exists()
 

@@ -138,7 +138,7 @@ def test_a_missing_key_file_is_one_line(server, sshd, monkeypatch, tmp_path):
 
 
 def test_a_tool_missing_on_the_far_side_is_one_line(server, sshd, monkeypatch):
-    tool = "/usr/lib/cyrus/bin/ctl_mboxlist"
+    tool = next(t for t in server.required_tools if t.endswith("/ctl_mboxlist"))
     server.exec(["mv", tool, tool + ".away"], user="root").check()
     try:
         with pytest.raises(UserError, match=r"^exec channel ssh:\S+: missing on the far side: .*/ctl_mboxlist$"):
