@@ -1,0 +1,98 @@
+"""Sieve at delivery (RFC 5228, fileinto; RFC 5490 :create): scripts put through ManageSieve
+(RFC 5804) as the user, mail delivered over LMTP, where each message lands checked over IMAP.
+Mail must never be lost: a fileinto that cannot be done keeps the message (RFC 5228 section 2.10.6,
+implicit keep), and a script the server cannot parse is refused at PUTSCRIPT, not at delivery."""
+
+import secrets
+
+import pytest
+
+from imapwright.protocol.managesieve import ManageSieveError
+
+pytestmark = pytest.mark.requires("sieve", "lmtp")
+
+
+def _message(subject: str) -> tuple[bytes, str]:
+    msgid = f"<{secrets.token_hex(8)}@imapwright.test>"
+    return (f"From: sender@imapwright.test\r\nTo: someone@imapwright.test\r\nSubject: {subject}\r\n"
+            f"Message-ID: {msgid}\r\nDate: Thu, 03 Dec 2026 01:00:00 +0000\r\n\r\nbody\r\n" + "x" * 200 + "\r\n").encode(), msgid
+
+
+def _activate(server, user, script: str) -> None:
+    with server.sieve_client(user.name, user.password) as sieve:
+        sieve.put_script("filter", script)
+        sieve.set_active("filter")
+
+
+def _deliver(server, user, subject: str):
+    data, msgid = _message(subject)
+    with server.lmtp_client() as lmtp:
+        [result] = lmtp.deliver(data, [f"{user.name}@imapwright.test"])
+    return result, msgid
+
+
+def _where(server, client, user, msgid: str) -> list[str]:
+    """The user's folders that hold the message (own names, INBOX as "")."""
+    found = []
+    for _flags, _sep, name in client.list_folders():
+        name = name if isinstance(name, str) else name.decode()
+        client.select_folder(name, readonly=True)
+        if client.search(["HEADER", "Message-ID", msgid]):
+            found.append(name)
+        client.unselect_folder()
+    inbox = server.mailbox_name(user.name, "", user.name)
+    return sorted("" if f == inbox else f for f in found)
+
+
+def test_fileinto_an_existing_folder(server, users, login):
+    user = users.create("sv")
+    client = login(user)
+    lists = server.mailbox_name(user.name, "lists", user.name)
+    client.create_folder(lists)
+    _activate(server, user, f'require "fileinto";\nif header :contains "subject" "[list]" {{ fileinto "{lists}"; }}\n')
+    result, msgid = _deliver(server, user, "[list] hello")
+    other, other_id = _deliver(server, user, "personal")
+    assert result.accepted and other.accepted
+    assert _where(server, client, user, msgid) == [lists]
+    assert _where(server, client, user, other_id) == [""]
+
+
+def test_fileinto_a_missing_folder_keeps_the_message_in_the_inbox(server, users, login):
+    user = users.create("sv")
+    missing = server.mailbox_name(user.name, "nothere", user.name)
+    _activate(server, user, f'require "fileinto";\nfileinto "{missing}";\n')
+    result, msgid = _deliver(server, user, "to a missing folder")
+    assert result.accepted, result
+    assert _where(server, login(user), user, msgid) == [""]
+
+
+def test_fileinto_create_makes_the_folder(server, users, login):
+    user = users.create("sv")
+    made = server.mailbox_name(user.name, "made-by-sieve", user.name)
+    _activate(server, user, f'require ["fileinto", "mailbox"];\nfileinto :create "{made}";\n')
+    result, msgid = _deliver(server, user, "create it")
+    assert result.accepted, result
+    assert _where(server, login(user), user, msgid) == [made]
+
+
+def test_a_script_with_a_syntax_error_is_refused_and_the_active_one_stays(server, users):
+    user = users.create("sv")
+    _activate(server, user, "keep;\n")
+    with server.sieve_client(user.name, user.password) as sieve:
+        with pytest.raises(ManageSieveError) as refused:
+            sieve.put_script("broken", 'if header :contains "subject" { keep; \n')
+        assert refused.value.args[0].startswith("NO")
+        assert sieve.list_scripts() == {"filter": True}
+
+
+def test_a_fileinto_over_quota_is_deferred_not_dropped(server, users, login):
+    user = users.create("sv")
+    client = login(user)
+    lists = server.mailbox_name(user.name, "lists", user.name)
+    client.create_folder(lists)
+    client.append(lists, b"Subject: filler\r\n\r\n" + b"f" * 12_000 + b"\r\n")
+    server.set_quota(user.mailbox, storage_kb=10)  # below what is stored: the account is over quota
+    _activate(server, user, f'require "fileinto";\nfileinto "{lists}";\n')
+    result, msgid = _deliver(server, user, "over quota")
+    assert not result.accepted and result.temporary_failure, result
+    assert _where(server, client, user, msgid) == []
