@@ -466,8 +466,12 @@ class Dovecot(Family):
         # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.
         if "exec" not in server.features:
             raise RuntimeError(f"cannot remove Dovecot user {user} without an exec channel")
-        server.exec(["doveadm", "kick", user], user="root")
-        server.exec(["rm", "-rf", f"{self.users_dir}/{user}", f"{DATA}/home/{user}"], user="root").check()
+        # A kicked session writes its indexes as it goes (2.4 recreated the home after rm): wait
+        # until anvil lists none of the user's sessions, then remove.
+        script = ('doveadm kick "$1" >/dev/null 2>&1; for i in $(seq 50); do '
+                  'doveadm who -1 "$1" 2>/dev/null | grep -q . || break; sleep 0.1; done; '
+                  f'rm -rf "{self.users_dir}/$1" "{DATA}/home/$1"')
+        server.exec(["sh", "-c", script, "sh", user], user="root").check(f"remove {user}")
 
     def consistency_problems(self, server, users):
         """Quota recalculation changes nothing, and a forced index resync finds nothing to fix."""

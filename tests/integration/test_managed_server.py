@@ -108,7 +108,9 @@ def test_dovecot_master_login_acts_as_user(server, users):
         client.select_folder("INBOX")
     finally:
         client.logout()
-    assert server.wait_for_log(f"user=<{user.name}>", "Login", since=datetime.now(UTC) - timedelta(seconds=10))
+    # 2.3 logs "Login: user=<NAME>", 2.4 "Logged in: user=<NAME>".
+    lines = server.wait_for_log(f"user=<{user.name}>", since=datetime.now(UTC) - timedelta(seconds=10))
+    assert any("Login: " in line.message or "Logged in: " in line.message for line in lines), lines
 
 
 def test_a_setting_replaces_the_images_own_line():
