@@ -86,7 +86,11 @@ class RightsProfile:
         return f"{self.group_prefix}{name}"
 
 
-CYRADM = {"none": "", "read": "lrs", "post": "lrsp", "append": "lrsip", "all": "*"}
+# cyradm's rights words as today's cyradm sets them (measured on Cyrus 3.2-3.12,
+# fixtures/cyradm/abbreviations.toml): the book's Table 9-3 with c and d split per RFC 4314; n
+# (annotations) is in neither write nor all.
+CYRADM = {"none": "", "read": "lrs", "post": "lrsp", "append": "lrsip", "write": "lrswipkxtecd",
+          "all": "lrswipkxtecda"}
 
 CYRUS = RightsProfile(
     name="cyrus", letters="lrswipkxtecdan", site_rights="0123456789", legacy={"c": "kx", "d": "te"}, group_prefix="group:",
@@ -94,14 +98,14 @@ CYRUS = RightsProfile(
     # imapd.conf defaults: implicit_owner_rights: lkxan; admins hold l and a everywhere.
     implicit_owner="lkxan", implicit_admin="la", empty_entry_kept=False,
     default_acl={"anyone": "lrs"},  # imapd.conf defaultacl
-    abbreviations={**CYRADM, "write": "lrswipkxtecdn"},
+    abbreviations=CYRADM,
 )
 
 DOVECOT = RightsProfile(
     name="dovecot", letters="lrswipkxtecda", legacy={"c": "kx", "d": "te"}, group_prefix="$",
     owner_default="lrswipkxtea", implicit_owner="", implicit_admin="", empty_entry_kept=True,
     default_acl=None,
-    abbreviations={**CYRADM, "write": "lrswipkxtecd"},
+    abbreviations=CYRADM,
     combine="precedence", myrights_needs_any="lrswikxtea",
 )
 
