@@ -4,6 +4,8 @@ Mail must never be lost: a fileinto that cannot be done keeps the message (RFC 5
 implicit keep), and a script the server cannot parse is refused at PUTSCRIPT, not at delivery."""
 
 import secrets
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +98,34 @@ def test_a_fileinto_over_quota_is_deferred_not_dropped(server, users, login):
     result, msgid = _deliver(server, user, "over quota")
     assert not result.accepted and result.temporary_failure, result
     assert _where(server, client, user, msgid) == []
+
+
+OUTCOMES = Path(__file__).resolve().parents[2] / "fixtures" / "sieve" / "outcomes.toml"
+ACTIONS = {"redirect": 'redirect "elsewhere@example.org";\n', "reject": 'require "reject";\nreject "not here";\n'}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_redirect_and_reject_never_lose_the_message(server, users, login, action):
+    user = users.create("sv")
+    _activate(server, user, ACTIONS[action])
+    result, msgid = _deliver(server, user, f"to be {action}ed")
+    stored = _where(server, login(user), user, msgid)
+    if result.accepted and stored:
+        outcome = "stored"
+    elif result.accepted:
+        queue = server.exec(["sh", "-c", "command -v mailq >/dev/null 2>&1 && mailq"], user="root").stdout
+        assert msgid.strip("<>") in queue or _queued_id(server, msgid), \
+            f"{action}: LMTP said {result.code} {result.text!r}, yet the message is in no folder and no queue: lost"
+        outcome = "queued"
+    else:
+        assert not stored, f"{action}: refused ({result.code}) but stored in {stored}"
+        outcome = "deferred" if result.temporary_failure else "refused"
+    recorded = tomllib.loads(OUTCOMES.read_text())[server.family_name][action]
+    assert outcome == recorded, f"{action}: {outcome} ({result.code} {result.text}), recorded {recorded}"
+
+
+def _queued_id(server, msgid: str) -> bool:
+    # mailq lists queue ids, not Message-IDs: look into the queued messages' headers (exim, postfix).
+    script = ('for d in /var/spool/exim4/input /var/spool/postfix; do [ -d "$d" ] && grep -rlF "$1" "$d"; '
+              'done 2>/dev/null | head -1')
+    return bool(server.exec(["sh", "-c", script, "sh", msgid], user="root").stdout.strip())
