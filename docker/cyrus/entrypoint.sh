@@ -1,7 +1,7 @@
 #!/bin/sh
 # Start syslog, prepare the volume on first use, write per-start settings, run the master.
 set -eu
-: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}"
+: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}"
 mkdir -p /var/log/imapwright
 rm -f /run/rsyslogd.pid
 rsyslogd
@@ -29,9 +29,20 @@ awk -F: 'NR == FNR { if ($1 != "") over[$1] = 1; next } !($1 in over)' \
     /tmp/imapwright-settings /etc/imapwright/imapd.conf > /etc/imapd.conf
 cat /tmp/imapwright-settings >> /etc/imapd.conf
 rm -f /tmp/imapwright-settings
+# TLS, when the harness gives a certificate (its run's CA issued it): STARTTLS on IMAP, LMTP and
+# ManageSieve, and IMAPS on IMAPS_PORT. The key is written for the server only, then forgotten.
+if [ -n "${IMAPWRIGHT_TLS_CERT:-}" ]; then
+    mkdir -p /etc/imapwright/tls
+    printf '%s\n' "$IMAPWRIGHT_TLS_CERT" > /etc/imapwright/tls/cert.pem
+    (umask 077; printf '%s\n' "${IMAPWRIGHT_TLS_KEY:?}" > /etc/imapwright/tls/key.pem)
+    chown cyrus:mail /etc/imapwright/tls/cert.pem /etc/imapwright/tls/key.pem
+    printf 'tls_server_cert: /etc/imapwright/tls/cert.pem\ntls_server_key: /etc/imapwright/tls/key.pem\n' >> /etc/imapd.conf
+fi
+unset IMAPWRIGHT_TLS_KEY
 sed -e "s/@IMAP_PORT@/$IMAP_PORT/" -e "s/@LMTP_PORT@/$LMTP_PORT/" -e "s/@SIEVE_PORT@/$SIEVE_PORT/" \
-    /etc/imapwright/cyrus.conf > /etc/cyrus.conf
+    -e "s/@IMAPS_PORT@/$IMAPS_PORT/" /etc/imapwright/cyrus.conf > /etc/cyrus.conf
 [ "$SIEVE_PORT" = 0 ] && sed -i '/timsieved/d' /etc/cyrus.conf
+[ "$IMAPS_PORT" = 0 ] && sed -i '/imapd -s/d' /etc/cyrus.conf
 printf '%s' "$ADMIN_PASSWORD" | saslpasswd2 -p -c -f "$D/config/sasldb2" cyrus
 chown cyrus:mail "$D/config/sasldb2"; chmod 640 "$D/config/sasldb2"
 unset ADMIN_PASSWORD

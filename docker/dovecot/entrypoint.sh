@@ -1,7 +1,7 @@
 #!/bin/sh
 # Start syslog, prepare the volume on first use, write ports and per-start settings, run Dovecot.
 set -eu
-: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}"
+: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}"
 mkdir -p /var/log/imapwright
 rm -f /run/rsyslogd.pid
 rsyslogd
@@ -23,8 +23,21 @@ case "$(dovecot --version)" in 2.3*) addr=address ;; *) addr=listen ;; esac
     set -- $svc
     printf 'service %s {\n  inet_listener %s {\n    %s = 127.0.0.1\n    port = %s\n  }\n}\n' "$1" "$2" "$addr" "$3"
   done
+  # TLS, when the harness gives a certificate (its run's CA issued it): STARTTLS everywhere, IMAPS
+  # on IMAPS_PORT. The settings' names changed in 2.4.
+  if [ -n "${IMAPWRIGHT_TLS_CERT:-}" ]; then
+    mkdir -p /etc/imapwright/tls
+    printf '%s\n' "$IMAPWRIGHT_TLS_CERT" > /etc/imapwright/tls/cert.pem
+    (umask 077; printf '%s\n' "${IMAPWRIGHT_TLS_KEY:?}" > /etc/imapwright/tls/key.pem)
+    case "$addr" in
+      address) printf 'ssl = yes\nssl_cert = </etc/imapwright/tls/cert.pem\nssl_key = </etc/imapwright/tls/key.pem\n' ;;
+      *) printf 'ssl = yes\nssl_server_cert_file = /etc/imapwright/tls/cert.pem\nssl_server_key_file = /etc/imapwright/tls/key.pem\n' ;;
+    esac
+    [ "$IMAPS_PORT" = 0 ] || printf 'service imap-login {\n  inet_listener imaps {\n    %s = 127.0.0.1\n    port = %s\n    ssl = yes\n  }\n}\n' "$addr" "$IMAPS_PORT"
+  fi
   # IMAPWRIGHT_CONFIG: newline-separated "key = value" lines, the settings of this start.
   printf '%s\n' "${IMAPWRIGHT_CONFIG:-}"
 } > /etc/dovecot/imapwright-local.conf
+unset IMAPWRIGHT_TLS_KEY
 echo "imapwright: dovecot starting" | logger -t imapwright
 exec /usr/sbin/dovecot -F

@@ -20,7 +20,7 @@ from ..report.plugin import ReportWriter
 from ..servers.contract import register_own
 from ..servers.families import FAMILIES
 from ..servers.images import ensure_image, is_current
-from ..servers.managed import stop_all
+from ..servers.managed import spec_features, stop_all
 from . import deviations as deviations_mod
 from .completeness import Completeness
 from .pool import TARGET, ServerPool
@@ -310,7 +310,7 @@ def _requirement_failure(item: pytest.Item, state: State) -> str | None:
         family, version, features = handle.family_name, handle.version_tuple, handle.features
     else:
         spec = lookup(name)
-        family, version, features = spec.family, spec.version_tuple, FAMILIES[spec.family].features
+        family, version, features = spec.family, spec.version_tuple, spec_features(spec)
     for mark in marks:
         for text in mark.args:
             why = parse_requirement(text).unmet(family, version, features)

@@ -144,6 +144,15 @@ class Family:
         code, out, _err = channel.run(["sh", "-c", script, "sh", *self.required_tools], "root")
         return out.decode(errors="replace").split() if code == 0 else list(self.required_tools)
 
+    def plaintext_settings(self, server: ServerHandle, allowed: bool) -> dict[str, str]:
+        """Settings (for ManagedServer.reconfigure) that allow or refuse passwords in clear text
+        before TLS: the book's warning about plaintext passwords, as configuration."""
+        raise NotImplementedError
+
+    def starttls_settings(self, server: ServerHandle) -> dict[str, str]:
+        """Settings under which the IMAP port offers STARTTLS (none where it does by default)."""
+        return {}
+
     def delivery_grace(self, server: ServerHandle) -> str:
         """How far past a quota limit the last delivery may go ("10%", "10 M"; see models/quota)."""
         return "0"
@@ -192,6 +201,13 @@ class Cyrus(Family):
 
     def settings_text(self, options):
         return "\n".join(f"{k}: {_fmt(v)}" for k, v in options.items())
+
+    def plaintext_settings(self, server, allowed):
+        return {"allowplaintext": "yes" if allowed else "no"}
+
+    def starttls_settings(self, server):
+        # 3.10.2 and 3.12.1 turned STARTTLS off by default (implicit TLS preferred, RFC 8314).
+        return {"allowstarttls": "on"} if server.version_tuple >= (3, 10) else {}
 
     def user_mailbox(self, user):
         return f"user.{user}"
@@ -380,6 +396,11 @@ class Dovecot(Family):
     def settings_text(self, options):
         return "\n".join(f"{k} = {_fmt(v)}" for k, v in options.items())
 
+    def plaintext_settings(self, server, allowed):
+        if server.version_tuple >= (2, 4):
+            return {"auth_allow_cleartext": "yes" if allowed else "no"}
+        return {"disable_plaintext_auth": "no" if allowed else "yes"}
+
     def delivery_grace(self, server):
         # 2.3: plugin setting quota_grace (unset: 10%); 2.4: quota_storage_grace (default 10 M).
         setting, default = ("quota_storage_grace", "10 M") if server.version_tuple >= (2, 4) \
@@ -466,12 +487,8 @@ class Dovecot(Family):
         # Dovecot never deletes an INBOX over IMAP: the account goes with its passwd-file and home.
         if "exec" not in server.features:
             raise RuntimeError(f"cannot remove Dovecot user {user} without an exec channel")
-        # A kicked session writes its indexes as it goes (2.4 recreated the home after rm): wait
-        # until anvil lists none of the user's sessions, then remove.
-        script = ('doveadm kick "$1" >/dev/null 2>&1; for i in $(seq 50); do '
-                  'doveadm who -1 "$1" 2>/dev/null | grep -q . || break; sleep 0.1; done; '
-                  f'rm -rf "{self.users_dir}/$1" "{DATA}/home/$1"')
-        server.exec(["sh", "-c", script, "sh", user], user="root").check(f"remove {user}")
+        server.exec(["doveadm", "kick", user], user="root")
+        server.exec(["rm", "-rf", f"{self.users_dir}/{user}", f"{DATA}/home/{user}"], user="root").check()
 
     def consistency_problems(self, server, users):
         """Quota recalculation changes nothing, and a forced index resync finds nothing to fix."""

@@ -64,6 +64,7 @@ class ServerHandle:
     features: frozenset[str] = frozenset()
     owned: bool = False  # started by the harness: destructive suites may run without asking
     sieve: Endpoint | None = None  # ManageSieve (RFC 5804), where the harness knows the port
+    imaps: Endpoint | None = None  # IMAP over TLS (RFC 8314); STARTTLS is on `imap` when "tls"
     version_source: str = "image"  # where `version` came from (identify.Identity.source); "" unknown
     # An exec channel given explicitly (ssh); otherwise the container's, made when first needed.
     exec_channel: ExecChannel | None = None
@@ -108,15 +109,31 @@ class ServerHandle:
         return self.family.detail_delivery_right
 
     # -- protocol clients ---------------------------------------------------------------------
-    def imap_client(self, timeout: float = 30) -> imapclient.IMAPClient:
-        client = imapclient.IMAPClient(self.imap.host, port=self.imap.port, ssl=False, timeout=timeout)
+    def imap_client(self, timeout: float = 30, tls: str = "") -> imapclient.IMAPClient:
+        """A connection, not logged in; `tls` "imaps" (the IMAPS port) or "starttls" (upgraded at once),
+        verified against the run's CA (servers/tls.py)."""
+        if tls == "imaps":
+            if self.imaps is None:
+                raise ServerError(f"{self.name}: no IMAPS port")
+            client = imapclient.IMAPClient(self.imaps.host, port=self.imaps.port, ssl=True,
+                                           ssl_context=self.tls_context(), timeout=timeout)
+        else:
+            client = imapclient.IMAPClient(self.imap.host, port=self.imap.port, ssl=False, timeout=timeout)
+            if tls == "starttls":
+                client.starttls(self.tls_context())
         # imapclient writes some commands in two pieces (line, then CRLF); with Nagle's algorithm
         # and delayed ACKs each such command waits about 40 ms for nothing.
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return client
 
-    def login(self, user: str, password: str) -> imapclient.IMAPClient:
-        client = self.imap_client()
+    def tls_context(self):
+        """Client TLS settings that trust the run's CA only."""
+        from .tls import run_ca
+
+        return run_ca().client_context()
+
+    def login(self, user: str, password: str, tls: str = "") -> imapclient.IMAPClient:
+        client = self.imap_client(tls=tls)
         try:
             client.login(user, password)
         except BaseException:  # a refused login closes its connection (callers may retry)
@@ -255,6 +272,14 @@ class ServerHandle:
     def required_tools(self) -> tuple[str, ...]:
         """The server's own tools the harness runs (its family's contract, docker/README.md)."""
         return self.family.required_tools
+
+    def starttls_settings(self) -> dict[str, str]:
+        """Settings under which the IMAP port offers STARTTLS (empty where it does by default)."""
+        return self.family.starttls_settings(self)
+
+    def plaintext_settings(self, allowed: bool) -> dict[str, str]:
+        """Settings that allow or refuse clear-text passwords before TLS (for reconfigure)."""
+        return self.family.plaintext_settings(self, allowed)
 
     def delivery_grace(self) -> str:
         """How far past a quota limit the delivery that crosses it may go (models/quota grace)."""

@@ -16,7 +16,7 @@ import imapclient
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError
-from . import contract, engine, logs, ownership, ports
+from . import contract, engine, logs, ownership, ports, tls
 from .families import DATA, FAMILIES
 from .handle import Endpoint, ServerHandle
 from .images import ensure_image
@@ -59,6 +59,10 @@ class ManagedServer(ServerHandle):
             "ADMIN_PASSWORD": self.admin_password,
             "IMAPWRIGHT_CONFIG": self.family.settings_text(self.options),
         }
+        if self.imaps is not None:  # a certificate from the run's CA, fresh for each container
+            credentials = tls.run_ca().issue(self.imaps.host)
+            env.update({"IMAPS_PORT": str(self.imaps.port), "IMAPWRIGHT_TLS_CERT": credentials.cert_pem,
+                        "IMAPWRIGHT_TLS_KEY": credentials.key_pem})
         labels = self.labels
         try:
             self.container = engine.client().containers.run(
@@ -82,7 +86,9 @@ class ManagedServer(ServerHandle):
             try:
                 with socket.create_connection((self.imap.host, self.imap.port), timeout=1):
                     pass
-                client = imapclient.IMAPClient(self.imap.host, port=self.imap.port, ssl=False, timeout=5)
+                # Over IMAPS where the server has TLS: a start with plaintext logins refused (the
+                # book's policy, suites/tls) must still come up, STARTTLS offered or not.
+                client = self.imap_client(timeout=5, tls="imaps" if self.imaps else "")
                 try:
                     client.login(self.admin_user, self.admin_password)
                     return
@@ -169,8 +175,14 @@ class ManagedServer(ServerHandle):
         for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self.labels[engine.LABEL_INSTANCE]}"], kinds),
                            key=lambda i: i.kind):  # containers before the volume they use
             engine.remove(item)
-        for port in (self.imap.port, self.lmtp.port, self.sieve_port):
+        for port in (self.imap.port, self.lmtp.port, self.sieve_port, self.imaps.port if self.imaps else 0):
             ports.release(port)
+
+
+def spec_features(spec: ServerSpec) -> frozenset[str]:
+    """What a server started from `spec` offers: its family's features, and TLS on the catalogue's
+    images (an own image need not know the TLS variables, docker/README.md)."""
+    return FAMILIES[spec.family].features | ({"tls"} if not spec.is_own else set())
 
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
@@ -197,11 +209,13 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     labels = {engine.LABEL_MANAGED: "1", engine.LABEL_SERVER: spec.name, engine.LABEL_INSTANCE: secrets.token_hex(8),
               **owned_by}
     sieve_port = ports.free_port()
+    imaps = Endpoint(ports.HOST, ports.free_port()) if "tls" in spec_features(spec) else None
     server = ManagedServer(
         name=spec.name, family=family, version=version, version_source=version_source,
         imap=Endpoint(ports.HOST, imap), lmtp=Endpoint(ports.HOST, lmtp),
         admin_user=family.admin_user, admin_password=secrets.token_urlsafe(18),
-        features=family.features, owned=True, sieve=Endpoint(ports.HOST, sieve_port),
+        features=spec_features(spec), owned=True, sieve=Endpoint(ports.HOST, sieve_port),
+        imaps=imaps,
         spec=spec, options=dict(options or {}), volume_name=volume_name, image_id=image.id, sieve_port=sieve_port,
         owner=owner, labels=labels,
     )
