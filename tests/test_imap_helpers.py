@@ -26,3 +26,12 @@ class _Client:
 ])
 def test_get_metadata_parses_recorded_responses(recorded, expected):
     assert imap.get_metadata(_Client(recorded), "a", "/private/comment") == expected
+
+
+def test_quote_sends_non_ascii_names_in_modified_utf7():
+    # A folder name as LIST returns it (decoded) must go back out encoded (RFC 3501 5.1.3).
+    from imapwright.protocol.imap import quote
+
+    assert quote("user.bob.Entwürfe") == '"user.bob.Entw&APw-rfe"'
+    assert quote("user.bob.Entw&APw-rfe") == '"user.bob.Entw&APw-rfe"'
+    assert quote('a"b\\c') == '"a\\"b\\\\c"'

@@ -6,10 +6,15 @@ import imaplib
 import re
 
 import imapclient
+from imapclient import imap_utf7
 
 
 def quote(name: str) -> str:
-    """An IMAP quoted string (mailbox names here are ASCII or already modified UTF-7)."""
+    """An IMAP quoted string. A mailbox name with non-ASCII characters (as LIST gives it back,
+    decoded) goes out in modified UTF-7 (RFC 3501 section 5.1.3); ASCII names, modified UTF-7
+    ones included, are sent as they are."""
+    if not name.isascii():
+        name = imap_utf7.encode(name).decode("ascii")
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -152,3 +157,8 @@ def set_metadata(client: imapclient.IMAPClient, mailbox: str, values: dict[str, 
     typ, data = command(client, "SETMETADATA", quote(mailbox), f"({pairs})")
     if typ != "OK":
         raise imaplib.IMAP4.error(f"SETMETADATA {mailbox}: {typ} {status_text(data)}")
+
+
+def peer_certificate(client: imapclient.IMAPClient) -> dict:
+    """The verified certificate of a TLS connection's server (ssl's getpeercert form)."""
+    return client._imap.sock.getpeercert()  # imaplib keeps the socket private

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import imapclient
 import pytest
 
+from imapwright.protocol.imap import peer_certificate
 from imapwright.servers.tls import RunCA
 
 pytestmark = pytest.mark.requires("tls")
@@ -19,7 +20,7 @@ def test_imaps_login_verifies_the_servers_certificate(server, users):
     user = users.create()
     client = server.login(user.name, user.password, tls="imaps")
     try:
-        cert = client._imap.sock.getpeercert()  # noqa: SLF001 - the verified peer, read only
+        cert = peer_certificate(client)
         assert ("IP Address", "127.0.0.1") in cert["subjectAltName"]
         assert client.select_folder("INBOX")[b"EXISTS"] == 0
     finally:

@@ -21,6 +21,14 @@ def test_waits(server):
 '''
 
 
+def _terminal_signals() -> None:
+    """In the child: Ctrl-C and Ctrl-\\ as a terminal delivers them. A test run started in the
+    background by a non-interactive shell inherits SIGINT ignored (bash does that for `cmd &`),
+    and Python then never raises KeyboardInterrupt: the interrupt would not be tested at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def _containers(pid: int) -> list[str]:
     return [c.name for c in engine.find([f"{engine.LABEL_OWNER_PID}={pid}"], ("container",))]
 
@@ -35,7 +43,8 @@ def test_interrupted_pytest_run_removes_its_server(tmp_path, sig):
     (tmp_path / "test_inner.py").write_text(INNER.format(marker=str(marker)))
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir",
                              str(tmp_path), str(tmp_path / "test_inner.py"), "--server", "cyrus:3.6"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=_terminal_signals)
     deadline = time.monotonic() + 120
     while not marker.exists():
         assert proc.poll() is None, proc.stdout.read().decode()
@@ -69,7 +78,7 @@ def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
     """Ctrl-C reaches the whole process group: the run, its xdist workers and their servers."""
     proc = subprocess.Popen(["imapwright", "run", "health", "--server", "cyrus:3.6", "--server", "dovecot:2.3",
                              "--reports", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_terminal_signals)
     deadline = time.monotonic() + 120
     pids: set[int] = set()
     while True:
@@ -107,7 +116,7 @@ def test_interrupted_suite_run_says_so_in_every_output(tmp_path, servers):
     say INTERRUPTED with the tests that did not run (not a green page of what ran)."""
     args = [a for name in servers for a in ("--server", name)]
     proc = subprocess.Popen(["imapwright", "run", "acl", *args, "--reports", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_terminal_signals)
     if len(servers) == 1:
         _wait_for_output(proc, b"test_bad_input.py")
         time.sleep(1)
@@ -136,7 +145,7 @@ def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_pa
     reports = tmp_path / "reports"
     proc = subprocess.Popen(["imapwright", "load", "delivery", "--server", "cyrus:3.6", "--duration", "60",
                              "--population", "3", "--reports", str(reports)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_terminal_signals)
     deadline = time.monotonic() + 120
     while not list(reports.glob(".*partial/locust_stats_history.csv")):  # Locust is running
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
@@ -168,7 +177,7 @@ def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, t
         for n in range(5000)))
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", f"imap://{server.admin_user}@{server.imap}"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=_terminal_signals)
     deadline = time.monotonic() + 120
     while True:  # half-way: some messages stored, the run still going
         assert proc.poll() is None and time.monotonic() < deadline, "the migration ended before it was cut"
