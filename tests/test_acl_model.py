@@ -186,3 +186,11 @@ def test_listrights_recorded_answers():
     assert cy_owner == listrights(CYRUS, owner=True)
     assert cy_other == listrights(CYRUS, owner=False)
     assert dv_owner == listrights(DOVECOT, owner=True) == listrights(DOVECOT, owner=False)
+
+
+def test_listrights_with_a_quoted_mailbox_name():
+    # Seen on Dovecot holding a migrated folder "s!me f\u00fcr" (quoted, spaces inside).
+    from imapwright.models.acl import parse_listrights
+
+    req, opt = parse_listrights(DOVECOT, '"user.bob.s_041me f&APw-r \\"x\\"" admin "" l r w s t p i e k x a c d')
+    assert req == frozenset() and "a" in opt and "l" in opt

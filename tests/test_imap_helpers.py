@@ -33,5 +33,5 @@ def test_quote_sends_non_ascii_names_in_modified_utf7():
     from imapwright.protocol.imap import quote
 
     assert quote("user.bob.Entwürfe") == '"user.bob.Entw&APw-rfe"'
-    assert quote("user.bob.Entw&APw-rfe") == '"user.bob.Entw&APw-rfe"'
+    assert quote("user.bob.x&y") == '"user.bob.x&-y"'  # '&' itself is escaped
     assert quote('a"b\\c') == '"a\\"b\\\\c"'

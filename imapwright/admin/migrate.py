@@ -32,7 +32,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import imapclient
-from imapclient import imap_utf7
 
 from ..errors import UserError
 from ..mailstore.maildir import read_maildir
@@ -353,8 +352,7 @@ def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
         if right and before:
             client.setacl(state.mailbox, "anyone", before)
         elif right:
-            name = imap_utf7.encode(state.mailbox).decode()
-            typ, data = command(client, "DELETEACL", quote(name), "anyone")
+            typ, data = command(client, "DELETEACL", quote(state.mailbox), "anyone")
             if typ != "OK":
                 raise RuntimeError(f"DELETEACL {state.mailbox} anyone: {typ} {data}")
 

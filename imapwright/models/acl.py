@@ -8,6 +8,8 @@ Servers differ in which letters they accept and how they map the obsolete RFC 20
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -201,8 +203,9 @@ def listrights(profile: RightsProfile, *, owner: bool) -> tuple[frozenset[str], 
 
 
 def parse_listrights(profile: RightsProfile, text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The required and optional rights of a '* LISTRIGHTS mailbox identifier req opt...' line."""
-    words = text.split()
+    """The required and optional rights of a '* LISTRIGHTS mailbox identifier req opt...' line.
+    The mailbox and identifier may be quoted strings with spaces (a real server's folder names)."""
+    words = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', text)
     required, optional = words[2].strip('"'), words[3:]
     return profile.parse_reported(required), frozenset().union(*(profile.parse_reported(w) for w in optional))
 

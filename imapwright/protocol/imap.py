@@ -10,11 +10,10 @@ from imapclient import imap_utf7
 
 
 def quote(name: str) -> str:
-    """An IMAP quoted string. A mailbox name with non-ASCII characters (as LIST gives it back,
-    decoded) goes out in modified UTF-7 (RFC 3501 section 5.1.3); ASCII names, modified UTF-7
-    ones included, are sent as they are."""
-    if not name.isascii():
-        name = imap_utf7.encode(name).decode("ascii")
+    """An IMAP quoted string for a mailbox name as the harness holds it: decoded, the way
+    imapclient's LIST gives it back. It goes out in modified UTF-7 (RFC 3501 section 5.1.3): non-ASCII
+    characters encoded, and '&' written '&-'."""
+    name = imap_utf7.encode(name).decode("ascii")
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
