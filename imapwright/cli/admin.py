@@ -126,7 +126,7 @@ def admin_checkpoint(
              ["set the live mailboxes.db aside", "reconstruct -P every cyrus.header on every partition", "restart",
               "quota -f"] if rebuild else
              [f"ctl_mboxlist -d | gzip > {directory}/{cp.PREFIX}.0.gz (older copies shifted, {keep} kept)"])
-    if dry_run_or_need_target(steps, dry_run, target, "imap://ADMIN@HOST:PORT?exec=docker:NAME"):
+    if dry_run_or_need_target(steps, dry_run, target, "imap://ADMIN@HOST:PORT?exec=docker:NAME (or ssh:USER@HOST)"):
         return
     if (copy or rebuild) and not allow_destructive:
         raise UserError("replacing the live mailbox list is destructive: add --allow-destructive")

@@ -59,7 +59,7 @@ def dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, 
     return False
 
 
-TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]"
+TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]]"
 TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
 
 def connect(target: str | None):

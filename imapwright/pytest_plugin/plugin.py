@@ -84,7 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--catalogue", metavar="FILE",
                     help="TOML file of your own servers ([servers.\"NAME\"] family, image or context)")
     group.addoption("--target", metavar="URL",
-                    help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME]; "
+                    help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]]; "
                          "password from IMAPWRIGHT_TARGET_PASSWORD")
     group.addoption("--target-version", metavar="[FAMILY:]VERSION",
                     help="the --target server's version (e.g. 3.6.1 or cyrus:3.6), where it does not say itself")
