@@ -63,7 +63,7 @@ def main() -> int:
                     names = [f"{method[0]}{start + i:05d}" for i in range(count)]
                     t0 = time.perf_counter()
                     if method != "reference":
-                        result = addusers(server.imap.host, server.imap.port, server.admin_user,
+                        result = addusers(server.dialer(), server.admin_user,
                                           server.admin_password, names,
                                           connections=args.connections if method == "workflow" else 1)
                         if len(result.created) != count:

@@ -76,7 +76,7 @@ def measure(spec, db: str | None, sizes: list[int], repeat: int, progress) -> li
         for size in [0] + sizes:
             if size > seeded:
                 t0 = time.perf_counter()
-                seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
+                seed_mailboxes(server.dialer(), server.admin_user, server.admin_password,
                                seed_names(seeded, size), progress=lambda n: progress.advance(task, n))
                 seed_time, seed_count, seeded = time.perf_counter() - t0, size - seeded, size
             else:

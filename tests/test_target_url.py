@@ -5,10 +5,9 @@ from imapwright.servers.target import parse_target
 
 
 def test_full_target_url():
-    admin, imap, lmtp, container, sieve = parse_target(
-        "imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:2424&exec=docker:srv&sieve=127.0.0.1:4190")
-    assert (admin, str(imap), str(lmtp), container.container, str(sieve)) == (
-        "cyrus", "127.0.0.1:1143", "127.0.0.1:2424", "srv", "127.0.0.1:4190")
+    t = parse_target("imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:2424&exec=docker:srv&sieve=127.0.0.1:4190")
+    assert (t.admin, str(t.imap), str(t.lmtp), t.exec.container, str(t.sieve), t.tls, t.insecure) == (
+        "cyrus", "127.0.0.1:1143", "127.0.0.1:2424", "srv", "127.0.0.1:4190", "", False)
 
 
 @pytest.mark.parametrize("text,login,host,port", [
@@ -17,18 +16,32 @@ def test_full_target_url():
     ("ssh:admin@[::1]:2222", "admin", "::1", 2222),
 ])
 def test_ssh_exec_channels(text, login, host, port):
-    *_, channel, _sieve = parse_target(f"imap://cyrus@h:143?exec={text}&log=/var/log/mail.log")
+    channel = parse_target(f"imap://cyrus@h:143?exec={text}&log=/var/log/mail.log").exec
     assert (channel.kind, channel.login, channel.host, channel.port, channel.log) == (
         "ssh", login, host, port, "/var/log/mail.log")
 
 
 def test_default_port_and_no_extras():
-    admin, imap, lmtp, container, sieve = parse_target("imap://admin@localhost")
-    assert (imap.port, lmtp, container, sieve) == (143, None, None, None)
+    t = parse_target("imap://admin@localhost")
+    assert (t.imap.port, t.lmtp, t.exec, t.sieve, t.tls) == (143, None, None, None, "")
+
+
+@pytest.mark.parametrize("url,port,tls,insecure", [
+    ("imaps://admin@mail.example", 993, "imaps", False),
+    ("imaps://admin@mail.example:10993?insecure=1", 10993, "imaps", True),
+    ("imap://admin@mail.example?starttls=1", 143, "starttls", False),
+    ("imap://admin@mail.example?starttls=0", 143, "", False),
+])
+def test_tls_forms(url, port, tls, insecure):
+    t = parse_target(url)
+    assert (t.imap.port, t.tls, t.insecure) == (port, tls, insecure)
 
 
 @pytest.mark.parametrize("url,msg", [
     ("http://cyrus@h:1", "expected imap://"),
+    ("imaps://cyrus@h:1?starttls=1", "starttls=1 is for imap://"),
+    ("imap://cyrus@h:1?starttls=yes", "expected 1 or 0"),
+    ("imap://cyrus@h:1?tls=1", "unknown setting 'tls'"),
     ("imap://h:1", "expected imap://"),
     ("imap://cyrus:secret@h:1", "must not carry a password"),
     ("imap://cyrus@h:1?lmtp=nohostport", "expected HOST:PORT"),

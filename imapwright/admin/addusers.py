@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..protocol.dial import Dialer
 from ..protocol.imap import pipeline, quote
 
 DEFAULT_QUOTA_KB = 15360
@@ -71,7 +72,7 @@ class AddUsersResult:
                 + (f", {skipped} lines skipped" if skipped else ""))
 
 
-def addusers(host: str, port: int, admin: str, password: str, users: list[str],
+def addusers(dialer: Dialer, admin: str, password: str, users: list[str],
              quota_kb: int | None = DEFAULT_QUOTA_KB, folders: tuple[str, ...] = DEFAULT_FOLDERS,
              progress: Callable[[int], None] = lambda _n: None, connections: int = 4) -> AddUsersResult:
     """Create each user's account, folders and quota; `progress(n)` after every n users.
@@ -83,7 +84,7 @@ def addusers(host: str, port: int, admin: str, password: str, users: list[str],
     per_user = len(commands_for("x", quota_kb, folders))
 
     def run(chunk: list[str]) -> list[tuple[str, str, str]]:
-        answers = pipeline(host, port, admin, password,
+        answers = pipeline(dialer, admin, password,
                            [c for u in chunk for c in commands_for(u, quota_kb, folders)])
         outcomes = [(user, *_outcome(answers[i * per_user:(i + 1) * per_user])) for i, user in enumerate(chunk)]
         progress(len(chunk))

@@ -53,7 +53,7 @@ def admin_addusers(
     in_userdb = handle.accounts_in_userdb  # quotas too are userdb fields there
     with Progress(console=console) as bar:
         task = bar.add_task("addusers", total=len(listed.users))
-        result = addusers(handle.imap.host, handle.imap.port, handle.admin_user, handle.admin_password,
+        result = addusers(handle.dialer(), handle.admin_user, handle.admin_password,
                           listed.users, None if in_userdb else quota, folder_list,
                           progress=lambda n: bar.advance(task, n))
     if in_userdb:  # the account was made in the userdb; CREATE then found its INBOX there

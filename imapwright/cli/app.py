@@ -59,16 +59,16 @@ def dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, 
     return False
 
 
-TARGET_FORM = "imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]]"
+TARGET_FORM = "imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]&starttls=1&insecure=1]"
 TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
 
-def connect(target: str | None):
-    """The --target server, checked (address, password) before any work starts."""
+def connect(target: str | None, insecure: bool = False):
+    """The --target server, checked (address, password, certificate) before any work starts."""
     if not target:
         raise UserError(f"give --target {TARGET_FORM}")
     from ..servers.target import connect_target
 
-    return connect_target(target)
+    return connect_target(target, insecure=insecure)
 
 
 def suite_paths(suites: list[str]) -> list[str]:

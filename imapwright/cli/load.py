@@ -21,6 +21,8 @@ def load(
     server: Annotated[str, typer.Option(help="catalogue server to start for the run")] = DEFAULT_SERVER,
     target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_FORM}")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
+    insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
+    tls: Annotated[bool, typer.Option(help="IMAP sessions over TLS (IMAPS): what TLS costs the server")] = False,
     users: Annotated[int, typer.Option(help="concurrent Locust users (capacity: the most it steps up to)")] = 10,
     spawn_rate: Annotated[float, typer.Option(help="users started per second")] = 10,
     duration: Annotated[str, typer.Option(help="run time: seconds, or 30s, 5m, 1h30m (every run is bounded)")] = "30",
@@ -70,7 +72,7 @@ def load(
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
                         workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
-                        options=knobs)
+                        options=knobs, tls=tls)
     params.check()
     settings = params_mod.key_values(server_option, "--server-option")
     if mboxlist_db:
@@ -83,7 +85,7 @@ def load(
                             "say so with --allow-destructive")
         if settings:
             raise UserError("--mboxlist-db/--server-option apply to servers the harness starts, not --target")
-        out, summary = run_on_target(connect(target), params, reports)
+        out, summary = run_on_target(connect(target, insecure), params, reports)
     else:
         lookup(server)
         ensure_images([server])

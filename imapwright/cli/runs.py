@@ -176,7 +176,8 @@ def run(
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
     image: Annotated[str | None, typer.Option(help="your own image for --server cyrus:custom / dovecot:custom")] = None,
     catalogue: Annotated[Path | None, typer.Option(help="TOML file of your own servers")] = None,
-    target: Annotated[str | None, typer.Option(help="external server imap://ADMIN@HOST:PORT[?lmtp=..&exec=..]")] = None,
+    target: Annotated[str | None, typer.Option(help="external server imap[s]://ADMIN@HOST:PORT[?lmtp=..&exec=..&starttls=1]")] = None,
+    insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
                                                              "does not say itself")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let data-changing suites run on --target")] = False,
@@ -206,7 +207,7 @@ def run(
 
         # A wrong address or password, or a version the deviations need and nobody knows: one
         # clear line before any test.
-        handle = connect_target(target, target_version)
+        handle = connect_target(target, target_version, insecure)
         refuse_unknown_version(handle, *load_all())
         console.print(f"target: {handle.family_name} {handle.version} (version from {handle.version_source})")
     ensure_images(names)
@@ -221,6 +222,8 @@ def run(
         args += ["--target", target]
     if target_version:
         args += ["--target-version", target_version]
+    if insecure:
+        args.append("--insecure")
     if read_only and allow_destructive:
         raise UserError("--read-only and --allow-destructive contradict each other; give one")
     if allow_destructive:

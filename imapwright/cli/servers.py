@@ -57,6 +57,8 @@ def servers_build(names: Annotated[list[str], typer.Argument(help="catalogue nam
     family = spec.family
     typer.echo(f"built {image.tags[0]} {image.id} (server {image.labels.get('imapwright.server-version', '?')}) "
                f"with {image.labels['imapwright.debs']}")
+    if image.labels.get("imapwright.debs-left-out"):
+        typer.echo(f"left out (not installed in {spec.name}): {image.labels['imapwright.debs-left-out']}")
     typer.echo(f"use: --server {family}:custom --image {image.tags[0]}")
 
 

@@ -33,7 +33,11 @@ class LoadConfig:
     ledger: str = ""  # directory for acknowledged-delivery ledgers; empty: none kept
     container: str = ""  # docker container for admin tools (large-list scenario)
     family: str = "cyrus"
+    tls: str = ""  # IMAP sessions: "" plain, "imaps", "starttls"
+    tls_ca: str = ""  # CA file the server's certificate is verified with ("" the system's trust)
+    tls_verify: bool = True  # False: --insecure accepted an unverified target
     options: dict[str, str] = field(default_factory=dict)  # scenario knobs, IMAPWRIGHT_LOAD_OPT_*
+    _ssl: object = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LoadConfig:
@@ -44,6 +48,7 @@ class LoadConfig:
             users=[u for u in get("USERS").split(",") if u], password=get("PASSWORD"),
             admin=get("ADMIN"), admin_password=get("ADMIN_PASSWORD"), ledger=get("LEDGER"),
             container=get("CONTAINER"), family=get("FAMILY") or "cyrus",
+            tls=get("TLS"), tls_ca=get("TLS_CA"), tls_verify=get("TLS_VERIFY") != "0",
             options={k.removeprefix(PREFIX + "OPT_").lower(): v for k, v in env.items()
                      if k.startswith(PREFIX + "OPT_")},
         )
@@ -51,7 +56,8 @@ class LoadConfig:
     def to_env(self) -> dict[str, str]:
         env = {"USERS": ",".join(self.users), "PASSWORD": self.password, "ADMIN": self.admin,
                "ADMIN_PASSWORD": self.admin_password, "LEDGER": self.ledger,
-               "CONTAINER": self.container, "FAMILY": self.family}
+               "CONTAINER": self.container, "FAMILY": self.family, "TLS": self.tls, "TLS_CA": self.tls_ca,
+               "TLS_VERIFY": "1" if self.tls_verify else "0"}
         if self.imap:
             env["IMAP"] = f"{self.imap[0]}:{self.imap[1]}"
         if self.lmtp:
@@ -65,6 +71,21 @@ class LoadConfig:
         if missing:
             raise SystemExit("set " + ", ".join(PREFIX + m.upper() for m in missing)
                              + " (imapwright load sets them; see loadtests/README.md)")
+
+    def ssl_context(self):
+        """The client TLS settings for IMAP sessions, made once per process; None when plain."""
+        if not self.tls:
+            return None
+        if self._ssl is None:
+            import ssl
+
+            if self.tls not in ("imaps", "starttls"):
+                raise SystemExit(f"{PREFIX}TLS={self.tls!r}: expected imaps or starttls")
+            self._ssl = ssl.create_default_context(cafile=self.tls_ca or None)
+            if not self.tls_verify:
+                self._ssl.check_hostname = False
+                self._ssl.verify_mode = ssl.CERT_NONE
+        return self._ssl
 
     def option(self, name: str, default: str) -> str:
         return self.options.get(name, default)

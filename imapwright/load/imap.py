@@ -38,8 +38,9 @@ def _size(result: Any) -> int:
 
 class IMAPLoadClient:
     def __init__(self, host: str, port: int, environment, ledger: LedgerWriter | None = None,
-                 timeout: float = 60):
+                 timeout: float = 60, tls: str = "", context=None):
         self.host, self.port, self.environment, self.timeout = host, port, environment, timeout
+        self.tls, self.context = tls, context  # "imaps" or "starttls" with its ssl.SSLContext; "" plain
         self.ledger = ledger or LedgerWriter("")
         self.conn: imapclient.IMAPClient | None = None
         self.user = ""
@@ -85,7 +86,10 @@ class IMAPLoadClient:
 
     def connect(self) -> bool:
         def open_connection():
-            self.conn = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=self.timeout)
+            self.conn = imapclient.IMAPClient(self.host, port=self.port, ssl=self.tls == "imaps",
+                                              ssl_context=self.context, timeout=self.timeout)
+            if self.tls == "starttls":
+                self.conn.starttls(self.context)
         return self.command("CONNECT", open_connection)[0]
 
     def login(self, user: str, password: str) -> bool:

@@ -54,6 +54,7 @@ class LoadParams:
     mailboxes: int = 0  # large-list: entries to seed
     prefix: str = "load"  # population accounts are PREFIX00000, PREFIX00001, ...
     max_requests: int = 0  # a bound by count beside the bound by time (0: time only)
+    tls: bool = False  # IMAP sessions over TLS (the IMAPS port; a target's own TLS mode)
     options: dict[str, str] = field(default_factory=dict)  # scenario knobs (IMAPWRIGHT_LOAD_OPT_*)
 
     def check(self) -> None:
@@ -98,7 +99,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
             task = bar.add_task("mailbox list", total=params.mailboxes, note="pipelined CREATE x4")
             since = datetime.now(UTC)
             try:
-                seed_mailboxes(server.imap.host, server.imap.port, server.admin_user, server.admin_password,
+                seed_mailboxes(server.dialer(), server.admin_user, server.admin_password,
                                seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
             except (OSError, SeedError) as exc:  # the server's failure, reported with its own words
                 raise ServerError(f"{server.name} failed while seeding the mailbox list ({exc}); "
@@ -114,12 +115,28 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
         if params.workers:  # each worker takes its part of the budget
             options["workers"] = str(params.workers)
     options.update(params.options)
-    return LoadConfig(imap=(server.imap.host, server.imap.port),
+    imap, tls, ca_file = _imap_endpoint(server, params)
+    return LoadConfig(imap=(imap.host, imap.port), tls=tls, tls_ca=ca_file, tls_verify=server.tls_trust != "none",
                       lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,
                       users=users, password=password, admin=server.admin_user,
                       admin_password=server.admin_password, ledger=str(ledger_dir),
                       container=getattr(server.container, "name", ""),
                       family=family.name, options=options)
+
+
+def _imap_endpoint(server: ServerHandle, params: LoadParams):
+    """(endpoint, TLS mode, CA file for the Locust processes): a target's sessions keep its own
+    TLS mode; --tls on a server the harness starts uses its IMAPS port and the run's CA."""
+    if server.session_tls:
+        return (server.imaps if server.session_tls == "imaps" else server.imap), server.session_tls, ""
+    if not params.tls:
+        return server.imap, "", ""
+    if server.imaps is None:
+        raise UserError(f"--tls: {server.name} has no IMAPS port here (a target gives TLS as imaps:// "
+                        "or ?starttls=1)")
+    from ..servers.tls import run_ca
+
+    return server.imaps, "imaps", str(run_ca().ca_file) if server.tls_trust == "run" else ""
 
 
 def locust_command(params: LoadParams, out: Path, master_port: int | None) -> list[str]:

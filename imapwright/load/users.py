@@ -129,7 +129,8 @@ class IMAPSession(LoadUser):
     def on_start(self) -> None:
         self.config.need("IMAP", "USERS", "PASSWORD")
         self.user = self.rng.choice(self.config.users)
-        self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config))
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config),
+                                   tls=self.config.tls, context=self.config.ssl_context())
         self.appended: list[tuple[int, str]] = []  # (uid, Message-ID) this session may expunge
         self.imap.login(self.user, self.config.password)
 
@@ -267,7 +268,8 @@ class QuotaChurner(LoadUser):
     def on_start(self) -> None:
         self.config.need("IMAP", "USERS", "ADMIN", "ADMIN_PASSWORD")
         self.root_form = self.config.option("quota_root", "")
-        self.imap = IMAPLoadClient(*self.config.imap, self.environment)
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment, tls=self.config.tls,
+                                   context=self.config.ssl_context())
         self.imap.login(self.config.admin, self.config.admin_password)
 
     @task
@@ -294,7 +296,8 @@ class Lister(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("IMAP", "ADMIN", "ADMIN_PASSWORD")
-        self.imap = IMAPLoadClient(*self.config.imap, self.environment, timeout=600)
+        self.imap = IMAPLoadClient(*self.config.imap, self.environment, timeout=600, tls=self.config.tls,
+                                   context=self.config.ssl_context())
         self.imap.login(self.config.admin, self.config.admin_password)
 
     @task

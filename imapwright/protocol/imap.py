@@ -8,6 +8,8 @@ import re
 import imapclient
 from imapclient import imap_utf7
 
+from .dial import Dialer
+
 
 def quote(name: str) -> str:
     """An IMAP quoted string for a mailbox name as the harness holds it: decoded, the way
@@ -92,18 +94,14 @@ def list_names(client: imapclient.IMAPClient, pattern: str, reference: str = "")
     return [name for _flags, _sep, name in client.list_folders(reference, pattern)]
 
 
-def pipeline(host: str, port: int, user: str, password: str, commands: list[str], window: int = 200,
+def pipeline(dialer: Dialer, user: str, password: str, commands: list[str], window: int = 200,
              timeout: float = 60) -> list[tuple[str, str]]:
     """Send many commands on one connection without waiting for each answer (RFC 9051 5.5 allows
     pipelining of independent commands); returns each command's tagged (status, text).
 
     At most `window` commands are outstanding, so neither side's socket buffers fill up.
     """
-    import socket
-
-    sock = socket.create_connection((host, port), timeout=timeout)
-    reader = sock.makefile("rb")
-    reader.readline()  # greeting
+    sock, reader, _greeting = dialer.connect(timeout)
     lines = [f"L LOGIN {quote(user)} {quote(password)}"] + [f"P{i} {c}" for i, c in enumerate(commands)]
     status: dict[str, tuple[str, str]] = {}
     sent = 0

@@ -51,7 +51,8 @@ class State:
             raise pytest.UsageError(str(exc)) from None
         self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")),
                                config.getoption("target_version"),
-                               lambda h: deviations_mod.refuse_unknown_version(h, self.deviations, self.check_noise))
+                               lambda h: deviations_mod.refuse_unknown_version(h, self.deviations, self.check_noise),
+                               insecure=config.getoption("insecure"))
 
 
 def parse_options(items: list[str]) -> dict[str, str]:
@@ -84,10 +85,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--catalogue", metavar="FILE",
                     help="TOML file of your own servers ([servers.\"NAME\"] family, image or context)")
     group.addoption("--target", metavar="URL",
-                    help="external server imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]]; "
+                    help="external server imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]"
+                         "&starttls=1]; "
                          "password from IMAPWRIGHT_TARGET_PASSWORD")
     group.addoption("--target-version", metavar="[FAMILY:]VERSION",
                     help="the --target server's version (e.g. 3.6.1 or cyrus:3.6), where it does not say itself")
+    group.addoption("--insecure", action="store_true",
+                    help="accept a --target TLS certificate that does not verify (imaps:// or ?starttls=1)")
     group.addoption("--server-option", action="append", default=[], metavar="KEY=VALUE",
                     help="server setting for every server imapwright starts (imapd.conf / dovecot.conf), "
                          "repeatable, e.g. --server-option allowusermoves=yes")

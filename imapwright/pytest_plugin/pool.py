@@ -17,10 +17,12 @@ TARGET = "target"
 
 class ServerPool:
     def __init__(self, names: list[str], target_url: str | None, options: dict[str, str] | None = None,
-                 target_version: str | None = None, check_target: Callable[[ServerHandle], None] | None = None):
+                 target_version: str | None = None, check_target: Callable[[ServerHandle], None] | None = None,
+                 insecure: bool = False):
         self.names = names
         self.target_url = target_url
         self.target_version = target_version
+        self.insecure = insecure  # --insecure: the target's certificate need not verify
         self.check_target = check_target  # raises UserError for a target the run cannot judge
         self.options = options or {}  # settings for every server started
         self._servers: dict[str, ServerHandle] = {}
@@ -40,7 +42,7 @@ class ServerPool:
 
     def _open(self, name: str) -> ServerHandle:
         if name == TARGET:
-            handle = connect_target(self.target_url or "", self.target_version)
+            handle = connect_target(self.target_url or "", self.target_version, self.insecure)
             if self.check_target is not None:
                 self.check_target(handle)
             return handle

@@ -257,7 +257,8 @@ def effective_thresholds(kind: str, thresholds: list[Threshold], runs: list[dict
 
 
 # Load run settings that make figures like for like (or not).
-SETTINGS = ("scenario", "users", "workers", "duration", "spawn_rate", "max_requests", "population", "mailboxes")
+SETTINGS = ("scenario", "users", "workers", "duration", "spawn_rate", "max_requests", "population", "mailboxes",
+            "tls")
 
 
 def setting_differences(base: dict, cand: dict) -> list[str]:

@@ -16,6 +16,7 @@ import imapclient
 
 from ..catalogue import version_tuple
 from ..errors import ServerError
+from ..protocol.dial import Dialer
 from ..protocol.imap import authenticate_anonymous
 from ..protocol.lmtp import LMTPClient
 from ..protocol.managesieve import ManageSieveClient
@@ -69,6 +70,10 @@ class ServerHandle:
     # An exec channel given explicitly (ssh); otherwise the container's, made when first needed.
     exec_channel: ExecChannel | None = None
     log_file: str = logs.LOG_FILE  # the server's syslog lines, beside it (a target may say log=PATH)
+    # How sessions reach IMAP when a caller does not say: "" plain, "imaps" or "starttls" (a target
+    # given as imaps:// or with ?starttls=1); and whose certificates are trusted (servers/tls.py).
+    session_tls: str = ""
+    tls_trust: str = "run"
     _docker: DockerChannel | None = field(default=None, repr=False)
 
     # -- identity -----------------------------------------------------------------------------
@@ -83,7 +88,7 @@ class ServerHandle:
     def describe(self) -> str:
         version = self.version or "version unknown"
         return f"{self.name} ({self.family.name} {version}) imap={self.imap}" + (
-            f" lmtp={self.lmtp}" if self.lmtp else "")
+            f" ({self.session_tls})" if self.session_tls else "") + (f" lmtp={self.lmtp}" if self.lmtp else "")
 
     @property
     def family_name(self) -> str:
@@ -109,9 +114,10 @@ class ServerHandle:
         return self.family.detail_delivery_right
 
     # -- protocol clients ---------------------------------------------------------------------
-    def imap_client(self, timeout: float = 30, tls: str = "") -> imapclient.IMAPClient:
-        """A connection, not logged in; `tls` "imaps" (the IMAPS port) or "starttls" (upgraded at once),
-        verified against the run's CA (servers/tls.py)."""
+    def imap_client(self, timeout: float = 30, tls: str | None = None) -> imapclient.IMAPClient:
+        """A connection, not logged in; `tls` "" plain, "imaps" (the IMAPS port) or "starttls"
+        (upgraded at once), verified as `tls_trust` says; None: the server's session default."""
+        tls = self.session_tls if tls is None else tls
         if tls == "imaps":
             if self.imaps is None:
                 raise ServerError(f"{self.name}: no IMAPS port")
@@ -127,12 +133,20 @@ class ServerHandle:
         return client
 
     def tls_context(self):
-        """Client TLS settings that trust the run's CA only."""
-        from .tls import run_ca
+        """Client TLS settings: the run's CA only for servers the harness starts; the system's
+        trust (or none, --insecure) for a target."""
+        from .tls import client_context
 
-        return run_ca().client_context()
+        return client_context(self.tls_trust)
 
-    def login(self, user: str, password: str, tls: str = "") -> imapclient.IMAPClient:
+    def dialer(self) -> Dialer:
+        """Raw connections for the pipelined clients, with the sessions' TLS."""
+        if self.session_tls == "imaps":
+            return Dialer(self.imaps.host, self.imaps.port, "imaps", self.tls_context())
+        return Dialer(self.imap.host, self.imap.port, self.session_tls,
+                      self.tls_context() if self.session_tls else None)
+
+    def login(self, user: str, password: str, tls: str | None = None) -> imapclient.IMAPClient:
         client = self.imap_client(tls=tls)
         try:
             client.login(user, password)

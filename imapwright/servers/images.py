@@ -150,17 +150,42 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _read_version(image_id: str) -> str:
-    out = engine.client().containers.run(
-        image_id, entrypoint=["cat", "/etc/imapwright/server-version"], remove=True, network_mode="host"
-    )
+def _read_version(image_id: str, path: str = "/etc/imapwright/server-version") -> str:
+    out = engine.client().containers.run(image_id, entrypoint=["cat", path], remove=True, network_mode="host")
     return out.decode(errors="replace")
+
+
+# A packager's build folder holds every binary package of the source (debug symbols, -dev, other
+# protocols' servers); the candidate replaces what the image runs, so only packages the image
+# already has are installed, each one over Debian's, and the others are named as left out.
+_INSTALL_DEBS = r"""set -e
+cd /tmp/imapwright-debs
+: > install.list; : > skipped.list
+for f in *.deb; do
+  p=$(dpkg-deb -f "$f" Package)
+  if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+    echo "$f" >> install.list
+  else
+    echo "$f" >> skipped.list
+  fi
+done
+if [ ! -s install.list ]; then
+  echo "none of these packages is installed in the image: $(tr '\n' ' ' < skipped.list)" >&2
+  exit 1
+fi
+# --force-confold: an admin's configuration (here the image's) is kept, as on upgrade.
+dpkg -i --force-confold $(cat install.list)
+cp install.list /etc/imapwright/debs-installed
+cp skipped.list /etc/imapwright/debs-left-out
+cd / && rm -rf /tmp/imapwright-debs
+/usr/local/bin/server-version.sh > /etc/imapwright/server-version
+"""
 
 
 def build_with_debs(spec: ServerSpec, debs: Path, progress: Progress = _quiet):
     """A packager's candidate: the catalogue image with the user's .deb files installed over the
-    Debian ones (dpkg -i), tagged by their content, labelled with what went in and the version
-    the server then reports."""
+    Debian ones (dpkg -i of the packages the image has), tagged by their content, labelled with
+    what went in, what was left out and the version the server then reports."""
     files = _deb_files(debs)
     base = ensure_image(spec, progress)
     digest = hashlib.sha256()
@@ -170,18 +195,19 @@ def build_with_debs(spec: ServerSpec, debs: Path, progress: Progress = _quiet):
     with tempfile.TemporaryDirectory() as tmp:
         for f in files:
             shutil.copy(f, Path(tmp) / f.name)
+        (Path(tmp) / "install-debs.sh").write_text(_INSTALL_DEBS)
         (Path(tmp) / "Dockerfile").write_text(
             f"FROM {base.id}\n"
-            "COPY *.deb /tmp/imapwright-debs/\n"
-            # --force-confold: an admin's configuration (here the image's) is kept, as on upgrade.
-            "RUN dpkg -i --force-confold /tmp/imapwright-debs/*.deb && rm -rf /tmp/imapwright-debs \\\n"
-            " && /usr/local/bin/server-version.sh > /etc/imapwright/server-version\n")
-        labels = {engine.LABEL_SERVER: spec.name, "imapwright.variant-of": spec.name,
-                  "imapwright.debs": ", ".join(f.name for f in files)}
+            "COPY *.deb install-debs.sh /tmp/imapwright-debs/\n"
+            "RUN sh /tmp/imapwright-debs/install-debs.sh\n")
+        labels = {engine.LABEL_SERVER: spec.name, "imapwright.variant-of": spec.name}
         image_id = _run_build(spec, progress, path=tmp, labels=labels, tag=tag + "-unlabelled")
     version = _read_version(image_id).strip()
     if not version:
         raise ServerError(f"{spec.name} with {debs}: the built image does not report a server version")
+    installed = _read_version(image_id, "/etc/imapwright/debs-installed").split()
+    left_out = _read_version(image_id, "/etc/imapwright/debs-left-out").split()
+    labels |= {"imapwright.debs": ", ".join(installed), "imapwright.debs-left-out": ", ".join(left_out)}
     _run_build(spec, progress, fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
                labels={**labels, engine.LABEL_VERSION: version}, tag=tag)
     with contextlib.suppress(docker.errors.APIError):

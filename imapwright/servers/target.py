@@ -1,6 +1,9 @@
-"""External servers given as `--target imap://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=CHANNEL&log=PATH]`,
+"""External servers given as `--target imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=CHANNEL&log=PATH]`,
 where CHANNEL is docker:CONTAINER or ssh:USER@HOST[:PORT] (the server's own tools and logs; the
 key from IMAPWRIGHT_SSH_KEY or the agent) and PATH the server's syslog file on that side.
+imaps:// is IMAP over TLS (RFC 8314, port 993 by default); ?starttls=1 upgrades imap:// before
+LOGIN. Certificates are verified against the system's trust (SSL_CERT_FILE to name a CA) unless
+?insecure=1 or --insecure says to accept them.
 
 The admin password comes from the environment variable IMAPWRIGHT_TARGET_PASSWORD, never the URL.
 """
@@ -13,6 +16,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -58,15 +62,36 @@ def parse_exec(text: str) -> ExecSpec:
     raise UserError(f"exec channel {text!r}: expected docker:CONTAINER or ssh:USER@HOST[:PORT]")
 
 
-def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, ExecSpec | None, Endpoint | None]:
-    """(admin user, IMAP endpoint, LMTP endpoint or None, exec channel or None, ManageSieve
-    endpoint or None)."""
+@dataclass(frozen=True)
+class TargetURL:
+    admin: str
+    imap: Endpoint
+    lmtp: Endpoint | None = None
+    exec: ExecSpec | None = None
+    sieve: Endpoint | None = None
+    tls: str = ""  # "" plain, "imaps" (imaps://), "starttls" (?starttls=1)
+    insecure: bool = False  # ?insecure=1: a certificate that does not verify is accepted
+
+
+def parse_target(url: str) -> TargetURL:
     parts = urlsplit(url)
-    if parts.scheme != "imap" or not parts.hostname or not parts.username:
-        raise UserError(f"target {url!r}: expected imap://ADMIN@HOST:PORT")
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        raise UserError(f"target {url!r}: expected imap://ADMIN@HOST:PORT or imaps://ADMIN@HOST:PORT")
     if parts.password:
         raise UserError(f"target URL must not carry a password; set {PASSWORD_ENV}")
     query = parse_qs(parts.query)
+    unknown = sorted(set(query) - {"lmtp", "sieve", "exec", "log", "starttls", "insecure"})
+    if unknown:
+        raise UserError(f"target {url!r}: unknown setting {unknown[0]!r} "
+                        "(known: lmtp, sieve, exec, log, starttls, insecure)")
+    flags = {}
+    for name in ("starttls", "insecure"):
+        value = query.get(name, ["0"])[0]
+        if value not in ("0", "1"):
+            raise UserError(f"target setting {name}={value}: expected 1 or 0")
+        flags[name] = value == "1"
+    if flags["starttls"] and parts.scheme == "imaps":
+        raise UserError("starttls=1 is for imap:// targets; imaps:// is TLS from the first byte")
     lmtp = _endpoint(query["lmtp"][0], "lmtp address") if "lmtp" in query else None
     sieve = _endpoint(query["sieve"][0], "sieve address") if "sieve" in query else None
     exec_text = query.get("exec", [None])[0]
@@ -78,16 +103,20 @@ def parse_target(url: str) -> tuple[str, Endpoint, Endpoint | None, ExecSpec | N
             raise UserError(f"log={query['log'][0]}: expected an absolute path on the server's side")
         channel = replace(channel, log=query["log"][0])
     try:
-        port = parts.port or 143
+        port = parts.port or (993 if parts.scheme == "imaps" else 143)
     except ValueError:
         raise UserError(f"target {url!r}: bad port") from None
-    return unquote(parts.username), Endpoint(parts.hostname, port), lmtp, channel, sieve
+    tls = "imaps" if parts.scheme == "imaps" else ("starttls" if flags["starttls"] else "")
+    return TargetURL(unquote(parts.username), Endpoint(parts.hostname, port), lmtp, channel, sieve, tls,
+                     flags["insecure"])
 
 
-def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
+def connect_target(url: str, stated_version: str | None = None, insecure: bool = False) -> ServerHandle:
     """A handle on the server at `url`, checked: an IMAP greeting, the admin's login, the family and
-    version (what the server says, its own tool over the exec channel, or `stated_version`)."""
-    admin, imap, lmtp, exec_spec, sieve = parse_target(url)
+    version (what the server says, its own tool over the exec channel, or `stated_version`).
+    `insecure` (--insecure) accepts a TLS certificate that does not verify, as ?insecure=1 does."""
+    target = parse_target(url)
+    admin, imap, lmtp, exec_spec, sieve = target.admin, target.imap, target.lmtp, target.exec, target.sieve
     if stated_version:
         identify.parse_stated(stated_version)  # a malformed statement before any connection
     password = os.environ.get(PASSWORD_ENV)
@@ -96,8 +125,12 @@ def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
     if not password.isascii():
         # IMAP LOGIN carries ASCII only (RFC 3501 quoted strings); imaplib would raise deep inside.
         raise UserError(f"{PASSWORD_ENV} holds non-ASCII characters; IMAP LOGIN cannot carry them")
-    greeting = identify.read_greeting(imap.host, imap.port)
-    fields = _login_and_id(imap, admin, password)
+    trust = "none" if insecure or target.insecure else "system"
+    if target.tls != "imaps":  # an IMAPS port says nothing until the handshake
+        greeting = identify.read_greeting(imap.host, imap.port)
+    greeting_tls, fields = _login_and_id(imap, admin, password, target.tls, trust)
+    if target.tls == "imaps":
+        greeting = greeting_tls
     said = [identify.from_id(fields), identify.from_greeting(greeting)]
     container, ssh = None, None
     if exec_spec is not None and exec_spec.kind == "docker":
@@ -132,6 +165,7 @@ def connect_target(url: str, stated_version: str | None = None) -> ServerHandle:
         name="target", family=family, version=identity.version, imap=imap, lmtp=lmtp,
         admin_user=admin, admin_password=password, container=container, features=frozenset(features),
         owned=False, sieve=sieve, version_source=identity.source, exec_channel=ssh,
+        imaps=imap if target.tls == "imaps" else None, session_tls=target.tls, tls_trust=trust,
         **({"log_file": exec_spec.log} if exec_spec is not None and exec_spec.log else {}),
     )
 
@@ -159,15 +193,30 @@ def _ssh_channel(spec: ExecSpec) -> SSHChannel:
     return channel
 
 
-def _login_and_id(imap: Endpoint, admin: str, password: str) -> dict[str, str]:
-    """Log in as the admin and ask ID (RFC 2971) where offered; every failure is one line."""
+def _login_and_id(imap: Endpoint, admin: str, password: str, tls: str, trust: str) -> tuple[str, dict[str, str]]:
+    """(the greeting, ID fields): log in as the admin, over TLS as `tls` says, and ask ID (RFC 2971)
+    where offered; every failure is one line."""
+    from .tls import client_context
+
+    context = client_context(trust) if tls else None
     try:
-        client = imapclient.IMAPClient(imap.host, port=imap.port, ssl=False, timeout=10)
+        client = imapclient.IMAPClient(imap.host, port=imap.port, ssl=tls == "imaps", ssl_context=context,
+                                       timeout=10)
     except imaplib.IMAP4.error as exc:
         raise ServerError(f"target {imap}: {_short(exc)}; not a usable IMAP server") from None
-    except OSError as exc:
-        raise ServerError(f"target {imap}: connection failed after the greeting: {exc}") from None
+    except OSError as exc:  # ssl.SSLError included
+        raise _tls_problem(imap, exc, "the TLS handshake" if tls == "imaps" else "the greeting") from None
     try:
+        greeting = (client.welcome or b"").decode(errors="replace")
+        if tls == "starttls":
+            if not client.has_capability("STARTTLS"):
+                raise UserError(f"target {imap}: no STARTTLS offered (capabilities: "
+                                f"{' '.join(c.decode() for c in client.capabilities())[:80]}); "
+                                "drop ?starttls=1 or give the IMAPS port as imaps://")
+            try:
+                client.starttls(context)
+            except (ssl.SSLError, OSError) as exc:
+                raise _tls_problem(imap, exc, "STARTTLS") from None
         try:
             client.login(admin, password)
         except imapclient.exceptions.LoginError:
@@ -175,16 +224,31 @@ def _login_and_id(imap: Endpoint, admin: str, password: str) -> dict[str, str]:
         except imaplib.IMAP4.error as exc:  # BAD, or a broken reply: not an IMAP server we can use
             raise ServerError(f"target {imap}: LOGIN answered {_short(exc)}; not a usable IMAP server") from None
         if not client.has_capability("ID"):
-            return {}
+            return greeting, {}
         try:
-            return identify.id_fields(client.id_())
+            return greeting, identify.id_fields(client.id_())
         except imaplib.IMAP4.error:
-            return {}
+            return greeting, {}
     except (OSError, socket.timeout) as exc:
         raise ServerError(f"target {imap}: connection failed after the greeting: {exc}") from None
     finally:
         with contextlib.suppress(Exception):
             client.logout()
+
+
+def _tls_problem(imap: Endpoint, exc: BaseException, stage: str) -> Exception:
+    """One line for a failed connection: a certificate that does not verify is the user's to
+    decide (trust its CA, or --insecure); anything else at the handshake is the server's."""
+    from .tls import verify_failure
+
+    reason = verify_failure(exc)
+    if reason:
+        return UserError(f"target {imap}: its TLS certificate does not verify ({reason}); trust its CA with "
+                         "SSL_CERT_FILE=CA.pem, or accept it unverified with --insecure (or ?insecure=1)")
+    if isinstance(exc, ssl.SSLError):
+        return ServerError(f"target {imap}: {stage} failed ({exc.reason or _short(exc)}); "
+                           "is this an IMAPS port (imaps://) or a plain one (imap://)?")
+    return ServerError(f"target {imap}: connection failed during {stage}: {exc}")
 
 
 def _short(exc: Exception) -> str:

@@ -87,3 +87,23 @@ def run_ca() -> RunCA:
         if _ca is None:
             _ca = RunCA()
         return _ca
+
+
+def client_context(trust: str, ca_file: str = "") -> ssl.SSLContext:
+    """Client TLS settings by trust: "run" the run's own CA (servers the harness starts), "system"
+    the machine's trust store (or `ca_file`; OpenSSL also honours SSL_CERT_FILE), "none" no
+    verification at all (--insecure: the user accepted an unverified server)."""
+    if trust == "run":
+        return run_ca().client_context()
+    context = ssl.create_default_context(cafile=ca_file or None)
+    if trust == "none":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def verify_failure(exc: BaseException) -> str | None:
+    """A one-line reason when `exc` is a certificate that did not verify, else None."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return exc.verify_message or str(exc)
+    return None

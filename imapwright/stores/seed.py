@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from ..protocol.dial import Dialer
 from ..protocol.imap import pipeline, quote
 
 FOLDERS = ("drafts", "sent-mail", "trash", "archive")
@@ -32,7 +33,7 @@ def seed_names(start: int, stop: int, prefix: str = "seed", folders: tuple[str, 
     return names
 
 
-def seed_mailboxes(host: str, port: int, admin: str, password: str, names: list[str],
+def seed_mailboxes(dialer: Dialer, admin: str, password: str, names: list[str],
                    connections: int = 4, progress: Callable[[int], None] = lambda _n: None) -> int:
     """Create `names` (each account before its folders, as seed_names orders them); returns how
     many were new. Mailboxes that already exist count as done, so an interrupted seed can be re-run.
@@ -43,7 +44,7 @@ def seed_mailboxes(host: str, port: int, admin: str, password: str, names: list[
     chunks = [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
 
     def run(chunk: list[str]) -> list[tuple[str, str, str]]:
-        answers = pipeline(host, port, admin, password, [f"CREATE {quote(n)}" for n in chunk])
+        answers = pipeline(dialer, admin, password, [f"CREATE {quote(n)}" for n in chunk])
         progress(len(chunk))
         return [(name, status, text) for name, (status, text) in zip(chunk, answers)]
 
@@ -56,7 +57,7 @@ def seed_mailboxes(host: str, port: int, admin: str, password: str, names: list[
                 elif "exists" not in text.lower():
                     retry.append((name, text))
     if retry:
-        answers = pipeline(host, port, admin, password, [f"CREATE {quote(n)}" for n, _ in retry])
+        answers = pipeline(dialer, admin, password, [f"CREATE {quote(n)}" for n, _ in retry])
         failed = [(n, t) for (n, _), (s, t) in zip(retry, answers) if s != "OK" and "exists" not in t.lower()]
         if failed:
             raise SeedError(f"{len(failed)} mailboxes not created, first {failed[0][0]}: {failed[0][1]}")

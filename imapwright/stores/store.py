@@ -107,7 +107,7 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
         list(pool.map(lambda u: server.set_password(u, store.accounts[u]), users))
     for member in group_members(users):  # after the passwords: Dovecot keeps groups beside them
         server.set_groups(member, [GROUP], settle=False)  # settled with the quotas, at the end
-    made = addusers(server.imap.host, server.imap.port, server.admin_user, server.admin_password, users,
+    made = addusers(server.dialer(), server.admin_user, server.admin_password, users,
                     quota_kb=None, folders=FOLDERS, connections=connections)
     if made.failed:
         user, reason = next(iter(made.failed.items()))

@@ -35,7 +35,7 @@ def test_addusers_creates_accounts_folders_and_quotas_once(server, users, admin_
     assert listed.users == names
     assert len(listed.skipped) == 2 * len(range(0, COUNT, 97))
 
-    args = (server.imap.host, server.imap.port, server.admin_user, server.admin_password)
+    args = (server.dialer(), server.admin_user, server.admin_password)
     try:
         started = time.monotonic()
         first = addusers(*args, listed.users)
@@ -60,7 +60,7 @@ def test_one_failing_user_does_not_stop_the_batch(server, users, admin_imap):
     users.create()
     good = [f"{users.prefix}g{n}" for n in range(3)]
     refused = "anyone"  # a valid-looking name the server reserves for ACLs: its CREATE fails
-    args = (server.imap.host, server.imap.port, server.admin_user, server.admin_password)
+    args = (server.dialer(), server.admin_user, server.admin_password)
     try:
         result = addusers(*args, [good[0], refused, good[1], good[2]])
         assert sorted(result.created) == sorted(good)

@@ -18,7 +18,7 @@ def test_quota_report_for_a_thousand_roots(server, users, admin_imap):
     limits = {root: 1000 + n for n, root in enumerate(roots)}
     commands = [c for root in roots for c in (f"CREATE {quote(root)}", f"SETQUOTA {quote(root)} (STORAGE {limits[root]})")]
     statuses = [status for status, _text in
-                pipeline(server.imap.host, server.imap.port, server.admin_user, server.admin_password, commands)]
+                pipeline(server.dialer(), server.admin_user, server.admin_password, commands)]
     assert statuses.count("OK") == len(commands), {s: statuses.count(s) for s in set(statuses)}
     try:
         report = parse_quota_report(server.tool("quota").check().stdout)
@@ -30,4 +30,4 @@ def test_quota_report_for_a_thousand_roots(server, users, admin_imap):
     finally:
         deletes = [c for root in roots for c in (f"SETACL {quote(root)} {server.admin_user} lrswipkxtea",
                                                    f"DELETE {quote(root)}")]
-        pipeline(server.imap.host, server.imap.port, server.admin_user, server.admin_password, deletes)
+        pipeline(server.dialer(), server.admin_user, server.admin_password, deletes)

@@ -109,8 +109,10 @@ def test_candidate_debs_turn_red_only_the_test_of_the_changed_default(starts_ser
     made = subprocess.run(["bash", "scripts/candidate-debs", str(debs)], cwd=ROOT_DIR, capture_output=True,
                           text=True, timeout=600)
     assert made.returncode == 0, made.stderr[-1000:]
+    _package(debs, "imapwright-extra")  # as a packager's build folder holds packages the image lacks
     built = _iw("servers", "build", "cyrus:3.6", "--debs", str(debs))
     assert built.returncode == 0, built.stderr[-1000:]
+    assert "left out (not installed in cyrus:3.6): imapwright-extra_1.0_all.deb" in built.stdout
     use = built.stdout.strip().splitlines()[-1]
     assert use.startswith("use: --server cyrus:custom --image imapwright/cyrus:3.6-debs-")
     tag = use.split()[-1]
@@ -124,6 +126,28 @@ def test_candidate_debs_turn_red_only_the_test_of_the_changed_default(starts_ser
         assert "server has extra 'p'" in next(c["message"] for c in summary["checks"] if c["test"] == failed[0])
         assert summary["counts"]["passed"] > 60
         assert tag in summary["servers"]["cyrus:custom"]
-        assert engine.client().images.get(tag).labels["imapwright.debs"] == "cyrus-common_3.6.1-4+deb12u4_amd64.deb"
+        labels = engine.client().images.get(tag).labels
+        assert labels["imapwright.debs"] == "cyrus-common_3.6.1-4+deb12u4_amd64.deb"
+        assert labels["imapwright.debs-left-out"] == "imapwright-extra_1.0_all.deb"
     finally:
         engine.client().images.remove(tag)
+
+
+def test_debs_that_replace_nothing_in_the_image_are_refused_in_one_line(starts_servers, tmp_path):
+    _package(tmp_path, "imapwright-extra")
+    built = _iw("servers", "build", "cyrus:3.6", "--debs", str(tmp_path))
+    assert built.returncode != 0
+    [line] = [ln for ln in built.stderr.splitlines() if ln.startswith("imapwright: error:")]  # beside progress
+    assert line.startswith("imapwright: error: cyrus:3.6: image build failed") and \
+        "none of these packages is installed in the image: imapwright-extra_1.0_all.deb" in line, line
+
+
+def _package(folder: Path, name: str) -> Path:
+    """A minimal Debian package the catalogue images do not have installed."""
+    root = folder / f".{name}-root"
+    (root / "DEBIAN").mkdir(parents=True)
+    (root / "DEBIAN" / "control").write_text(f"Package: {name}\nVersion: 1.0\nArchitecture: all\n"
+                                             "Maintainer: imapwright <test@example.org>\nDescription: test\n")
+    out = folder / f"{name}_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "-b", "--root-owner-group", str(root), str(out)], check=True, capture_output=True)
+    return out
