@@ -61,6 +61,24 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path):
     assert summary["passed"], summary["checks"]
 
 
+@pytest.mark.requires("tls")
+def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
+    """--tls: the run's IMAP sessions are on the IMAPS port; the server's own login lines mark TLS
+    (Cyrus 'plaintext+TLS', Dovecot ', TLS,') for at least as many logins as the run made. (The
+    harness's own check sessions before and after the run stay plain; without --tls none is TLS.)"""
+    import re
+    from datetime import UTC, datetime
+
+    since = datetime.now(UTC)
+    _, summary = run(server, tmp_path, "mixed", users=4, duration=6, prefix="tlsload", tls=True)
+    assert summary["passed"], summary["checks"]
+    assert summary["parameters"]["tls"] is True
+    logins = [line.message for line in server.logs(since)
+              if "tlsload" in line.message and re.search(r"logged in|Login: user=", line.message, re.I)]
+    over_tls = [text for text in logins if re.search(r"\bTLS\b", text)]
+    assert len(over_tls) >= by_name(summary)["IMAP LOGIN"]["requests"] > 0, logins[:5]
+
+
 @pytest.mark.requires("quota-roots")
 def test_admin_churn_runs_without_failures(server, tmp_path):
     _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6)
