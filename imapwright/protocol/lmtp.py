@@ -29,12 +29,20 @@ class RecipientResult:
 class LMTPClient:
     """One connection; `deliver` returns the per-recipient outcome LMTP reports after DATA."""
 
-    def __init__(self, host: str, port: int, timeout: float = 30, pipelining: bool = True):
+    def __init__(self, host: str, port: int, timeout: float = 30, pipelining: bool = True, tls_context=None):
+        """With `tls_context` the session is upgraded by STARTTLS (RFC 3207) before any mail;
+        smtplib.SMTPNotSupportedError where the server does not offer it."""
         self._conn = smtplib.LMTP(host, port, timeout=timeout)
         code, msg = self._conn.ehlo("imapwright")  # smtplib sends LHLO for LMTP
         self._conn.command_encoding = "utf-8"  # addresses with UTF-8 details (RFC 6531)
         if code != 250:
             raise smtplib.SMTPResponseException(code, msg)
+        self.capabilities = dict(self._conn.esmtp_features)  # as first offered, before any TLS
+        if tls_context is not None:
+            self._conn.starttls(context=tls_context)
+            code, msg = self._conn.ehlo("imapwright")  # RFC 3207: forget what was said before TLS
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, msg)
         self.pipelining = pipelining and self._conn.has_extn("pipelining")
 
     def deliver(self, message: bytes, recipients: list[str], sender: str = "sender@imapwright.test"
@@ -108,6 +116,10 @@ class LMTPClient:
             code, msg = conn.getreply()
             results[rcpt] = RecipientResult(rcpt, code, msg.decode(errors="replace"))
         return [results[r] for r in recipients]
+
+    def socket(self):
+        """The connection's socket (an ssl.SSLSocket after STARTTLS)."""
+        return self._conn.sock
 
     def close(self) -> None:
         try:

@@ -24,10 +24,21 @@ class ManageSieveClient:
     """
 
     def __init__(self, host: str, port: int, user: str, password: str, authzid: str = "",
-                 timeout: float = 15):
+                 timeout: float = 15, tls_context=None):
+        """With `tls_context`, STARTTLS (RFC 5804 section 2.2) before authenticating; the
+        capabilities are then the ones the server lists again after the handshake."""
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._file = self._sock.makefile("rb")
         self.capabilities = self._response()  # the greeting is a capability listing
+        self.greeting_capabilities = self.capabilities
+        if tls_context is not None:
+            if not any(line.upper().startswith(b'"STARTTLS"') for line in self.capabilities):
+                raise ManageSieveError("STARTTLS not offered")
+            self.command("STARTTLS")
+            self._file.close()
+            self._sock = tls_context.wrap_socket(self._sock, server_hostname=host)
+            self._file = self._sock.makefile("rb")
+            self.capabilities = self._response()
         token = base64.b64encode(f"{authzid}\0{user}\0{password}".encode()).decode()
         self.command(f'AUTHENTICATE "PLAIN" "{token}"')
 
@@ -79,6 +90,10 @@ class ManageSieveClient:
     def get_script(self, name: str) -> str:
         lines = self.command(f"GETSCRIPT {_quote(name)}")
         return b"".join(lines).decode().removesuffix("\r\n")
+
+    def socket(self) -> socket.socket:
+        """The connection's socket (an ssl.SSLSocket after STARTTLS)."""
+        return self._sock
 
     def close(self) -> None:
         try:

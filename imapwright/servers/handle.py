@@ -171,15 +171,16 @@ class ServerHandle:
             with contextlib.suppress(Exception):
                 client.logout()
 
-    def lmtp_client(self) -> LMTPClient:
+    def lmtp_client(self, starttls: bool = False) -> LMTPClient:
         if self.lmtp is None:
             raise ServerError(f"{self.name} has no LMTP address")
-        return LMTPClient(self.lmtp.host, self.lmtp.port)
+        return LMTPClient(self.lmtp.host, self.lmtp.port, tls_context=self.tls_context() if starttls else None)
 
-    def sieve_client(self, user: str, password: str) -> ManageSieveClient:
+    def sieve_client(self, user: str, password: str, starttls: bool = False) -> ManageSieveClient:
         if self.sieve is None:
             raise ServerError(f"{self.name} has no ManageSieve address")
-        return ManageSieveClient(self.sieve.host, self.sieve.port, user, password)
+        return ManageSieveClient(self.sieve.host, self.sieve.port, user, password,
+                                 tls_context=self.tls_context() if starttls else None)
 
     def admin_sieve(self, user: str) -> ManageSieveClient:
         """ManageSieve as the admin acting for `user` (its scripts, without its password)."""
