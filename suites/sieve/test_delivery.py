@@ -104,6 +104,30 @@ def test_a_fileinto_over_quota_is_deferred_not_dropped(server, users, login):
     assert _where(server, client, user, msgid) == []
 
 
+@pytest.mark.parametrize("rights", ["lrsi", "lrsp"])
+def test_fileinto_a_shared_folder_by_the_posting_right(server, users, login, rights):
+    """A script files into another user's folder shared with the recipient, with insert but not post
+    (lrsi) or post but not insert (lrsp): which right the server asks of the posting identity is
+    recorded per server; wherever it goes, the message is in exactly one place (never lost)."""
+    owner, user = users.create("own"), users.create("sv")
+    box = server.mailbox_name(owner.name, "dropbox", owner.name)
+    owner_client = login(owner)
+    owner_client.create_folder(box)
+    owner_client.setacl(box, user.name, rights)
+    seen_as = server.mailbox_name(owner.name, "dropbox", user.name)
+    _activate(server, user, f'require "fileinto";\nfileinto "{seen_as}";\n')
+    result, msgid = _deliver(server, user, f"into a folder where the recipient has {rights}")
+    assert result.accepted, result
+    owner_client.select_folder(box, readonly=True)
+    in_box = bool(owner_client.search(["HEADER", "Message-ID", msgid]))
+    own = _where(server, login(user), user, msgid)
+    places = (["shared folder"] if in_box else []) + ["own " + (f or "INBOX") for f in own]
+    assert len(places) == 1, f"the message is in {places or 'no folder: lost'}"
+    outcome = "filed" if in_box else ("kept" if own == [""] else places[0])
+    recorded = tomllib.loads(OUTCOMES.read_text())[server.family_name][f"fileinto_shared_{rights}"]
+    assert outcome == recorded, f"{rights}: {outcome}, recorded {recorded}"
+
+
 OUTCOMES = Path(__file__).resolve().parents[2] / "fixtures" / "sieve" / "outcomes.toml"
 ACTIONS = {"redirect": 'redirect "elsewhere@example.org";\n', "reject": 'require "reject";\nreject "not here";\n'}
 
