@@ -36,23 +36,16 @@ from imapwright.load.config import LoadConfig
 from imapwright.load.runner import LoadParams, run_locust
 from imapwright.servers.managed import start_server
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from postfix_tools import postfix_tool  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-POSTFIX = ROOT / "reports" / "benchmarks" / "postfix"
 console = Console(width=120)
 
 
 def smtp_source() -> tuple[Path, dict[str, str]]:
-    """The smtp-source binary and the environment it runs in (its libraries sit beside it)."""
-    binary = POSTFIX / "usr" / "sbin" / "smtp-source"
-    if not binary.exists():
-        POSTFIX.mkdir(parents=True, exist_ok=True)
-        with console.status("fetching the postfix package for smtp-source"):
-            res = subprocess.run(["apt-get", "download", "postfix"], cwd=POSTFIX, capture_output=True, text=True)
-            debs = sorted(POSTFIX.glob("postfix_*.deb"))
-            if res.returncode != 0 or not debs:
-                raise UserError(f"apt-get download postfix failed: {res.stderr.strip().splitlines()[-1:]}")
-            subprocess.run(["dpkg", "-x", str(debs[-1]), str(POSTFIX)], check=True)
-    return binary, {**os.environ, "LD_LIBRARY_PATH": str(POSTFIX / "usr" / "lib" / "postfix")}
+    with console.status("fetching the postfix package for smtp-source"):
+        return postfix_tool("smtp-source")
 
 
 def children_cpu() -> float:

@@ -146,11 +146,23 @@ class IMAPSession(LoadUser):
 
 
 class MixedSession(IMAPSession):
-    """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX)."""
+    """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX), after
+    a think time of IMAPWRIGHT_LOAD_OPT_THINK seconds ("0.05-0.3" by default; "0": none, as the
+    generator benchmark drives it)."""
     abstract = True
     STATES = STATES
 
+    def wait_time(self) -> float:
+        low, high = self.think
+        return self.rng.uniform(low, high) if high else 0.0
+
     def on_start(self) -> None:
+        low, _, high = self.config.option("think", "0.05-0.3").partition("-")
+        try:
+            self.think = (float(low), float(high or low))
+        except ValueError:
+            raise SystemExit(f"IMAPWRIGHT_LOAD_OPT_THINK={self.config.option('think', '')!r}: "
+                             "expected SECONDS or LOW-HIGH") from None
         super().on_start()
         try:
             mix = parse_mix(self.config.option("mix", DEFAULT_MIX))

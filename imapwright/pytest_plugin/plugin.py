@@ -340,12 +340,25 @@ def pytest_runtest_call(item: pytest.Item):
     state = _state(item.config)
     if isinstance(factory, UserFactory) and factory.created and state.check_consistency \
             and "exec" in factory.server.features:
-        server = factory.server
-        problems = [p for p in server.consistency_problems([u.name for u in factory.created])
-                    if not any(n.hides(p, server.family_name, server.version_tuple) for n in state.check_noise)]
+        problems = _real_problems(state, factory.server, [u.name for u in factory.created])
         if problems:
             raise AssertionError("consistency check after the test found problems:\n  " + "\n  ".join(problems))
     return result
+
+
+def _real_problems(state, server, users: list[str]) -> list[str]:
+    """The server's consistency problems for `users`, less the lines its version prints although
+    nothing is wrong (listed as check_noise, each tied to a deviation-listed test that shows it)."""
+    return [p for p in server.consistency_problems(users)
+            if not any(n.hides(p, server.family_name, server.version_tuple) for n in state.check_noise)]
+
+
+@pytest.fixture
+def consistency(request):
+    """`consistency(server, users)`: what the after-test check would report, for tests whose own
+    assertion is that the repair tools find nothing (after a crash, a restore, a repair)."""
+    state = _state(request.config)
+    return lambda server, users: _real_problems(state, server, list(users))
 
 
 class StableIds:

@@ -56,6 +56,15 @@ def test_deletemailbox_removes_hierarchy(server, users, admin_imap):
     assert list_names(admin_imap, f"{user.mailbox}*") == []
 
 
+@pytest.mark.requires("cyrus", "exec")
+def test_creating_below_missing_parents_leaves_nothing_for_reconstruct(server, users, admin_imap):
+    # RFC 9051 6.3.4: CREATE of a.b.c makes the superior names a server needs; the repair tool
+    # walking the account afterwards must not trip over them.
+    user = users.create()
+    create_mailbox(admin_imap, f"{user.mailbox}.archive.2023.q1")
+    assert server.consistency_problems([user.name]) == []
+
+
 def test_append_without_date_leaves_nothing_for_reconstruct(server, users, admin_imap):
     # Messages without a Date: header are common in migrated mail; the server's own repair tool
     # must not find anything to fix right after storing one.

@@ -57,8 +57,8 @@ def test_quota_report_parses_and_no_usage_is_negative(server):
 # saw it), so it writes to the spool.
 @pytest.mark.destructive
 @pytest.mark.requires("cyrus", "exec")
-def test_dry_run_repairs_find_nothing_for_a_sample_of_accounts(server):
+def test_dry_run_repairs_find_nothing_for_a_sample_of_accounts(server, consistency):
     """Cyrus's repair tools in their dry-run forms (quota -n -f, reconstruct -n) over sampled
     accounts: what they would fix is a finding. (Dovecot's recalc and resync write: not here.)"""
     accounts = server.list_users()[:SAMPLE]
-    assert server.consistency_problems(accounts) == []
+    assert consistency(server, accounts) == []

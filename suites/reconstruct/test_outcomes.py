@@ -51,13 +51,13 @@ def _cell(o):
 
 
 @pytest.mark.parametrize("fault", ALL)
-def test_repair_after_fault(server, users, fault: Fault, record_property):
+def test_repair_after_fault(server, users, fault: Fault, record_property, consistency):
     box = populate(server, users)
     before = box.view()
     fault.damage(server, box.victim)
     repair = fault.repair(server, box.victim)
     after = box.view()
-    second = server.consistency_problems([box.owner.name, box.sharer.name])
+    second = consistency(server, [box.owner.name, box.sharer.name])
     outcome = _outcome(fault, before, after, repair, second)
     record_property("table:reconstruct", json.dumps({"row": fault.name, "cell": _cell(outcome), "detail": outcome}))
 

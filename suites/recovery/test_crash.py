@@ -18,7 +18,7 @@ def _message(kind, n, user):
             f"\r\n{kind} {n}\r\n" + "x" * 2000 + "\r\n").encode()
 
 
-def test_acknowledged_mail_survives_a_kill(private_server, record_property):
+def test_acknowledged_mail_survives_a_kill(private_server, record_property, consistency):
     server = private_server
     user = UserFactory(server).create("crash")
     acked: dict[str, list[int]] = {"delivery": [], "append": []}
@@ -76,7 +76,7 @@ def test_acknowledged_mail_survives_a_kill(private_server, record_property):
     # A message being written when the kill came can be left as a file the index does not list;
     # reconstruct adopts it although it was never acknowledged (the sender will retry: a
     # duplicate). Counted in the report; any other repair is a failure.
-    problems = server.consistency_problems([user.name])
+    problems = consistency(server, [user.name])
     strays = [p for p in problems if re.search(r"uid \d+ found - adding", p)]
     record_property("unacknowledged_files_adopted_by_repair", len(strays))
     assert [p for p in problems if p not in strays] == []

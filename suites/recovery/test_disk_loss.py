@@ -12,7 +12,7 @@ from imapwright.servers.managed import start_server
 pytestmark = pytest.mark.requires("restart", "files")
 
 
-def test_store_restored_into_a_fresh_server_is_unchanged(private_server, users, tmp_path):
+def test_store_restored_into_a_fresh_server_is_unchanged(private_server, users, tmp_path, consistency):
     accounts = populate(private_server, [f"{users.prefix}{n}" for n in ("ann", "bob")])
     before = snapshot(private_server, accounts)
     archive = tmp_path / "store.tar"
@@ -23,6 +23,6 @@ def test_store_restored_into_a_fresh_server_is_unchanged(private_server, users, 
     try:
         backup.restore(fresh, archive)
         assert differences(before, snapshot(fresh, accounts)) == []
-        assert fresh.consistency_problems(list(accounts)) == []
+        assert consistency(fresh, accounts) == []
     finally:
         fresh.stop()

@@ -1,0 +1,253 @@
+"""The load generator's own ceiling: how fast the harness's Locust scenarios can send when the far
+side costs nothing, beside Postfix's `smtp-source` (C) in the same run.
+
+- LMTP: `smtp-sink -L` (Postfix's null LMTP server) takes every delivery. The harness's delivery
+  scenario in one Locust process and with `--workers 2`, and `smtp-source -L`, each with the same
+  number of sessions and the same message size, in rounds that rotate which goes first.
+- IMAP: the mixed scenario's sessions (no think time, no background delivery) against
+  benchmarks/null_imap.py, which answers every command at once.
+
+Rates and CPU are taken over the steady part of each Locust run (its stats history, the process
+tree's CPU from /proc sampled beside it), so Python's start-up is not charged per delivery;
+smtp-source starts in milliseconds and is measured whole (its own rusage). Medians of the rounds.
+
+    python3 benchmarks/generator_ceiling.py [--sessions 8] [--size 2000] [--seconds 15] [--rounds 4]
+    python3 benchmarks/generator_ceiling.py --quick      # under 5 minutes; ratios on the last line
+
+Writes results.json and plot.svg under reports/benchmarks/generator-ceiling-<time>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from imapwright.errors import UserError
+from imapwright.load.config import LoadConfig
+from imapwright.load.runner import LoadParams, locust_command
+from imapwright.report.plots import line_plot
+from imapwright.servers import ports
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from postfix_tools import postfix_tool  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+console = Console(width=120)
+TICK = os.sysconf("SC_CLK_TCK")
+USERS = [f"gen{i:03d}" for i in range(50)]
+
+# Targets of issue #20, as ratios to smtp-source in the same run.
+TARGET_RATE_ONE, TARGET_RATE_TWO, TARGET_CPU = 0.8, 1.0, 1.5
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of `root` and every live descendant, from /proc."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += cpu.get(pid, 0.0)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return total
+
+
+def _history(path: Path) -> list[tuple[float, int]]:
+    """(timestamp, total requests so far) from Locust's Aggregated history rows."""
+    rows = []
+    if path.exists():
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                if row.get("Name") == "Aggregated":
+                    rows.append((float(row["Timestamp"]), int(row["Total Request Count"])))
+    return rows
+
+
+def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
+    before = [s for s in samples if s[0] <= when]
+    return (before[-1] if before else samples[0])[1]
+
+
+def run_locust(locustfile: Path, config: LoadConfig, users: int, seconds: float, workers: int, out: Path) -> dict:
+    """One Locust run; requests/s and CPU per 1,000 requests over its steady part."""
+    out.mkdir(parents=True)
+    params = LoadParams("delivery", users=users, spawn_rate=max(users, 1) * 4, duration=seconds, workers=workers,
+                        stop_timeout=5)
+    port = ports.free_port() if workers else None
+    cmd = locust_command(params, out, port)
+    cmd[cmd.index("-f") + 1] = str(locustfile)
+    env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
+    samples: list[tuple[float, float]] = []
+    with (out / "locust.out").open("w") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + seconds + 60
+            while proc.poll() is None:
+                samples.append((time.time(), tree_cpu(proc.pid)))
+                if time.monotonic() > deadline:
+                    raise UserError(f"Locust did not stop; see {out / 'locust.out'}")
+                time.sleep(0.25)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            if port:
+                ports.release(port)
+    history = [h for h in _history(out / "locust_stats_history.csv") if h[1] > 0]
+    # Steady part: from the first second with requests plus one (all users spawned) to the last row
+    # before the run's end; the process tree's CPU over the same span.
+    if len(history) < 4:
+        raise UserError(f"Locust run too short to measure; see {out / 'locust.out'}")
+    (t0, n0), (t1, n1) = history[1], history[-2]
+    requests, span = n1 - n0, t1 - t0
+    cpu = _cpu_at(samples, t1) - _cpu_at(samples, t0)
+    return {"rate": requests / span, "cpu_per_1000": cpu / max(requests, 1) * 1000, "requests": requests,
+            "seconds": round(span, 2), "cpu_seconds": round(cpu, 2)}
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_smtp_source(binary: Path, env: dict, sink: int, sessions: int, size: int, count: int) -> dict:
+    cpu, start = children_cpu(), time.perf_counter()
+    res = subprocess.run([str(binary), "-L", "-d", "-s", str(sessions), "-m", str(count), "-l", str(size),
+                          "-f", "load@imapwright.test", "-t", "gen000@localhost", f"127.0.0.1:{sink}"],
+                         env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if res.returncode != 0:
+        raise UserError(f"smtp-source failed: {res.stderr.strip()[-300:]}")
+    cpu = children_cpu() - cpu
+    return {"rate": count / seconds, "cpu_per_1000": cpu / count * 1000, "requests": count,
+            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 3)}
+
+
+def _start(cmd: list[str], env: dict | None, ready: str | None = None) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    if ready:
+        line = proc.stdout.readline()
+        if not line.startswith(ready):
+            proc.kill()
+            raise UserError(f"{cmd[0]} did not start: {line.strip()}")
+    return proc
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=8, help="concurrent connections / Locust users")
+    parser.add_argument("--size", type=int, default=2000, help="message size in bytes")
+    parser.add_argument("--seconds", type=float, default=15, help="length of a Locust run")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 8 s (under 5 minutes)")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.seconds = 2, 8
+    out = ROOT / "reports" / "benchmarks" / f"generator-ceiling-{datetime.now():%Y%m%d-%H%M%S}"
+    try:
+        source, env = postfix_tool("smtp-source")
+        sink_bin, _ = postfix_tool("smtp-sink")
+    except UserError as exc:
+        print(f"generator_ceiling: error: {exc}", file=sys.stderr)
+        return 2
+    sink_port, imap_port = ports.free_port(), ports.free_port()  # reserved until the end
+    sink = _start([str(sink_bin), "-L", "-u", "nobody", f"127.0.0.1:{sink_port}", "1024"], env)
+    null_imap = _start([sys.executable, str(HERE / "null_imap.py"), "--port", str(imap_port)], None, "ready")
+    time.sleep(0.5)
+    rows: list[dict] = []
+    lmtp = LoadConfig(lmtp=("127.0.0.1", sink_port), users=USERS, options={"size": str(args.size)})
+    imap = LoadConfig(imap=("127.0.0.1", imap_port), users=USERS, password="x",
+                      options={"think": "0", "size": str(args.size)})
+    try:
+        count = 500 * int(args.seconds)
+        kinds = ["locust 1 process", "locust 2 workers", "smtp-source", "imap 1 process"]
+        for n in range(args.rounds):
+            order = kinds[n % len(kinds):] + kinds[:n % len(kinds)]
+            console.print(f"round {n + 1}/{args.rounds}: {', '.join(order)}")
+            for kind in order:
+                here = out / f"{kind.replace(' ', '-')}-{n}"
+                if kind == "smtp-source":
+                    r = run_smtp_source(source, env, sink_port, args.sessions, args.size, count)
+                elif kind.startswith("imap"):
+                    r = run_locust(HERE / "imap_sessions.py", LoadConfig(**{**imap.__dict__, "ledger": str(here / "ledger")}),
+                                   args.sessions, args.seconds, 0, here)
+                else:
+                    r = run_locust(ROOT / "loadtests" / "delivery.py",
+                                   LoadConfig(**{**lmtp.__dict__, "ledger": str(here / "ledger")}),
+                                   args.sessions, args.seconds, 2 if "2 workers" in kind else 0, here)
+                    if kind == "locust 1 process":
+                        count = max(1000, int(r["rate"] * args.seconds))  # smtp-source runs about as long
+                rows.append({"kind": kind, "round": n, **r})
+                console.print(f"  {kind}: {r['rate']:.0f}/s, {r['cpu_per_1000']:.3f} CPU s per 1000 "
+                              f"({r['requests']} in {r['seconds']} s)")
+    finally:
+        for proc in (sink, null_imap):
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait()
+        ports.release(sink_port)
+        ports.release(imap_port)
+    summary = {kind: {"rate": statistics.median(r["rate"] for r in rows if r["kind"] == kind),
+                      "cpu_per_1000": statistics.median(r["cpu_per_1000"] for r in rows if r["kind"] == kind)}
+               for kind in kinds}
+    ref = summary["smtp-source"]
+    ratios = {"rate_one_process": summary["locust 1 process"]["rate"] / ref["rate"],
+              "rate_two_workers": summary["locust 2 workers"]["rate"] / ref["rate"],
+              "cpu_per_1000": summary["locust 1 process"]["cpu_per_1000"] / ref["cpu_per_1000"]}
+    table = Table(title=f"generator ceiling: {args.sessions} sessions, {args.size}-byte messages, null far side "
+                        f"(median of {args.rounds} rounds)")
+    for col in ("generator", "requests/s", "CPU s per 1000", "rate vs smtp-source", "CPU vs smtp-source"):
+        table.add_column(col, justify="left" if col == "generator" else "right")
+    for kind in kinds:
+        s = summary[kind]
+        same = not kind.startswith("imap")
+        table.add_row(kind + (" (IMAP commands)" if not same else ""), f"{s['rate']:.0f}", f"{s['cpu_per_1000']:.3f}",
+                      f"{s['rate'] / ref['rate']:.2f}" if same else "", f"{s['cpu_per_1000'] / ref['cpu_per_1000']:.2f}x" if same else "")
+    console.print(table)
+    out.mkdir(parents=True, exist_ok=True)
+    by_kind = {kind: [(r["round"] + 1, r["rate"]) for r in rows if r["kind"] == kind] for kind in kinds}
+    (out / "plot.svg").write_text(line_plot(by_kind, "generator ceiling: requests/s per round (null far side)",
+                                            "round", "requests/s"))
+    (out / "results.json").write_text(json.dumps({"args": vars(args), "rows": rows, "summary": summary,
+                                                  "ratios": ratios}, indent=1))
+    for path in out.glob("*/ledger"):
+        shutil.rmtree(path, ignore_errors=True)
+    console.print(f"results: {out}")
+    passed = (ratios["rate_one_process"] >= TARGET_RATE_ONE and ratios["rate_two_workers"] >= TARGET_RATE_TWO
+              and ratios["cpu_per_1000"] <= TARGET_CPU)
+    print(f"ratios: rate 1 process {ratios['rate_one_process']:.2f} (target >= {TARGET_RATE_ONE}), "
+          f"rate 2 workers {ratios['rate_two_workers']:.2f} (>= {TARGET_RATE_TWO}), "
+          f"CPU per 1000 {ratios['cpu_per_1000']:.2f}x (<= {TARGET_CPU}x); "
+          f"IMAP {summary['imap 1 process']['rate']:.0f} commands/s at "
+          f"{summary['imap 1 process']['cpu_per_1000']:.3f} CPU s per 1000: {'met' if passed else 'not met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
