@@ -7,8 +7,9 @@ side costs nothing, beside Postfix's `smtp-source` (C) in the same run.
 - IMAP: the mixed scenario's sessions (no think time, no background delivery) against
   benchmarks/null_imap.py, which answers every command at once.
 
-Rates and CPU are taken over the steady part of each Locust run (its stats history, the process
-tree's CPU from /proc sampled beside it), so Python's start-up is not charged per delivery;
+Rates and CPU are taken from each Locust run's first request to its last (locust.json, every
+worker's included; the process tree's CPU from /proc sampled beside it), so Python's start-up is
+not charged per delivery;
 smtp-source starts in milliseconds and is measured whole (its own rusage). Medians of the rounds.
 
     python3 benchmarks/generator_ceiling.py [--sessions 8] [--size 2000] [--seconds 15] [--rounds 4]
@@ -20,7 +21,6 @@ Writes results.json and plot.svg under reports/benchmarks/generator-ceiling-<tim
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import resource
@@ -56,7 +56,8 @@ TARGET_RATE_ONE, TARGET_RATE_TWO, TARGET_CPU = 0.8, 1.0, 1.5
 
 
 def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of `root` and every live descendant, from /proc."""
+    """CPU seconds (user + system) of `root` and its descendants, from /proc: each live process's
+    own and its reaped children's (Locust's workers end before their master and are reaped by it)."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for entry in os.listdir("/proc"):
@@ -69,24 +70,13 @@ def tree_cpu(root: int) -> float:
             continue
         pid = int(entry)
         parents[pid] = int(fields[1])
-        cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+        cpu[pid] = sum(int(f) for f in fields[11:15]) / TICK  # utime, stime, cutime, cstime
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
         total += cpu.get(pid, 0.0)
         todo += [child for child, parent in parents.items() if parent == pid]
     return total
-
-
-def _history(path: Path) -> list[tuple[float, int]]:
-    """(timestamp, total requests so far) from Locust's Aggregated history rows."""
-    rows = []
-    if path.exists():
-        with path.open() as fh:
-            for row in csv.DictReader(fh):
-                if row.get("Name") == "Aggregated":
-                    rows.append((float(row["Timestamp"]), int(row["Total Request Count"])))
-    return rows
 
 
 def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
@@ -119,13 +109,14 @@ def run_locust(locustfile: Path, config: LoadConfig, users: int, seconds: float,
                 proc.wait()
             if port:
                 ports.release(port)
-    history = [h for h in _history(out / "locust_stats_history.csv") if h[1] > 0]
-    # Steady part: from the first second with requests plus one (all users spawned) to the last row
-    # before the run's end; the process tree's CPU over the same span.
-    if len(history) < 4:
-        raise UserError(f"Locust run too short to measure; see {out / 'locust.out'}")
-    (t0, n0), (t1, n1) = history[1], history[-2]
-    requests, span = n1 - n0, t1 - t0
+    # From the first request to the last (locust.json: every worker's requests, reported to the
+    # master), and the process tree's CPU over the same span: start-up and shutdown not charged.
+    entries = json.loads((out / "locust.json").read_text()) if (out / "locust.json").exists() else []
+    if not entries or not any(e["num_requests"] for e in entries):
+        raise UserError(f"Locust sent nothing; see {out / 'locust.out'}")
+    t0 = min(e["start_time"] for e in entries)
+    t1 = max(e["last_request_timestamp"] or 0 for e in entries)
+    requests, span = sum(e["num_requests"] for e in entries), t1 - t0
     cpu = _cpu_at(samples, t1) - _cpu_at(samples, t0)
     return {"rate": requests / span, "cpu_per_1000": cpu / max(requests, 1) * 1000, "requests": requests,
             "seconds": round(span, 2), "cpu_seconds": round(cpu, 2)}
@@ -184,7 +175,7 @@ def main() -> int:
     rows: list[dict] = []
     lmtp = LoadConfig(lmtp=("127.0.0.1", sink_port), users=USERS, options={"size": str(args.size)})
     imap = LoadConfig(imap=("127.0.0.1", imap_port), users=USERS, password="x",
-                      options={"think": "0", "size": str(args.size)})
+                      options={"think": "0", "idle_seconds": "0", "size": str(args.size)})
     try:
         count = 500 * int(args.seconds)
         kinds = ["locust 1 process", "locust 2 workers", "smtp-source", "imap 1 process"]

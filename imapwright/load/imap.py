@@ -90,6 +90,10 @@ class IMAPLoadClient:
                                               ssl_context=self.context, timeout=self.timeout)
             if self.tls == "starttls":
                 self.conn.starttls(self.context)
+            # imapclient writes some commands in two pieces (line, then CRLF): with Nagle's
+            # algorithm and delayed ACKs each waited ~40 ms, and the generator, not the server,
+            # set the pace (benchmarks/generator_ceiling.py: 551 commands/s before, see README).
+            self.conn.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return self.command("CONNECT", open_connection)[0]
 
     def login(self, user: str, password: str) -> bool:

@@ -19,12 +19,20 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}.{os.getpid()}@{MID_DOMAIN}>"
 
 
+_BODIES: dict[int, bytes] = {}  # body by line count: made once per size, not per message
+
+
 def make_message(size: int, subject: str = "load") -> tuple[str, bytes]:
-    """(Message-ID, RFC 5322 message of about `size` bytes with CRLF line ends)."""
+    """(Message-ID, RFC 5322 message of about `size` bytes) in wire form: CRLF line ends, no line
+    starting with a dot, a final CRLF (LMTP DATA and IMAP APPEND take it as it is)."""
     mid = new_message_id()
     head = (f"From: load@imapwright.test\r\nTo: population@imapwright.test\r\n"
             f"Subject: {subject} {next(_counter)}\r\nMessage-ID: {mid}\r\n\r\n").encode()
-    return mid, head + _LINE * max(1, (size - len(head)) // len(_LINE))
+    lines = max(1, (size - len(head)) // len(_LINE))
+    body = _BODIES.get(lines)
+    if body is None:
+        body = _BODIES.setdefault(lines, _LINE * lines)
+    return mid, head + body
 
 
 class SizeMix:

@@ -115,7 +115,7 @@ class LMTPDeliverer(LoadUser):
     def deliver(self) -> None:
         user = self.rng.choice(self.config.users)
         mid, message = make_message(self.sizes.pick())
-        self.lmtp.deliver(message, user, message_id=mid, user=user)
+        self.lmtp.deliver(message, user, message_id=mid, user=user, wire=True)  # make_message: wire form
 
     def on_stop(self) -> None:
         self.lmtp.close()

@@ -1,0 +1,66 @@
+"""The load generator's raw LMTP client: reply parsing and the transaction's outcomes, against
+recorded server answers played by a socket pair (the real servers are in tests/integration)."""
+
+import socket
+import threading
+
+import pytest
+
+from imapwright.load.mail import make_message
+from imapwright.protocol.lmtp_wire import LMTPWireError, WireLMTP, wire_form
+
+LHLO = b"250-vm\r\n250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n250 SIZE\r\n"
+
+
+def _server(script: list[bytes], received: list[bytes]):
+    """Listen once; send the greeting, then after each read of the client's bytes the next answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def run():
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"220 vm LMTP ready\r\n")
+            for answer in script:
+                received.append(conn.recv(65536))
+                conn.sendall(answer)
+            received.append(conn.recv(65536))
+        listener.close()
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_a_pipelined_delivery_is_two_writes_and_the_recipients_answer():
+    received: list[bytes] = []
+    port = _server([LHLO, b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n", b"250 2.1.5 Ok SESSIONID=<x>\r\n"], received)
+    client = WireLMTP("127.0.0.1", port)
+    assert client.deliver(b"Subject: x\r\n\r\nbody\r\n", "ann@example.org", "s@example.org") == (250, "2.1.5 Ok SESSIONID=<x>")
+    client.close()
+    assert received[1] == b"MAIL FROM:<s@example.org>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"
+    assert received[2] == b"Subject: x\r\n\r\nbody\r\n.\r\n"
+
+
+def test_a_refused_recipient_returns_its_answer_and_resets():
+    received: list[bytes] = []
+    port = _server([LHLO, b"250 ok\r\n550-5.1.1 no such\r\n550 5.1.1 user\r\n503 5.5.1 no valid recipients\r\n",
+                    b"250 2.0.0 ok\r\n"], received)
+    client = WireLMTP("127.0.0.1", port)
+    assert client.deliver(b"x\r\n", "nobody@example.org", "s@example.org") == (550, "5.1.1 no such\n5.1.1 user")
+    client.close()
+    assert received[2] == b"RSET\r\n"
+
+
+def test_a_server_without_pipelining_is_refused_at_connect():
+    port = _server([b"250-vm\r\n250 8BITMIME\r\n"], [])
+    with pytest.raises(LMTPWireError, match="PIPELINING"):
+        WireLMTP("127.0.0.1", port)
+
+
+def test_the_load_messages_are_already_in_wire_form():
+    for size in (100, 2_000, 6_000, 100_000):
+        _mid, message = make_message(size)
+        assert wire_form(message) == message
+
+
+def test_wire_form_normalises_line_ends_and_stuffs_dots():
+    assert wire_form(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
