@@ -5,7 +5,7 @@ side costs nothing, beside Postfix's `smtp-source` (C) in the same run.
   scenario in one Locust process and with `--workers 2`, and `smtp-source -L`, each with the same
   number of sessions and the same message size, in rounds that rotate which goes first.
 - IMAP: the mixed scenario's sessions (no think time, no background delivery) against
-  benchmarks/null_imap.py, which answers every command at once.
+  imapwright/load/null_imap.py, which answers every command at once.
 
 Rates and CPU are taken from each Locust run's first request to its last (locust.json, every
 worker's included; the process tree's CPU from /proc sampled beside it), so Python's start-up is
@@ -38,6 +38,7 @@ from rich.table import Table
 
 from imapwright.errors import UserError
 from imapwright.load.config import LoadConfig
+from imapwright.load.cpu import process_tree_cpu
 from imapwright.load.runner import LoadParams, locust_command
 from imapwright.report.plots import line_plot
 from imapwright.servers import ports
@@ -48,7 +49,6 @@ from postfix_tools import postfix_tool  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 console = Console(width=120)
-TICK = os.sysconf("SC_CLK_TCK")
 USERS = [f"gen{i:03d}" for i in range(50)]
 
 # Targets of issue #20, as ratios to smtp-source in the same run.
@@ -56,27 +56,9 @@ TARGET_RATE_ONE, TARGET_RATE_TWO, TARGET_CPU = 0.8, 1.0, 1.5
 
 
 def tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of `root` and its descendants, from /proc: each live process's
-    own and its reaped children's (Locust's workers end before their master and are reaped by it)."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry)
-        parents[pid] = int(fields[1])
-        cpu[pid] = sum(int(f) for f in fields[11:15]) / TICK  # utime, stime, cutime, cstime
-    total, todo = 0.0, [root]
-    while todo:
-        pid = todo.pop()
-        total += cpu.get(pid, 0.0)
-        todo += [child for child, parent in parents.items() if parent == pid]
-    return total
+    """CPU seconds of `root` and its descendants, reaped ones included (Locust's workers end
+    before their master and are reaped by it)."""
+    return sum(process_tree_cpu(root, include_reaped=True).values())
 
 
 def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
@@ -170,7 +152,7 @@ def main() -> int:
         return 2
     sink_port, imap_port = ports.free_port(), ports.free_port()  # reserved until the end
     sink = _start([str(sink_bin), "-L", "-u", "nobody", f"127.0.0.1:{sink_port}", "1024"], env)
-    null_imap = _start([sys.executable, str(HERE / "null_imap.py"), "--port", str(imap_port)], None, "ready")
+    null_imap = _start([sys.executable, "-m", "imapwright.load.null_imap", "--port", str(imap_port)], None, "ready")
     time.sleep(0.5)
     rows: list[dict] = []
     lmtp = LoadConfig(lmtp=("127.0.0.1", sink_port), users=USERS, options={"size": str(args.size)})

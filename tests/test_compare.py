@@ -76,6 +76,19 @@ def test_lost_mail_fails_the_candidate():
     assert not v.passed and v.detail.startswith("3 missing")
 
 
+def test_a_generator_bound_candidate_fails_generator_bound_and_is_flagged_anyway():
+    bound = load_run("b")
+    bound["cpu"] = {"generator_bound": True, "busy_share": 0.4}
+    free = load_run("c")
+    free["cpu"] = {"generator_bound": False, "busy_share": 0.0}
+    [v] = verdicts(load_run(), bound, [parse_threshold("generator-bound")])
+    assert not v.passed and "40% of the run" in v.detail
+    assert all(v.passed for v in verdicts(load_run(), free, [parse_threshold("generator-bound")]))
+    # Without the threshold the verdict stands on the defaults, but the comparison says it.
+    result = comparison(load_run(), [bound], [])
+    assert result["passed"] and any("generator-bound: cyrus:3.6 b" in w for w in result["warnings"])
+
+
 def test_saturation_threshold():
     def with_capacity(run, rps):
         run["capacity"] = {"steps": [], "saturation": {"point": {"rps": rps, "users": 10}}}

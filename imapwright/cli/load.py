@@ -118,6 +118,11 @@ def _print_load_summary(summary: dict) -> None:
     for exc in summary["exceptions"]:
         console.print(f"[red]exception in scenario code[/] ({exc['count']}x): {exc['message']}")
     if summary.get("capacity"):
-        console.print(f"capacity: {summary['capacity']['saturation']['reason']}")
+        console.print(f"capacity: {summary['capacity']['saturation']['reason']}; saturated first: "
+                      f"{summary['capacity'].get('saturated_first', 'unknown')}")
+    cpu = summary.get("cpu") or {}
+    if cpu.get("generator_bound"):
+        console.print(f"[yellow]generator-bound[/]: a Locust process used over 90% of a core for "
+                      f"{cpu['busy_share']:.0%} of the run; the figures measure the harness too (try --workers)")
 
 

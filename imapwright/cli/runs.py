@@ -83,7 +83,7 @@ def upgrade(
 def compare(
     runs: Annotated[list[Path], typer.Argument(help="baseline run, then one or more candidate runs (reports/<run-id>)")],
     fail_on: Annotated[list[str], typer.Option(help="threshold, repeatable: p95+10%, rps-10%, failures+1, "
-                                                    "saturation-10%, new-failures, lost, none (default: "
+                                                    "saturation-10%, new-failures, lost, generator-bound, none (default: "
                                                     "new-failures for suite runs, lost for load runs)")] = [],
     out: Annotated[Path | None, typer.Option(help="folder for compare.html/.md/.json and junit.xml")] = None,
 ) -> None:

@@ -37,6 +37,7 @@ from . import results
 from .config import LoadConfig
 from .saturation import Step, percentile, saturation
 from .scenarios import SCENARIOS
+from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first
 from .verify import found_on_server
 
 LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
@@ -173,14 +174,17 @@ def _last_log_line(out: Path) -> str:
     return lines[-1] if lines else "(none)"
 
 
-def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
-    """Run Locust to its end (or a hard deadline); Ctrl-C stops it before the harness goes on."""
+def run_locust(config: LoadConfig, params: LoadParams, out: Path, server_cpu_file: str | None = None) -> int:
+    """Run Locust to its end (or a hard deadline); Ctrl-C stops it before the harness goes on.
+    The Locust processes' CPU and the server's (`server_cpu_file`, its cgroup counter) are sampled
+    throughout into out/cpu-samples.json (load/cpu.py says who saturated first)."""
     master_port = ports.free_port() if params.workers else None
     env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
     deadline = params.duration + params.stop_timeout + 60
     log = (out / "locust.out").open("w")
     proc = subprocess.Popen(locust_command(params, out, master_port), env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=LOADTESTS.parent, start_new_session=True)
+    sampler = CPUSampler(proc.pid, server_cpu_file).start()
     try:
         with _bar() as bar:
             task = bar.add_task(f"load {params.scenario}", total=params.duration, note="")
@@ -208,6 +212,9 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path) -> int:
         log.close()
         if master_port:
             ports.release(master_port)
+        samples = sampler.stop()
+        (out / "cpu-samples.json").write_text(json.dumps([[t, {str(k): v for k, v in gen.items()}, srv]
+                                                           for t, gen, srv in samples]))
 
 
 def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
@@ -305,7 +312,8 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         baseline = found_on_server(server, [(u, "INBOX") for u in config.users])
         started = datetime.now(UTC)
         try:
-            code = run_locust(config, params, out)
+            server_id = getattr(server.container, "id", None)
+            code = run_locust(config, params, out, cgroup_cpu_file(server_id) if server_id else None)
         except KeyboardInterrupt as exc:  # Locust was stopped (TERM): what it measured is reported
             interrupted, code = exc, None
         finished = datetime.now(UTC)
@@ -349,6 +357,14 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
+        cpu = _cpu_summary(out)
+        summary["cpu"] = cpu
+        if "capacity" in summary:
+            crossed = summary["capacity"]["saturation"]["crossed"]
+            until = None
+            if crossed:  # seconds from Locust's start to the end of the step that crossed a threshold
+                until = sum(s["seconds"] for s in summary["capacity"]["steps"] if s["users"] <= crossed["users"])
+            summary["capacity"]["saturated_first"] = saturated_first(cpu, until)
         summary["server_log"] = _server_log(server, started, finished, out)
         # An exception in scenario code means the load was not what it claims to be; a partial run
         # is not a pass whatever it measured.
@@ -367,6 +383,13 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         console.print(f"[red]INTERRUPTED[/]: partial report {final / 'index.html'}")
         raise interrupted
     return final, summary
+
+
+def _cpu_summary(out: Path) -> dict:
+    path = out / "cpu-samples.json"
+    samples = [(t, {int(k): v for k, v in gen.items()}, srv) for t, gen, srv in json.loads(path.read_text())] \
+        if path.exists() else []
+    return analyse(samples)
 
 
 def unchecked_server(why: str) -> dict:

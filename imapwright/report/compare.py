@@ -8,6 +8,8 @@ Threshold forms (`--fail-on`):
   saturation-10%               the capacity saturation point's throughput may fall at most that much
   new-failures                 no check may fail or error that passed (or was a known deviation)
   lost                         the candidate's server check (ledger, consistency) must pass
+  generator-bound              the candidate's load generator must not have saturated first
+                               (a Locust process above 90% of a core for over 10% of the run)
   none                         report only: no verdict fails (except an incomplete candidate)
 
 Without --fail-on: suite runs fail on new failures, load runs on lost messages. A candidate run that
@@ -36,7 +38,7 @@ class Threshold:
 
     @property
     def text(self) -> str:
-        if self.metric in ("new-failures", "lost", "none"):
+        if self.metric in ("new-failures", "lost", "none", "generator-bound"):
             return self.metric
         unit = "" if self.metric == "failures" else "%"
         return f"{self.metric}{self.sign}{self.amount:g}{unit}"
@@ -44,18 +46,18 @@ class Threshold:
 
 # Which thresholds mean something for which kind of run.
 APPLIES = {"conformance": {"new-failures", "none"},
-           "load": {"p50", "p95", "p99", "rps", "failures", "saturation", "lost", "none"}}
+           "load": {"p50", "p95", "p99", "rps", "failures", "saturation", "lost", "none", "generator-bound"}}
 DEFAULTS = {"conformance": ("new-failures",), "load": ("lost",)}
 
 
 def parse_threshold(text: str) -> Threshold:
     t = text.strip().lower()
-    if t in ("new-failures", "lost", "none"):
+    if t in ("new-failures", "lost", "none", "generator-bound"):
         return Threshold(t)
     m = _THRESHOLD.fullmatch(t)
     if not m:
         raise UserError(f"--fail-on {text!r}: expected e.g. p95+10%, rps-10%, failures+1, saturation-10%, "
-                        "new-failures, lost or none")
+                        "new-failures, lost, generator-bound or none")
     metric = "rps" if m["metric"] == "throughput" else m["metric"]
     if m["sign"] == _GOOD_DIRECTION[metric]:
         raise UserError(f"--fail-on {text!r}: {metric} getting {'lower' if m['sign'] == '-' else 'higher'} "
@@ -218,6 +220,12 @@ def verdicts(base: dict, cand: dict, thresholds: list[Threshold]) -> list[Verdic
                                    f"{led['missing_count']} missing, {led['extra_count']} unacknowledged, "
                                    f"{checks['consistency_count']} consistency problems"))
                 continue
+            if t.metric == "generator-bound":
+                cpu = cand.get("cpu") or {}
+                out.append(Verdict(label, "generator-bound", not cpu.get("generator_bound", False),
+                                   "not measured (an older run)" if not cpu else
+                                   f"busiest Locust process above 90% of a core for {cpu['busy_share']:.0%} of the run"))
+                continue
             for d in (d for d in deltas if d.metric == t.metric):
                 change = d.change
                 if t.metric == "failures":
@@ -304,6 +312,11 @@ def comparison(base: dict, cands: list[dict], thresholds: list[Threshold]) -> di
             differences = setting_differences(base, cand)
             if differences:
                 entry["note"] = (f"different settings ({'; '.join(differences)}): the figures are not like for like")
+            bound = [s["label"] for s in (base, cand) if (s.get("cpu") or {}).get("generator_bound")]
+            if bound:
+                entry["generator_bound"] = bound
+                result["warnings"].append(f"generator-bound: {', '.join(bound)} (the load generator ran out of CPU "
+                                          "first; its figures measure the harness as much as the server)")
             entry["deltas"] = [{**asdict(d), "change": d.change} for d in load_deltas(base, cand)]
         else:
             pairs, changes = conformance_changes(base, cand)

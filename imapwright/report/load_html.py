@@ -68,6 +68,34 @@ def capacity_section(capacity: dict) -> str:
     return "".join(out)
 
 
+def cpu_section(cpu: dict, capacity: dict | None) -> str:
+    """The generator's CPU beside the server's over the run, and what that says about the figures."""
+    points = cpu.get("points") or []
+    if not points:
+        return ""
+    if cpu["generator_bound"]:
+        verdict = (f"<p class='failed'><b>Generator-bound</b>: a Locust process used more than 90% of a core "
+                   f"for {cpu['busy_share']:.0%} of the run (from {cpu['generator_busy_from']:.0f} s). These figures "
+                   "measure the harness as much as the server: add --workers or a machine (load-worker).</p>")
+    else:
+        verdict = (f"<p>Not generator-bound: the busiest Locust process used more than 90% of a core for "
+                   f"{cpu['busy_share']:.0%} of the run (the limit is 10%).</p>")
+    if capacity and capacity.get("saturated_first"):
+        side = capacity["saturated_first"]
+        verdict += ("<p>Saturated first: <b>" + {"generator": "the load generator", "server": "the server",
+                                                 "neither": "neither side ran out of CPU (latency or errors set the limit)"}[side]
+                    + "</b>.</p>")
+    if not cpu.get("server_measured"):
+        verdict += "<p>The server's CPU is not measured here (no local container cgroup).</p>"
+    series = {"busiest Locust process (cores)": [(p["t"], p["busiest"]) for p in points],
+              "all Locust processes (cores)": [(p["t"], p["generator"]) for p in points]}
+    if cpu.get("server_measured"):
+        series["server container (cores)"] = [(p["t"], p["server"]) for p in points if p["server"] is not None]
+    return ("<h2>Generator and server CPU</h2>" + verdict
+            + line_plot(series, f"CPU over the run ({cpu['cores']} cores)", "seconds", "cores", markers=False,
+                        hlines={"90% of a core": 0.9}))
+
+
 def saturation_plot(runs: dict[str, list[dict]], p95_ms: float | None = None) -> str:
     """Throughput and p95 against users, one line per run (the saturation curve)."""
     rate = {f"{label} req/s".strip(): [(s["users"], s["rps"]) for s in steps] for label, steps in runs.items()}
@@ -111,7 +139,9 @@ def render_load(summary: dict) -> str:
            f"{escape(summary['started'])} to {escape(summary['finished'])}.</p>",
            f"<p class='counts'><span>{stats['total']['requests']} requests</span>"
            f"<span>{stats['total']['rps']:.1f} req/s</span><span>p95 {stats['total']['p95_ms']} ms</span>"
-           f"<span>{stats['total']['failures']} failures</span></p>",
+           f"<span>{stats['total']['failures']} failures</span>"
+           + ("<span class='failed'>generator-bound</span>" if summary.get("cpu", {}).get("generator_bound") else "")
+           + "</p>",
            checks_section(summary), "<h2>Requests</h2>", request_table(stats)]
     history = summary["history"]
     if history:
@@ -127,6 +157,8 @@ def render_load(summary: dict) -> str:
             ["count", "message", "where"], [[e["count"], e["message"], " / ".join(e["where"])] for e in summary["exceptions"]]))
     if summary.get("capacity"):
         out.append(capacity_section(summary["capacity"]))
+    if summary.get("cpu"):
+        out.append(cpu_section(summary["cpu"], summary.get("capacity")))
     if summary.get("large_list"):
         out.append(large_list_section(summary["large_list"], None))
     log = summary.get("server_log", {})

@@ -42,6 +42,11 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     assert not list(tmp_path.glob(".*partial"))  # the run directory is complete, nothing half-way
     page = (out / "index.html").read_text()
     assert "<svg" in page and "<script" not in page
+    # Generator and server CPU were sampled through the run, the server's from its container's cgroup.
+    cpu = summary["cpu"]
+    assert cpu["server_measured"] and len(cpu["points"]) >= 3, cpu
+    assert max(p["server"] for p in cpu["points"]) > 0 and max(p["generator"] for p in cpu["points"]) > 0
+    assert "Generator and server CPU" in page and isinstance(cpu["generator_bound"], bool)
 
 
 def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path):
@@ -99,6 +104,8 @@ def test_capacity_stops_at_the_threshold_and_names_the_saturation_point(server, 
     assert capacity["saturation"]["reason"].startswith("at 2 users: p95")
     assert summary["stats"]["seconds"] < 30
     assert summary["passed"], summary["checks"]
+    # Crossed on latency at 2 users in 3 s: neither side had run out of CPU by then.
+    assert capacity["saturated_first"] == "neither"
 
 
 @pytest.mark.requires("exec", "mailbox-list")

@@ -1,9 +1,10 @@
 """A null IMAP responder for the generator benchmark: every command is answered OK at once, with
 just enough data that an IMAP client parses what a real server would send (EXISTS and UIDVALIDITY
 on SELECT, SEARCH hits, FETCH items, APPENDUID, a body literal for BODY[]), and no mail is kept.
-The load generator's requests per second and CPU against it are the generator's alone.
+The load generator's requests per second and CPU against it are the generator's alone
+(benchmarks/generator_ceiling.py; tests/integration/test_generator_bound.py).
 
-    python3 benchmarks/null_imap.py --port 10143     # prints "ready HOST:PORT", serves until killed
+    python3 -m imapwright.load.null_imap --port 10143     # prints "ready HOST:PORT", serves until killed
 """
 
 from __future__ import annotations

@@ -1,0 +1,141 @@
+"""Who saturated first: the load generator's CPU (each Locust process, from /proc) beside the server
+container's (its cgroup's CPU counter), sampled through a run, and the verdict drawn from them.
+
+A run is "generator-bound" when some Locust process used more than 90% of a core for more than 10%
+of the run: its figures then measure the harness as much as the server (issue #20).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+TICK = os.sysconf("SC_CLK_TCK")
+BUSY = 0.9  # of one core, for one Locust process
+BOUND_SHARE = 0.10  # of the run's intervals
+
+
+def process_tree_cpu(root: int, include_reaped: bool = False) -> dict[int, float]:
+    """pid -> CPU seconds (user + system) of `root` and each live descendant, from /proc; with
+    `include_reaped`, each process's count also holds its reaped children's."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = sum(int(f) for f in fields[11:15 if include_reaped else 13]) / TICK
+    out, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in cpu:
+            out[pid] = cpu[pid]
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return out
+
+
+def cgroup_cpu_file(container_id: str) -> str | None:
+    """The file holding a docker container's CPU usage: cgroup v1 cpuacct.usage (ns) or v2
+    cpu.stat (usage_usec); None where neither is readable (a remote docker, another runtime)."""
+    for pattern in (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage",
+                    f"/sys/fs/cgroup/cpu,cpuacct/docker/{container_id}/cpuacct.usage",
+                    f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat",
+                    f"/sys/fs/cgroup/docker/{container_id}/cpu.stat"):
+        found = glob.glob(pattern)
+        if found and os.access(found[0], os.R_OK):
+            return found[0]
+    return None
+
+
+def read_cgroup_cpu(path: str) -> float | None:
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    if path.endswith("cpuacct.usage"):
+        return int(text.strip()) / 1e9
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "usage_usec":
+            return int(value) / 1e6
+    return None
+
+
+@dataclass
+class CPUSampler:
+    """Samples once a second in a thread: (time, {pid: cpu seconds}, server cpu seconds or None)."""
+    root: int
+    server_file: str | None = None
+    interval: float = 1.0
+    samples: list[tuple[float, dict[int, float], float | None]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="imapwright-cpu", daemon=True)
+
+    def _sample(self) -> None:
+        server = read_cgroup_cpu(self.server_file) if self.server_file else None
+        self.samples.append((time.time(), process_tree_cpu(self.root), server))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.interval)
+
+    def start(self) -> CPUSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> list:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        return self.samples
+
+
+def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: int | None = None) -> dict:
+    """Per interval: the busiest Locust process's share of a core, all of Locust's CPU in cores,
+    the server's in cores; the generator-bound verdict and when each side first ran flat out."""
+    cores = cores or os.cpu_count() or 1
+    points = []
+    for (t0, gen0, srv0), (t1, gen1, srv1) in zip(samples, samples[1:]):
+        span = t1 - t0
+        if span <= 0:
+            continue
+        per_process = [(gen1[p] - gen0[p]) / span for p in gen1 if p in gen0]
+        points.append({"t": round(t1 - samples[0][0], 2),
+                       "busiest": round(max(per_process, default=0.0), 3),
+                       "generator": round(sum(per_process), 3),
+                       "server": None if srv0 is None or srv1 is None else round((srv1 - srv0) / span, 3)})
+    busy = [p for p in points if p["busiest"] > BUSY]
+    server_known = [p for p in points if p["server"] is not None]
+    # The server "runs flat out" when it uses nearly all the cores Locust leaves it.
+    server_busy = [p for p in server_known if p["server"] + p["generator"] > BUSY * cores and p["server"] > 0.5]
+    bound = bool(points) and len(busy) / len(points) > BOUND_SHARE
+    return {"points": points, "cores": cores, "generator_bound": bound,
+            "busy_share": round(len(busy) / len(points), 3) if points else 0.0,
+            "generator_busy_from": busy[0]["t"] if busy else None,
+            "server_busy_from": server_busy[0]["t"] if server_busy else None,
+            "server_measured": bool(server_known)}
+
+
+def saturated_first(cpu: dict, until: float | None = None) -> str:
+    """"generator", "server" or "neither": which side ran flat out first (before `until`, seconds
+    into the run, e.g. the end of the capacity step where the threshold was crossed)."""
+    gen, srv = cpu.get("generator_busy_from"), cpu.get("server_busy_from")
+    if until is not None:
+        gen = gen if gen is not None and gen <= until else None
+        srv = srv if srv is not None and srv <= until else None
+    if gen is None and srv is None:
+        return "neither"
+    if srv is None or (gen is not None and gen <= srv):
+        return "generator"
+    return "server"
