@@ -30,6 +30,10 @@ def load(
     population: Annotated[int, typer.Option(help="mailbox accounts the load goes to")] = 20,
     prefix: Annotated[str, typer.Option(help="population account names: PREFIX00000, PREFIX00001, ...")] = "load",
     workers: Annotated[int, typer.Option(help="Locust worker processes on this machine (0: one process)")] = 0,
+    master: Annotated[bool, typer.Option(help="be the master for workers on other hosts (imapwright load-worker)")] = False,
+    expect_workers: Annotated[int, typer.Option(help="--master: how many workers to wait for before the load starts")] = 1,
+    master_bind: Annotated[str, typer.Option(help="--master: where workers connect, HOST:PORT (0.0.0.0:5557 for "
+                                                  "other hosts)")] = "127.0.0.1:5557",
     mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
     mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
@@ -72,7 +76,8 @@ def load(
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
                         workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
-                        options=knobs, tls=tls)
+                        options=knobs, tls=tls, expect_workers=expect_workers if master else 0,
+                        master_bind=master_bind)
     params.check()
     settings = params_mod.key_values(server_option, "--server-option")
     if mboxlist_db:
@@ -93,6 +98,29 @@ def load(
     _print_load_summary(summary)
     console.print(f"report: {out / 'index.html'}")
     raise typer.Exit(0 if summary["passed"] else 1)
+
+
+@app.command("load-worker")
+def load_worker(
+    master: Annotated[str, typer.Option(help="the master's HOST:PORT (its --master-bind)")],
+) -> None:
+    """Work for an `imapwright load ... --master` on another host: the locustfile, the server and
+    the population come from the master; this process ends when the master's run does."""
+    import os
+    import subprocess
+    import sys
+
+    from ..load.distributed import REMOTE_ENV
+    from ..load.runner import master_endpoint
+
+    host, port = master_endpoint(master)
+    cmd = [sys.executable, "-m", "locust", "--worker", "--master-host", host, "--master-port", str(port), "-f", "-",
+           "--loglevel", "WARNING"]
+    try:
+        code = subprocess.run(cmd, env={**os.environ, REMOTE_ENV: "1", "PYTHONUNBUFFERED": "1"}).returncode
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
 
 
 def _print_load_summary(summary: dict) -> None:
@@ -117,6 +145,8 @@ def _print_load_summary(summary: dict) -> None:
                       f"the ledger {stat['ledger']}")
     for exc in summary["exceptions"]:
         console.print(f"[red]exception in scenario code[/] ({exc['count']}x): {exc['message']}")
+    if not summary.get("complete", True):
+        console.print(f"[red]{summary['status'].upper()}[/]: {summary['status_reason']}")
     if summary.get("capacity"):
         console.print(f"capacity: {summary['capacity']['saturation']['reason']}; saturated first: "
                       f"{summary['capacity'].get('saturated_first', 'unknown')}")

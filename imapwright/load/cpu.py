@@ -127,6 +127,17 @@ def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: 
             "server_measured": bool(server_known)}
 
 
+def workers_bound(workers: dict) -> list[str]:
+    """Workers on other hosts (workers.json) whose own CPU reports were above 90% of a core for
+    more than 10% of their samples: the same rule as for local processes."""
+    out = []
+    for worker_id, node in workers.items():
+        samples = node.get("cpu", [])
+        if samples and sum(pct > BUSY * 100 for _t, pct in samples) / len(samples) > BOUND_SHARE:
+            out.append(f"worker {node.get('index', '?')} ({worker_id})")
+    return out
+
+
 def saturated_first(cpu: dict, until: float | None = None) -> str:
     """"generator", "server" or "neither": which side ran flat out first (before `until`, seconds
     into the run, e.g. the end of the capacity step where the threshold was crossed)."""

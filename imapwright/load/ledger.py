@@ -20,9 +20,13 @@ OPS = ("sent", "add", "refused", "unknown", "removing", "remove")
 
 
 class LedgerWriter:
-    def __init__(self, directory: str, timings: bool = False):
+    def __init__(self, directory: str, timings: bool = False, sink=None):
+        """`sink` (an object with write(line)) instead of a file: a worker on another host sends
+        its lines to the master (load/distributed.py)."""
         self._fh = self._timings = None
-        if directory:
+        if sink is not None:
+            self._fh = sink
+        elif directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
             # Line-buffered: every acknowledged change is on disk before the next one is sent.
             self._fh = open(Path(directory) / f"ledger-{os.getpid()}.tsv", "a", buffering=1)
@@ -41,7 +45,7 @@ class LedgerWriter:
 
     def close(self) -> None:
         for fh in (self._fh, self._timings):
-            if fh is not None:
+            if fh is not None and hasattr(fh, "close"):
                 fh.close()
         self._fh = self._timings = None
 

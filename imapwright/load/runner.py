@@ -37,7 +37,7 @@ from . import results
 from .config import LoadConfig
 from .saturation import Step, percentile, saturation
 from .scenarios import SCENARIOS
-from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first
+from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first, workers_bound
 from .verify import found_on_server
 
 LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
@@ -56,6 +56,9 @@ class LoadParams:
     prefix: str = "load"  # population accounts are PREFIX00000, PREFIX00001, ...
     max_requests: int = 0  # a bound by count beside the bound by time (0: time only)
     tls: bool = False  # IMAP sessions over TLS (the IMAPS port; a target's own TLS mode)
+    expect_workers: int = 0  # a master for workers on other hosts (imapwright load-worker); 0: none
+    master_bind: str = "127.0.0.1:5557"  # where such a master listens (HOST:PORT)
+    worker_wait: float = 120  # seconds a master waits for its workers before it gives up
     options: dict[str, str] = field(default_factory=dict)  # scenario knobs (IMAPWRIGHT_LOAD_OPT_*)
 
     def check(self) -> None:
@@ -70,6 +73,20 @@ class LoadParams:
             raise UserError(f"--prefix {self.prefix!r}: letters and digits, starting with a letter")
         if self.duration > 24 * 3600:
             raise UserError("--duration is at most 24 hours")
+        if self.expect_workers < 0:
+            raise UserError("--expect-workers cannot be negative")
+        if self.expect_workers and self.workers:
+            raise UserError("--workers (processes here) and --expect-workers (workers on other hosts) "
+                            "exclude each other; give one")
+        if self.expect_workers:
+            master_endpoint(self.master_bind)
+
+
+def master_endpoint(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"--master-bind {text!r}: expected HOST:PORT, e.g. 0.0.0.0:5557")
+    return host.strip("[]"), int(port)
 
 
 def population_names(count: int, prefix: str = "load") -> list[str]:
@@ -113,8 +130,8 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                   for key, command in family.reconstruct_commands.items()}}
     if params.max_requests:
         options["max_requests"] = str(params.max_requests)
-        if params.workers:  # each worker takes its part of the budget
-            options["workers"] = str(params.workers)
+        if params.workers or params.expect_workers:  # each worker takes its part of the budget
+            options["workers"] = str(params.workers or params.expect_workers)
     options.update(params.options)
     imap, tls, ca_file = _imap_endpoint(server, params)
     return LoadConfig(imap=(imap.host, imap.port), tls=tls, tls_ca=ca_file, tls_verify=server.tls_trust != "none",
@@ -149,6 +166,10 @@ def locust_command(params: LoadParams, out: Path, master_port: int | None) -> li
     if params.workers:
         cmd += ["--processes", str(params.workers), "--master-bind-host", ports.HOST,
                 "--master-bind-port", str(master_port), "--master-port", str(master_port)]  # workers dial this
+    elif params.expect_workers:  # workers on other hosts: imapwright load-worker --master HOST:PORT
+        host, port = master_endpoint(params.master_bind)
+        cmd += ["--master", "--expect-workers", str(params.expect_workers), "--master-bind-host", host,
+                "--master-bind-port", str(port), "--expect-workers-max-wait", str(int(params.worker_wait))]
     return cmd
 
 
@@ -180,7 +201,7 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path, server_cpu_fil
     throughout into out/cpu-samples.json (load/cpu.py says who saturated first)."""
     master_port = ports.free_port() if params.workers else None
     env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
-    deadline = params.duration + params.stop_timeout + 60
+    deadline = params.duration + params.stop_timeout + 60 + (params.worker_wait if params.expect_workers else 0)
     log = (out / "locust.out").open("w")
     proc = subprocess.Popen(locust_command(params, out, master_port), env=env, stdout=log,
                             stderr=subprocess.STDOUT, cwd=LOADTESTS.parent, start_new_session=True)
@@ -227,7 +248,11 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
         found = found_on_server(server, keys)
     for key, ids in baseline.items():  # a --target may hold load mail of earlier runs
         found[key] = found.get(key, ids) - ids
+    lost = lost_workers(ledger_dir)
+    _attribute_to_lost_workers(expected, found, lost)
     check = ledger_mod.compare(expected, found).as_dict()
+    if lost:
+        check["lost_workers"] = lost
     consistency: list[str] = []
     if "exec" in server.features:
         with console.status("consistency check (quota and reconstruct dry runs)"):
@@ -236,6 +261,30 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
     statistics = statistics_check(results.read_stats(ledger_dir.parent / "locust.json"), expected.finished)
     return {"ledger": check, "consistency": consistency[:100], "consistency_count": len(consistency),
             "statistics": statistics, "passed": check["passed"] and not consistency and statistics["agree"]}
+
+
+def workers_seen(ledger_dir: Path) -> dict:
+    """workers.json of a master for workers on other hosts (load/distributed.py), or {}."""
+    path = ledger_dir / "workers.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def lost_workers(ledger_dir: Path) -> list[dict]:
+    return [{"id": worker_id, **node} for worker_id, node in workers_seen(ledger_dir).items() if "lost" in node]
+
+
+def _attribute_to_lost_workers(expected, found: dict, lost: list[dict]) -> None:
+    """Mail a lost worker had in flight reached the server while its ledger lines did not reach
+    the master: its Message-IDs carry the worker's pid (load/mail.py), so those messages count as
+    sent with an unknown outcome, not as unacknowledged."""
+    pids = {str(w["pid"]) for w in lost if "pid" in w}
+    if not pids:
+        return
+    for key, ids in found.items():
+        known = set(expected.present.get(key, {})) | expected.maybe.get(key, set())
+        stray = {mid for mid in ids if mid not in known and mid.split("@")[0].rsplit(".", 1)[-1] in pids}
+        if stray:
+            expected.maybe.setdefault(key, set()).update(stray)
 
 
 def statistics_check(stats: dict, finished: int) -> dict:
@@ -340,6 +389,18 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             "exceptions": results.read_exceptions(out / "locust_exceptions.csv"),
             "checks": checks,
         }
+        summary["cpu"] = _cpu_summary(out)
+        seen = workers_seen(ledger_dir)
+        if seen:  # the generator is the workers on other hosts: judged by their own CPU reports
+            summary["workers"] = seen
+            bound = workers_bound(seen)
+            summary["cpu"].update(remote_workers=len(seen), workers_bound=bound,
+                                  generator_bound=summary["cpu"]["generator_bound"] or bool(bound))
+        lost = lost_workers(ledger_dir)
+        if lost and interrupted is None:
+            summary.update(status="partial", complete=False, status_reason="; ".join(
+                f"worker {w.get('index', '?')} ({w['id']}) lost {w['lost']:.0f} s into the run; the rest went on "
+                "without it" for w in lost))
         if interrupted is not None:
             ran = (finished - started).total_seconds()
             summary.update(status="interrupted", complete=False, status_reason=(
@@ -357,8 +418,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
-        cpu = _cpu_summary(out)
-        summary["cpu"] = cpu
+        cpu = summary["cpu"]
         if "capacity" in summary:
             crossed = summary["capacity"]["saturation"]["crossed"]
             until = None
@@ -368,7 +428,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         summary["server_log"] = _server_log(server, started, finished, out)
         # An exception in scenario code means the load was not what it claims to be; a partial run
         # is not a pass whatever it measured.
-        summary["passed"] = checks["passed"] and not summary["exceptions"] and interrupted is None
+        summary["passed"] = checks["passed"] and not summary["exceptions"] and summary["complete"]
         text = json.dumps(summary, indent=1) + "\n"
         (out / "summary.json").write_text(text)
         summary = json.loads(text)  # the caller sees exactly what was written

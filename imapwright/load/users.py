@@ -20,8 +20,9 @@ from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 
 from ..errors import UserError
 from ..protocol.imap import command, quote
-from . import budget
+from . import budget, distributed
 from .config import LoadConfig
+from .distributed import current_config
 from .exec import ExecLoadClient
 from .imap import IMAPLoadClient
 from .ledger import LedgerWriter
@@ -37,13 +38,19 @@ def _request_budget(environment, **_kwargs) -> None:
     """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS ends a run the way -t does (runner.quit). One process
     refuses to start more than its budget (load/budget.py) and quits once the last has finished;
     workers each refuse more than their part, and the master quits on the totals they report."""
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        # A worker on another host learns the budget with the master's first spawn message.
+        def worker_part(**_kw) -> None:
+            config = current_config()
+            limit = int(config.option("max_requests", "0") or 0)
+            if limit:
+                budget.set_worker_part(limit, int(config.option("workers", "1") or 1), lambda: runner.worker_index)
+        environment.events.test_start.add_listener(worker_part)
+        return
     config = LoadConfig.from_env()
     limit = int(config.option("max_requests", "0") or 0)
-    runner = environment.runner
     if not limit:
-        return
-    if isinstance(runner, WorkerRunner):
-        budget.set_worker_part(limit, int(config.option("workers", "1") or 1), lambda: runner.worker_index)
         return
     if isinstance(runner, MasterRunner):
         def watch() -> None:
@@ -84,7 +91,8 @@ def ledger(config: LoadConfig) -> LedgerWriter:
     """One ledger file per process, shared by its users."""
     global _ledger
     if _ledger is None:
-        _ledger = LedgerWriter(config.ledger, timings=config.option("timings", "") == "1")
+        _ledger = LedgerWriter(config.ledger, timings=config.option("timings", "") == "1",
+                               sink=distributed.remote_ledger)
     return _ledger
 
 
@@ -93,7 +101,7 @@ class LoadUser(User):
 
     def __init__(self, environment):
         super().__init__(environment)
-        self.config = LoadConfig.from_env()
+        self.config = current_config()
         self.rng = random.Random()
 
 

@@ -73,7 +73,10 @@ def cpu_section(cpu: dict, capacity: dict | None) -> str:
     points = cpu.get("points") or []
     if not points:
         return ""
-    if cpu["generator_bound"]:
+    if cpu.get("workers_bound"):
+        verdict = ("<p class='failed'><b>Generator-bound</b>: workers on other hosts ran above 90% of a core for "
+                   "over 10% of the run. These figures measure the harness as much as the server: add workers.</p>")
+    elif cpu["generator_bound"]:
         verdict = (f"<p class='failed'><b>Generator-bound</b>: a Locust process used more than 90% of a core "
                    f"for {cpu['busy_share']:.0%} of the run (from {cpu['generator_busy_from']:.0f} s). These figures "
                    "measure the harness as much as the server: add --workers or a machine (load-worker).</p>")
@@ -85,6 +88,10 @@ def cpu_section(cpu: dict, capacity: dict | None) -> str:
         verdict += ("<p>Saturated first: <b>" + {"generator": "the load generator", "server": "the server",
                                                  "neither": "neither side ran out of CPU (latency or errors set the limit)"}[side]
                     + "</b>.</p>")
+    if cpu.get("remote_workers"):
+        verdict += (f"<p>{cpu['remote_workers']} worker(s) on other hosts; their CPU comes from their own reports: "
+                    + (f"over 90% of a core too long on {escape(', '.join(cpu['workers_bound']))}"
+                       if cpu.get("workers_bound") else "none ran flat out") + ".</p>")
     if not cpu.get("server_measured"):
         verdict += "<p>The server's CPU is not measured here (no local container cgroup).</p>"
     series = {"busiest Locust process (cores)": [(p["t"], p["busiest"]) for p in points],
@@ -131,7 +138,8 @@ def render_load(summary: dict) -> str:
            f"</title><style>{CSS}</style></head><body>",
            f"<h1>Load run {escape(summary['run_id'])}</h1>",
            "" if summary.get("complete", True) else
-           (f"<p class='headline verdict-INTERRUPTED'>INTERRUPTED</p><p><b>A partial run</b>: "
+           (f"<p class='headline verdict-INTERRUPTED'>{escape(summary.get('status', 'interrupted').upper())}</p>"
+            f"<p><b>A partial run</b>: "
             f"{escape(summary.get('status_reason', ''))}. Its figures cover only the time it ran.</p>"),
            f"<p>Scenario <b>{escape(summary['scenario'])}</b> against {escape(server.get('name', ''))} "
            f"({escape(server.get('version', ''))}), {p['users']} users (spawn {p['spawn_rate']}/s), "

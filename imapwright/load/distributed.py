@@ -1,0 +1,141 @@
+"""Load from several machines, on Locust's own master/worker protocol (no protocol of our own):
+
+- The master (`imapwright load SCENARIO --master --expect-workers N`) puts the run's LoadConfig in
+  a custom Locust option; Locust hands every worker the master's custom options with its first
+  spawn message, before any user starts, so a worker on another host needs no configuration
+  (`imapwright load-worker --master HOST:PORT`, which also fetches the locustfile from the master).
+- A worker started that way (IMAPWRIGHT_LOAD_REMOTE_WORKER=1) keeps its ledger in memory and sends
+  new lines to the master every half second and when its users stop (a custom message); the
+  master writes them into the run's ledger folder, so the nothing-lost check covers every worker.
+- The master notes each worker that connects and each that goes missing (no heartbeat), with the
+  pid its ledger lines came with, in workers.json beside the ledgers: a run that lost a worker is
+  partial, and the mail that worker had in flight is attributed to it by the pid in its
+  Message-IDs (load/mail.py).
+
+The configuration (the population's password included) travels over Locust's connection, in the
+clear: run workers on a network you trust, as Locust's own documentation says of its protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import gevent
+from locust import events
+from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+
+from .config import PREFIX, LoadConfig
+
+CONFIG_OPTION = "imapwright_config"
+LEDGER_MESSAGE = "imapwright_ledger"
+REMOTE_ENV = "IMAPWRIGHT_LOAD_REMOTE_WORKER"
+WORKERS_FILE = "workers.json"
+FLUSH_SECONDS = 0.5
+
+_environment = None
+
+
+def remote_worker() -> bool:
+    return os.environ.get(REMOTE_ENV) == "1"
+
+
+def current_config() -> LoadConfig:
+    """The run's configuration: this process's environment (a local run, --workers), else what the
+    master sent (a worker on another host)."""
+    if not remote_worker():
+        return LoadConfig.from_env()
+    options = getattr(getattr(_environment, "parsed_options", None), CONFIG_OPTION, "") or ""
+    if not options:
+        raise SystemExit("imapwright worker: no configuration from the master yet")
+    return LoadConfig.from_env({**os.environ, **json.loads(options)})
+
+
+@events.init_command_line_parser.add_listener
+def _option(parser, **_kw) -> None:
+    parser.add_argument(f"--{CONFIG_OPTION.replace('_', '-')}", default="", include_in_web_ui=False,
+                        help="set by imapwright on the master; do not give it by hand")
+
+
+class RemoteLedger:
+    """A worker's ledger lines, held until sent to the master."""
+
+    def __init__(self, runner: WorkerRunner):
+        self.runner, self.pending = runner, []
+        gevent.spawn(self._loop)
+
+    def write(self, line: str) -> None:
+        self.pending.append(line)
+
+    def flush(self) -> None:
+        if self.pending:
+            lines, self.pending = self.pending, []
+            self.runner.send_message(LEDGER_MESSAGE, {"pid": os.getpid(), "index": self.runner.worker_index,
+                                                      "lines": lines})
+
+    def _loop(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_SECONDS)
+            self.flush()
+
+
+remote_ledger: RemoteLedger | None = None
+
+
+@events.init.add_listener
+def _init(environment, **_kwargs) -> None:
+    global _environment, remote_ledger
+    _environment = environment
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        _init_master(environment, runner)
+    elif isinstance(runner, WorkerRunner) and remote_worker():
+        remote_ledger = RemoteLedger(runner)
+        environment.events.test_stop.add_listener(lambda **_kw: remote_ledger.flush())
+
+
+def _init_master(environment, runner: MasterRunner) -> None:
+    env = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+    setattr(environment.parsed_options, CONFIG_OPTION, json.dumps(env))
+    ledger_dir = LoadConfig.from_env().ledger
+    seen: dict[str, dict] = {}  # Locust worker id -> {"index", "pid", "connected", "lost"}
+    start = time.time()
+
+    def on_ledger(environment, msg, **_kw) -> None:
+        data = msg.data
+        node = seen.setdefault(msg.node_id, {"connected": round(time.time() - start, 1)})
+        node.update(pid=data["pid"], index=data["index"])
+        if ledger_dir:
+            path = Path(ledger_dir) / f"ledger-remote{data['index']}-{data['pid']}.tsv"
+            with path.open("a") as fh:
+                fh.write("".join(line for line in data["lines"]))
+
+    runner.register_message(LEDGER_MESSAGE, on_ledger)
+
+    def on_connect(client_id, **_kw) -> None:
+        seen.setdefault(client_id, {})["connected"] = round(time.time() - start, 1)
+
+    environment.events.worker_connect.add_listener(on_connect)
+
+    def watch() -> None:  # Locust removes a missing worker after a while: note it while it is there
+        while True:
+            running = runner.state in (STATE_RUNNING, STATE_SPAWNING)  # not the end's disconnects
+            for client_id, node in seen.items():
+                client = runner.clients.get(client_id)
+                if running and client is not None and client.state != STATE_MISSING:
+                    # Each worker reports its own CPU use (percent of a core) with its heartbeats.
+                    node.setdefault("cpu", []).append([round(time.time() - start, 1), client.cpu_usage])
+                if running and "lost" not in node and (client is None or client.state == STATE_MISSING):
+                    node["lost"] = round(time.time() - start, 1)
+            write()
+            gevent.sleep(1)
+
+    def write(**_kw) -> None:
+        if ledger_dir:
+            Path(ledger_dir).mkdir(parents=True, exist_ok=True)
+            (Path(ledger_dir) / WORKERS_FILE).write_text(json.dumps(seen, indent=1))
+
+    gevent.spawn(watch)
+    environment.events.quitting.add_listener(write)

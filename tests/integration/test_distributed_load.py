@@ -1,0 +1,86 @@
+"""Load from several machines on Locust's own master/worker protocol: workers started as separate
+processes (`imapwright load-worker`) reach the master over TCP on 127.0.0.1 only, exactly as a
+worker on another host would (no shared environment, locustfile and configuration from the master,
+ledgers streamed back). The nothing-lost check covers every worker's deliveries; a worker killed
+mid-run is reported, the mail it had in flight is accounted to it, and the run is partial."""
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from imapwright.load.runner import LoadParams, run_load
+from imapwright.servers import ports
+
+pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
+
+
+def _workers(port: int, count: int) -> list[subprocess.Popen]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMAPWRIGHT_LOAD_")}  # nothing shared
+    return [subprocess.Popen(["imapwright", "load-worker", "--master", f"127.0.0.1:{port}"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            for _ in range(count)]
+
+
+def _run(server, tmp_path, duration: float, during=None) -> dict:
+    port = ports.free_port()
+    ports.release(port)  # Locust's master binds it
+    params = LoadParams("delivery", users=6, spawn_rate=6, duration=duration, population=6, stop_timeout=10,
+                        prefix="dist", expect_workers=2, master_bind=f"127.0.0.1:{port}", worker_wait=60)
+    info = {"name": server.name, "family": server.family_name, "version": server.version}
+    result: dict = {}
+
+    def master():
+        try:
+            result["summary"] = run_load(server, params, tmp_path, info)[1]
+        except BaseException as exc:  # shown by the assertion below
+            result["error"] = exc
+
+    thread = threading.Thread(target=master)
+    thread.start()
+    workers = _workers(port, 2)
+    try:
+        if during:
+            during(tmp_path, workers)
+        thread.join(timeout=duration + 180)
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGKILL)
+            w.wait()
+    assert not thread.is_alive() and "summary" in result, result.get("error")
+    return result["summary"]
+
+
+def test_two_workers_over_tcp_deliver_and_every_delivery_is_accounted(server, tmp_path):
+    summary = _run(server, tmp_path, 8)
+    assert summary["passed"], summary["checks"]
+    assert len(summary["workers"]) == 2 and not any("lost" in w for w in summary["workers"].values())
+    assert {w["index"] for w in summary["workers"].values()} == {0, 1}  # both delivered (sent ledger lines)
+    led = summary["checks"]["ledger"]
+    assert led["acknowledged"] > 100 and led["missing_count"] == led["extra_count"] == 0
+    assert summary["checks"]["statistics"]["agree"], summary["checks"]["statistics"]
+
+
+def test_a_worker_killed_mid_run_is_reported_and_its_mail_accounted(server, tmp_path):
+    def kill_one(tmp, workers):
+        deadline = time.monotonic() + 90
+        while not list(tmp.glob(".*.partial/ledger/ledger-remote0-*.tsv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)  # well into delivering
+        os.killpg(workers[0].pid, signal.SIGKILL)
+
+    summary = _run(server, tmp_path, 14, kill_one)
+    assert summary["status"] == "partial" and not summary["passed"]
+    assert "lost" in summary["status_reason"] and "the rest went on without it" in summary["status_reason"]
+    [lost] = [w for w in summary["workers"].values() if "lost" in w]
+    assert "pid" in lost
+    led = summary["checks"]["ledger"]
+    # Nothing missing; what the dead worker had in flight is not "unacknowledged" but unknown.
+    assert led["missing_count"] == 0 and led["extra_count"] == 0, led
+    assert led["acknowledged"] > 100 and summary["checks"]["ledger"]["lost_workers"]
+    page = (next(tmp_path.glob("load-delivery-*")) / "index.html").read_text()
+    assert "verdict-INTERRUPTED'>PARTIAL<" in page and "worker " in page
