@@ -102,7 +102,9 @@ def load(
 
 @app.command("load-worker")
 def load_worker(
-    master: Annotated[str, typer.Option(help="the master's HOST:PORT (its --master-bind)")],
+    master: Annotated[str | None, typer.Option(help="the master's HOST:PORT (its --master-bind)")] = None,
+    build_image: Annotated[bool, typer.Option(help="build the worker image (docker/loadworker) and say how "
+                                                   "to run it")] = False,
 ) -> None:
     """Work for an `imapwright load ... --master` on another host: the locustfile, the server and
     the population come from the master; this process ends when the master's run does."""
@@ -113,6 +115,14 @@ def load_worker(
     from ..load.distributed import REMOTE_ENV
     from ..load.runner import master_endpoint
 
+    if build_image:
+        from ..load.worker_image import build_worker_image
+
+        tag = build_worker_image(lambda message, *_: console.print(f"[dim]{message}[/dim]"))
+        typer.echo(f"built {tag}; on a worker host: docker run --rm --network host {tag} --master MASTER-HOST:5557")
+        return
+    if not master:
+        raise UserError("give --master HOST:PORT (the master's --master-bind), or --build-image")
     host, port = master_endpoint(master)
     cmd = [sys.executable, "-m", "locust", "--worker", "--master-host", host, "--master-port", str(port), "-f", "-",
            "--loglevel", "WARNING"]

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 
+import docker.errors
 import pytest
 
 from imapwright.load.runner import LoadParams, run_load
@@ -18,14 +19,18 @@ from imapwright.servers import ports
 pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
 
 
-def _workers(port: int, count: int) -> list[subprocess.Popen]:
+def _workers(port: int, count: int, image: str | None = None) -> list[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAPWRIGHT_LOAD_")}  # nothing shared
-    return [subprocess.Popen(["imapwright", "load-worker", "--master", f"127.0.0.1:{port}"], env=env,
+    def command(n: int) -> list[str]:
+        if image:  # named, so the test removes exactly the containers it started
+            return ["docker", "run", "--rm", "--network", "host", "--name", f"iw-loadworker-{os.getpid()}-{n}", image]
+        return ["imapwright", "load-worker"]
+    return [subprocess.Popen([*command(n), "--master", f"127.0.0.1:{port}"], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            for _ in range(count)]
+            for n in range(count)]
 
 
-def _run(server, tmp_path, duration: float, during=None) -> dict:
+def _run(server, tmp_path, duration: float, during=None, image: str | None = None) -> dict:
     port = ports.free_port()
     ports.release(port)  # Locust's master binds it
     params = LoadParams("delivery", users=6, spawn_rate=6, duration=duration, population=6, stop_timeout=10,
@@ -41,7 +46,7 @@ def _run(server, tmp_path, duration: float, during=None) -> dict:
 
     thread = threading.Thread(target=master)
     thread.start()
-    workers = _workers(port, 2)
+    workers = _workers(port, 2, image)
     try:
         if during:
             during(tmp_path, workers)
@@ -84,3 +89,22 @@ def test_a_worker_killed_mid_run_is_reported_and_its_mail_accounted(server, tmp_
     assert led["acknowledged"] > 100 and summary["checks"]["ledger"]["lost_workers"]
     page = (next(tmp_path.glob("load-delivery-*")) / "index.html").read_text()
     assert "verdict-INTERRUPTED'>PARTIAL<" in page and "worker " in page
+
+
+def test_workers_in_the_loadworker_image_serve_a_master(server, tmp_path, starts_servers):
+    """The image a user runs on other docker hosts (docker/loadworker): imapwright installed from
+    wheels, nothing else; two containers on the host network are the run's workers."""
+    from imapwright.load.worker_image import build_worker_image
+    from imapwright.servers import engine
+
+    tag = build_worker_image()
+    try:
+        summary = _run(server, tmp_path, 8, image=tag)
+        assert summary["passed"], summary["checks"]
+        assert len(summary["workers"]) == 2 and summary["checks"]["ledger"]["acknowledged"] > 100
+    finally:
+        for n in range(2):
+            try:
+                engine.client().containers.get(f"iw-loadworker-{os.getpid()}-{n}").remove(force=True)
+            except docker.errors.NotFound:
+                pass
