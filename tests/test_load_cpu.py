@@ -35,3 +35,12 @@ def test_without_the_servers_counter_only_the_generator_is_judged():
     samples = [(t, gen, None) for t, gen, _ in _samples([(0.95, 0.0, 0.0)] * 4)]
     cpu = analyse(samples, cores=2)
     assert cpu["generator_bound"] and not cpu["server_measured"] and saturated_first(cpu) == "generator"
+
+
+def test_a_process_starved_of_cpu_but_always_runnable_is_bound_too():
+    """On a busy machine the generator gets less than 90% of a core yet never waits for the far side:
+    the 20 Hz glimpses that found it runnable say what it wanted."""
+    starved = [(0.0, {1: [0.0, 0, 0]}, None)] + [(float(t), {1: [0.4 * t, 19 * t, 20 * t]}, None) for t in range(1, 6)]
+    idle = [(0.0, {1: [0.0, 0, 0]}, None)] + [(float(t), {1: [0.4 * t, 2 * t, 20 * t]}, None) for t in range(1, 6)]
+    assert analyse(starved, cores=2)["generator_bound"]
+    assert not analyse(idle, cores=2)["generator_bound"]

@@ -1,8 +1,11 @@
 """Who saturated first: the load generator's CPU (each Locust process, from /proc) beside the server
 container's (its cgroup's CPU counter), sampled through a run, and the verdict drawn from them.
 
-A run is "generator-bound" when some Locust process used more than 90% of a core for more than 10%
-of the run: its figures then measure the harness as much as the server (issue #20).
+A run is "generator-bound" when some Locust process wanted more than 90% of a core for more than 10%
+of the run: its figures then measure the harness as much as the server (issue #20). "Wanted": the
+CPU it got, or the share of 20 Hz glimpses that found it runnable (state R), whichever is more, so a
+generator starved by other processes on a busy machine counts too (this kernel keeps no run-queue
+wait times: /proc/PID/schedstat reads zeros).
 """
 
 from __future__ import annotations
@@ -70,26 +73,46 @@ def read_cgroup_cpu(path: str) -> float | None:
     return None
 
 
+def _runnable(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"R"
+    except OSError:
+        return False
+
+
 @dataclass
 class CPUSampler:
-    """Samples once a second in a thread: (time, {pid: cpu seconds}, server cpu seconds or None)."""
+    """Samples once a second in a thread: (time, {pid: [CPU seconds, runnable glimpses, glimpses]},
+    server CPU seconds or None); between samples it glimpses at each process's state 20 times."""
     root: int
     server_file: str | None = None
     interval: float = 1.0
-    samples: list[tuple[float, dict[int, float], float | None]] = field(default_factory=list)
+    glimpses: int = 20
+    samples: list[tuple[float, dict[int, list[float]], float | None]] = field(default_factory=list)
 
     def __post_init__(self):
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imapwright-cpu", daemon=True)
+        self._seen: dict[int, list[int]] = {}  # pid -> [runnable, glimpses] so far
 
-    def _sample(self) -> None:
+    def _sample(self) -> list[int]:
         server = read_cgroup_cpu(self.server_file) if self.server_file else None
-        self.samples.append((time.time(), process_tree_cpu(self.root), server))
+        cpu = process_tree_cpu(self.root)
+        self.samples.append((time.time(), {pid: [seconds, *self._seen.get(pid, [0, 0])]
+                                           for pid, seconds in cpu.items()}, server))
+        return list(cpu)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._sample()
-            self._stop.wait(self.interval)
+            pids = self._sample()
+            for _ in range(self.glimpses):
+                if self._stop.wait(self.interval / self.glimpses):
+                    return
+                for pid in pids:
+                    seen = self._seen.setdefault(pid, [0, 0])
+                    seen[0] += _runnable(pid)
+                    seen[1] += 1
 
     def start(self) -> CPUSampler:
         self._thread.start()
@@ -101,6 +124,11 @@ class CPUSampler:
         return self.samples
 
 
+def _triple(value) -> tuple[float, float, float]:
+    """A process's sample: CPU seconds, or [CPU seconds, runnable glimpses, glimpses]."""
+    return (float(value), 0.0, 0.0) if isinstance(value, (int, float)) else tuple(value)
+
+
 def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: int | None = None) -> dict:
     """Per interval: the busiest Locust process's share of a core, all of Locust's CPU in cores,
     the server's in cores; the generator-bound verdict and when each side first ran flat out."""
@@ -110,9 +138,16 @@ def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: 
         span = t1 - t0
         if span <= 0:
             continue
-        per_process = [(gen1[p] - gen0[p]) / span for p in gen1 if p in gen0]
+        per_process, wanted = [], []
+        for p in gen1:
+            if p in gen0:
+                a, b = _triple(gen0[p]), _triple(gen1[p])
+                got = (b[0] - a[0]) / span
+                glimpses = b[2] - a[2]
+                per_process.append(got)
+                wanted.append(max(got, (b[1] - a[1]) / glimpses if glimpses else 0.0))
         points.append({"t": round(t1 - samples[0][0], 2),
-                       "busiest": round(max(per_process, default=0.0), 3),
+                       "busiest": round(max(wanted, default=0.0), 3),
                        "generator": round(sum(per_process), 3),
                        "server": None if srv0 is None or srv1 is None else round((srv1 - srv0) / span, 3)})
     busy = [p for p in points if p["busiest"] > BUSY]

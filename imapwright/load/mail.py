@@ -3,9 +3,11 @@ counts by them) and a size mix like real mail (mostly small, a tail of attachmen
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import os
 import random
+import time
 import uuid
 
 # Sizes in bytes with weights. Overridden with IMAPWRIGHT_LOAD_OPT_SIZE=N (one fixed size).
@@ -19,6 +21,18 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}.{os.getpid()}@{MID_DOMAIN}>"
 
 
+_dates: list = [0, ""]  # (second, its RFC 5322 date): formatted once a second, not per message
+
+
+def _date() -> str:
+    """Now as a Date: header value. Real mail has one, and Cyrus 3.2's reconstruct reports every
+    Date-less message (sentdate/gmtime mismatch), which would fail the run's consistency check."""
+    now = int(time.time())
+    if _dates[0] != now:
+        _dates[:] = [now, email.utils.formatdate(now, usegmt=True)]
+    return _dates[1]
+
+
 _BODIES: dict[int, bytes] = {}  # body by line count: made once per size, not per message
 
 
@@ -26,7 +40,7 @@ def make_message(size: int, subject: str = "load") -> tuple[str, bytes]:
     """(Message-ID, RFC 5322 message of about `size` bytes) in wire form: CRLF line ends, no line
     starting with a dot, a final CRLF (LMTP DATA and IMAP APPEND take it as it is)."""
     mid = new_message_id()
-    head = (f"From: load@imapwright.test\r\nTo: population@imapwright.test\r\n"
+    head = (f"From: load@imapwright.test\r\nTo: population@imapwright.test\r\nDate: {_date()}\r\n"
             f"Subject: {subject} {next(_counter)}\r\nMessage-ID: {mid}\r\n\r\n").encode()
     lines = max(1, (size - len(head)) // len(_LINE))
     body = _BODIES.get(lines)

@@ -66,3 +66,53 @@ def test_removing_a_root_the_books_way_keeps_mail(server, users):
     assert account.reported("archive") == account.expected("archive")
     account.client.select_folder(account.own("archive"), readonly=True)
     assert len(account.client.search()) == 1
+
+
+def test_folder_churn_leaves_quota_f_nothing_to_fix(server, users):
+    """Create, rename and delete folders under a quota root, as users do all day (the load's
+    admin-churn scenario): the per-root folder count Cyrus keeps (X-NUM-FOLDERS) stays right."""
+    user = users.create()
+    server.set_quota(server.quota_root(user.name), storage_kb=10_000)
+    client = users.login(user)
+    name = lambda folder: server.mailbox_name(user.name, folder, user.name)  # noqa: E731
+    for n in range(3):
+        client.create_folder(name(f"churn{n}"))
+    client.rename_folder(name("churn0"), name("renamed"))
+    client.delete_folder(name("churn1"))
+    client.delete_folder(name("renamed"))
+    assert server.consistency_problems([user.name]) == []
+
+
+def test_concurrent_folder_churn_leaves_quota_f_nothing_to_fix(server, users):
+    """The same from four sessions at once while the admin changes the root's limit, as the load's
+    admin-churn scenario does it."""
+    import threading
+
+    user = users.create()
+    server.set_quota(server.quota_root(user.name), storage_kb=10_000)
+    name = lambda folder: server.mailbox_name(user.name, folder, user.name)  # noqa: E731
+    errors = []
+
+    def churn(k: int) -> None:
+        client = server.login(user.name, user.password)
+        try:
+            for n in range(15):
+                client.create_folder(name(f"c{k}x{n}"))
+                client.rename_folder(name(f"c{k}x{n}"), name(f"c{k}y{n}"))
+                client.delete_folder(name(f"c{k}y{n}"))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(repr(exc))
+        finally:
+            client.logout()
+
+    def set_quotas() -> None:  # the scenario's quota admin changes the limit meanwhile
+        for n in range(30):
+            server.set_quota(server.quota_root(user.name), storage_kb=10_000 + n)
+
+    threads = [threading.Thread(target=churn, args=(k,)) for k in range(4)] + [threading.Thread(target=set_quotas)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert server.consistency_problems([user.name]) == []
