@@ -44,3 +44,10 @@ def test_a_process_starved_of_cpu_but_always_runnable_is_bound_too():
     idle = [(0.0, {1: [0.0, 0, 0]}, None)] + [(float(t), {1: [0.4 * t, 2 * t, 20 * t]}, None) for t in range(1, 6)]
     assert analyse(starved, cores=2)["generator_bound"]
     assert not analyse(idle, cores=2)["generator_bound"]
+
+
+def test_start_up_before_the_first_request_is_not_judged():
+    """Locust imports its modules flat out for a second or two; that is not the load."""
+    samples = _samples([(0.98, 0.0, 0.0)] * 2 + [(0.2, 0.0, 0.3)] * 8)
+    assert analyse(samples, cores=2)["generator_bound"]
+    assert not analyse(samples, cores=2, since=2.0)["generator_bound"]

@@ -129,14 +129,16 @@ def _triple(value) -> tuple[float, float, float]:
     return (float(value), 0.0, 0.0) if isinstance(value, (int, float)) else tuple(value)
 
 
-def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: int | None = None) -> dict:
+def analyse(samples: list[tuple[float, dict[int, float], float | None]], cores: int | None = None,
+            since: float | None = None) -> dict:
     """Per interval: the busiest Locust process's share of a core, all of Locust's CPU in cores,
-    the server's in cores; the generator-bound verdict and when each side first ran flat out."""
+    the server's in cores; the generator-bound verdict and when each side first ran flat out.
+    `since` (epoch seconds, the first request): Locust's start-up before it is not judged."""
     cores = cores or os.cpu_count() or 1
     points = []
     for (t0, gen0, srv0), (t1, gen1, srv1) in zip(samples, samples[1:]):
         span = t1 - t0
-        if span <= 0:
+        if span <= 0 or (since is not None and t0 < since):
             continue
         per_process, wanted = [], []
         for p in gen1:

@@ -119,18 +119,36 @@ def _init_master(environment, runner: MasterRunner) -> None:
 
     environment.events.worker_connect.add_listener(on_connect)
 
-    def watch() -> None:  # Locust removes a missing worker after a while: note it while it is there
+    def gone(client_id: str) -> bool:
+        client = runner.clients.get(client_id)
+        return client is None or client.state == STATE_MISSING
+
+    def watch() -> None:
         while True:
             running = runner.state in (STATE_RUNNING, STATE_SPAWNING)  # not the end's disconnects
             for client_id, node in seen.items():
                 client = runner.clients.get(client_id)
-                if running and client is not None and client.state != STATE_MISSING:
+                if running and not gone(client_id):
                     # Each worker reports its own CPU use (percent of a core) with its heartbeats.
                     node.setdefault("cpu", []).append([round(time.time() - start, 1), client.cpu_usage])
-                if running and "lost" not in node and (client is None or client.state == STATE_MISSING):
-                    node["lost"] = round(time.time() - start, 1)
+                    node.pop("missing_since", None)  # a late heartbeat: it came back
+                elif running:
+                    node.setdefault("missing_since", round(time.time() - start, 1))
             write()
             gevent.sleep(1)
+
+    def settle(**_kw) -> None:
+        """At the end, before the workers are told to stop (a stopped worker leaves Locust's list): a
+        worker still missing, or removed by Locust after missing too long, is lost; one that missed
+        heartbeats on a busy machine and came back is not."""
+        if runner.state not in (STATE_RUNNING, STATE_SPAWNING):
+            return  # a second stop (the harness's own quit stops again): already settled
+        for client_id, node in seen.items():
+            if gone(client_id):
+                node["lost"] = node.get("missing_since", round(time.time() - start, 1))
+        write()
+
+    environment.events.test_stopping.add_listener(settle)  # fired before the workers are told
 
     def write(**_kw) -> None:
         if ledger_dir:

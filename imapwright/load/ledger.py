@@ -28,8 +28,9 @@ class LedgerWriter:
             self._fh = sink
         elif directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
-            # Line-buffered: every acknowledged change is on disk before the next one is sent.
-            self._fh = open(Path(directory) / f"ledger-{os.getpid()}.tsv", "a", buffering=1)
+            # Flushed at every outcome (record(..., flush=True)): each acknowledged change is on
+            # disk before the next command is sent, in one write with the "sent" line before it.
+            self._fh = open(Path(directory) / f"ledger-{os.getpid()}.tsv", "a")
             if timings:
                 self._timings = open(Path(directory) / f"timings-{os.getpid()}.tsv", "a", buffering=1)
 
@@ -39,9 +40,13 @@ class LedgerWriter:
         if self._timings is not None:
             self._timings.write(f"{name}\t{started:.3f}\t{ms:.1f}\n")
 
-    def record(self, op: str, user: str, folder: str, message_id: str) -> None:
+    def record(self, op: str, user: str, folder: str, message_id: str, flush: bool = True) -> None:
+        """One line; `flush=False` for a "sent" line that its outcome's line follows at once
+        (one write system call per delivery instead of two)."""
         if self._fh is not None:
             self._fh.write(f"{op}\t{user}\t{folder}\t{message_id}\n")
+            if flush and hasattr(self._fh, "flush"):
+                self._fh.flush()
 
     def close(self) -> None:
         for fh in (self._fh, self._timings):

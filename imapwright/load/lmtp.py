@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import time
 
-from ..protocol.lmtp_wire import WireLMTP, wire_form
+import gevent
+
+from ..protocol.lmtp_wire import LMTPWireError, WireLMTP, wire_form
 from . import budget
 from .ledger import LedgerWriter
+
+
+TIMEOUT = 60  # seconds a delivery (connect included) may take before its outcome counts as unknown
 
 
 class DeliveryRefused(Exception):
@@ -35,10 +40,12 @@ class LMTPLoadClient:
         owner = user or recipient
         data = message if wire else wire_form(message)
         try:
-            if self._client is None:
-                self._client = WireLMTP(self.host, self.port)
-            self.ledger.record("sent", owner, folder, message_id)
-            code, text = self._client.deliver(data, recipient, sender)
+            # One gevent timer for the whole delivery instead of one per socket call.
+            with gevent.Timeout(TIMEOUT, LMTPWireError(f"no answer within {TIMEOUT} s")):
+                if self._client is None:
+                    self._client = WireLMTP(self.host, self.port, timeout=None)
+                self.ledger.record("sent", owner, folder, message_id, flush=False)
+                code, text = self._client.deliver(data, recipient, sender)
             if 200 <= code < 300:
                 self.ledger.record("add", owner, folder, message_id)
             else:

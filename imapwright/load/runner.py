@@ -454,7 +454,10 @@ def _cpu_summary(out: Path) -> dict:
     path = out / "cpu-samples.json"
     samples = [(t, {int(k): v for k, v in gen.items()}, srv) for t, gen, srv in json.loads(path.read_text())] \
         if path.exists() else []
-    return analyse(samples)
+    stats = out / "locust.json"
+    entries = json.loads(stats.read_text()) if stats.exists() else []
+    first = min((e["start_time"] for e in entries if e.get("num_requests")), default=None)
+    return analyse(samples, since=first)  # Locust's imports and spawning are not the load
 
 
 def unchecked_server(why: str) -> dict:

@@ -26,7 +26,12 @@ def build_worker_image(progress=lambda message, *_: None) -> str:
     base = ensure_base("bookworm", progress)
     with tempfile.TemporaryDirectory() as tmp:
         progress("loadworker: wheels of imapwright and its dependencies")
-        made = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(ROOT), "-w", f"{tmp}/wheels"],
+        # From a copy: pip builds in the source tree (build/, the egg-info), and an editable
+        # install's metadata there then changes under the running checkout.
+        source = Path(tmp) / "source"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "reports", "build", "*.egg-info",
+                                                                   "__pycache__", ".pytest_cache", ".hypothesis"))
+        made = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", str(source), "-w", f"{tmp}/wheels"],
                               capture_output=True, text=True)
         if made.returncode != 0:
             last = (made.stderr.strip().splitlines() or ["no output"])[-1]

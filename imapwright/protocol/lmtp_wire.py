@@ -26,7 +26,8 @@ def wire_form(message: bytes) -> bytes:
 
 
 class WireLMTP:
-    def __init__(self, host: str, port: int, timeout: float = 60, name: str = "imapwright"):
+    def __init__(self, host: str, port: int, timeout: float | None = 60, name: str = "imapwright"):
+        """`timeout` per socket call; None where the caller bounds whole deliveries (load/lmtp.py)."""
         self._sock = socket.create_connection((host, port), timeout=timeout)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buf = b""
