@@ -144,8 +144,9 @@ def _init_master(environment, runner: MasterRunner) -> None:
         if runner.state not in (STATE_RUNNING, STATE_SPAWNING):
             return  # a second stop (the harness's own quit stops again): already settled
         for client_id, node in seen.items():
-            if gone(client_id):
-                node["lost"] = node.get("missing_since", round(time.time() - start, 1))
+            # Gone without ever missing a heartbeat: it stopped and said so (its ledger flushed).
+            if gone(client_id) and "missing_since" in node:
+                node["lost"] = node["missing_since"]
         write()
 
     environment.events.test_stopping.add_listener(settle)  # fired before the workers are told

@@ -86,6 +86,10 @@ def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
 
 @pytest.mark.requires("quota-roots")
 def test_admin_churn_runs_without_failures(server, tmp_path):
+    if server.family_name == "cyrus" and server.version_tuple < (3, 6):
+        # Not a deviation entry: it comes and goes (1 run in 4), which the deviation list cannot hold.
+        pytest.skip("open finding on cyrus:3.2: after the churn quota -f sometimes reports 'X-NUM-FOLDERS usage "
+                    "was 2, now 1' (not reproduced by suites/quota's churn tests yet)")
     _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6)
     rows = by_name(summary)
     for command in ("CREATE", "RENAME", "SETACL", "DELETEACL", "DELETE", "SETQUOTA"):
