@@ -40,7 +40,6 @@ from .scenarios import SCENARIOS
 from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first, workers_bound
 from .verify import found_on_server
 
-SETTLE_SECONDS = 2.0
 LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
 
 
@@ -256,10 +255,6 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
         check["lost_workers"] = lost
     consistency: list[str] = []
     if "exec" in server.features:
-        # A command the run's end cut off (Locust stops users mid-command) still runs to its end
-        # server-side: a DELETE finishing beside quota -f showed as "X-NUM-FOLDERS usage was 2, now
-        # 1" on cyrus:3.2, 1 run in 4. Give such commands time to finish before checking.
-        time.sleep(SETTLE_SECONDS)
         with console.status("consistency check (quota and reconstruct dry runs)"):
             touched = sorted({u for u, _ in keys} & set(config.users))
             consistency = server.consistency_problems(touched)
