@@ -66,7 +66,7 @@ def test_two_workers_over_tcp_deliver_and_every_delivery_is_accounted(server, tm
     assert len(summary["workers"]) == 2 and not any("lost" in w for w in summary["workers"].values())
     assert {w["index"] for w in summary["workers"].values()} == {0, 1}  # both delivered (sent ledger lines)
     led = summary["checks"]["ledger"]
-    assert led["acknowledged"] > 100 and led["missing_count"] == led["extra_count"] == 0
+    assert led["acknowledged"] > 10 and led["missing_count"] == led["extra_count"] == 0
     assert summary["checks"]["statistics"]["agree"], summary["checks"]["statistics"]
 
 
@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_run_is_reported_and_its_mail_accounted(server, tmp_
     led = summary["checks"]["ledger"]
     # Nothing missing; what the dead worker had in flight is not "unacknowledged" but unknown.
     assert led["missing_count"] == 0 and led["extra_count"] == 0, led
-    assert led["acknowledged"] > 100 and summary["checks"]["ledger"]["lost_workers"]
+    assert led["acknowledged"] > 10 and summary["checks"]["ledger"]["lost_workers"]
     page = (next(tmp_path.glob("load-delivery-*")) / "index.html").read_text()
     assert "verdict-INTERRUPTED'>PARTIAL<" in page and "worker " in page
 
@@ -103,7 +103,7 @@ def test_workers_in_the_loadworker_image_serve_a_master(server, tmp_path, starts
     try:
         summary = _run(server, tmp_path, 8, image=tag)
         assert summary["passed"], summary["checks"]
-        assert len(summary["workers"]) == 2 and summary["checks"]["ledger"]["acknowledged"] > 100
+        assert len(summary["workers"]) == 2 and summary["checks"]["ledger"]["acknowledged"] > 10
     finally:
         for n in range(2):
             try:
