@@ -14,7 +14,7 @@ from .. import __version__
 from ..errors import UserError
 from ..servers import engine
 from ..servers.base_images import ensure_base
-from ..servers.images import _run_build
+from ..servers.images import run_build
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG = f"imapwright/loadworker:{__version__}"
@@ -37,6 +37,6 @@ def build_worker_image(progress=lambda message, *_: None) -> str:
             last = (made.stderr.strip().splitlines() or ["no output"])[-1]
             raise UserError(f"loadworker image: pip wheel failed: {last}")
         shutil.copy(ROOT / "docker" / "loadworker" / "Dockerfile", Path(tmp) / "Dockerfile")
-        _run_build(SimpleNamespace(name="loadworker"), progress, path=tmp, buildargs={"BASE": base}, tag=TAG,
+        run_build(SimpleNamespace(name="loadworker"), progress, path=tmp, buildargs={"BASE": base}, tag=TAG,
                    labels={"imapwright.loadworker": __version__})
     return TAG

@@ -88,7 +88,7 @@ def build(spec: ServerSpec, progress: Progress = _quiet, no_cache: bool = False)
         engine.LABEL_CONTEXT: context_hash(spec, base_id),
         "imapwright.base": base,
     }
-    image_id = _run_build(
+    image_id = run_build(
         spec, progress,
         path=str(spec.context_dir), buildargs={"BASE": base}, labels=labels, tag=spec.image_tag + "-unlabelled",
         nocache=no_cache,
@@ -98,7 +98,7 @@ def build(spec: ServerSpec, progress: Progress = _quiet, no_cache: bool = False)
         raise ServerError(f"{spec.name}: the built image does not report a server version")
     # Second, instant build: the version as the server itself reports it becomes a label.
     dockerfile = io.BytesIO(f"FROM {image_id}\n".encode())
-    _run_build(spec, progress, fileobj=dockerfile, labels={**labels, engine.LABEL_VERSION: version},
+    run_build(spec, progress, fileobj=dockerfile, labels={**labels, engine.LABEL_VERSION: version},
                tag=spec.image_tag)
     with contextlib.suppress(docker.errors.APIError):
         api.remove_image(spec.image_tag + "-unlabelled", noprune=True)
@@ -110,7 +110,7 @@ _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
+def run_build(spec: ServerSpec, progress: Progress, **kwargs) -> str:
     api = engine.client().api
     tail: list[str] = []
     step_text = ""
@@ -201,14 +201,14 @@ def build_with_debs(spec: ServerSpec, debs: Path, progress: Progress = _quiet):
             "COPY *.deb install-debs.sh /tmp/imapwright-debs/\n"
             "RUN sh /tmp/imapwright-debs/install-debs.sh\n")
         labels = {engine.LABEL_SERVER: spec.name, "imapwright.variant-of": spec.name}
-        image_id = _run_build(spec, progress, path=tmp, labels=labels, tag=tag + "-unlabelled")
+        image_id = run_build(spec, progress, path=tmp, labels=labels, tag=tag + "-unlabelled")
     version = _read_version(image_id).strip()
     if not version:
         raise ServerError(f"{spec.name} with {debs}: the built image does not report a server version")
     installed = _read_version(image_id, "/etc/imapwright/debs-installed").split()
     left_out = _read_version(image_id, "/etc/imapwright/debs-left-out").split()
     labels |= {"imapwright.debs": ", ".join(installed), "imapwright.debs-left-out": ", ".join(left_out)}
-    _run_build(spec, progress, fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
+    run_build(spec, progress, fileobj=io.BytesIO(f"FROM {image_id}\n".encode()),
                labels={**labels, engine.LABEL_VERSION: version}, tag=tag)
     with contextlib.suppress(docker.errors.APIError):
         engine.client().api.remove_image(tag + "-unlabelled", noprune=True)
