@@ -64,3 +64,50 @@ def test_the_load_messages_are_already_in_wire_form():
 
 def test_wire_form_normalises_line_ends_and_stuffs_dots():
     assert wire_form(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n"
+
+
+WATCHDOG_SCRIPT = r'''
+from gevent import monkey; monkey.patch_all()
+import socket, sys, threading, time
+from imapwright.load import lmtp
+from imapwright.load.ledger import LedgerWriter
+
+lmtp.TIMEOUT, lmtp.WATCH_SECONDS = 1.0, 0.1
+listener = socket.create_server(("127.0.0.1", 0))
+def serve():  # greets, answers LHLO, then never answers the transaction
+    conn, _ = listener.accept()
+    conn.sendall(b"220 vm LMTP ready\r\n")
+    conn.recv(65536)
+    conn.sendall(b"250-vm\r\n250 PIPELINING\r\n")
+    conn.recv(65536)
+    time.sleep(30)
+threading.Thread(target=serve, daemon=True).start()
+
+class Events:  # Locust's environment.events.request, recorded
+    fired = []
+    class request:
+        @staticmethod
+        def fire(**kw): Events.fired.append(kw)
+class Env: events = Events
+
+client = lmtp.LMTPLoadClient("127.0.0.1", listener.getsockname()[1], Env, LedgerWriter(sys.argv[1]))
+start = time.monotonic()
+ok = client.deliver(b"Subject: x\r\n\r\nbody\r\n", "alice", message_id="<m1@x>", wire=True)
+print(ok, round(time.monotonic() - start, 1), Events.fired[0]["exception"])
+'''
+
+
+def test_a_delivery_without_an_answer_ends_at_the_timeout_with_its_outcome_unknown(tmp_path):
+    """The load client's one watchdog per process (not a timer per delivery) ends a delivery whose
+    answer never comes: the request fails with the reason and the ledger says the outcome is unknown."""
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-c", WATCHDOG_SCRIPT, str(tmp_path)], capture_output=True, text=True,
+                         timeout=20)
+    assert res.returncode == 0, res.stderr
+    ok, seconds, reason = res.stdout.split(" ", 2)
+    assert ok == "False" and 0.9 <= float(seconds) < 3, res.stdout
+    assert reason.strip() == "no answer within 1.0 s"
+    [ledger] = tmp_path.glob("ledger-*.tsv")
+    assert [line.split("\t")[0] for line in ledger.read_text().splitlines()] == ["sent", "unknown"]

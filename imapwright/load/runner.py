@@ -367,8 +367,11 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             interrupted, code = exc, None
         finished = datetime.now(UTC)
         if interrupted is None and (code != 0 or not (out / "locust.json").exists()):
-            lines = (out / "locust.out").read_text(errors="replace").strip().splitlines()
-            errors = [line for line in lines if "Error" in line or "error" in line] or lines
+            lines = []  # Locust logs to locust.log (--logfile); tracebacks go to locust.out
+            for name in ("locust.log", "locust.out"):
+                with contextlib.suppress(OSError):
+                    lines += (out / name).read_text(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "rror" in line] or lines  # Error, error, ERROR
             raise UserError(f"Locust failed (exit {code}): {errors[-1] if errors else 'no output'}")
         try:
             checks = check_server(server, config, ledger_dir, baseline)

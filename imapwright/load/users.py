@@ -9,6 +9,7 @@ comes from LoadConfig (environment variables), so plain `locust -f` can run each
 from __future__ import annotations
 
 import random
+import time
 import uuid
 
 from imapclient.imapclient import Quota
@@ -17,6 +18,7 @@ import gevent
 from locust import User, between, constant, events, task
 from locust.exception import StopUser
 from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
+from locust.user.users import LOCUST_STATE_STOPPING
 
 from ..errors import UserError
 from ..protocol.imap import command, quote
@@ -31,6 +33,7 @@ from .mail import SizeMix, make_message
 from .mixes import DEFAULT_MIX, STATES, parse_mix
 
 _ledger: LedgerWriter | None = None
+BURST_SECONDS = 0.5  # longest run of back-to-back deliveries in one Locust task (no pause set)
 
 
 @events.init.add_listener
@@ -121,9 +124,18 @@ class LMTPDeliverer(LoadUser):
 
     @task
     def deliver(self) -> None:
-        user = self.rng.choice(self.config.users)
-        mid, message = make_message(self.sizes.pick())
-        self.lmtp.deliver(message, user, message_id=mid, user=user, wire=True)  # make_message: wire form
+        """With no pause, one task makes deliveries for up to BURST_SECONDS: Locust's way round its
+        loop between tasks (a task pick, wait_time, a gevent.sleep(0) through the hub) cost about
+        15 us of user CPU per delivery against smtp-sink, a fifth of the whole. A stop is still seen
+        between two deliveries, as Locust sees it between two tasks; other users run whenever this
+        one waits for an answer."""
+        end = time.monotonic() + BURST_SECONDS if not self.pause else 0.0
+        while True:
+            user = self.rng.choice(self.config.users)
+            mid, message = make_message(self.sizes.pick())
+            self.lmtp.deliver(message, user, message_id=mid, user=user, wire=True)  # make_message: wire form
+            if self._state == LOCUST_STATE_STOPPING or time.monotonic() >= end:
+                return
 
     def on_stop(self) -> None:
         self.lmtp.close()

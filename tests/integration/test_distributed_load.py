@@ -9,6 +9,7 @@ import signal
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import docker.errors
 import pytest
@@ -19,15 +20,24 @@ from imapwright.servers import ports
 pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
 
 
-def _workers(port: int, count: int, image: str | None = None) -> list[subprocess.Popen]:
+def _workers(port: int, count: int, logs: Path, image: str | None = None) -> list[subprocess.Popen]:
+    """Each worker's output goes to logs/worker-N.out (shown when the run fails)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAPWRIGHT_LOAD_")}  # nothing shared
     def command(n: int) -> list[str]:
         if image:  # named, so the test removes exactly the containers it started
             return ["docker", "run", "--rm", "--network", "host", "--name", f"iw-loadworker-{os.getpid()}-{n}", image]
         return ["imapwright", "load-worker"]
-    return [subprocess.Popen([*command(n), "--master", f"127.0.0.1:{port}"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-            for n in range(count)]
+    procs = []
+    for n in range(count):
+        with (logs / f"worker-{n}.out").open("w") as out:
+            procs.append(subprocess.Popen([*command(n), "--master", f"127.0.0.1:{port}"], env=env, stdout=out,
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+    return procs
+
+
+def _worker_output(logs: Path) -> str:
+    return "\n".join(f"{path.name}: {path.read_text(errors='replace')[-1500:]}"
+                     for path in sorted(logs.glob("worker-*.out")))
 
 
 def _run(server, tmp_path, duration: float, during=None, image: str | None = None) -> dict:
@@ -46,7 +56,7 @@ def _run(server, tmp_path, duration: float, during=None, image: str | None = Non
 
     thread = threading.Thread(target=master)
     thread.start()
-    workers = _workers(port, 2, image)
+    workers = _workers(port, 2, tmp_path, image)
     try:
         if during:
             during(tmp_path, workers)
@@ -56,7 +66,7 @@ def _run(server, tmp_path, duration: float, during=None, image: str | None = Non
             if w.poll() is None:
                 os.killpg(w.pid, signal.SIGKILL)
             w.wait()
-    assert not thread.is_alive() and "summary" in result, result.get("error")
+    assert not thread.is_alive() and "summary" in result, f"{result.get('error')}\n{_worker_output(tmp_path)}"
     return result["summary"]
 
 
