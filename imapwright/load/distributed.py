@@ -59,21 +59,29 @@ def _option(parser, **_kw) -> None:
                         help="set by imapwright on the master; do not give it by hand")
 
 
+class _Lines(list):
+    def write(self, line: str) -> None:
+        self.append(line)
+
+
 class RemoteLedger:
-    """A worker's ledger lines, held until sent to the master."""
+    """A worker's ledger lines and per-request timings (scenarios with windows), held until sent
+    to the master, which writes them where a local run's files would be."""
 
     def __init__(self, runner: WorkerRunner):
-        self.runner, self.pending = runner, []
+        self.runner, self.pending, self.timings = runner, _Lines(), _Lines()
         gevent.spawn(self._loop)
 
     def write(self, line: str) -> None:
         self.pending.append(line)
 
     def flush(self) -> None:
-        if self.pending:
-            lines, self.pending = self.pending, []
+        if self.pending or self.timings:
+            lines, timings = list(self.pending), list(self.timings)
+            self.pending.clear()
+            self.timings.clear()
             self.runner.send_message(LEDGER_MESSAGE, {"pid": os.getpid(), "index": self.runner.worker_index,
-                                                      "lines": lines})
+                                                      "lines": lines, "timings": timings})
 
     def _loop(self) -> None:
         while True:
@@ -108,9 +116,10 @@ def _init_master(environment, runner: MasterRunner) -> None:
         node = seen.setdefault(msg.node_id, {"connected": round(time.time() - start, 1)})
         node.update(pid=data["pid"], index=data["index"])
         if ledger_dir:
-            path = Path(ledger_dir) / f"ledger-remote{data['index']}-{data['pid']}.tsv"
-            with path.open("a") as fh:
-                fh.write("".join(line for line in data["lines"]))
+            for kind, lines in (("ledger", data["lines"]), ("timings", data.get("timings", []))):
+                if lines:
+                    with (Path(ledger_dir) / f"{kind}-remote{data['index']}-{data['pid']}.tsv").open("a") as fh:
+                        fh.write("".join(lines))
 
     runner.register_message(LEDGER_MESSAGE, on_ledger)
 

@@ -21,11 +21,12 @@ OPS = ("sent", "add", "refused", "unknown", "removing", "remove")
 
 class LedgerWriter:
     def __init__(self, directory: str, timings: bool = False, sink=None):
-        """`sink` (an object with write(line)) instead of a file: a worker on another host sends
+        """`sink` (write(line), and `timings` with write(line)) instead of files: a worker on another host sends
         its lines to the master (load/distributed.py)."""
         self._fh = self._timings = None
         if sink is not None:
             self._fh = sink
+            self._timings = sink.timings if timings else None  # sent to the master with the lines
         elif directory:
             Path(directory).mkdir(parents=True, exist_ok=True)
             # Flushed at every outcome (record(..., flush=True)): each acknowledged change is on

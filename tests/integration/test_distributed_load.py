@@ -40,11 +40,12 @@ def _worker_output(logs: Path) -> str:
                      for path in sorted(logs.glob("worker-*.out")))
 
 
-def _run(server, tmp_path, duration: float, during=None, image: str | None = None) -> dict:
+def _run(server, tmp_path, duration: float, during=None, image: str | None = None, scenario: str = "delivery",
+         **extra) -> dict:
     port = ports.free_port()
     ports.release(port)  # Locust's master binds it
-    params = LoadParams("delivery", users=6, spawn_rate=6, duration=duration, population=6, stop_timeout=10,
-                        prefix="dist", expect_workers=2, master_bind=f"127.0.0.1:{port}", worker_wait=60)
+    params = LoadParams(scenario, users=6, spawn_rate=6, duration=duration, population=6, stop_timeout=10,
+                        prefix="dist", expect_workers=2, master_bind=f"127.0.0.1:{port}", worker_wait=60, **extra)
     info = {"name": server.name, "family": server.family_name, "version": server.version}
     result: dict = {}
 
@@ -78,6 +79,22 @@ def test_two_workers_over_tcp_deliver_and_every_delivery_is_accounted(server, tm
     led = summary["checks"]["ledger"]
     assert led["acknowledged"] > 10 and led["missing_count"] == led["extra_count"] == 0
     assert summary["checks"]["statistics"]["agree"], summary["checks"]["statistics"]
+
+
+@pytest.mark.requires("cyrus>=3.10")  # Locust's side of it; one server is enough
+def test_remote_workers_send_their_timings_so_latency_during_reconstruct_counts_them(server, tmp_path):
+    """large-list keeps per-request timings (delivery latency while reconstruct runs): workers on
+    other hosts send theirs to the master with their ledger lines."""
+    summary = _run(server, tmp_path, 12, scenario="large-list", mailboxes=300)
+    assert summary["passed"], summary["checks"]
+    ledgers = next(tmp_path.rglob("ledger"))
+    timings = sorted(path.name for path in ledgers.glob("timings-*.tsv"))
+    assert len(timings) == 2 and all(name.startswith("timings-remote") for name in timings), timings
+    latency = summary["large_list"]["latency"]
+    delivered = sum(r["requests"] for r in summary["stats"]["requests"] if r["name"] == "deliver")
+    assert latency["reconstruct full list"]["runs"] > 0
+    in_windows = sum(latency[k]["deliveries_during"] for k in ("reconstruct one user", "reconstruct full list"))
+    assert delivered > 0 and latency["outside"]["deliveries"] + in_windows >= delivered  # every delivery timed
 
 
 @pytest.mark.requires("cyrus<3.10")  # Locust's side of it; one server is enough
