@@ -209,14 +209,21 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path, server_cpu_fil
     try:
         with _bar() as bar:
             task = bar.add_task(f"load {params.scenario}", total=params.duration, note="")
-            start = time.monotonic()
+            launched = start = time.monotonic()
+            waiting = bool(params.expect_workers)  # the run time starts once the workers have users
             while proc.poll() is None:
-                elapsed = time.monotonic() - start
-                if elapsed > deadline:
+                now = time.monotonic()
+                if now - launched > deadline:
                     raise UserError(f"Locust did not stop {deadline - params.duration:.0f} s after the run "
                                     f"time; its last log line: {_last_log_line(out)}")
-                bar.update(task, completed=min(elapsed, params.duration),
-                           note=_last_history(out / "locust_stats_history.csv"))
+                note = _last_history(out / "locust_stats_history.csv")
+                if waiting and note and not note.startswith("0 users"):  # Locust's history: users spawned
+                    waiting, start = False, now
+                if waiting:
+                    bar.update(task, completed=0, note=f"waiting for {params.expect_workers} worker{'s' * (params.expect_workers != 1)} "
+                                                       f"({now - launched:.0f} s of {params.worker_wait:.0f})")
+                else:
+                    bar.update(task, completed=min(now - start, params.duration), note=note)
                 time.sleep(0.5)
             bar.update(task, completed=params.duration)
         return proc.returncode
