@@ -141,8 +141,6 @@ class SSHError(Exception):
             reason = f"key refused (Permission denied): set {SSH_KEY_ENV} to a key the server accepts, or load it into the agent"
         elif "Connection refused" in text or "timed out" in text or "No route" in text:
             reason = f"no ssh server answers ({lines[-1] if lines else 'connection failed'})"
-        elif "Identity file" in text or "no such identity" in text.lower():
-            reason = f"{SSH_KEY_ENV}: {lines[-1]}"
         else:
             reason = lines[-1] if lines else "ssh failed (exit 255)"
         super().__init__(f"exec channel {channel}: {reason}")
