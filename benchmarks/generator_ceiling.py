@@ -38,7 +38,7 @@ from rich.table import Table
 
 from imapwright.errors import UserError
 from imapwright.load.config import LoadConfig
-from imapwright.load.cpu import process_tree_cpu
+from imapwright.load.cpu import CPUSampler
 from imapwright.load.runner import LoadParams, locust_command
 from imapwright.report.plots import line_plot
 from imapwright.servers import ports
@@ -55,15 +55,12 @@ USERS = [f"gen{i:03d}" for i in range(50)]
 TARGET_RATE_ONE, TARGET_RATE_TWO, TARGET_CPU = 0.8, 1.0, 1.5
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds of `root` and its descendants, reaped ones included (Locust's workers end
-    before their master and are reaped by it)."""
-    return sum(process_tree_cpu(root, include_reaped=True).values())
-
-
-def _cpu_at(samples: list[tuple[float, float]], when: float) -> float:
+def _cpu_at(samples: list, when: float) -> float:
+    """The Locust process tree's CPU seconds at `when`, from the last CPUSampler sample before it
+    (reaped workers included: they end before their master)."""
     before = [s for s in samples if s[0] <= when]
-    return (before[-1] if before else samples[0])[1]
+    _t, per_pid, _server = before[-1] if before else samples[0]
+    return sum(seconds for seconds, *_glimpses in per_pid.values())
 
 
 def run_locust(locustfile: Path, config: LoadConfig, users: int, seconds: float, workers: int, out: Path) -> dict:
@@ -75,20 +72,18 @@ def run_locust(locustfile: Path, config: LoadConfig, users: int, seconds: float,
     cmd = locust_command(params, out, port)
     cmd[cmd.index("-f") + 1] = str(locustfile)
     env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
-    samples: list[tuple[float, float]] = []
     with (out / "locust.out").open("w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
+        sampler = CPUSampler(proc.pid, interval=0.25, glimpses=1, include_reaped=True).start()
         try:
-            deadline = time.monotonic() + seconds + 60
-            while proc.poll() is None:
-                samples.append((time.time(), tree_cpu(proc.pid)))
-                if time.monotonic() > deadline:
-                    raise UserError(f"Locust did not stop; see {out / 'locust.out'}")
-                time.sleep(0.25)
+            proc.wait(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"Locust did not stop; see {out / 'locust.out'}") from None
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+            samples = sampler.stop()
             if port:
                 ports.release(port)
     # From the first request to the last (locust.json: every worker's requests, reported to the

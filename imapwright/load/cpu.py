@@ -89,6 +89,7 @@ class CPUSampler:
     server_file: str | None = None
     interval: float = 1.0
     glimpses: int = 20
+    include_reaped: bool = False  # count reaped children too (a benchmark's Locust workers end first)
     samples: list[tuple[float, dict[int, list[float]], float | None]] = field(default_factory=list)
 
     def __post_init__(self):
@@ -98,7 +99,7 @@ class CPUSampler:
 
     def _sample(self) -> list[int]:
         server = read_cgroup_cpu(self.server_file) if self.server_file else None
-        cpu = process_tree_cpu(self.root)
+        cpu = process_tree_cpu(self.root, self.include_reaped)
         self.samples.append((time.time(), {pid: [seconds, *self._seen.get(pid, [0, 0])]
                                            for pid, seconds in cpu.items()}, server))
         return list(cpu)
