@@ -26,8 +26,19 @@ def _server(script: list[bytes], received: list[bytes]):
             received.append(conn.recv(65536))
         listener.close()
 
-    threading.Thread(target=run, daemon=True).start()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    _threads.append(thread)
     return listener.getsockname()[1]
+
+
+_threads: list[threading.Thread] = []
+
+
+def _served() -> None:
+    """Wait until the recorded server has read the client's last bytes (or its end)."""
+    while _threads:
+        _threads.pop().join(5)
 
 
 def test_a_pipelined_delivery_is_two_writes_and_the_recipients_answer():
@@ -36,6 +47,7 @@ def test_a_pipelined_delivery_is_two_writes_and_the_recipients_answer():
     client = WireLMTP("127.0.0.1", port)
     assert client.deliver(b"Subject: x\r\n\r\nbody\r\n", "ann@example.org", "s@example.org") == (250, "2.1.5 Ok SESSIONID=<x>")
     client.close()
+    _served()
     assert received[1] == b"MAIL FROM:<s@example.org>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"
     assert received[2] == b"Subject: x\r\n\r\nbody\r\n.\r\n"
 
@@ -47,7 +59,58 @@ def test_a_refused_recipient_returns_its_answer_and_resets():
     client = WireLMTP("127.0.0.1", port)
     assert client.deliver(b"x\r\n", "nobody@example.org", "s@example.org") == (550, "5.1.1 no such\n5.1.1 user")
     client.close()
+    _served()
     assert received[2] == b"RSET\r\n"
+
+
+ENVELOPE_OK = b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go ahead\r\n"
+
+
+def test_the_next_envelope_goes_out_behind_the_message_and_its_delivery_sends_only_the_message():
+    received: list[bytes] = []
+    port = _server([LHLO, ENVELOPE_OK, b"250 2.1.5 one\r\n" + ENVELOPE_OK, b"250 2.1.5 two\r\n"], received)
+    client = WireLMTP("127.0.0.1", port)
+    assert client.deliver(b"one\r\n", "ann@example.org", "s@x", then=("bob@example.org", "s@x")) == (250, "2.1.5 one")
+    assert client.pending == ("bob@example.org", "s@x")
+    assert client.deliver(b"two\r\n", "bob@example.org", "s@x") == (250, "2.1.5 two")
+    client.close()
+    _served()
+    assert received[2] == b"one\r\n.\r\nMAIL FROM:<s@x>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"
+    assert received[3] == b"two\r\n.\r\n"
+    assert received[4] == b"QUIT\r\n"
+
+
+def test_an_envelope_sent_ahead_for_a_refused_recipient_returns_the_refusal_and_resets():
+    received: list[bytes] = []
+    port = _server([LHLO, ENVELOPE_OK, b"250 2.1.5 one\r\n250 ok\r\n550 5.1.1 no such user\r\n503 no recipients\r\n",
+                    b"250 2.0.0 reset\r\n"], received)
+    client = WireLMTP("127.0.0.1", port)
+    client.deliver(b"one\r\n", "ann@example.org", "s@x", then=("nobody@example.org", "s@x"))
+    assert client.deliver(b"two\r\n", "nobody@example.org", "s@x") == (550, "5.1.1 no such user")
+    client.close()
+    _served()
+    assert received[3] == b"RSET\r\n"
+    assert received[4] == b"QUIT\r\n"
+
+
+def test_closing_with_an_envelope_sent_ahead_ends_the_connection_without_quit():
+    """QUIT in DATA would be message text: a message the server might store if a dot followed."""
+    received: list[bytes] = []
+    port = _server([LHLO, ENVELOPE_OK, b"250 2.1.5 one\r\n" + ENVELOPE_OK], received)
+    client = WireLMTP("127.0.0.1", port)
+    client.deliver(b"one\r\n", "ann@example.org", "s@x", then=("bob@example.org", "s@x"))
+    client.close()
+    _served()
+    assert received[-1] == b""
+
+
+def test_a_delivery_for_another_recipient_than_the_envelope_sent_ahead_is_refused():
+    port = _server([LHLO, ENVELOPE_OK, b"250 2.1.5 one\r\n" + ENVELOPE_OK], [])
+    client = WireLMTP("127.0.0.1", port)
+    client.deliver(b"one\r\n", "ann@example.org", "s@x", then=("bob@example.org", "s@x"))
+    with pytest.raises(ValueError, match="bob@example.org"):
+        client.deliver(b"two\r\n", "carl@example.org", "s@x")
+    client.close()
 
 
 def test_a_server_without_pipelining_is_refused_at_connect():

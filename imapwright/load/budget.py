@@ -34,13 +34,24 @@ def set_worker_part(total: int, workers: int, index: Callable[[], int]) -> None:
     _part = lambda: part(total, workers, index()) if index() >= 0 else None  # noqa: E731
 
 
+def _spent() -> bool:
+    global _limit, _part
+    if _part is not None and (mine := _part()) is not None:
+        _limit, _part = mine or -1, None  # a part of 0 (more workers than requests): -1, none
+    return bool(_limit) and (_limit < 0 or _started >= _limit)
+
+
+def left() -> bool:
+    """Whether one more request could start now (nothing taken): a client that prepares the next
+    request ahead (LMTP pipelining) asks first. Another user may still take it meanwhile."""
+    return not _spent()
+
+
 def take() -> bool:
     """One request may start (True), or the budget is spent. gevent switches only on I/O, so
     this check-and-count needs no lock."""
-    global _started, _limit, _part
-    if _part is not None and (mine := _part()) is not None:
-        _limit, _part = mine or -1, None  # a part of 0 (more workers than requests): -1, none
-    if _limit and (_limit < 0 or _started >= _limit):
+    global _started
+    if _spent():
         return False
     _started += 1
     return True

@@ -1,5 +1,6 @@
 """LMTP for Locust: LHLO once per connection, then one pipelined MAIL/RCPT/DATA transaction per
-delivery, each reported as one request event (name "deliver", size, the recipient's outcome).
+delivery (inside a run of deliveries sent ahead, behind the message before), each reported as one
+request event (name "deliver", size, the recipient's outcome).
 Sockets come from the standard library, which Locust's gevent monkey-patching makes cooperative,
 so one Locust process drives many connections; the client is protocol/lmtp_wire.py (raw socket,
 messages ready for the wire), the cheapest per delivery that benchmarks/generator_ceiling.py found."""
@@ -35,10 +36,14 @@ class LMTPLoadClient:
 
     def deliver(self, message: bytes, recipient: str, message_id: str = "", user: str = "",
                 folder: str = "INBOX", sender: str = "load@imapwright.test", name: str = "deliver",
-                wire: bool = False) -> bool:
+                wire: bool = False, then: str | None = None) -> bool:
         """One delivery, one event; acknowledged deliveries go to the ledger. A broken connection
         is reopened for the next delivery. `wire`: the message is already in wire form (CRLF,
-        dot-stuffed, as load/mail.py makes them), so it is sent as it is."""
+        dot-stuffed, as load/mail.py makes them), so it is sent as it is. `then`: the next
+        delivery's recipient (same sender), whose envelope goes out behind this message (see
+        protocol/lmtp_wire.py); the next call must be for it. That delivery's response time then
+        runs from its own start, with its envelope's replies usually already here: the time of
+        one round trip, where a delivery without an envelope sent ahead takes two."""
         budget.spend()
         start = time.perf_counter()
         exception = None
@@ -51,7 +56,8 @@ class LMTPLoadClient:
             self.deadline = time.monotonic() + TIMEOUT
             try:
                 self.ledger.record("sent", owner, folder, message_id, flush=False)
-                code, text = self._client.deliver(data, recipient, sender)
+                code, text = self._client.deliver(data, recipient, sender,
+                                                  then=(then, sender) if then is not None else None)
             finally:
                 self.deadline = 0.0
             if 200 <= code < 300:
@@ -70,6 +76,11 @@ class LMTPLoadClient:
             request_type="LMTP", name=name, response_time=ms, response_length=len(message),
             exception=exception, context={"recipient": recipient})
         return exception is None
+
+    @property
+    def pending(self) -> bool:
+        """An envelope is sent ahead: the next deliver() must be for its recipient."""
+        return self._client is not None and self._client.pending is not None
 
     def close(self) -> None:
         if self._client is not None:

@@ -126,6 +126,8 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
     options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
                "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
                "tool_user": family.tool_user, "timings": "1" if SCENARIOS[params.scenario].windows else "",
+               # recorded, so compare names it against runs before it or with --knob lmtp_pipeline=0
+               "lmtp_pipeline": "1",
                **{key: command.format(mailbox=server.user_mailbox(users[0]))
                   for key, command in family.reconstruct_commands.items()}}
     if params.max_requests:
