@@ -3,6 +3,7 @@ IMAP sessions against imapwright/load/null_imap.py (answers at once, costs the g
 to wait for): with no think time one Locust process runs flat out and the run is generator-bound;
 with think time between commands it is not."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,13 +13,24 @@ import pytest
 from imapwright.load.config import LoadConfig
 from imapwright.load.runner import LoadParams, _cpu_summary, locust_command, run_locust
 
+USERS = 32  # sessions: with many, answers are always waiting, so Locust need not sleep between them
 SESSIONS = Path(__file__).resolve().parents[2] / "benchmarks" / "imap_sessions.py"
+
+
+def _ahead_of_the_others() -> None:
+    """The responder before other processes for the CPU (root only): on a machine shared with other
+    test workers a starved responder left Locust waiting for answers, so not flat out (0.65-0.85
+    of a core in CI), and the premise "only the generator can be the bottleneck" did not hold."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -15)
+    except OSError:
+        pass
 
 
 @pytest.fixture(scope="module")
 def null_imap():
     proc = subprocess.Popen([sys.executable, "-m", "imapwright.load.null_imap", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, preexec_fn=_ahead_of_the_others)
     line = proc.stdout.readline()
     assert line.startswith("ready "), line
     yield int(line.rsplit(":", 1)[1])
@@ -36,7 +48,7 @@ def _run(tmp_path, port: int, think: str, monkeypatch) -> dict:
     monkeypatch.setattr("imapwright.load.runner.locust_command", command)
     config = LoadConfig(imap=("127.0.0.1", port), users=["u1", "u2"], password="x", ledger=str(tmp_path / "ledger"),
                         options={"think": think, "idle_seconds": "0"})
-    assert run_locust(config, LoadParams("delivery", users=8, spawn_rate=32, duration=8, stop_timeout=5), tmp_path) == 0
+    assert run_locust(config, LoadParams("delivery", users=USERS, spawn_rate=4 * USERS, duration=8, stop_timeout=5), tmp_path) == 0
     return _cpu_summary(tmp_path)
 
 
