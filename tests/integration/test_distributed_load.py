@@ -119,6 +119,29 @@ def test_a_worker_killed_mid_run_is_reported_and_its_mail_accounted(server, tmp_
     assert "verdict-INTERRUPTED'>PARTIAL<" in page and "worker " in page
 
 
+@pytest.mark.requires("cyrus<3.10")  # Locust's side of it; one server is enough
+def test_a_worker_that_misses_heartbeats_at_the_end_and_comes_back_is_not_lost(server, tmp_path):
+    """A worker starved of CPU (here: stopped) across the end of the run, missing when the master
+    stops, then back: it finishes, its mail is all accounted, the run is complete (it was judged
+    lost, the run partial, in CI on a busy machine)."""
+    def pause_one(tmp, workers):
+        deadline = time.monotonic() + 90
+        while not list(tmp.glob(".*.partial/ledger/ledger-remote*-*.tsv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(4)
+        os.killpg(workers[0].pid, signal.SIGSTOP)
+        time.sleep(9)  # no heartbeat for 3 s makes it missing; the run ends while it is stopped
+        os.killpg(workers[0].pid, signal.SIGCONT)
+
+    summary = _run(server, tmp_path, 10, pause_one)
+    assert summary["passed"] and summary["status"] == "complete", {k: summary.get(k) for k in (
+        "status_reason", "workers", "exceptions", "checks")}
+    assert not any("lost" in w for w in summary["workers"].values()), summary["workers"]
+    assert any("missed_heartbeats_from" in w for w in summary["workers"].values()), summary["workers"]
+    led = summary["checks"]["ledger"]
+    assert led["acknowledged"] > 10 and led["missing_count"] == led["extra_count"] == 0, led
+
+
 @pytest.mark.requires("cyrus<3.10")  # one server is enough: the image is the point
 def test_workers_in_the_loadworker_image_serve_a_master(server, tmp_path, starts_servers):
     """The image a user runs on other docker hosts (docker/loadworker): imapwright installed from
