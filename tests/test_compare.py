@@ -185,6 +185,16 @@ def test_load_runs_with_other_settings_are_named():
                              "against 8192): the figures are not like for like")
 
 
+def test_a_run_from_before_lmtp_pipelining_is_named_as_not_like_for_like():
+    """Runs before the envelope went out ahead recorded no lmtp_pipeline option: their delivery
+    latency covered two round trips."""
+    base, cand = load_run(), load_run("b")
+    base["parameters"] = {"users": 10, "options": {"size": "4096"}}
+    cand["parameters"] = {"users": 10, "options": {"size": "4096", "lmtp_pipeline": "1"}}
+    [entry] = comparison(base, [cand], [])["candidates"]
+    assert entry["note"].startswith("different settings (option lmtp_pipeline None against 1)")
+
+
 def test_suite_run_with_new_failures_fails_without_any_threshold():
     base = suite_run("r1", {("t1", "cyrus:3.6"): "passed", ("t2", "cyrus:3.6"): "passed"})
     cand = suite_run("r2", {("t1", "cyrus:3.6"): "error", ("t2", "cyrus:3.6"): "failed"})
