@@ -1,4 +1,4 @@
-from imapwright.admin.quota import QuotaLine, parse_quota_report, parse_repairs
+from imapwright.admin.quota import QuotaLine, parse_quota_report, parse_repairs, quota_tool_arguments
 
 # Recorded from cyrus:3.6's quota tool.
 REPORT = """\
@@ -23,3 +23,10 @@ def test_repair_lines_parse():
 
 def test_listquotaroot_line_as_cyradm_prints_it():
     assert str(QuotaLine("user.bob", "STORAGE", 7, 15000)) == "user.bob STORAGE 7/15000 (0%)"
+
+
+def test_quota_tool_arguments_name_each_root_once_where_one_name_prefixes_another():
+    # Cyrus's quota takes user.u1 as a prefix: it covers user.u10, user.u1x and user.u1.sub too.
+    assert quota_tool_arguments(["user.u10", "user.u1", "user.u2", "user.u1x", "user.u1.sub", "user.u2"]) == [
+        "user.u1", "user.u2"]
+    assert quota_tool_arguments(["user.bob", "user.ann"]) == ["user.ann", "user.bob"]

@@ -54,3 +54,16 @@ def parse_repairs(text: str) -> list[tuple[str, str, int, int]]:
     """`quota -f` lines "ROOT: RESOURCE usage was X, now Y" as (root, resource, X, Y)."""
     return [(m["root"], m["res"], int(m["was"]), int(m["now"])) for line in text.splitlines()
             if (m := _REPAIR.match(line.strip()))]
+
+
+def quota_tool_arguments(roots: list[str]) -> list[str]:
+    """Roots as arguments for Cyrus's `quota` tool, which takes each as a prefix (user.bob also
+    names user.bobby's root): a root two arguments name is counted twice (false "usage was 1, now
+    2" and "removed" lines; on Cyrus 3.2, where `quota -f` has no dry run, the second pass removed
+    the root). So only the names that no other given name is a prefix of: sorted, the names a
+    prefix covers come right after it."""
+    kept: list[str] = []
+    for root in sorted(set(roots)):
+        if not kept or not root.startswith(kept[-1]):
+            kept.append(root)
+    return kept

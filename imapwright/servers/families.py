@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from imapclient import imap_utf7
 
+from ..admin.quota import quota_tool_arguments
 from ..errors import ServerError
 from ..protocol.imap import command, list_names, quote, status_text
 
@@ -299,11 +300,13 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
         """Cassandane's check: `quota -f` and `reconstruct` have nothing to fix for these users."""
         if not users:
             return []
-        boxes = " ".join(shlex.quote(self.user_mailbox(u)) for u in users)
+        mailboxes = [self.user_mailbox(u) for u in users]
+        boxes = " ".join(shlex.quote(b) for b in mailboxes)  # reconstruct -r: each box and its children
+        roots = " ".join(shlex.quote(b) for b in quota_tool_arguments(mailboxes))  # quota: prefixes
         # quota's dry run (-n) came with Cyrus 3.4; before it, `quota -f` repairs and reports the
         # same "usage was X, now Y" lines, so a problem still fails the test.
         script = (f"if {self.bin}/quota -h 2>&1 | grep -q -- '-n'; then dry=-n; else dry=; fi; "
-                  f"{self.bin}/quota $dry -f {boxes} 2>&1; echo '@@reconstruct'; "
+                  f"{self.bin}/quota $dry -f {roots} 2>&1; echo '@@reconstruct'; "
                   f"{self.bin}/reconstruct -n -r -G {boxes} 2>&1")
         output = server.exec(["sh", "-c", script]).stdout
         # The mailboxes reconstruct walks are named on lines of their own; knowing the exact names

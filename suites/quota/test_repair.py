@@ -146,3 +146,51 @@ def test_a_folder_command_cut_off_by_a_dropped_connection_leaves_quota_f_nothing
     # check runs once, after that: before Cyrus 3.4 it repairs what it reports, so no retrying.
     time.sleep(2)
     assert server.consistency_problems([user.name]) == []
+
+
+def test_a_quota_root_created_while_its_folders_are_renamed_counts_them_right(server, users):
+    """The admin's first SETQUOTA on a user makes the root and walks the user's folders to count
+    them (the load's admin-churn scenario does this while users rename folders). Each of 60 fresh
+    users renames folders in a loop while that first SETQUOTA comes at a random moment; afterwards
+    quota -f finds every root's folder count right. One user in eight drifted on Cyrus 3.2 in
+    trials, so a server with the race passes this test with a chance of about 1 in 3,000."""
+    import random
+    import threading
+
+    from imapwright.protocol.imap import command, quote
+
+    accounts = [users.create() for _ in range(60)]
+    errors: list[str] = []
+
+    def churn(user, stop: threading.Event) -> None:
+        name = lambda folder: server.mailbox_name(user.name, folder, user.name)  # noqa: E731
+        client = server.login(user.name, user.password)
+        try:
+            n = 0
+            while not stop.is_set() and n < 200:
+                client.create_folder(name(f"c{n}"))
+                client.rename_folder(name(f"c{n}"), name(f"c{n}r"))
+                client.delete_folder(name(f"c{n}r"))
+                n += 1
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(f"{user.name}: {exc!r}")
+        finally:
+            client.logout()
+
+    with server.admin_imap() as admin:
+        for first in range(0, len(accounts), 4):  # four users at a time, each its own session
+            batch, stop = accounts[first:first + 4], threading.Event()
+            threads = [threading.Thread(target=churn, args=(user, stop)) for user in batch]
+            for t in threads:
+                t.start()
+            for user in batch:
+                time.sleep(random.uniform(0, 0.05))
+                status, data = command(admin, "SETQUOTA", quote(server.quota_root(user.name)), "(STORAGE 100000)")
+                assert status == "OK", data
+            time.sleep(0.15)
+            stop.set()
+            for t in threads:
+                t.join()
+    assert errors == []
+    problems = server.consistency_problems([user.name for user in accounts])
+    assert problems == [], "\n".join(problems)
