@@ -87,12 +87,13 @@ def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
 @pytest.mark.requires("quota-roots")
 def test_admin_churn_runs_without_failures(server, tmp_path):
     if server.family_name == "cyrus" and server.version_tuple < (3, 6):
-        # Not a deviation entry: it comes and goes (1 run in 4), which the deviation list cannot hold.
-        pytest.skip("open finding on cyrus:3.2: after the churn quota -f sometimes reports 'X-NUM-FOLDERS usage "
-                    "was 2, now 1' for a churning user, in the runs where imapd also logged 'Header CRC "
-                    "mismatch' for that user's folder right after a RENAME (1 run in 6 on 2026-12-03); "
-                    "suites/quota's churn tests (cut-off commands, SETACL, SETQUOTA, deliveries) do not "
-                    "reproduce it yet")
+        # Not a deviation entry: it comes and goes (a race), which the deviation list cannot hold.
+        pytest.skip("open finding on cyrus:3.2: the admin's first SETQUOTA on a user (which makes the root and "
+                    "walks the user's folders) racing that user's RENAMEs leaves X-NUM-FOLDERS one too high "
+                    "('usage was 2, now 1' from quota -f; imapd logs 'Header CRC mismatch' for the renamed "
+                    "folder): 17-55% of fresh users in probes (1-4 renaming sessions each), none on 3.6/3.10; "
+                    "a rarer race on 3.12 counts one too few ('QUOTAERROR: ... Quota root does not exist', "
+                    "about 1 user in 100). Not yet a suite test: neither race hits reliably enough for a gate")
     _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6)
     rows = by_name(summary)
     for command in ("CREATE", "RENAME", "SETACL", "DELETEACL", "DELETE", "SETQUOTA"):
