@@ -35,6 +35,20 @@ def test_cyrus_check_sees_wrong_quota_usage(server, populated, admin_imap):
     server.tool("quota", "-f", populated.mailbox).check()
 
 
+@pytest.mark.requires("cyrus")
+def test_cyrus_check_of_users_whose_names_prefix_each_other_finds_nothing_and_keeps_their_roots(server, users):
+    """Cyrus's quota tool takes its arguments as prefixes: checking u1 with u10 and u11 once counted
+    their roots twice (false "usage was 1, now 2"; on 3.2, whose quota -f repairs, a root removed)."""
+    accounts = [users.create(name) for name in ("p1", "p10", "p11")]
+    for account in accounts:
+        server.set_quota(server.quota_root(account.name), storage_kb=1000)
+    assert server.consistency_problems([a.name for a in accounts]) == []
+    for account in accounts:  # each root still there, with its own folder counted once
+        assert server.consistency_problems([account.name]) == []
+        listed = server.tool("quota", account.mailbox).check().output
+        assert re.search(rf"\s{re.escape(account.mailbox)}$", listed, re.M), listed
+
+
 @pytest.mark.requires("dovecot")
 def test_dovecot_check_sees_damaged_index(server, populated):
     # The admin's appends index the folder under the admin's home (shared namespace); the owner's
