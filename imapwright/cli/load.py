@@ -109,8 +109,10 @@ def load_worker(
     """Work for an `imapwright load ... --master` on another host: the locustfile, the server and
     the population come from the master; this process ends when the master's run does."""
     import os
+    import shutil
     import subprocess
     import sys
+    import tempfile
 
     from ..load.distributed import REMOTE_ENV
     from ..load.runner import master_endpoint
@@ -126,10 +128,17 @@ def load_worker(
     host, port = master_endpoint(master)
     cmd = [sys.executable, "-m", "locust", "--worker", "--master-host", host, "--master-port", str(port), "-f", "-",
            "--loglevel", "WARNING"]
+    # Locust writes the master's locustfile into the temp directory under its own name: two workers
+    # on one host wrote /tmp/delivery.py at once and one imported it half-written ("No User class
+    # found!", CI 2026-12-03), so each worker gets a temp directory of its own.
+    private = tempfile.mkdtemp(prefix="imapwright-worker-")
     try:
-        code = subprocess.run(cmd, env={**os.environ, REMOTE_ENV: "1", "PYTHONUNBUFFERED": "1"}).returncode
+        code = subprocess.run(cmd, env={**os.environ, REMOTE_ENV: "1", "PYTHONUNBUFFERED": "1",
+                                        "TMPDIR": private}).returncode
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     raise typer.Exit(code)
 
 

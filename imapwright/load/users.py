@@ -17,6 +17,7 @@ from imapclient.exceptions import IMAPClientError
 import gevent
 from locust import User, between, constant, events, task
 from locust.exception import StopUser
+from locust.rpc import Message
 from locust.runners import STATE_MISSING, WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.user.users import LOCUST_STATE_STOPPING
 
@@ -84,6 +85,7 @@ def _final_statistics(environment, **_kwargs) -> None:
     quit_now = runner.quit
 
     def quit_after_final_statistics() -> None:
+        workers = list(runner.clients.keys())
         runner.stop()  # returns once the workers report no users left (each within stop_timeout)
         # Locust's count leaves out a worker that is missing (no heartbeat for 3 s: starved of CPU
         # on a busy machine); one that comes back still stops and reports, so give it the time.
@@ -91,6 +93,11 @@ def _final_statistics(environment, **_kwargs) -> None:
         while time.monotonic() < deadline and any(c.state == STATE_MISSING for c in runner.clients.all):
             gevent.sleep(0.5)
         gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # every worker's reporter sends once more after that
+        # A worker that reported itself stopped has left Locust's list, so Locust's quit does not tell
+        # it: it waited 60 s for heartbeats and ended with an error. Tell each one here.
+        for worker_id in workers:
+            if worker_id not in runner.clients:
+                runner.server.send_to_client(Message("quit", None, worker_id))
         quit_now()
     runner.quit = quit_after_final_statistics
 

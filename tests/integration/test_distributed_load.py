@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
 def _workers(port: int, count: int, logs: Path, image: str | None = None) -> list[subprocess.Popen]:
     """Each worker's output goes to logs/worker-N.out (shown when the run fails)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAPWRIGHT_LOAD_")}  # nothing shared
+    (logs / "tmp").mkdir(exist_ok=True)
+    env["TMPDIR"] = str(logs / "tmp")  # the workers' shared temp directory, looked at after the run
     def command(n: int) -> list[str]:
         if image:  # named, so the test removes exactly the containers it started
             return ["docker", "run", "--rm", "--network", "host", "--name", f"iw-loadworker-{os.getpid()}-{n}", image]
@@ -63,10 +65,12 @@ def _run(server, tmp_path, duration: float, during=None, image: str | None = Non
             during(tmp_path, workers)
         thread.join(timeout=duration + 180)
     finally:
-        for w in workers:
-            if w.poll() is None:
+        for w in workers:  # a worker ends with the master's run, then removes its temp directory
+            try:
+                w.wait(timeout=20)
+            except subprocess.TimeoutExpired:
                 os.killpg(w.pid, signal.SIGKILL)
-            w.wait()
+                w.wait()
     assert not thread.is_alive() and "summary" in result, f"{result.get('error')}\n{_worker_output(tmp_path)}"
     return result["summary"]
 
@@ -74,6 +78,10 @@ def _run(server, tmp_path, duration: float, during=None, image: str | None = Non
 def test_two_workers_over_tcp_deliver_and_every_delivery_is_accounted(server, tmp_path):
     summary = _run(server, tmp_path, 8)
     assert summary["passed"], summary["checks"]
+    # Locust puts the master's locustfile in the temp directory under its own name; workers sharing
+    # one wrote it at once, and one imported it half-written ("No User class found!"). Each worker's
+    # own temp directory is gone too: the workers ended with the run (told to quit), not killed.
+    assert list((tmp_path / "tmp").iterdir()) == []
     assert len(summary["workers"]) == 2 and not any("lost" in w for w in summary["workers"].values())
     assert {w["index"] for w in summary["workers"].values()} == {0, 1}  # both delivered (sent ledger lines)
     led = summary["checks"]["ledger"]
