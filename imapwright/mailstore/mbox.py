@@ -116,12 +116,17 @@ def _quote(content: bytes, variant: str, undo: bool = False) -> bytes:
     return re.sub(pattern, replacement, content)
 
 
-def _header_end(content: bytes) -> int | None:
-    """Offset just past the blank line ending the header block, or None if there is none."""
-    match = re.search(rb"\r?\n\r?\n", content)
-    if content.startswith((b"\n", b"\r\n")):
-        return content.index(b"\n") + 1
-    return match.end() if match else None
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _header_end(content: bytes, start: int = 0, limit: int | None = None) -> int | None:
+    """Offset (from `start`) just past the blank line ending the header block that begins at
+    `start`, or None if there is none before `limit`. Searches in place: no copy of the data."""
+    end = len(content) if limit is None else min(limit, len(content))
+    if content.startswith((b"\n", b"\r\n"), start, end):
+        return content.index(b"\n", start) + 1 - start
+    match = _BLANK_LINE.search(content, start, end)
+    return match.end() - start if match else None
 
 
 def write_mbox(messages: list[MboxMessage], variant: str = "mboxrd") -> bytes:
@@ -190,7 +195,7 @@ def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
 
 
 def _by_content_length(data: bytes, start: int, number: int) -> tuple[int | None, int | None]:
-    head_end = _header_end(data[start:start + 256 * 1024])
+    head_end = _header_end(data, start, start + 256 * 1024)
     if head_end is None:
         return None, None
     match = _CONTENT_LENGTH.search(data, start, start + head_end)
@@ -215,7 +220,8 @@ def _by_separator(data: bytes, start: int) -> tuple[int, int]:
         if found < 0:
             break
         line_start = found + 1
-        blank = data[:found].endswith((b"\n", b"\n\r")) and found - 1 >= start - 1
+        # Looked at in place: slicing everything before `found` made reading quadratic (#33).
+        blank = found >= start and (data.startswith(b"\n", found - 1) or data.startswith(b"\n\r", found - 2))
         if blank:
             return data.rindex(b"\n", 0, found) + 1, line_start
         line_end = data.find(b"\n", line_start)
