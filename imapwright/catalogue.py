@@ -8,9 +8,6 @@ from pathlib import Path
 
 from .errors import UserError
 
-DOCKER_DIR = Path(__file__).resolve().parent.parent / "docker"
-
-
 @dataclass(frozen=True)
 class ServerSpec:
     name: str  # catalogue name, e.g. "cyrus:3.6"
@@ -37,7 +34,9 @@ class ServerSpec:
 
     @property
     def context_dir(self) -> Path:
-        return self.context or DOCKER_DIR / self.family
+        from .resources import docker_dir
+
+        return self.context or docker_dir() / self.family
 
     @property
     def version_tuple(self) -> tuple[int, ...]:

@@ -6,6 +6,7 @@ import math
 import os
 import re
 import secrets
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -54,6 +55,11 @@ def output_folder(path: Path, option: str) -> Path:
         raise UserError(f"{option} {path}: cannot be created")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{option} {path}: {parent} is not writable")
+    try:  # access() says yes to root on a read-only file system: try it
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".imapwright-probe-"):
+            pass
+    except OSError as exc:
+        raise UserError(f"{option} {path}: {parent} is not writable ({exc.strerror or exc})") from None
     return path
 
 

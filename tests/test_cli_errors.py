@@ -13,7 +13,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 @pytest.mark.parametrize("args,env,message", [
     (["servers", "build", "exim:4"], None, "unknown server 'exim:4'; known servers: cyrus:3.2"),
-    (["run", "nosuchsuite"], None, "no suite 'nosuchsuite'; suites: accounts, acl, cyradm, health"),
+    (["run", "nosuchsuite"], None, "no suite 'nosuchsuite' (neither a path here nor a shipped suite); suites: accounts, acl, cyradm, health"),
     (["run", "--server", "exim:4"], None, "unknown server 'exim:4'"),
     (["servers", "start", "cyrus:3.6", "-o", "allowusermoves"], None, "expected KEY=VALUE"),
     (["servers", "list"], {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}, "no docker engine answers"),

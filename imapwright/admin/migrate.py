@@ -40,12 +40,12 @@ from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
 from ..mailstore.message import StoredMessage, fingerprint, split_metadata, to_crlf, with_metadata
 from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
+from ..resources import fixture
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
 from ..stores.tree import own_folders, read_messages
 
 METHODS = ("append", "deliver", "copy")
-METHODS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "migration" / "methods.toml"
 
 
 @functools.cache  # per user and folder otherwise: one parse of the file is enough
@@ -53,7 +53,7 @@ def rewrite_rules(method: str | None, family: str) -> frozenset[str]:
     """What the server does to messages of this method, as measured and listed in
     fixtures/migration/methods.toml [rewrites.METHOD.FAMILY]. With no method, the alterations of
     every method but no drop: a drop excuses a missing message only where the method is known."""
-    table = tomllib.loads(METHODS_FILE.read_text()).get("rewrites", {})
+    table = tomllib.loads(fixture("migration", "methods.toml").read_text()).get("rewrites", {})
     if method:
         return frozenset(table.get(method, {}).get(family, {}).get("rules", []))
     return frozenset(r for m in table for r in table[m].get(family, {}).get("rules", [])) - rewrites.DROPPING.keys()

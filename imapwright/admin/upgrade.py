@@ -23,12 +23,12 @@ from pathlib import Path
 
 from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
+from ..resources import fixture
 from ..report.compare import conformance_changes, read_run
 from ..servers.logs import trouble, trouble_tail
 from ..stores.snapshot import Snapshot, differences, store_snapshot
 from ..stores.store import StoreSize, populate_store, store_problems
 
-PAIRS_FILE = Path(__file__).resolve().parent.parent.parent / "fixtures" / "upgrade" / "pairs.toml"
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ class Pair:
     expected: tuple[Expected, ...] = ()
 
 
-def load_pairs(path: Path = PAIRS_FILE) -> dict[tuple[str, str], Pair]:
-    data = tomllib.loads(path.read_text())
+def load_pairs(path: Path | None = None) -> dict[tuple[str, str], Pair]:
+    data = tomllib.loads((path or fixture("upgrade", "pairs.toml")).read_text())
     pairs = {}
     for p in data.get("pair", []):
         steps = tuple(Step(s["name"], s["reference"], s.get("kind", "exec"), tuple(s.get("run", ())),
@@ -78,7 +78,7 @@ def find_pair(from_: str, to: str) -> Pair:
     pairs = load_pairs()
     if (from_, to) not in pairs:
         known = ", ".join(f"{a} -> {b}" for a, b in pairs)
-        raise UserError(f"no upgrade steps known for {from_} -> {to} (known: {known}); add them to {PAIRS_FILE.name}")
+        raise UserError(f"no upgrade steps known for {from_} -> {to} (known: {known}); add them to {fixture('upgrade', 'pairs.toml')}")
     return pairs[(from_, to)]
 
 
@@ -271,14 +271,16 @@ def _counts(snapshot: Snapshot) -> dict[str, int]:
             "shared views": views, "sieve scripts": scripts}
 
 
-def conformance_both(paths: list[str], servers: list[str], out: Path, root: Path) -> dict:
+def conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
     """Run the suites against both versions side by side (one pytest run, one worker each) and
-    say what changed between them; `root` is the checkout the suites run from."""
-    args = [sys.executable, "-m", "pytest", *paths, "--rootdir", str(root), f"--imapwright-report={out}",
-            "-q", "-p", "no:cacheprovider", "-n", str(len(servers)), "--dist", "loadgroup"]
+    say what changed between them."""
+    from ..pytest_plugin.invocation import suite_args
+
+    args = [sys.executable, "-m", "pytest", *suite_args(paths), f"--imapwright-report={out}",
+            "-q", "-n", str(len(servers)), "--dist", "loadgroup"]
     for name in servers:
         args += ["--server", name]
-    subprocess.run(args, cwd=root, stdout=subprocess.DEVNULL)
+    subprocess.run(args, stdout=subprocess.DEVNULL)
     run = read_run(out)
     split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],
               "per_server": {name: run["per_server"].get(name, {})}} for name in servers]

@@ -28,9 +28,12 @@ def _options(version: Annotated[bool, typer.Option("--version", is_eager=True, c
 
 
 def _interrupted() -> None:
-    from ..servers.managed import stop_all
-
-    stop_all()
+    try:
+        from ..servers.managed import stop_all
+    except ImportError:
+        pass  # no docker package: this command started no server
+    else:
+        stop_all()
     print("imapwright: interrupted; servers this command started are stopped (a migration re-run adds "
           "only what is missing)", file=sys.stderr)
     sys.exit(130)
@@ -53,6 +56,12 @@ def main() -> None:
         _interrupted()
     except SystemExit:
         raise
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] != "docker":
+            raise
+        print(f"imapwright: error: this command starts or builds servers and needs the docker Python package "
+              f"({exc}): pip install docker; commands against a --target work without it", file=sys.stderr)
+        sys.exit(1)
     except Exception as exc:  # usage errors of click/typer come through here with standalone_mode=False
         message = one_line(exc)
         if message is not None:

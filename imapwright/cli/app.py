@@ -3,6 +3,7 @@ KEY=VALUE options, suite paths."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -11,7 +12,15 @@ from ..catalogue import lookup
 from ..errors import UserError
 from ..progress import build_progress, console
 
-ROOT = Path(__file__).resolve().parents[2]
+# Outputs go where the user is, never into the install tree.
+REPORTS_ENV = "IMAPWRIGHT_REPORTS"
+REPORTS_HELP = f"folder for <run-id>/ results (default ./reports; or {REPORTS_ENV})"
+
+
+def default_reports() -> Path:
+    return Path(os.environ.get(REPORTS_ENV) or "reports")
+
+
 app = typer.Typer(add_completion=False, no_args_is_help=False,
                   help="Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers.")
 servers_app = typer.Typer(no_args_is_help=False, help="Server images and containers.")
@@ -24,6 +33,8 @@ app.add_typer(migrate_app, name="migrate")
 
 def ensure_images(names: list[str], force: bool = False, say_current: bool = False) -> None:
     """Build missing or outdated images side by side (two cores: docker builds are mostly downloads)."""
+    if not names:
+        return  # nothing to start here (a --target run): no engine needed
     from concurrent.futures import ThreadPoolExecutor
 
     from ..servers import engine
@@ -72,15 +83,20 @@ def connect(target: str | None, insecure: bool = False):
 
 
 def suite_paths(suites: list[str]) -> list[str]:
+    """Shipped suites by name ("health", "acl/test_rights.py"), or the user's own test files and
+    folders by path (relative to the current directory)."""
+    from ..resources import suites_dir
+
+    shipped = suites_dir()
     paths = []
-    for suite in suites or ["suites"]:
+    for suite in suites or [str(shipped)]:
         path = Path(suite)
         if not path.exists():
-            path = ROOT / "suites" / suite
+            path = shipped / suite
         if not path.exists():
-            known = ", ".join(sorted(p.name for p in (ROOT / "suites").iterdir() if p.is_dir() and p.name[0] != "_"))
-            raise UserError(f"no suite {suite!r}; suites: {known}")
-        paths.append(str(path))
+            known = ", ".join(sorted(p.name for p in shipped.iterdir() if p.is_dir() and p.name[0] not in "_."))
+            raise UserError(f"no suite {suite!r} (neither a path here nor a shipped suite); suites: {known}")
+        paths.append(str(path.resolve()))
     return paths
 
 

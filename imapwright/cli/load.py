@@ -12,7 +12,7 @@ from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
 from ..load.scenarios import CAPACITY
-from .app import ROOT, app, ensure_images, TARGET_FORM, connect
+from .app import REPORTS_ENV, REPORTS_HELP, app, ensure_images, TARGET_FORM, connect
 
 
 @app.command("load")
@@ -48,7 +48,7 @@ def load(
                                  ] = CAPACITY.knob("max_failure_ratio").value(),
     knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
     server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
-    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+    reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
 ) -> None:
     """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
     from ..load.runner import LoadParams, run_on_server, run_on_target

@@ -13,7 +13,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import build_progress, console
-from .app import ROOT, app, ensure_images, suite_paths
+from .app import REPORTS_ENV, REPORTS_HELP, app, default_reports, ensure_images, suite_paths
 
 
 @app.command("upgrade")
@@ -24,7 +24,7 @@ def upgrade(
     users: Annotated[int | None, typer.Option(help="accounts (overrides --size)")] = None,
     messages: Annotated[int | None, typer.Option(help="messages per account (overrides --size)")] = None,
     suites: Annotated[str, typer.Option(help="conformance suites to run on both versions, comma-separated ('' for none)")] = "health",
-    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+    reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
 ) -> None:
     """Populate a store on FROM, upgrade it in place to TO with the documented steps, compare."""
     import json
@@ -54,7 +54,7 @@ def upgrade(
         result = run_upgrade(from_spec, to_spec, store_size, progress=bar)
     summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
     if paths:
-        summary["conformance"] = conformance_both(paths, [from_, to], out / "conformance", ROOT)
+        summary["conformance"] = conformance_both(paths, [from_, to], out / "conformance")
     summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(out / "index.html", render_upgrade(summary))
@@ -99,7 +99,8 @@ def compare(
     thresholds = [parse_threshold(t) for t in fail_on]
     summaries = [read_run(r) for r in runs]
     result = comparison(summaries[0], summaries[1:], thresholds)
-    target = out or ROOT / "reports" / params_mod.run_id("compare")
+    target = out or default_reports() / params_mod.run_id("compare")
+    params_mod.output_folder(target, "--out")
     import json
 
     write_atomic(target / "compare.json", json.dumps(result, indent=1) + "\n")
@@ -144,7 +145,7 @@ def _print_comparison(result: dict) -> None:
 
 @app.command("report")
 def report(runs: Annotated[list[Path] | None, typer.Argument(help="run folders (default: the newest run)")] = None,
-           reports: Annotated[Path, typer.Option(help="where runs are")] = ROOT / "reports") -> None:
+           reports: Annotated[Path, typer.Option(help="where runs are (default ./reports)", envvar=REPORTS_ENV)] = Path("reports")) -> None:
     """Write (again) the HTML page of runs from their summary.json, and print where it is."""
     from ..report import html as run_html
     from ..report.compare import read_run
@@ -176,6 +177,9 @@ def run(
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
     image: Annotated[str | None, typer.Option(help="your own image for --server cyrus:custom / dovecot:custom")] = None,
     catalogue: Annotated[Path | None, typer.Option(help="TOML file of your own servers")] = None,
+    deviations: Annotated[Path | None, typer.Option(help="folder of <family>.toml deviation lists instead of the "
+                                                          "shipped ones (`imapwright paths` says where those are)")
+                          ] = None,
     target: Annotated[str | None, typer.Option(help="external server imap[s]://ADMIN@HOST:PORT[?lmtp=..&exec=..&starttls=1]")] = None,
     insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
@@ -186,38 +190,48 @@ def run(
     server_option: Annotated[list[str], typer.Option("--server-option", "-o",
                                                      help="server setting KEY=VALUE for started servers")] = [],
     workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
-    reports: Annotated[Path, typer.Option(help="folder for reports/<run-id>/")] = ROOT / "reports",
+    reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
     pytest_args: Annotated[list[str], typer.Option("--pytest-arg", help="extra pytest argument, repeatable")] = [],
 ) -> None:
     """Run suites against servers; writes junit.xml, summary.json and index.html to reports/<run-id>/."""
     import pytest
 
     names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
-    from ..servers.contract import register_own
+    if image or catalogue:  # the user's own servers (docker is needed for them alone)
+        from ..servers.contract import register_own
 
-    register_own(names, image, catalogue)
+        register_own(names, image, catalogue)
     for name in names:
         lookup(name)
     params_mod.output_folder(reports, "--reports")
     params_mod.not_negative(workers, "--workers")
     paths = suite_paths(suites or [])
+    from ..pytest_plugin.deviations import DeviationError, load_all
+
+    try:
+        known = load_all(deviations)  # a malformed list: one line before any test
+    except DeviationError as exc:
+        raise UserError(str(exc)) from None
     if target:
-        from ..pytest_plugin.deviations import load_all, refuse_unknown_version
+        from ..pytest_plugin.deviations import refuse_unknown_version
         from ..servers.target import connect_target
 
         # A wrong address or password, or a version the deviations need and nobody knows: one
         # clear line before any test.
         handle = connect_target(target, target_version, insecure)
-        refuse_unknown_version(handle, *load_all())
+        refuse_unknown_version(handle, *known)
         console.print(f"target: {handle.family_name} {handle.version} (version from {handle.version_source})")
     ensure_images(names)
     run_id = params_mod.run_id()
     out = reports / run_id
-    args = [*paths, "--rootdir", str(ROOT),
+    from ..pytest_plugin.invocation import suite_args
+
+    args = [*suite_args(paths),
             f"--junitxml={out / 'junit.xml'}", f"--imapwright-report={out}", f"--run-id={run_id}", "-rfEx"]
     args += [a for n in names for a in ("--server", n)]
     args += ["--image", image] if image else []
     args += ["--catalogue", str(catalogue.resolve())] if catalogue else []
+    args += ["--deviations", str(deviations.resolve())] if deviations else []
     if target:
         args += ["--target", target]
     if target_version:

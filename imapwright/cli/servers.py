@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,36 @@ from .. import params as params_mod
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
-from .app import console, ensure_images, servers_app
+from .app import app, console, ensure_images, servers_app
+
+
+@app.command("setup")
+def setup(
+    names: Annotated[list[str] | None, typer.Argument(help="catalogue servers to build (default cyrus:3.6)")] = None,
+    install_engine: Annotated[bool, typer.Option(help="as root: install (Debian's docker.io, debootstrap) and start "
+                                                      "a docker engine where none answers")] = False,
+) -> None:
+    """Get this machine ready to start servers: a docker engine, then the named server images, with
+    progress. Commands against a --target need none of it."""
+    from ..servers import engine_setup
+
+    servers = names or [DEFAULT_SERVER]
+    for name in servers:
+        lookup(name)
+    say = lambda message: console.print(f"setup: {message}", markup=False)  # noqa: E731
+    if engine_setup.engine_answers():
+        say("docker engine answers")
+    elif not install_engine:
+        from ..servers import engine
+
+        engine.client.cache_clear()
+        engine.client()  # raises the one-line reason, with what to install
+    else:
+        engine_setup.install(engine_setup.missing_packages(), say)
+        engine_setup.start_engine(say)
+    if install_engine:
+        engine_setup.install(engine_setup.missing_packages(), say)  # debootstrap for local base images
+    ensure_images(servers, say_current=True)
 
 
 @servers_app.command("list")
@@ -70,30 +98,61 @@ def servers_start(
     imap_port: Annotated[int, typer.Option(help="IMAP port on 127.0.0.1 (default: a free one)")] = 0,
     lmtp_port: Annotated[int, typer.Option(help="LMTP port on 127.0.0.1 (default: a free one)")] = 0,
     option: Annotated[list[str], typer.Option("--option", "-o", help="server setting KEY=VALUE, repeatable")] = [],
-    password_file: Annotated[Path | None, typer.Option(help="where to write the admin password")] = None,
+    password_file: Annotated[Path | None, typer.Option(help="where to write the admin password (default: "
+                                                           "the state directory, $XDG_STATE_HOME/imapwright)")] = None,
 ) -> None:
-    """Start a server that keeps running until `servers stop`; prints how to reach it."""
+    """Start a server that keeps running until `servers stop`; prints how to reach it (IMAP, IMAPS with
+    its CA, LMTP, ManageSieve) and where its admin password is."""
+    import datetime
+
+    from ..servers import tls
     from ..servers.contract import register_own
     from ..servers.managed import start_server
+    from ..servers.ports import check_free
+    from ..servers.target import format_target
+    from ..state import check_writable_file, state_dir, write_secret
 
     register_own([name], image, catalogue)
     spec = lookup(name)
     options = params_mod.key_values(option, "--option")
-    from ..servers.ports import check_free
-
+    # Everything that can be refused is refused before the server starts (and a long image build).
     for port in (imap_port, lmtp_port):
         if port:
-            check_free(port)  # before a possibly long image build
+            check_free(port)
+    if password_file is not None:
+        check_writable_file(password_file, "--password-file")
+    state_dir("servers")
+    tls.run_ca(valid=datetime.timedelta(days=365))  # the server outlives this process; so must its certificate
     ensure_images([name])
     server = start_server(spec, options, imap_port=imap_port or None, lmtp_port=lmtp_port or None, detached=True)
-    secret = password_file or Path(f"imapwright-{spec.family}-{spec.version}.secret")
-    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(server.admin_password + "\n")
-    typer.echo(f"{server.describe()} container={server.container.name}")
+    container = server.container.name
+    try:
+        folder = state_dir("servers", container)
+        secret = write_secret(password_file or folder / "admin-password", server.admin_password + "\n")
+        ca_file = None
+        if server.imaps is not None:
+            ca_file = folder / "ca.pem"
+            ca_file.write_bytes(tls.run_ca().ca_file.read_bytes())
+    except (OSError, UserError) as exc:
+        server.stop()  # a server whose password is lost is of no use: not left running
+        reason = exc if isinstance(exc, UserError) else (exc.strerror or exc)
+        raise UserError(f"could not save the admin password ({reason}); the server was stopped") from None
+    sieve = server.sieve if "sieve" in server.features else None
+    exec_ = f"docker:{container}"
+    typer.echo(f"{server.describe()} container={container}")
     typer.echo(f"admin {server.admin_user}, password in {secret} (mode 600)")
-    typer.echo(f"target: --target 'imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}"
-               f"&exec=docker:{server.container.name}'  (IMAPWRIGHT_TARGET_PASSWORD=$(cat {secret}))")
+    if server.imaps is not None:
+        typer.echo(f"imaps: {server.imaps}, certificate issued by the CA in {ca_file} "
+                   f"(verify with SSL_CERT_FILE={ca_file})")
+    if sieve:
+        typer.echo(f"managesieve: {sieve}")
+    password = f"IMAPWRIGHT_TARGET_PASSWORD=$(cat {secret})"
+    typer.echo(f"target: --target '{format_target(server.admin_user, server.imap, '', server.lmtp, sieve, exec_)}'"
+               f"  ({password})")
+    if server.imaps is not None:
+        typer.echo(f"target over TLS: --target "
+                   f"'{format_target(server.admin_user, server.imaps, 'imaps', server.lmtp, sieve, exec_)}'"
+                   f"  ({password} SSL_CERT_FILE={ca_file})")
 
 
 @servers_app.command("stop")
@@ -106,8 +165,13 @@ def servers_stop(names: Annotated[list[str] | None, typer.Argument(help="catalog
 
     if not names and not all_:
         raise UserError("name a server (e.g. cyrus:3.6) or pass --all")
+    import shutil
+
+    from ..state import state_home
+
     removed = stop_containers(None if all_ else names, force)
     for name in removed:
+        shutil.rmtree(state_home() / "servers" / name, ignore_errors=True)  # its password and CA
         typer.echo(f"stopped {name}")
     typer.echo(f"stopped {len(removed)} server(s)")
 

@@ -11,13 +11,14 @@ import typer
 from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
-from .app import ROOT, TARGET_HELP, app, connect
+from .app import TARGET_HELP, app, connect, default_reports
 
 
 @app.command("snapshot")
 def snapshot(
     target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSON file to write")] = Path("snapshot.json"),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSON file to write (default "
+                                                "reports/snapshot-<id>.json; give one to resume a cut-short run)")] = None,
     users: Annotated[Path | None, typer.Option(help="file of user names to read")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every account the server lists")] = False,
 ) -> None:
@@ -30,6 +31,7 @@ def snapshot(
 
     if (users is None) == (not all_):
         raise UserError("give --users FILE or --all")
+    output = output or default_reports() / f"{params_mod.run_id('snapshot')}.json"
     if output.is_dir():
         raise UserError(f"--output {output}: is a folder; give a file name")
     params_mod.output_folder(output.parent, "--output")
@@ -80,7 +82,8 @@ def diff(
     document = {"kind": "diff", "before": str(before), "after": str(after), "expect": expect,
                 "servers": [a.get("server"), b.get("server")], "findings": result.findings,
                 "explained": result.explained, "stale": result.stale, "passed": not result.findings}
-    folder = out or ROOT / "reports" / params_mod.run_id("diff")
+    folder = out or default_reports() / params_mod.run_id("diff")
+    params_mod.output_folder(folder, "--out")
     write_atomic(folder / "diff.json", json.dumps(document, indent=1) + "\n")
     write_atomic(folder / "diff.html", render_diff(document))
     for e in result.explained:

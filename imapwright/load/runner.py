@@ -28,6 +28,7 @@ from ..errors import ServerError, UserError
 from ..params import run_id as new_run_id
 from ..progress import Progress, console
 from ..catalogue import lookup
+from ..resources import loadtests_dir
 from ..servers import ports
 from ..servers.managed import start_server
 from ..servers.handle import ServerHandle
@@ -40,7 +41,6 @@ from .scenarios import SCENARIOS
 from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first, workers_bound
 from .verify import found_on_server
 
-LOADTESTS = Path(__file__).resolve().parent.parent.parent / "loadtests"
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _imap_endpoint(server: ServerHandle, params: LoadParams):
 
 
 def locust_command(params: LoadParams, out: Path, master_port: int | None) -> list[str]:
-    cmd = [sys.executable, "-m", "locust", "-f", str(LOADTESTS / SCENARIOS[params.scenario].file),
+    cmd = [sys.executable, "-m", "locust", "-f", str(loadtests_dir() / SCENARIOS[params.scenario].file),
            "--headless", "-u", str(params.users), "-r", str(params.spawn_rate), "-t", f"{int(params.duration)}s",
            "--stop-timeout", str(int(params.stop_timeout)), "--csv", str(out / "locust"), "--csv-full-history",
            "--json-file", str(out / "locust"), "--html", str(out / "locust.html"), "--only-summary",
@@ -206,7 +206,7 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path, server_cpu_fil
     deadline = params.duration + params.stop_timeout + 60 + (params.worker_wait if params.expect_workers else 0)
     log = (out / "locust.out").open("w")
     proc = subprocess.Popen(locust_command(params, out, master_port), env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=LOADTESTS.parent, start_new_session=True)
+                            stderr=subprocess.STDOUT, cwd=out, start_new_session=True)
     sampler = CPUSampler(proc.pid, server_cpu_file).start()
     try:
         with _bar() as bar:

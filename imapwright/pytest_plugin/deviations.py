@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..resources import fixture
 from .requirements import parse as parse_requirement
 
-DEVIATIONS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "deviations"
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,12 @@ def _entries(path: Path, data: dict, table: str, required: set[str]) -> list[dic
     return entries
 
 
-def load_all(directory: Path = DEVIATIONS_DIR) -> tuple[list[Deviation], list[CheckNoise]]:
+def load_all(directory: Path | None = None) -> tuple[list[Deviation], list[CheckNoise]]:
     deviations: list[Deviation] = []
     noise: list[CheckNoise] = []
+    directory = directory or fixture("deviations")
+    if not directory.is_dir():
+        raise DeviationError(f"--deviations {directory}: no such folder")
     for path in sorted(directory.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text())
@@ -103,7 +106,7 @@ def load_all(directory: Path = DEVIATIONS_DIR) -> tuple[list[Deviation], list[Ch
     return deviations, noise
 
 
-def load(directory: Path = DEVIATIONS_DIR) -> list[Deviation]:
+def load(directory: Path | None = None) -> list[Deviation]:
     return load_all(directory)[0]
 
 

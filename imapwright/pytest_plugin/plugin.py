@@ -3,6 +3,7 @@ failure, deviations as data. Options and fixtures are listed by `pytest --help` 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -16,11 +17,9 @@ import pytest
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import ServerError, UserError
 from ..params import key_values
+from ..resources import shipped_root
 from ..report.plugin import ReportWriter
-from ..servers.contract import register_own
-from ..servers.families import FAMILIES
-from ..servers.images import ensure_image, is_current
-from ..servers.managed import spec_features, stop_all
+from ..servers.families import FAMILIES, spec_features
 from . import deviations as deviations_mod
 from .completeness import Completeness
 from .pool import TARGET, ServerPool
@@ -34,10 +33,12 @@ LOG_SETTLE = 0.3  # seconds: syslog is asynchronous; let the last lines of a fai
 class State:
     def __init__(self, config: pytest.Config):
         self.target = config.getoption("target")
+        catalogue, image = config.getoption("catalogue"), config.getoption("image")
         try:
-            catalogue = config.getoption("catalogue")
-            register_own(list(config.getoption("server") or []), config.getoption("image"),
-                         Path(catalogue) if catalogue else None)
+            if catalogue or image:  # the user's own servers: docker is needed for them alone
+                from ..servers.contract import register_own
+
+                register_own(list(config.getoption("server") or []), image, Path(catalogue) if catalogue else None)
         except (UserError, ServerError) as exc:
             raise pytest.UsageError(str(exc)) from None
         self.names = server_names(config)
@@ -104,8 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--imapwright-report", metavar="DIR",
                     help="write summary.json and index.html of this run into DIR")
     group.addoption("--run-id", default="", help="name of this run in its report")
-    group.addoption("--deviations", metavar="DIR", help="folder of <family>.toml deviation lists "
-                    "(default: fixtures/deviations)")
+    group.addoption("--deviations", metavar="DIR", help="folder of <family>.toml deviation lists, "
+                    "instead of the shipped ones (copy them from `imapwright paths`)")
 
 
 def _terminate_like_interrupt(signum, frame):
@@ -142,8 +143,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(config, "workerinput") or config.getoption("collectonly"):
         return
     names = [n for n in _state(config).names if n != TARGET]
+    if not names:
+        return  # a --target run: no image, no docker
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     try:
+        from ..servers.images import ensure_image, is_current
+
         todo = [lookup(n) for n in names if not is_current(lookup(n))]
         for spec in todo:
             say = (lambda message, *_: reporter.write_line(f"imapwright: {message}")) if reporter else \
@@ -162,7 +167,10 @@ def _watch_controller() -> None:
     def watch() -> None:
         while os.getppid() == parent:
             time.sleep(0.3)
-        stop_all()
+        with contextlib.suppress(ImportError):
+            from ..servers.managed import stop_all
+
+            stop_all()
         os._exit(3)
 
     threading.Thread(target=watch, name="imapwright-controller-watch", daemon=True).start()
@@ -189,9 +197,13 @@ def _server_name(item: pytest.Item) -> str | None:
 
 
 def _test_id(item: pytest.Item) -> str:
-    """Node id without the server: "f.py::test_x[k]" for "f.py::test_x[cyrus:3.6-k]@cyrus:3.6"."""
+    """Node id without the server: "f.py::test_x[k]" for "f.py::test_x[cyrus:3.6-k]@cyrus:3.6".
+    A shipped suite's file is named from the folder holding suites/ whatever pytest's rootdir, so
+    the deviation lists match however the suites were started."""
     name = _server_name(item)
     nodeid = item.nodeid
+    if item.path.is_relative_to(shipped_root()) and "::" in nodeid:
+        nodeid = item.path.relative_to(shipped_root()).as_posix() + "::" + nodeid.split("::", 1)[1]
     if not name:
         return nodeid
     nodeid = nodeid.removesuffix(f"@{name}")  # pytest-xdist's loadgroup suffix

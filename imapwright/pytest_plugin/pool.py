@@ -9,7 +9,6 @@ from collections.abc import Callable
 from ..catalogue import lookup
 from ..errors import UserError
 from ..servers.handle import ServerHandle
-from ..servers.managed import ManagedServer, prune, start_server
 from ..servers.target import connect_target
 
 TARGET = "target"
@@ -46,6 +45,9 @@ class ServerPool:
             if self.check_target is not None:
                 self.check_target(handle)
             return handle
+        # Docker only for servers the run starts: a --target run works without it.
+        from ..servers.managed import prune, start_server
+
         if not self._pruned:
             prune()  # containers left by runs that were killed outright
             self._pruned = True
@@ -61,7 +63,7 @@ class ServerPool:
     def close(self) -> None:
         keep = os.environ.get("IMAPWRIGHT_KEEP_SERVERS") == "1"
         for server in self._servers.values():
-            if isinstance(server, ManagedServer) and not keep:
+            if server.owned and not keep:
                 with contextlib.suppress(Exception):
                     server.stop()
         self._servers.clear()

@@ -18,6 +18,7 @@ from ..errors import ServerError
 from ..protocol.imap import command, list_names, quote, status_text
 
 if TYPE_CHECKING:
+    from ..catalogue import ServerSpec
     from .handle import ServerHandle
 
 DATA = "/srv/imapwright"  # the data volume's mount point in every image
@@ -525,3 +526,9 @@ class Dovecot(Family):
 
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (Cyrus(), Dovecot())}
+
+
+def spec_features(spec: ServerSpec) -> frozenset[str]:
+    """What a server started from `spec` offers: its family's features, and TLS on the catalogue's
+    images (an own image need not know the TLS variables, docker/README.md)."""
+    return FAMILIES[spec.family].features | ({"tls"} if not spec.is_own else set())

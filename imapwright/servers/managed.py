@@ -17,7 +17,7 @@ import imapclient
 from ..catalogue import ServerSpec
 from ..errors import ServerError
 from . import contract, engine, logs, ownership, ports, tls
-from .families import DATA, FAMILIES
+from .families import DATA, FAMILIES, spec_features
 from .handle import Endpoint, ServerHandle
 from .images import ensure_image
 
@@ -177,12 +177,6 @@ class ManagedServer(ServerHandle):
             engine.remove(item)
         for port in (self.imap.port, self.lmtp.port, self.sieve_port, self.imaps.port if self.imaps else 0):
             ports.release(port)
-
-
-def spec_features(spec: ServerSpec) -> frozenset[str]:
-    """What a server started from `spec` offers: its family's features, and TLS on the catalogue's
-    images (an own image need not know the TLS variables, docker/README.md)."""
-    return FAMILIES[spec.family].features | ({"tls"} if not spec.is_own else set())
 
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,

@@ -20,11 +20,10 @@ import ssl
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import docker.errors
 import imapclient
 
 from ..errors import ServerError, UserError
-from . import engine, identify
+from . import identify
 from .channel import SSH_KEY_ENV, DockerChannel, ExecChannel, SSHChannel, SSHError
 from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
@@ -71,6 +70,16 @@ class TargetURL:
     sieve: Endpoint | None = None
     tls: str = ""  # "" plain, "imaps" (imaps://), "starttls" (?starttls=1)
     insecure: bool = False  # ?insecure=1: a certificate that does not verify is accepted
+
+
+def format_target(admin: str, imap: Endpoint, tls: str = "", lmtp: Endpoint | None = None,
+                  sieve: Endpoint | None = None, exec_: str | None = None) -> str:
+    """The --target URL parse_target reads back: `tls` "" (imap://), "imaps" or "starttls"."""
+    query = [f"lmtp={lmtp}"] if lmtp else []
+    query += [f"sieve={sieve}"] if sieve else []
+    query += [f"exec={exec_}"] if exec_ else []
+    query += ["starttls=1"] if tls == "starttls" else []
+    return f"{'imaps' if tls == 'imaps' else 'imap'}://{admin}@{imap}" + ("?" + "&".join(query) if query else "")
 
 
 def parse_target(url: str) -> TargetURL:
@@ -134,10 +143,7 @@ def connect_target(url: str, stated_version: str | None = None, insecure: bool =
     said = [identify.from_id(fields), identify.from_greeting(greeting)]
     container, ssh = None, None
     if exec_spec is not None and exec_spec.kind == "docker":
-        try:
-            container = engine.client().containers.get(exec_spec.container)
-        except docker.errors.NotFound:
-            raise UserError(f"exec channel: no container named {exec_spec.container!r}") from None
+        container = _container(exec_spec.container)
     elif exec_spec is not None:
         ssh = _ssh_channel(exec_spec)
     family_name = identify.combine(*said).family
@@ -266,6 +272,25 @@ def _tool_identity(channel: ExecChannel, family_name: str | None) -> identify.Id
                 found = identify.from_tool_output(name, out.decode(errors="replace"))
                 if found.version:
                     return found
-    except (OSError, docker.errors.APIError, SSHError):
+    except (OSError, SSHError):
         return None
+    except Exception as exc:  # the docker SDK's APIError: imported only where docker is used
+        if type(exc).__module__.startswith("docker."):
+            return None
+        raise
     return None
+
+
+def _container(name: str):
+    """The exec=docker:NAME container. Docker (the SDK, an engine) is needed only here: a target
+    without a docker channel works on a machine that has neither."""
+    try:
+        import docker.errors
+
+        from . import engine
+    except ImportError:
+        raise UserError("exec=docker:... needs the docker Python package (pip install docker)") from None
+    try:
+        return engine.client().containers.get(name)
+    except docker.errors.NotFound:
+        raise UserError(f"exec channel: no container named {name!r}") from None

@@ -35,12 +35,13 @@ def _name(common: str) -> x509.Name:
 class RunCA:
     """A certificate authority that exists for one process."""
 
-    def __init__(self, common: str = "imapwright run CA"):
+    def __init__(self, common: str = "imapwright run CA", valid: datetime.timedelta = _VALID):
         now = datetime.datetime.now(datetime.UTC)
+        self.valid = valid
         self._key = ec.generate_private_key(ec.SECP256R1())
         self.cert = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(_name(common))
                      .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALID)
+                     .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + valid)
                      .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
                      .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                                   content_commitment=False, key_encipherment=False,
@@ -63,7 +64,7 @@ class RunCA:
         names.append(x509.DNSName("localhost"))
         cert = (x509.CertificateBuilder().subject_name(_name(host)).issuer_name(self.cert.subject)
                 .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + _VALID)
+                .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + self.valid)
                 .add_extension(x509.SubjectAlternativeName(names), critical=False)
                 .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                 .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -81,11 +82,13 @@ _ca: RunCA | None = None
 _lock = threading.Lock()
 
 
-def run_ca() -> RunCA:
+def run_ca(valid: datetime.timedelta | None = None) -> RunCA:
+    """This process's CA; `valid` (on first use only) for servers that outlive the process
+    (`servers start`), whose clients keep trusting the CA's certificate saved beside them."""
     global _ca
     with _lock:
         if _ca is None:
-            _ca = RunCA()
+            _ca = RunCA(valid=valid or _VALID)
         return _ca
 
 

@@ -1,0 +1,58 @@
+"""The user's state directory: what outlives one command and must not land in the current
+directory or the install tree (detached servers' admin passwords and the CA their certificates
+come from). $XDG_STATE_HOME/imapwright, default ~/.local/state/imapwright; folders 0700, files 0600."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import UserError
+
+ENV = "XDG_STATE_HOME"
+
+
+def state_home() -> Path:
+    """Where the state directory is (not made)."""
+    return Path(os.environ.get(ENV) or Path.home() / ".local" / "state") / "imapwright"
+
+
+def state_dir(*parts: str) -> Path:
+    """The folder (made 0700 where missing, kept so where it is ours), or one below it."""
+    base = state_home()
+    path = base.joinpath(*parts)
+    try:
+        for folder in (base, path):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+    except OSError as exc:
+        raise UserError(f"state directory {path}: {exc.strerror or exc} (set {ENV} to a folder you can write)") \
+            from None
+    return path
+
+
+def check_writable_file(path: Path, option: str) -> None:
+    """Refused now, before anything is started, if `path` cannot become a file."""
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: folder {parent} is not writable")
+
+
+def write_secret(path: Path, text: str) -> Path:
+    """Written whole (a temporary file renamed over it) with mode 0600, also where a file with
+    looser permissions was before."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp makes it 0600
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
