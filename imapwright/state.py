@@ -1,10 +1,12 @@
-"""The user's state directory: what outlives one command and must not land in the current
-directory or the install tree (detached servers' admin passwords and the CA their certificates
-come from). $XDG_STATE_HOME/imapwright, default ~/.local/state/imapwright; folders 0700, files 0600."""
+"""The user's own directories for what must land neither in the current directory nor in the install
+tree: the state directory (detached servers' admin passwords and the CA their certificates come
+from; $XDG_STATE_HOME/imapwright, default ~/.local/state/imapwright; folders 0700, files 0600) and
+the cache (compiled files of the shipped suites)."""
 
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -16,6 +18,23 @@ ENV = "XDG_STATE_HOME"
 def state_home() -> Path:
     """Where the state directory is (not made)."""
     return Path(os.environ.get(ENV) or Path.home() / ".local" / "state") / "imapwright"
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/imapwright (default ~/.cache/imapwright), not made: what can be thrown away."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "imapwright"
+
+
+def keep_bytecode_out_of_the_install() -> None:
+    """Suites and load scenarios run from an installed package would get their compiled files
+    (pytest's rewritten asserts, Locust's imports) written beside them, into the install tree;
+    they go to the cache instead, for this process and every one it starts."""
+    from .resources import checkout
+
+    if checkout() is None and not os.environ.get("PYTHONPYCACHEPREFIX"):
+        prefix = str(cache_dir() / "pycache")
+        os.environ["PYTHONPYCACHEPREFIX"] = prefix
+        sys.pycache_prefix = prefix
 
 
 def state_dir(*parts: str) -> Path:

@@ -1,7 +1,9 @@
 """Bad input gets one clear line on stderr and a non-zero exit, never a traceback."""
 
 import os
+import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -41,6 +43,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     (["upgrade", "cyrus:3.10", "cyrus:3.6"], None, "no upgrade steps known for cyrus:3.10 -> cyrus:3.6"),
     (["upgrade", "cyrus:3.6", "cyrus:3.10", "--size", "huge"], None, "--size 'huge': ci or full"),
     (["upgrade", "cyrus:3.6", "cyrus:3.10", "--users", "2"], None, "--users must be at least 3"),
+    (["servers", "start", "--password-file", "/nonexistent/dir/pw"], None,
+     "--password-file /nonexistent/dir/pw: folder /nonexistent/dir does not exist"),
+    (["run", "health", "--reports", "/proc/reports"], None, "--reports /proc/reports: /proc is not writable"),
+    (["run", "health", "--deviations", "/nonexistent/devs"], None, "--deviations /nonexistent/devs: no such folder"),
 ])
 def test_bad_input_is_one_line(args, env, message):
     result = run_cli(*args, env=env)
@@ -195,3 +201,26 @@ def test_non_ascii_password_is_one_line():
     assert result.returncode == 2
     assert result.stderr.strip() == ("imapwright: error: IMAPWRIGHT_TARGET_PASSWORD holds non-ASCII characters; "
                                      "IMAP LOGIN cannot carry them")
+
+
+def test_commands_that_need_docker_say_what_to_install_where_there_is_none(tmp_path):
+    """No docker package importable, no engine, no docker tools on PATH (issue 26): one line each,
+    naming what to install."""
+    hidden = tmp_path / "hide"
+    (hidden / "docker").mkdir(parents=True)
+    (hidden / "docker" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'docker'\", name='docker')\n")
+    without_package = run_cli("servers", "list", env={"PYTHONPATH": str(hidden)})
+    assert without_package.returncode == 1 and "Traceback" not in without_package.stderr
+    [line] = without_package.stderr.strip().splitlines()
+    assert "needs the docker Python package" in line and "pip install docker" in line
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "imapwright").symlink_to(shutil.which("imapwright"))
+    python = os.path.realpath(sys.executable)
+    without_engine = subprocess.run([python, "-m", "imapwright", "servers", "list"], capture_output=True, text=True,
+                                    timeout=60, env={**os.environ, "PATH": str(tools),
+                                                                      "DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert without_engine.returncode != 0, without_engine.stderr
+    [line] = without_engine.stderr.strip().splitlines()
+    assert "needs a docker engine; none answers" in line and "apt-get install docker.io" in line

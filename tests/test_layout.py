@@ -5,6 +5,8 @@ stays a thin layer of small modules."""
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_KNOWLEDGE = re.compile(r"/usr/lib/cyrus|doveadm|cyr_info|\.family\.")
 # Files that may name a server's insides outside servers/, and why.
@@ -38,3 +40,20 @@ def test_private_library_internals_are_used_in_one_place():
     users = [rel for rel, path in _python_files() if re.search(r"\._imap\b|_simple_command", path.read_text())
              and not rel.startswith("tests/test_imap_helpers.py")]
     assert users == ["imapwright/protocol/imap.py"], users
+
+
+def test_only_the_resources_module_finds_files_from_where_the_code_is():
+    """An installed wheel has no checkout around it: paths from __file__ break there (issue 26)."""
+    found = [rel for rel, path in _python_files() if rel.startswith("imapwright/")
+             and "__file__" in path.read_text() and rel != "imapwright/resources.py"]
+    assert not found, found
+
+
+def test_no_secret_is_committed():
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip(f"not a git checkout: {listed.stderr.strip()}")
+    assert not [f for f in listed.stdout.splitlines() if f.endswith(".secret") or "admin-password" in f]
+    assert "*.secret" in (ROOT / ".gitignore").read_text().splitlines()

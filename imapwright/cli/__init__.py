@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ..errors import UserError
-from . import admin, load, migrate, runs, servers, snapshot  # noqa: F401  (each registers its commands)
+from . import admin, install, load, migrate, runs, servers, snapshot  # noqa: F401  (each registers its commands)
 from .app import app
 
 
@@ -40,7 +40,10 @@ def _interrupted() -> None:
 
 
 def main() -> None:
+    from ..state import keep_bytecode_out_of_the_install
     from ..usage import ABORT, EXIT, one_line
+
+    keep_bytecode_out_of_the_install()
 
     # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM")))

@@ -11,36 +11,7 @@ from .. import params as params_mod
 
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import UserError
-from .app import app, console, ensure_images, servers_app
-
-
-@app.command("setup")
-def setup(
-    names: Annotated[list[str] | None, typer.Argument(help="catalogue servers to build (default cyrus:3.6)")] = None,
-    install_engine: Annotated[bool, typer.Option(help="as root: install (Debian's docker.io, debootstrap) and start "
-                                                      "a docker engine where none answers")] = False,
-) -> None:
-    """Get this machine ready to start servers: a docker engine, then the named server images, with
-    progress. Commands against a --target need none of it."""
-    from ..servers import engine_setup
-
-    servers = names or [DEFAULT_SERVER]
-    for name in servers:
-        lookup(name)
-    say = lambda message: console.print(f"setup: {message}", markup=False)  # noqa: E731
-    if engine_setup.engine_answers():
-        say("docker engine answers")
-    elif not install_engine:
-        from ..servers import engine
-
-        engine.client.cache_clear()
-        engine.client()  # raises the one-line reason, with what to install
-    else:
-        engine_setup.install(engine_setup.missing_packages(), say)
-        engine_setup.start_engine(say)
-    if install_engine:
-        engine_setup.install(engine_setup.missing_packages(), say)  # debootstrap for local base images
-    ensure_images(servers, say_current=True)
+from .app import console, ensure_images, servers_app
 
 
 @servers_app.command("list")

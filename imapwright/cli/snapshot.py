@@ -43,6 +43,7 @@ def snapshot(
         names = listed.users
     server = connect(target)
     names = names if names is not None else server.list_users()
+    output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     with Progress(console=console) as bar:
         task = bar.add_task("snapshot", total=len(names))

@@ -23,20 +23,20 @@ def client() -> docker.DockerClient:
         c = docker.from_env(timeout=120)
         c.ping()
     except docker.errors.DockerException as exc:
-        raise UserError(f"{_no_engine_hint()}: " + str(exc).splitlines()[0][:200]) from None
+        hint = _no_engine_hint()
+        raise UserError(hint if "install one" in hint else f"{hint}: " + str(exc).splitlines()[0][:200]) from None
     return c
 def _no_engine_hint() -> str:
     """What to do about a missing engine: install one, start it, or name where it is."""
     import os
     import shutil
 
-    if os.environ.get("DOCKER_HOST"):
-        return f"no docker engine answers at DOCKER_HOST={os.environ['DOCKER_HOST']}"
+    where = f" at DOCKER_HOST={os.environ['DOCKER_HOST']}" if os.environ.get("DOCKER_HOST") else ""
     if not shutil.which("dockerd") and not shutil.which("docker"):
-        return ("this command needs a docker engine and this machine has none: install one (Debian, as root: "
-                "`imapwright setup --install-engine`, or apt-get install docker.io) or set DOCKER_HOST; "
-                "commands against a --target work without it")
-    return "no docker engine answers (is dockerd running? as root `imapwright setup` starts it)"
+        return (f"this command needs a docker engine; none answers{where} and this machine has none: install one "
+                "(Debian, as root: `imapwright setup --install-engine`, or apt-get install docker.io) or set "
+                "DOCKER_HOST; commands against a --target work without it")
+    return f"no docker engine answers{where} (is dockerd running? as root `imapwright setup` starts it)"
 
 
 LABEL_INSTANCE = "imapwright.instance"  # one managed server: its container(s) and volume
