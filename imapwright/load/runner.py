@@ -358,6 +358,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
     is checked, the run still writes its report, marked partial, then the interrupt goes on."""
     params.check()
     run_id = new_run_id(f"load-{params.scenario}")
+    reports = reports.resolve()  # Locust runs inside the run folder: every path it gets is absolute
     final = reports / run_id
     out = reports / f".{run_id}.partial"
     out.mkdir(parents=True)

@@ -142,3 +142,36 @@ def test_target_commands_work_without_docker(installed, user_env, server, tmp_pa
     refused = subprocess.run(["imapwright", "servers", "list"], cwd=work, env=env, capture_output=True, text=True,
                              timeout=60)
     assert refused.returncode != 0 and "pip install docker" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_the_installed_tool_runs_a_load_scenario_from_an_empty_folder(installed, user_env):
+    """Locust imports the shipped scenario and runs inside the run folder: relative --reports included."""
+    work, env = user_env
+    run = subprocess.run(["imapwright", "load", "delivery", "--server", "cyrus:3.6", "--duration", "5", "--users", "4"],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    said = " ".join((run.stdout + run.stderr).split())  # the console wraps long lines
+    assert "server check passed" in said and " 0 missing" in said
+    assert sorted(p.name for p in work.iterdir()) == ["reports"]
+    [summary] = (work / "reports").glob("load-delivery-*/summary.json")
+    import json
+
+    assert json.loads(summary.read_text())["passed"] is True
+
+
+def test_the_installed_distribution_packs_again_into_a_wheel_that_installs(installed, tmp_path):
+    """What the load worker image is built from when there is no checkout (load/worker_image.py)."""
+    venv, _ = installed
+    packed = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys; from pathlib import Path; "
+                             "from imapwright.load.worker_image import installed_wheel; "
+                             "print(installed_wheel(Path(sys.argv[1])))", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert packed.returncode == 0, packed.stderr
+    wheel = Path(packed.stdout.strip())
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "imapwright/_shipped/suites/acl/test_rights.py" in names and not [n for n in names if n.endswith(".pyc")]
+    other = tmp_path / "venv2"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", str(other)])  # dependencies: this machine's
+    _run([str(other / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], cwd=tmp_path)
+    where = _run([str(other / "bin" / "imapwright"), "paths"], cwd=tmp_path).stdout
+    assert f"{other}/lib/" in where.split("suites:")[1].splitlines()[0]
