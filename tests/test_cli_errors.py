@@ -224,3 +224,21 @@ def test_commands_that_need_docker_say_what_to_install_where_there_is_none(tmp_p
     assert without_engine.returncode != 0, without_engine.stderr
     [line] = without_engine.stderr.strip().splitlines()
     assert "needs a docker engine; none answers" in line and "apt-get install docker.io" in line
+
+
+def test_outputs_land_in_the_current_folder_not_the_install_tree(tmp_path):
+    """diff and compare write under ./reports of where they are run (issue 26), or IMAPWRIGHT_REPORTS."""
+    import json
+
+    snapshot = {"kind": "snapshot", "server": {"family": "cyrus", "version": "3.6.1"}, "accounts": {}}
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_text(json.dumps(snapshot))
+    done = subprocess.run(["imapwright", "diff", "a.json", "b.json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items() if k != "IMAPWRIGHT_REPORTS"})
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "reports").glob("diff-*/diff.html")] == ["diff.html"]
+    elsewhere = tmp_path / "elsewhere"
+    done = subprocess.run(["imapwright", "diff", "a.json", "b.json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "IMAPWRIGHT_REPORTS": str(elsewhere)})
+    assert done.returncode == 0, done.stderr
+    assert len(list(elsewhere.glob("diff-*/diff.json"))) == 1
