@@ -89,3 +89,41 @@ def test_scan_reads_a_maildir_plus_plus_account(tmp_path):
             (tmp_path / sub / d).mkdir(parents=True, exist_ok=True)
     folders, _ = scan_user(tmp_path)
     assert [(f.name, f.kind) for f in folders] == [("INBOX", "maildir"), ("work", "maildir"), ("work.2026", "maildir")]
+
+
+# Fuzzed mail (issue 27, item 14): a date that cannot be read means "no date from here", never an
+# exception that ends the migration of a whole tree.
+import string  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from imapwright.admin.migrate import _date_of  # noqa: E402
+from imapwright.mailstore.mbox import parse_from_date, read_mbox  # noqa: E402
+from imapwright.mailstore.message import parse_date  # noqa: E402
+
+OVERFLOWING = ["Wed, 4 Jun 207777777777777777777714 17:50:46 0",
+               "Fri, 31 Dec 9999 23:59:59 -2359", "Tue, 99999999999999999999 Feb 2026 10:00:00 +0000"]
+DATE_PIECES = st.lists(st.one_of(st.sampled_from(["Mon,", "Jan", "Feb", "+0000", "-2359", "EST", "GMT", ":", "0"]),
+                                 st.integers(min_value=-10**25, max_value=10**25).map(str),
+                                 st.text(string.printable, max_size=6)), max_size=8).map(" ".join)
+
+
+def test_overflowing_dates_are_no_dates():
+    for text in OVERFLOWING:
+        assert parse_date(text) is None
+    assert parse_from_date("Mon Jan  1 00:00:00 +2359 0001") is None
+
+
+@given(DATE_PIECES)
+def test_no_date_header_ends_reading(text):
+    content = f"From: a@example.org\nDate: {text}\nSubject: x\n\nbody\n".encode("latin-1", "replace")
+    when, source = _date_of(content, None)
+    assert source in ("Date header", "")
+
+
+@given(DATE_PIECES)
+def test_no_from_line_date_ends_reading_an_mbox(text):
+    data = f"From someone {text}\nFrom: a@example.org\nDate: {text}\n\nbody\n".encode("latin-1", "replace")
+    [message] = read_mbox(data, "mboxrd")
+    assert message.content.endswith(b"body\n")

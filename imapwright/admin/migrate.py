@@ -16,9 +16,7 @@ nothing; if it holds anything else, the user is refused before any of its folder
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import email.utils
 import fcntl
 import os
 import re
@@ -37,7 +35,7 @@ from ..errors import UserError
 from ..mailstore.maildir import read_maildir
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
-from ..mailstore.message import StoredMessage, fingerprint, split_metadata, to_crlf, with_metadata
+from ..mailstore.message import StoredMessage, fingerprint, parse_date, split_metadata, to_crlf, with_metadata
 from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..resources import fixture
@@ -132,12 +130,9 @@ def _date_of(content: bytes, fallback: datetime | None) -> tuple[datetime | None
     """A message's Date: header as its internal date, else the fallback (the file's time)."""
     head = content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
     m = re.search(rb"(?im)^Date:[ \t]*(.+(?:\r?\n[ \t].+)*)", head)
-    if m:
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            when = email.utils.parsedate_to_datetime(re.sub(rb"\s+", b" ", m[1]).decode("latin-1"))
-            if when is not None:
-                return (when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)), \
-                    "Date header"
+    when = parse_date(re.sub(rb"\s+", b" ", m[1]).decode("latin-1")) if m else None
+    if when is not None:
+        return when, "Date header"
     return fallback, "file time" if fallback else ""
 
 

@@ -15,10 +15,11 @@ reading (tests/test_mbox.py shows both), hence this module.
 
 from __future__ import annotations
 
-import email.utils
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+
+from .message import parse_date
 
 VARIANTS = ("mboxo", "mboxrd", "mboxcl", "mboxcl2")
 # The date of a From_ line as seen in the wild: asctime ("Thu Jan  1 00:00:00 1970"), with or
@@ -69,17 +70,11 @@ def parse_from_date(text: str) -> datetime | None:
         parts = [int(p) for p in m["time"].split(":")] + [0]
         try:
             local = datetime(int(m["year"]), month or 0, int(m["day"]), parts[0], parts[1], parts[2])
-        except ValueError:
+            when = (local - _zone(m["zone1"] or m["zone2"])).replace(tzinfo=timezone.utc)
+        except (ValueError, OverflowError):  # no such day; a zone that leaves the calendar (year 1)
             return None
-        when = (local - _zone(m["zone1"] or m["zone2"])).replace(tzinfo=timezone.utc)
     else:
-        try:
-            parsed = email.utils.parsedate_to_datetime(text.strip())
-        except (TypeError, ValueError, IndexError):
-            return None
-        if parsed is None:
-            return None
-        when = parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        when = parse_date(text)
     return None if when == EPOCH else when
 
 

@@ -8,6 +8,7 @@ the way in and put back on the way out, never counted as content.
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,19 @@ METADATA_HEADERS = ("status", "x-status", "x-keywords", "x-uid", "x-imap", "x-im
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 _X_STATUS = {"A": "\\Answered", "F": "\\Flagged", "T": "\\Draft", "D": "\\Deleted"}
 _FIELD = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+def parse_date(text: str) -> datetime | None:
+    """An RFC 5322 date (a Date: header's value) in UTC; None for anything that is not one, however
+    broken: fuzzed mail has years of 24 digits (OverflowError), which must mean "no date", not
+    the end of a migration."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(text.strip())
+        if parsed is None:
+            return None
+        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 @dataclass
