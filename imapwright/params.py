@@ -63,6 +63,18 @@ def output_folder(path: Path, option: str) -> Path:
     return path
 
 
+def output_file(path: Path, option: str) -> Path:
+    """Refused now, before anything is started, if `path` cannot become a file."""
+    if path.is_dir():
+        raise UserError(f"{option} {path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{option} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option} {path}: folder {parent} is not writable")
+    return path
+
+
 def input_folder(path: Path, what: str) -> Path:
     if not path.is_dir():
         raise UserError(f"{what} {path} is not a directory")

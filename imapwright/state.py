@@ -51,17 +51,6 @@ def state_dir(*parts: str) -> Path:
     return path
 
 
-def check_writable_file(path: Path, option: str) -> None:
-    """Refused now, before anything is started, if `path` cannot become a file."""
-    if path.is_dir():
-        raise UserError(f"{option} {path}: is a folder; give a file name")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"{option} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"{option} {path}: folder {parent} is not writable")
-
-
 def write_secret(path: Path, text: str) -> Path:
     """Written whole (a temporary file renamed over it) with mode 0600, also where a file with
     looser permissions was before."""

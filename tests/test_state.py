@@ -6,7 +6,8 @@ import stat
 import pytest
 
 from imapwright.errors import UserError
-from imapwright.state import check_writable_file, state_dir, write_secret
+from imapwright.params import output_file
+from imapwright.state import state_dir, write_secret
 
 
 def _mode(path):
@@ -32,4 +33,4 @@ def test_a_secret_over_a_readable_file_ends_private(tmp_path):
 @pytest.mark.parametrize("where,reason", [("missing/pw", "does not exist"), ("", "is a folder")])
 def test_a_password_file_that_cannot_be_written_is_refused_first(tmp_path, where, reason):
     with pytest.raises(UserError, match=reason):
-        check_writable_file(tmp_path / where, "--password-file")
+        output_file(tmp_path / where, "--password-file")

@@ -81,7 +81,7 @@ def servers_start(
     from ..servers.managed import start_server
     from ..servers.ports import check_free
     from ..servers.target import format_target
-    from ..state import check_writable_file, state_dir, write_secret
+    from ..state import state_dir, write_secret
 
     register_own([name], image, catalogue)
     spec = lookup(name)
@@ -91,7 +91,7 @@ def servers_start(
         if port:
             check_free(port)
     if password_file is not None:
-        check_writable_file(password_file, "--password-file")
+        params_mod.output_file(password_file, "--password-file")
     state_dir("servers")
     tls.run_ca(valid=datetime.timedelta(days=365))  # the server outlives this process; so must its certificate
     ensure_images([name])

@@ -21,6 +21,8 @@ def snapshot(
                                                 "reports/snapshot-<id>.json; give one to resume a cut-short run)")] = None,
     users: Annotated[Path | None, typer.Option(help="file of user names to read")] = None,
     all_: Annotated[bool, typer.Option("--all", help="every account the server lists")] = False,
+    skip_missing: Annotated[bool, typer.Option(help="record listed accounts the admin cannot act as (no such "
+                                                     "account) as missing instead of stopping")] = False,
 ) -> None:
     """Read every account's folders, ACLs, quotas, subscriptions, messages (digests, flags, dates,
     UIDs), sharers' views and Sieve scripts, as the admin acting for each user; never writes to the
@@ -31,10 +33,11 @@ def snapshot(
 
     if (users is None) == (not all_):
         raise UserError("give --users FILE or --all")
-    output = output or default_reports() / f"{params_mod.run_id('snapshot')}.json"
-    if output.is_dir():
-        raise UserError(f"--output {output}: is a folder; give a file name")
-    params_mod.output_folder(output.parent, "--output")
+    if output is not None:
+        params_mod.output_file(output, "--output")  # one line before any work, not a traceback after it
+    else:
+        output = default_reports() / f"{params_mod.run_id('snapshot')}.json"
+        params_mod.output_folder(output.parent, "--reports")
     names = None
     if users is not None:
         listed = read_user_list(users)
@@ -47,12 +50,15 @@ def snapshot(
     partial = output.with_name(output.name + ".partial")
     with Progress(console=console) as bar:
         task = bar.add_task("snapshot", total=len(names))
-        taken = server_snapshot(server, names, partial, progress=lambda n: bar.advance(task, n))
+        taken, missing = server_snapshot(server, names, partial, progress=lambda n: bar.advance(task, n),
+                                         skip_missing=skip_missing)
     document = {"kind": "snapshot", "server": {"family": server.family_name, "version": server.version,
-                                               "imap": str(server.imap)}, "accounts": taken}
+                                               "imap": str(server.imap)}, "accounts": taken, "missing": missing}
     write_atomic(output, json.dumps(document, indent=1, sort_keys=True) + "\n")
     partial.unlink(missing_ok=True)
     messages = sum(len(f["messages"]) for a in taken.values() for f in a["folders"].values())
+    if missing:
+        typer.echo(f"missing (the admin cannot act as them): {', '.join(missing)}")
     typer.echo(f"{len(taken)} accounts, {messages} messages -> {output}")
 
 

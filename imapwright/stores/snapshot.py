@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import imapclient
+import imapclient.exceptions
 
+from ..errors import UserError
 from ..models.hierarchy import digest
 from .tree import own_folders, read_messages
 from ..servers.handle import ServerHandle
@@ -37,6 +39,10 @@ def login_patiently(server: ServerHandle, user: str, password: str, notes: list[
     raise AssertionError("unreachable")
 
 
+class NoSuchAccount(Exception):
+    """The admin can act as the name, but it has no INBOX: no account of that name."""
+
+
 def account_snapshot(server: ServerHandle, user: str, password: str | None, views: bool = False,
                      notes: list[str] | None = None) -> dict:
     """`views`: also what the user sees of other accounts' folders (its seen state as a sharer)
@@ -45,6 +51,8 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
     BODY.PEEK, FLAGS)."""
     session = server.user_session(user) if password is None else login_patiently(server, user, password, notes)
     with session as client:
+        if not client.list_folders("", "INBOX"):
+            raise NoSuchAccount(user)  # Cyrus lets the admin act as a name that has no account
         folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
@@ -130,10 +138,11 @@ def store_snapshot(server: ServerHandle, accounts: dict[str, str], connections: 
 
 
 def server_snapshot(server: ServerHandle, users: list[str], partial: Path, connections: int = 8,
-                    progress=lambda _n: None) -> Snapshot:
-    """A server the harness did not populate: every account read as the admin acting for it.
-    Each account is appended to `partial` (JSON lines) as it is done, so a run cut short resumes
-    where it stopped; accounts already there are not read again."""
+                    progress=lambda _n: None, skip_missing: bool = False) -> tuple[Snapshot, list[str]]:
+    """A server the harness did not populate: every account read as the admin acting for it, and
+    the accounts it cannot act as (no such account; a UserError naming the first unless
+    `skip_missing`). Each account is appended to `partial` (JSON lines) as it is done, so a run cut
+    short resumes where it stopped; accounts already there are not read again."""
     done: Snapshot = {}
     if partial.exists():
         for line in partial.read_text().splitlines():
@@ -143,8 +152,15 @@ def server_snapshot(server: ServerHandle, users: list[str], partial: Path, conne
     progress(len([u for u in users if u in done]))
     lock = threading.Lock()
     with partial.open("a") as out:
-        def one(user: str) -> tuple[str, dict]:
-            state = account_snapshot(server, user, None, views=True)
+        def one(user: str) -> tuple[str, dict | None]:
+            try:
+                state = account_snapshot(server, user, None, views=True)
+            except (imapclient.exceptions.LoginError, NoSuchAccount):
+                if not skip_missing:
+                    raise UserError(f"account {user!r}: the admin cannot act as it (no such account?); "
+                                    "--skip-missing records such accounts as missing") from None
+                progress(1)
+                return user, None
             with lock:
                 out.write(json.dumps({"user": user, "state": state}) + "\n")
                 out.flush()
@@ -152,7 +168,7 @@ def server_snapshot(server: ServerHandle, users: list[str], partial: Path, conne
             return user, state
         with ThreadPoolExecutor(max_workers=connections) as pool:
             done.update(pool.map(one, [u for u in users if u not in done]))
-    return {u: done[u] for u in sorted(users)}
+    return {u: done[u] for u in sorted(users) if done[u] is not None}, sorted(u for u in users if done[u] is None)
 
 
 def snapshot(server: ServerHandle, accounts: dict[str, str]) -> Snapshot:

@@ -71,7 +71,7 @@ def test_a_snapshot_cut_short_resumes_where_it_stopped(server, users, tmp_path):
     partial = tmp_path / "snap.json.partial"
     marker = {"subscribed": ["from the earlier run"], "quota": {}, "folders": {}}
     partial.write_text(json.dumps({"user": names[0], "state": marker}) + "\n" + '{"user": "cut sh')
-    taken = server_snapshot(server, names, partial)
+    taken, _missing = server_snapshot(server, names, partial)
     assert taken[names[0]] == marker  # not read again
     assert taken[names[1]]["folders"]  # read now
 
@@ -91,3 +91,26 @@ def test_read_only_run_changes_nothing_on_a_target(server, tmp_path):
     after = _files(server)
     changed = sorted(set(after.splitlines()) ^ set(files.splitlines()))
     assert server.list_users() == accounts and not changed, changed
+
+
+def test_a_listed_account_that_does_not_exist_is_one_line_or_recorded_missing(server, users, tmp_path):
+    names = [f"{users.prefix}ms0", f"{users.prefix}nosuch"]
+    populate(server, names[:1], messages=1, quota_kb=None)
+    (tmp_path / "users.txt").write_text("\n".join(names) + "\n")
+    refused = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "s.json"))
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    [line] = [line for line in refused.stderr.splitlines() if "error" in line]  # beside the progress lines
+    assert f"account {names[1]!r}: the admin cannot act as it" in line and "--skip-missing" in line
+    kept = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "s.json"),
+                "--skip-missing")
+    assert kept.returncode == 0, kept.stderr
+    document = json.loads((tmp_path / "s.json").read_text())
+    assert sorted(document["accounts"]) == names[:1] and document["missing"] == names[1:]
+
+
+def test_an_output_in_a_missing_folder_is_one_line_before_any_work(server, tmp_path):
+    refused = _cli(server, "snapshot", "--all", "-o", str(tmp_path / "missing" / "x.json"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert f"--output {tmp_path / 'missing' / 'x.json'}: folder {tmp_path / 'missing'} does not exist" in line
+    assert not (tmp_path / "missing").exists()
