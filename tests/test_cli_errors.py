@@ -242,3 +242,44 @@ def test_outputs_land_in_the_current_folder_not_the_install_tree(tmp_path):
                           timeout=60, env={**os.environ, "IMAPWRIGHT_REPORTS": str(elsewhere)})
     assert done.returncode == 0, done.stderr
     assert len(list(elsewhere.glob("diff-*/diff.json"))) == 1
+
+
+def test_an_interrupted_command_says_what_its_own_rerun_does(tmp_path):
+    """Ctrl-C (issue 27, item 9): snapshot names its own resume, not a migration's."""
+    import signal
+    import socket
+    import time
+
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never greets: the command waits
+    port = silent.getsockname()[1]
+    out = tmp_path / "snap.json"
+    proc = subprocess.Popen(["imapwright", "snapshot", "--all", "-o", str(out), "--target", f"imap://cyrus@127.0.0.1:{port}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": "x"})
+    try:
+        conn, _ = silent.accept()
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        silent.close()
+    assert proc.returncode == 130, err
+    [line] = err.strip().splitlines()
+    assert line == f"imapwright: interrupted; a re-run with -o {out} resumes from snap.json.partial"
+    assert "migration" not in err
+
+
+def test_an_interrupt_after_the_results_are_written_keeps_their_status(capsys):
+    """Issue 27, item 13: the exit status agrees with the report the command already wrote."""
+    from imapwright.cli import _interrupted
+    from imapwright.cli.app import Interrupt
+
+    Interrupt.written(1)
+    try:
+        with pytest.raises(SystemExit) as ended:
+            _interrupted()
+    finally:
+        Interrupt.final = None
+    assert ended.value.code == 1
+    assert "interrupted after the results were written; exit status 1" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import UserError
 from . import admin, install, load, migrate, runs, servers, snapshot  # noqa: F401  (each registers its commands)
-from .app import app
+from .app import Interrupt, app
 
 
 def _version(value: bool) -> None:
@@ -28,14 +28,21 @@ def _options(version: Annotated[bool, typer.Option("--version", is_eager=True, c
 
 
 def _interrupted() -> None:
+    stopped = 0
     try:
-        from ..servers.managed import stop_all
+        from ..servers.managed import _live, stop_all
     except ImportError:
         pass  # no docker package: this command started no server
     else:
+        stopped = len(_live)
         stop_all()
-    print("imapwright: interrupted; servers this command started are stopped (a migration re-run adds "
-          "only what is missing)", file=sys.stderr)
+    if Interrupt.final is not None:  # the results were written: their verdict and the exit status stand
+        print(f"imapwright: interrupted after the results were written; exit status {Interrupt.final} as they say",
+              file=sys.stderr)
+        sys.exit(Interrupt.final)
+    said = ["interrupted"] + ([f"the {stopped} server(s) this command started are stopped"] if stopped else [])
+    said += [Interrupt.rerun] if Interrupt.rerun else []
+    print(f"imapwright: {'; '.join(said)}", file=sys.stderr)
     sys.exit(130)
 
 

@@ -17,6 +17,24 @@ REPORTS_ENV = "IMAPWRIGHT_REPORTS"
 REPORTS_HELP = f"folder for <run-id>/ results (default ./reports; or {REPORTS_ENV})"
 
 
+class Interrupt:
+    """What a Ctrl-C says and does, set by the command as it goes: what a re-run of it does, and
+    the exit status once its results are written (a late Ctrl-C then changes neither the report
+    nor the status that agrees with it)."""
+
+    rerun = ""
+    final: int | None = None
+
+    @classmethod
+    def note(cls, text: str) -> None:
+        cls.rerun = text
+
+    @classmethod
+    def written(cls, code: int) -> int:
+        cls.final = code
+        return code
+
+
 def default_reports() -> Path:
     return Path(os.environ.get(REPORTS_ENV) or "reports")
 

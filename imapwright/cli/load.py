@@ -12,7 +12,7 @@ from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
 from ..load.scenarios import CAPACITY
-from .app import REPORTS_ENV, REPORTS_HELP, app, ensure_images, TARGET_FORM, connect
+from .app import REPORTS_ENV, REPORTS_HELP, Interrupt, app, ensure_images, TARGET_FORM, connect
 
 
 @app.command("load")
@@ -95,9 +95,10 @@ def load(
         lookup(server)
         ensure_images([server])
         out, summary = run_on_server(server, settings, params, reports)
+    code = Interrupt.written(0 if summary["passed"] else 1)
     _print_load_summary(summary)
     console.print(f"report: {out / 'index.html'}")
-    raise typer.Exit(0 if summary["passed"] else 1)
+    raise typer.Exit(code)
 
 
 @app.command("load-worker")

@@ -10,7 +10,7 @@ import typer
 from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
-from .app import migrate_app, TARGET_FORM, TARGET_HELP, connect
+from .app import Interrupt, migrate_app, TARGET_FORM, TARGET_HELP, connect
 
 
 VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
@@ -114,6 +114,7 @@ def migrate_apply(
     if on_error == "stop":
         plan.check()
     server = connect(target)
+    Interrupt.note("a re-run of the same migration adds only what is missing")
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
         batch = apply_all(server, plan, method, on_error, progress=lambda n: bar.advance(task, n),

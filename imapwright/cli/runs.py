@@ -13,7 +13,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import build_progress, console
-from .app import REPORTS_ENV, REPORTS_HELP, app, default_reports, ensure_images, suite_paths
+from .app import REPORTS_ENV, REPORTS_HELP, Interrupt, app, default_reports, ensure_images, suite_paths
 
 
 @app.command("upgrade")
@@ -58,6 +58,7 @@ def upgrade(
     summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(out / "index.html", render_upgrade(summary))
+    Interrupt.written(0 if result.passed else 1)
     for s in result.steps:
         console.print(f"{'[green]ok[/]' if s.ok else '[red]FAILED[/]'} {s.name} ({s.seconds:.1f} s)")
     console.print(f"store: {', '.join(f'{v} {k}' for k, v in result.counts.items())}")
@@ -107,6 +108,7 @@ def compare(
     write_atomic(target / "compare.md", compare_out.markdown(result))
     write_atomic(target / "junit.xml", compare_out.junit(result))
     write_atomic(target / "compare.html", compare_out.html(result, summaries))
+    Interrupt.written(0 if result["passed"] else 1)
     _print_comparison(result)
     console.print(f"report: {target / 'compare.html'}")
     raise typer.Exit(0 if result["passed"] else 1)
@@ -249,7 +251,10 @@ def run(
     count = workers or min(len(names) + bool(target), os.cpu_count() or 1)
     if count > 1:
         args += ["-n", str(count), "--dist", "loadgroup"]
+    Interrupt.note(f"the report in {out} says which tests did not run")
     code = pytest.main(args + list(pytest_args), plugins=[])
+    if code != pytest.ExitCode.INTERRUPTED:
+        Interrupt.written(int(code))
     console.print(f"report: {out / 'index.html'}")
     if code == pytest.ExitCode.INTERRUPTED:
         console.print("[red]INTERRUPTED[/]: the report says which tests did not run")

@@ -11,7 +11,7 @@ import typer
 from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
-from .app import TARGET_HELP, app, connect, default_reports
+from .app import TARGET_HELP, Interrupt, app, connect, default_reports
 
 
 @app.command("snapshot")
@@ -44,10 +44,11 @@ def snapshot(
         if listed.skipped:
             raise UserError(f"{users}: {listed.skipped[0]}")
         names = listed.users
+    partial = output.with_name(output.name + ".partial")
+    Interrupt.note(f"a re-run with -o {output} resumes from {partial.name}")
     server = connect(target)
     names = names if names is not None else server.list_users()
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
     with Progress(console=console) as bar:
         task = bar.add_task("snapshot", total=len(names))
         taken, missing = server_snapshot(server, names, partial, progress=lambda n: bar.advance(task, n),
@@ -55,6 +56,7 @@ def snapshot(
     document = {"kind": "snapshot", "server": {"family": server.family_name, "version": server.version,
                                                "imap": str(server.imap)}, "accounts": taken, "missing": missing}
     write_atomic(output, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    Interrupt.written(0)
     partial.unlink(missing_ok=True)
     messages = sum(len(f["messages"]) for a in taken.values() for f in a["folders"].values())
     if missing:
@@ -93,6 +95,7 @@ def diff(
     params_mod.output_folder(folder, "--out")
     write_atomic(folder / "diff.json", json.dumps(document, indent=1) + "\n")
     write_atomic(folder / "diff.html", render_diff(document))
+    Interrupt.written(1 if result.findings else 0)
     for e in result.explained:
         typer.echo(f"expected: {e['difference']} ({e['reason']})")
     for f in result.findings:
