@@ -47,6 +47,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
      "--password-file /nonexistent/dir/pw: folder /nonexistent/dir does not exist"),
     (["run", "health", "--reports", "/proc/reports"], None, "--reports /proc/reports: /proc is not writable"),
     (["run", "health", "--deviations", "/nonexistent/devs"], None, "--deviations /nonexistent/devs: no such folder"),
+    (["run", "health", "--target", "imaps://cyrus@127.0.0.1:9"], {"IMAPWRIGHT_TARGET_PASSWORD": "x"},
+     "target 127.0.0.1:9 unreachable: Connection refused"),
+    (["run", "production", "--read-only", "--target", "imap://cyrus@127.0.0.1:9", "--server", "cyrus:3.6"],
+     {"IMAPWRIGHT_TARGET_PASSWORD": "x"}, "--read-only checks a --target and nothing else; --server cyrus:3.6"),
 ])
 def test_bad_input_is_one_line(args, env, message):
     result = run_cli(*args, env=env)
@@ -283,3 +287,46 @@ def test_an_interrupt_after_the_results_are_written_keeps_their_status(capsys):
         Interrupt.final = None
     assert ended.value.code == 1
     assert "interrupted after the results were written; exit status 1" in capsys.readouterr().err
+
+
+def test_a_plain_url_to_an_imaps_port_says_it_may_be_imaps(tmp_path):
+    """Issue 27, item 11: a TLS port waits for the client's hello; say so instead of "no greeting"."""
+    import socket
+    import ssl
+    import threading
+
+    from imapwright.servers.tls import RunCA
+
+    credentials = RunCA().issue("127.0.0.1")
+    (tmp_path / "cert.pem").write_text(credentials.cert_pem)
+    (tmp_path / "key.pem").write_text(credentials.key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    held = []
+
+    def handshake(conn):
+        conn.settimeout(10)
+        try:
+            held.append(context.wrap_socket(conn, server_side=True))  # a handshake, then silence
+        except OSError:
+            conn.close()
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handshake, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        result = run_cli("run", "health", "--target", f"imap://cyrus@127.0.0.1:{port}",
+                         env={"IMAPWRIGHT_TARGET_PASSWORD": "x"})
+    finally:
+        listener.close()
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert f"answers TLS: an IMAPS port? give it as imaps://127.0.0.1:{port}" in line

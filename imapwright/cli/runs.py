@@ -199,6 +199,11 @@ def run(
     import pytest
 
     names = list(dict.fromkeys(server)) or ([] if target else [DEFAULT_SERVER])
+    if target and names:
+        if read_only:
+            raise UserError(f"--read-only checks a --target and nothing else; --server {names[0]} would also start "
+                            "and test a server here: give one or the other")
+        console.print(f"also started and tested beside the --target: {', '.join(names)} (--server)")
     if image or catalogue:  # the user's own servers (docker is needed for them alone)
         from ..servers.contract import register_own
 

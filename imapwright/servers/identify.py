@@ -70,7 +70,10 @@ def read_greeting(host: str, port: int, timeout: float = GREETING_TIMEOUT) -> st
                 data += chunk
         except TimeoutError:
             if not data:
-                # Client-speaks-first protocols (HTTP) wait silently: ask, to say what it is.
+                # Client-speaks-first protocols (HTTP, TLS) wait silently: ask, to say what it is.
+                if _speaks_tls(host, port):
+                    raise ServerError(f"target {where} sent no greeting within {timeout:g} s but answers TLS: "
+                                      f"an IMAPS port? give it as imaps://{where}") from None
                 kind = _silent_service(sock)
                 raise ServerError(f"target {where} is not an IMAP server: no greeting within {timeout:g} s"
                                   + (f"; {kind}" if kind else "")) from None
@@ -80,6 +83,20 @@ def read_greeting(host: str, port: int, timeout: float = GREETING_TIMEOUT) -> st
     if problem:
         raise ServerError(f"target {where} is not an IMAP server: {problem}")
     return data.decode("utf-8", errors="replace").strip()
+
+
+def _speaks_tls(host: str, port: int) -> bool:
+    """Whether a TLS handshake with host:port completes (certificate not judged: only the protocol)."""
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=3) as raw, \
+                context.wrap_socket(raw, server_hostname=host):
+            return True
+    except OSError:  # ssl.SSLError included
+        return False
 
 
 def _silent_service(sock: socket.socket) -> str:

@@ -11,6 +11,7 @@ The admin password comes from the environment variable IMAPWRIGHT_TARGET_PASSWOR
 from __future__ import annotations
 
 import contextlib
+import errno
 import imaplib
 import os
 import re
@@ -254,6 +255,10 @@ def _tls_problem(imap: Endpoint, exc: BaseException, stage: str) -> Exception:
     if isinstance(exc, ssl.SSLError):
         return ServerError(f"target {imap}: {stage} failed ({exc.reason or _short(exc)}); "
                            "is this an IMAPS port (imaps://) or a plain one (imap://)?")
+    if isinstance(exc, (ConnectionRefusedError, socket.gaierror)) or \
+            getattr(exc, "errno", None) in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        # Before any handshake: nothing listens there (or no route), whatever the scheme.
+        return ServerError(f"target {imap} unreachable: {exc.strerror or exc}")
     return ServerError(f"target {imap}: connection failed during {stage}: {exc}")
 
 
