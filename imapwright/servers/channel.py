@@ -3,6 +3,8 @@ small interface behind ServerHandle: docker (a container, shells kept open) or s
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import shlex
 import shutil
@@ -75,12 +77,15 @@ class SSHChannel:
         self.login, self.host, self.port = login, host, port
         self.name = f"ssh:{login}@{host}" + (f":{port}" if port != 22 else "")
         self._control = tempfile.mkdtemp(prefix="iw-ssh-")
+        _open.add(self)
 
     def _base(self) -> list[str]:
-        os.makedirs(self._control, mode=0o700, exist_ok=True)  # again after close()
+        if not os.path.isdir(self._control):  # used again after close(): closed again at exit
+            os.makedirs(self._control, mode=0o700)
+            _open.add(self)
         argv = ["ssh", "-p", str(self.port), "-l", self.login, "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10",
-                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control}/c", "-o", "ControlPersist=60",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control}/c", "-o", "ControlPersist=30",
                 "-o", "LogLevel=ERROR"]
         key = os.environ.get(SSH_KEY_ENV)
         if key:
@@ -123,8 +128,23 @@ class SSHChannel:
         self._ssh("true", b"")
 
     def close(self):
-        subprocess.run([*self._base(), "-O", "exit", self.host], capture_output=True)
+        _open.discard(self)
+        if os.path.exists(f"{self._control}/c"):  # a master runs: it ends now, not ControlPersist later
+            subprocess.run([*self._base(), "-O", "exit", self.host], capture_output=True)
+        _open.discard(self)
         shutil.rmtree(self._control, ignore_errors=True)
+
+
+# Every channel still open when the process ends is closed then: its ssh master ends with the
+# command, and its control folder goes (a handle reopens a channel its connect step closed).
+_open: set[SSHChannel] = set()
+
+
+@atexit.register
+def _close_all() -> None:
+    for channel in list(_open):
+        with contextlib.suppress(Exception):
+            channel.close()
 
 
 class SSHError(Exception):
