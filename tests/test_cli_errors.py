@@ -47,6 +47,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
      "--password-file /nonexistent/dir/pw: folder /nonexistent/dir does not exist"),
     (["run", "health", "--reports", "/proc/reports"], None, "--reports /proc/reports: /proc is not writable"),
     (["run", "health", "--deviations", "/nonexistent/devs"], None, "--deviations /nonexistent/devs: no such folder"),
+    (["load-worker", "--master", "garbage"], None, "--master 'garbage': expected HOST:PORT"),
     (["run", "health", "--target", "imaps://cyrus@127.0.0.1:9"], {"IMAPWRIGHT_TARGET_PASSWORD": "x"},
      "target 127.0.0.1:9 unreachable: Connection refused"),
     (["run", "production", "--read-only", "--target", "imap://cyrus@127.0.0.1:9", "--server", "cyrus:3.6"],
@@ -330,3 +331,26 @@ def test_a_plain_url_to_an_imaps_port_says_it_may_be_imaps(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert f"answers TLS: an IMAPS port? give it as imaps://127.0.0.1:{port}" in line
+
+
+def test_a_worker_without_a_master_says_where_it_waits_and_gives_up_or_stops_cleanly():
+    """Issue 27, item 2: not silent, bounded, and a SIGTERM is one line, not two tracebacks."""
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gave_up = run_cli("load-worker", "--master", f"127.0.0.1:{port}", "--master-wait", "1")
+    assert gave_up.returncode != 0 and "Traceback" not in gave_up.stderr
+    lines = gave_up.stderr.strip().splitlines()
+    assert lines[0] == f"imapwright load-worker: waiting for the master at 127.0.0.1:{port} (up to 1 s, --master-wait)"
+    assert lines[1].startswith(f"imapwright: error: no master answered at 127.0.0.1:{port} within 1 s") and len(lines) == 2
+    proc = subprocess.Popen(["imapwright", "load-worker", "--master", f"127.0.0.1:{port}"], stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "imapwright: interrupted"

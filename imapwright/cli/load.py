@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -104,18 +105,14 @@ def load(
 @app.command("load-worker")
 def load_worker(
     master: Annotated[str | None, typer.Option(help="the master's HOST:PORT (its --master-bind)")] = None,
+    master_wait: Annotated[float, typer.Option(help="seconds to wait for the master to answer before giving up "
+                                                    "(it binds its port once its population is ready)")] = 600,
     build_image: Annotated[bool, typer.Option(help="build the worker image (docker/loadworker) and say how "
                                                    "to run it")] = False,
 ) -> None:
     """Work for an `imapwright load ... --master` on another host: the locustfile, the server and
     the population come from the master; this process ends when the master's run does."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-
-    from ..load.distributed import REMOTE_ENV
+    from ..load.remote_worker import run_worker
     from ..load.runner import master_endpoint
 
     if build_image:
@@ -126,21 +123,10 @@ def load_worker(
         return
     if not master:
         raise UserError("give --master HOST:PORT (the master's --master-bind), or --build-image")
-    host, port = master_endpoint(master)
-    cmd = [sys.executable, "-m", "locust", "--worker", "--master-host", host, "--master-port", str(port), "-f", "-",
-           "--loglevel", "WARNING"]
-    # Locust writes the master's locustfile into the temp directory under its own name: two workers
-    # on one host wrote /tmp/delivery.py at once and one imported it half-written ("No User class
-    # found!", CI 2026-12-03), so each worker gets a temp directory of its own.
-    private = tempfile.mkdtemp(prefix="imapwright-worker-")
-    try:
-        code = subprocess.run(cmd, env={**os.environ, REMOTE_ENV: "1", "PYTHONUNBUFFERED": "1",
-                                        "TMPDIR": private}).returncode
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
-    raise typer.Exit(code)
+    host, port = master_endpoint(master, "--master")
+    params_mod.positive(master_wait, "--master-wait")
+    say = lambda text: print(f"imapwright load-worker: {text}", file=sys.stderr, flush=True)  # noqa: E731
+    raise typer.Exit(run_worker(host, port, master_wait, say))
 
 
 def _print_load_summary(summary: dict) -> None:

@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass, field
 
 PREFIX = "IMAPWRIGHT_LOAD_"
+# Set in a Locust worker started by `imapwright load-worker`: it takes its configuration from the
+# master (load/distributed.py). Here, not there: the worker's wrapper must not import Locust (gevent).
+REMOTE_ENV = "IMAPWRIGHT_LOAD_REMOTE_WORKER"
 
 
 def _endpoint(value: str, what: str) -> tuple[str, int] | None:

@@ -27,11 +27,10 @@ import gevent
 from locust import events
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 
-from .config import PREFIX, LoadConfig
+from .config import PREFIX, REMOTE_ENV, LoadConfig
 
 CONFIG_OPTION = "imapwright_config"
 LEDGER_MESSAGE = "imapwright_ledger"
-REMOTE_ENV = "IMAPWRIGHT_LOAD_REMOTE_WORKER"
 WORKERS_FILE = "workers.json"
 FLUSH_SECONDS = 0.5
 

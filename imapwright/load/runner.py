@@ -82,10 +82,10 @@ class LoadParams:
             master_endpoint(self.master_bind)
 
 
-def master_endpoint(text: str) -> tuple[str, int]:
+def master_endpoint(text: str, option: str = "--master-bind") -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"--master-bind {text!r}: expected HOST:PORT, e.g. 0.0.0.0:5557")
+        raise UserError(f"{option} {text!r}: expected HOST:PORT, e.g. {'0.0.0.0' if option == '--master-bind' else 'master.example.org'}:5557")
     return host.strip("[]"), int(port)
 
 

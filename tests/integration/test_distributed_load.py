@@ -37,6 +37,14 @@ def _workers(port: int, count: int, logs: Path, image: str | None = None) -> lis
     return procs
 
 
+def _signal_tree(pid: int, sig: int) -> None:
+    """The worker and its Locust (which runs in a session of its own, under load-worker)."""
+    import psutil
+
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        proc.send_signal(sig)
+
+
 def _worker_output(logs: Path) -> str:
     return "\n".join(f"{path.name}: {path.read_text(errors='replace')[-1500:]}"
                      for path in sorted(logs.glob("worker-*.out")))
@@ -137,9 +145,9 @@ def test_a_worker_that_misses_heartbeats_at_the_end_and_comes_back_is_not_lost(s
         while not list(tmp.glob(".*.partial/ledger/ledger-remote*-*.tsv")) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(4)
-        os.killpg(workers[0].pid, signal.SIGSTOP)
+        _signal_tree(workers[0].pid, signal.SIGSTOP)
         time.sleep(9)  # no heartbeat for 3 s makes it missing; the run ends while it is stopped
-        os.killpg(workers[0].pid, signal.SIGCONT)
+        _signal_tree(workers[0].pid, signal.SIGCONT)
 
     summary = _run(server, tmp_path, 10, pause_one)
     assert summary["passed"] and summary["status"] == "complete", {k: summary.get(k) for k in (
@@ -168,3 +176,44 @@ def test_workers_in_the_loadworker_image_serve_a_master(server, tmp_path, starts
                 engine.client().containers.get(f"iw-loadworker-{os.getpid()}-{n}").remove(force=True)
             except docker.errors.NotFound:
                 pass
+
+
+@pytest.mark.requires("cyrus<3.10")  # Locust's side of it; one server is enough
+def test_workers_end_within_seconds_of_an_interrupted_master(server, tmp_path):
+    """Issue 27, item 1: Ctrl-C of the master; each worker ends within seconds, in one line."""
+    if not server.owned:
+        pytest.skip("needs a server imapwright started (the run creates accounts)")
+    port = ports.free_port()
+    ports.release(port)
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
+    url = f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}&exec=docker:{server.container.name}"
+    master = subprocess.Popen(["imapwright", "load", "delivery", "--target", url, "--allow-destructive", "--master",
+                               "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}", "--duration", "60",
+                               "--users", "4", "--population", "4", "--prefix", "intr", "--reports", str(tmp_path)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              start_new_session=True)
+    workers = _workers(port, 2, tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(tmp_path.glob(".*.partial/ledger/ledger-remote*-*.tsv")) and time.monotonic() < deadline \
+                and master.poll() is None:
+            time.sleep(0.2)
+        assert master.poll() is None, master.communicate()[0][-2000:]
+        assert list(tmp_path.glob(".*.partial/ledger/ledger-remote*-*.tsv")), _worker_output(tmp_path)
+        os.killpg(master.pid, signal.SIGINT)
+        master.communicate(timeout=120)
+        ended = time.monotonic()
+        for w in workers:
+            w.wait(timeout=20)
+        assert time.monotonic() - ended < 15, "workers outlived the master by more than the detection time"
+    finally:
+        for proc in (master, *workers):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    for n in range(2):
+        said = [line for line in (tmp_path / f"worker-{n}.out").read_text().splitlines()
+                if line.startswith("imapwright load-worker: ") and "waiting for" not in line and "working for" not in line]
+        assert len(said) == 1 and ("gone" in said[0] or "ended" in said[0]), _worker_output(tmp_path)
+        assert "Traceback" not in (tmp_path / f"worker-{n}.out").read_text()
+    assert list((tmp_path / "tmp").iterdir()) == []  # their temp directories removed
