@@ -247,3 +247,17 @@ def test_compare_command_fails_on_new_failures_without_fail_on(tmp_path):
     assert "verdict: FAILED" in result.stderr + result.stdout
     assert json.loads((tmp_path / "out" / "compare.json").read_text())["candidates"][0]["verdicts"][0]["detail"].count(
         "-> error") == 16
+
+
+def test_a_local_run_and_a_distributed_run_are_named_as_not_like_for_like():
+    """Issue 27, item 5: the generators differed (processes, hosts), as users and duration would."""
+    base, cand = load_run(), load_run("b")
+    base["parameters"] = cand["parameters"] = {"users": 10, "workers": 0, "duration": 30, "options": {}}
+    base["generator"] = {"processes": 1, "hosts": ["ci-1"], "kind": "one local process"}
+    cand["generator"] = {"processes": 2, "hosts": ["load-a", "load-b"], "kind": "workers of a master"}
+    [entry] = comparison(base, [cand], [])["candidates"]
+    assert entry["note"] == ("different settings (generator 1 Locust process(es) on 1 host(s) (ci-1) against "
+                             "2 Locust process(es) on 2 host(s) (load-a, load-b)): the figures are not like for like")
+    cand["generator"] = {"processes": 1, "hosts": ["ci-2"], "kind": "one local process"}
+    [entry] = comparison(base, [cand], [])["candidates"]
+    assert "note" not in entry  # another machine of the same shape is like for like

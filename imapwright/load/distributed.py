@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ CONFIG_OPTION = "imapwright_config"
 LEDGER_MESSAGE = "imapwright_ledger"
 WORKERS_FILE = "workers.json"
 FLUSH_SECONDS = 0.5
+CPU_SECONDS = 1.0  # a worker reports its CPU at least this often
 
 _environment = None
 
@@ -69,18 +71,24 @@ class RemoteLedger:
 
     def __init__(self, runner: WorkerRunner):
         self.runner, self.pending, self.timings = runner, _Lines(), _Lines()
+        self.host = socket.gethostname()
+        self.last_sent = 0.0
         gevent.spawn(self._loop)
 
     def write(self, line: str) -> None:
         self.pending.append(line)
 
     def flush(self) -> None:
-        if self.pending or self.timings:
+        """New lines, and at least once a second this process's own CPU (measured here, where it
+        runs: the master cannot see another host's processes)."""
+        if self.pending or self.timings or time.monotonic() - self.last_sent >= CPU_SECONDS:
             lines, timings = list(self.pending), list(self.timings)
             self.pending.clear()
             self.timings.clear()
+            self.last_sent = time.monotonic()
             self.runner.send_message(LEDGER_MESSAGE, {"pid": os.getpid(), "index": self.runner.worker_index,
-                                                      "lines": lines, "timings": timings})
+                                                      "lines": lines, "timings": timings, "host": self.host,
+                                                      "cpu_seconds": time.process_time(), "at": time.time()})
 
     def _loop(self) -> None:
         while True:
@@ -114,6 +122,15 @@ def _init_master(environment, runner: MasterRunner) -> None:
         data = msg.data
         node = seen.setdefault(msg.node_id, {"connected": round(time.time() - start, 1)})
         node.update(pid=data["pid"], index=data["index"])
+        if "cpu_seconds" in data:
+            # Percent of one core over the interval since its last report, as the worker measured it.
+            node["host"] = data.get("host", "?")
+            last = node.get("_last")
+            if last and data["at"] > last[1]:
+                share = (data["cpu_seconds"] - last[0]) / (data["at"] - last[1])
+                node.setdefault("cpu", []).append([round(data["at"] - start, 1), round(100 * share, 1)])
+            node["_last"] = [data["cpu_seconds"], data["at"]]
+            node["cpu_seconds"] = round(data["cpu_seconds"], 2)
         if ledger_dir:
             for kind, lines in (("ledger", data["lines"]), ("timings", data.get("timings", []))):
                 if lines:
@@ -135,10 +152,7 @@ def _init_master(environment, runner: MasterRunner) -> None:
         while True:
             running = runner.state in (STATE_RUNNING, STATE_SPAWNING)  # not the end's disconnects
             for client_id, node in seen.items():
-                client = runner.clients.get(client_id)
                 if running and not gone(client_id):
-                    # Each worker reports its own CPU use (percent of a core) with its heartbeats.
-                    node.setdefault("cpu", []).append([round(time.time() - start, 1), client.cpu_usage])
                     node.pop("missing_since", None)  # a late heartbeat: it came back
                 elif running:
                     node.setdefault("missing_since", round(time.time() - start, 1))
@@ -181,7 +195,8 @@ def _init_master(environment, runner: MasterRunner) -> None:
     def write(**_kw) -> None:
         if ledger_dir:
             Path(ledger_dir).mkdir(parents=True, exist_ok=True)
-            (Path(ledger_dir) / WORKERS_FILE).write_text(json.dumps(seen, indent=1))
+            shown = {k: {f: v for f, v in node.items() if not f.startswith("_")} for k, node in seen.items()}
+            (Path(ledger_dir) / WORKERS_FILE).write_text(json.dumps(shown, indent=1))
 
     gevent.spawn(watch)
     environment.events.quitting.add_listener(judge)

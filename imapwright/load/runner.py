@@ -278,6 +278,18 @@ def workers_seen(ledger_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def generator(params: LoadParams, seen: dict) -> dict:
+    """Who generated the load: Locust processes and the hosts they ran on (a master's workers say
+    their own host), so runs made differently are not compared as if alike."""
+    if seen:
+        return {"processes": len(seen), "hosts": sorted({node.get("host", "?") for node in seen.values()}),
+                "kind": "workers of a master"}
+    import socket
+
+    return {"processes": params.workers or 1, "hosts": [socket.gethostname()],
+            "kind": "local processes" if params.workers else "one local process"}
+
+
 def lost_workers(ledger_dir: Path) -> list[dict]:
     return [{"id": worker_id, **node} for worker_id, node in workers_seen(ledger_dir).items() if "lost" in node]
 
@@ -404,6 +416,7 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         }
         summary["cpu"] = _cpu_summary(out)
         seen = workers_seen(ledger_dir)
+        summary["generator"] = generator(params, seen)
         if seen:  # the generator is the workers on other hosts: judged by their own CPU reports
             summary["workers"] = seen
             bound = workers_bound(seen)

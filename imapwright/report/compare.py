@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from .model import read_json
+from .model import describe_generator, read_json
 
 LATENCY = ("p50", "p95", "p99")
 _THRESHOLD = re.compile(r"(?P<metric>p50|p95|p99|rps|throughput|failures|saturation)(?P<sign>[+-])(?P<amount>\d+(\.\d+)?)(?P<pct>%?)")
@@ -269,12 +269,23 @@ SETTINGS = ("scenario", "users", "workers", "duration", "spawn_rate", "max_reque
             "tls")
 
 
+def _generator(summary: dict) -> tuple[int, int | None]:
+    """(Locust processes, hosts or None where the run did not record them)."""
+    gen = summary.get("generator") or {}
+    processes = gen.get("processes") or (summary.get("parameters") or {}).get("workers") or 1
+    return processes, len(gen["hosts"]) if gen.get("hosts") else None
+
+
 def setting_differences(base: dict, cand: dict) -> list[str]:
     bp, cp = ({"scenario": s.get("scenario"), **s.get("parameters", {})} for s in (base, cand))
     out = [f"{k} {bp.get(k)} against {cp.get(k)}" for k in SETTINGS if bp.get(k) != cp.get(k)]
     bo, co = bp.get("options", {}) or {}, cp.get("options", {}) or {}
     out += [f"option {k} {bo.get(k)} against {co.get(k)}" for k in sorted(set(bo) | set(co))
             if bo.get(k) != co.get(k) and k not in ("run_id", "ledger_dir")]
+    (bp_, bh), (cp_, ch) = (_generator(s) for s in (base, cand))
+    recorded = base.get("generator") or cand.get("generator")  # else --workers above says it
+    if recorded and (bp_ != cp_ or (bh and ch and bh != ch)):  # one process against workers on two hosts
+        out.append(f"generator {describe_generator(base)} against {describe_generator(cand)}")
     return out  # other servers are not listed: they are the point of a comparison
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from .html import CSS, table
+from .model import describe_generator
 from .plots import line_plot
 
 
@@ -143,7 +144,7 @@ def render_load(summary: dict) -> str:
             f"{escape(summary.get('status_reason', ''))}. Its figures cover only the time it ran.</p>"),
            f"<p>Scenario <b>{escape(summary['scenario'])}</b> against {escape(server.get('name', ''))} "
            f"({escape(server.get('version', ''))}), {p['users']} users (spawn {p['spawn_rate']}/s), "
-           f"{p['population']} accounts, {p['duration']:.0f} s, {p['workers'] or 1} Locust process(es); "
+           f"{p['population']} accounts, {p['duration']:.0f} s, {escape(describe_generator(summary))}; "
            f"{escape(summary['started'])} to {escape(summary['finished'])}.</p>",
            f"<p class='counts'><span>{stats['total']['requests']} requests</span>"
            f"<span>{stats['total']['rps']:.1f} req/s</span><span>p95 {stats['total']['p95_ms']} ms</span>"

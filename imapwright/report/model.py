@@ -137,3 +137,12 @@ def _umask() -> int:
 
 def write_json(path: Path, summary: dict) -> None:
     write_atomic(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")
+
+
+def describe_generator(summary: dict) -> str:
+    gen = summary.get("generator")
+    if not gen:  # a run from before the generator was recorded
+        return f"{summary.get('parameters', {}).get('workers') or 1} Locust process(es)"
+    hosts = gen["hosts"]
+    return (f"{gen['processes']} Locust process(es) on {len(hosts)} host(s)"
+            + (f" ({', '.join(hosts)})" if len(hosts) <= 4 else ""))

@@ -6,6 +6,7 @@ mid-run is reported, the mail it had in flight is accounted to it, and the run i
 
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -95,6 +96,13 @@ def test_two_workers_over_tcp_deliver_and_every_delivery_is_accounted(server, tm
     led = summary["checks"]["ledger"]
     assert led["acknowledged"] > 10 and led["missing_count"] == led["extra_count"] == 0
     assert summary["checks"]["statistics"]["agree"], summary["checks"]["statistics"]
+    # Each worker's CPU as it measured it (issue 27, item 3: Locust's heartbeat figure was 0.0).
+    for worker in summary["workers"].values():
+        assert worker["cpu_seconds"] > 0 and any(pct > 0 for _t, pct in worker["cpu"]), worker
+    host = socket.gethostname()
+    assert summary["generator"] == {"processes": 2, "hosts": [host], "kind": "workers of a master"}
+    page = (next(tmp_path.glob("load-delivery-*")) / "index.html").read_text()
+    assert f"2 Locust process(es) on 1 host(s) ({host})" in page
 
 
 @pytest.mark.requires("cyrus>=3.10")  # Locust's side of it; one server is enough
