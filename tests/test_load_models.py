@@ -214,3 +214,24 @@ def test_statistics_that_lost_requests_fail_the_check():
     assert adding > 0
     assert statistics_check(stats, adding) == {"reported": adding, "ledger": adding, "agree": True}
     assert not statistics_check(stats, adding + 2)["agree"]  # two requests never reached the master
+
+
+def test_the_terminal_headlines_the_check_that_failed_first():
+    """Issue 27, item 4: a lost worker's run said "server check FAILED" with every server count 0;
+    the cause (the run was partial, Locust and the ledger disagree) comes first."""
+    from imapwright.cli.load import _first_failure
+
+    ledger = {"passed": True, "missing_count": 0, "extra_count": 0}
+    summary = {"complete": False, "status": "partial", "status_reason": "worker 0 (w0) lost 5 s into the run",
+               "exceptions": [], "passed": False,
+               "checks": {"ledger": ledger, "statistics": {"agree": False, "reported": 90, "ledger": 80},
+                          "consistency_count": 0, "passed": False}}
+    assert _first_failure(summary) == "partial: worker 0 (w0) lost 5 s into the run"
+    summary.update(complete=True)
+    assert _first_failure(summary) == "statistics incomplete: Locust counted 90 deliveries and APPENDs, the ledger 80"
+    summary["checks"]["statistics"]["agree"] = True
+    summary["checks"]["ledger"] = {**ledger, "passed": False, "missing_count": 2}
+    assert _first_failure(summary).startswith("the server does not hold what was acknowledged: 2 missing")
+    summary["checks"]["ledger"] = ledger
+    summary["passed"] = True
+    assert _first_failure(summary) is None

@@ -129,6 +129,26 @@ def load_worker(
     raise typer.Exit(run_worker(host, port, master_wait, say))
 
 
+def _first_failure(summary: dict) -> str | None:
+    """The check that failed, the cause first: a run that did not run whole, code that broke, Locust
+    and the ledger disagreeing, then what the server holds."""
+    checks = summary["checks"]
+    stat = checks.get("statistics") or {}
+    led = checks["ledger"]
+    if not summary.get("complete", True):
+        return f"{summary['status']}: {summary['status_reason']}"
+    if summary["exceptions"]:
+        return f"exception in scenario code: {summary['exceptions'][0]['message']}"
+    if stat and not stat.get("agree", True) and "reported" in stat:
+        return f"statistics incomplete: Locust counted {stat['reported']} deliveries and APPENDs, the ledger {stat['ledger']}"
+    if not led.get("passed", False):
+        return (f"the server does not hold what was acknowledged: {led['missing_count']} missing, "
+                f"{led['extra_count']} unacknowledged")
+    if checks.get("consistency_count"):
+        return f"{checks['consistency_count']} consistency problems"
+    return None if summary["passed"] else "see the report"
+
+
 def _print_load_summary(summary: dict) -> None:
     from rich.table import Table
 
@@ -140,8 +160,11 @@ def _print_load_summary(summary: dict) -> None:
         table.add_row(f"{r['type']} {r['name']}".strip(), str(r["requests"]), str(r["failures"]), f"{r['rps']:.1f}",
                       f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['p99_ms']:.0f}")
     console.print(table)
+    why = _first_failure(summary)
+    console.print("verdict: " + ("[green]passed[/]" if why is None else "[red]FAILED[/]: ") + (why or ""))
     led = summary["checks"]["ledger"]
-    verdict = "[green]passed[/]" if summary["checks"]["passed"] else "[red]FAILED[/]"
+    server_ok = led.get("passed", False) and not summary["checks"].get("consistency_count")
+    verdict = "[green]passed[/]" if server_ok else "[red]FAILED[/]"
     console.print(f"server check {verdict}: {led['acknowledged']} acknowledged, {led['removed']} removed, "
                   f"{led['on_server']} on the server, {led['missing_count']} missing, {led['extra_count']} "
                   f"unacknowledged, {summary['checks']['consistency_count']} consistency problems")

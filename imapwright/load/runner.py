@@ -189,6 +189,16 @@ def _last_history(path: Path) -> str:
     return f"{cells[1]} users, {float(cells[4]):.0f} req/s, p95 {cells[11]} ms"
 
 
+def _stopping_note(out: Path, seconds: float) -> str:
+    """While Locust stops: the master's own word on what it waits for (load/users.py), if any."""
+    with contextlib.suppress(OSError):
+        said = [line.split("imapwright: ")[-1] for line in (out / "locust.log").read_text(errors="replace").splitlines()
+                if "imapwright: " in line]
+        if said:
+            return f"stopping {seconds:.0f} s: {said[-1]}"
+    return f"stopping {seconds:.0f} s: users finish their tasks"
+
+
 def _last_log_line(out: Path) -> str:
     lines = []
     for name in ("locust.log", "locust.out"):
@@ -224,6 +234,8 @@ def run_locust(config: LoadConfig, params: LoadParams, out: Path, server_cpu_fil
                 if waiting:
                     bar.update(task, completed=0, note=f"waiting for {params.expect_workers} worker{'s' * (params.expect_workers != 1)} "
                                                        f"({now - launched:.0f} s of {params.worker_wait:.0f})")
+                elif now - start > params.duration + 1:  # the users are stopping: say what it waits for
+                    bar.update(task, completed=params.duration, note=_stopping_note(out, now - start - params.duration))
                 else:
                     bar.update(task, completed=min(now - start, params.duration), note=note)
                 time.sleep(0.5)

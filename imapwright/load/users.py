@@ -8,6 +8,7 @@ comes from LoadConfig (environment variables), so plain `locust -f` can run each
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 import uuid
@@ -15,6 +16,7 @@ import uuid
 from imapclient.imapclient import Quota
 from imapclient.exceptions import IMAPClientError
 import gevent
+import gevent.event
 from locust import User, between, constant, events, task
 from locust.exception import StopUser
 from locust.rpc import Message
@@ -32,6 +34,8 @@ from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
 from .mail import SizeMix, make_message
 from .mixes import DEFAULT_MIX, STATES, parse_mix
+
+logger = logging.getLogger("imapwright")
 
 _ledger: LedgerWriter | None = None
 BURST_SECONDS = 0.5  # longest run of back-to-back deliveries in one Locust task (no pause set)
@@ -83,15 +87,38 @@ def _final_statistics(environment, **_kwargs) -> None:
     if not isinstance(runner, MasterRunner):
         return
     quit_now = runner.quit
+    started, done = gevent.event.Event(), gevent.event.Event()
 
     def quit_after_final_statistics() -> None:
+        # Locust calls quit more than once at the end (run time, shutdown...): each call waited
+        # again, a minute in all with a lost worker. The first call does the waiting; the others
+        # wait for it.
+        if started.is_set():
+            done.wait(timeout=(environment.stop_timeout or 0) + 30)
+            return
+        started.set()
+        try:
+            _quit_in_order()
+        finally:
+            done.set()
+
+    def _quit_in_order() -> None:
         workers = list(runner.clients.keys())
+        stop_timeout = environment.stop_timeout or 0
         runner.stop()  # returns once the workers report no users left (each within stop_timeout)
         # Locust's count leaves out a worker that is missing (no heartbeat for 3 s: starved of CPU
         # on a busy machine); one that comes back still stops and reports, so give it the time.
-        deadline = time.monotonic() + (environment.stop_timeout or 0)
+        missing = [c.id for c in runner.clients.all if c.state == STATE_MISSING]
+        if missing:
+            logger.warning(f"imapwright: waiting up to {stop_timeout:.0f} s for missing worker(s) "
+                           f"{', '.join(missing)} to come back and send their last statistics")
+        deadline = time.monotonic() + stop_timeout
         while time.monotonic() < deadline and any(c.state == STATE_MISSING for c in runner.clients.all):
             gevent.sleep(0.5)
+        for client in runner.clients.all:
+            if client.state == STATE_MISSING:
+                logger.warning(f"imapwright: worker {client.id} still missing after {stop_timeout:.0f} s: "
+                               "not waiting for it (the run counts it as lost)")
         gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # every worker's reporter sends once more after that
         # A worker that reported itself stopped has left Locust's list, so Locust's quit does not tell
         # it: it waited 60 s for heartbeats and ended with an error. Tell each one here.
