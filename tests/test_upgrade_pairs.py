@@ -40,8 +40,9 @@ PREFIX = Expected("acl-identifier-prefix", "#", "2.3 shows global entries with #
 def test_a_difference_the_release_notes_explain_is_not_a_finding():
     before, after = snap({"#ann": "lr", "bob": "l"}, []), snap({"ann": "lr", "bob": "l"}, [])
     result = classify(before, after, (PREFIX,))
-    assert result.findings == [] and len(result.explained) == 1 and result.stale == []
-    assert result.explained[0]["reason"] == PREFIX.reason
+    # ACL differences are per identifier: "#ann" went, "ann" came; both are the one documented change.
+    assert result.findings == [] and len(result.explained) == 2 and result.stale == []
+    assert {e["reason"] for e in result.explained} == {PREFIX.reason}
 
 
 def test_an_expected_difference_that_did_not_occur_is_reported_stale():
@@ -54,15 +55,16 @@ def test_an_expected_difference_that_did_not_occur_is_reported_stale():
 def test_an_unexplained_change_beside_an_explained_one_is_a_finding():
     before, after = snap({"#ann": "lr"}, ["\\Seen"]), snap({"ann": "lr"}, [])
     result = classify(before, after, (PREFIX,))
-    assert len(result.explained) == 1
-    assert result.findings == [f"ann/INBOX: message {'m' * 12} flags ['\\\\Seen'] -> []"]
+    assert len(result.explained) == 2
+    assert result.findings == [f"ann/INBOX: message {'m' * 12} (dated 2025-01-01) flags ['\\\\Seen'] -> []"]
 
 
 def test_an_explained_kind_does_not_hide_a_real_acl_change():
     before, after = snap({"#ann": "lr", "bob": "lrs"}, []), snap({"ann": "lr", "bob": "l"}, [])
     result = classify(before, after, (PREFIX,))
-    assert len(result.findings) == 1 and "'bob': 'l'" in result.findings[0]
-    assert result.explained == [] and len(result.stale) == 1
+    # Per identifier, the documented prefix change is explained and bob's real change stays a finding.
+    assert result.findings == ["ann/INBOX: acl bob [lrs] -> [l]"]
+    assert len(result.explained) == 2 and result.stale == []
 
 
 def test_a_step_no_upgrade_guide_names_carries_its_measurement_into_the_report():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -70,13 +71,26 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
                 "uidvalidity": int(uidvalidity),
                 "acl": {i.decode(): "".join(sorted(r.decode())) for i, r in client.getacl(name)},
                 "quota": roots,
-                "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid] for m in messages},
+                "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid, _label(m.content)]
+                             for m in messages},
             }
         if views:
             state["views"] = _views(client)
     if views and "sieve" in server.features and server.sieve is not None:
         state["sieve"] = _sieve(server, user)
     return state
+
+
+def _label(content: bytes) -> str:
+    """How a person knows a message: its Subject and Message-ID (the digest alone names nothing)."""
+    head = content.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    fields = {}
+    for name in (b"subject", b"message-id"):
+        m = re.search(rb"(?im)^" + name + rb":[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
+        if m:
+            fields[name] = re.sub(rb"\s+", b" ", m[1]).strip().decode("utf-8", "replace")[:80]
+    subject, mid = fields.get(b"subject"), fields.get(b"message-id")
+    return ", ".join(p for p in (f"Subject {subject!r}" if subject is not None else "", mid or "") if p)
 
 
 def _quota(client, name: str) -> tuple[list[str], list]:
@@ -190,20 +204,75 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
         for root in sorted(set(qa) | set(qb)):
             if qa.get(root) != qb.get(root):
                 out.append(f"{user}: quota {root} (usage, limit) {qa.get(root)} -> {qb.get(root)}")
-        for folder in sorted(set(a["folders"]) | set(b["folders"])):
+        renamed = _renames(a["folders"], b["folders"])
+        moved_children = {old for old in renamed if any(_child_of(old, p) for p in renamed)}
+        for old, new in sorted(renamed.items()):
+            if old not in moved_children:
+                children = sum(_child_of(o, old) for o in renamed)
+                out.append(f"{user}/{old or 'INBOX'}: folder renamed to {new}"
+                           + (f" with its {children} sub-folder(s)" if children else ""))
+        for folder in sorted((set(a["folders"]) | set(b["folders"])) - set(renamed) - set(renamed.values())):
             where = f"{user}/{folder or 'INBOX'}"
             if folder not in b["folders"] or folder not in a["folders"]:
                 out.append(f"{where}: folder {'missing' if folder not in b['folders'] else 'appeared'}")
                 continue
-            fa, fb = a["folders"][folder], b["folders"][folder]
-            for key, what in (("uidvalidity", "uidvalidity"), ("acl", "acl"), ("quota", "quota roots")):
-                if fa[key] != fb[key]:
-                    out.append(f"{where}: {what} {fa[key]} -> {fb[key]}")
-            out += _message_differences(where, fa["messages"], fb["messages"])
+            out += _folder_differences(where, a["folders"][folder], b["folders"][folder])
+        for old, new in sorted(renamed.items()):  # what else changed with the folder it was
+            out += _folder_differences(f"{user}/{new}", a["folders"][old], b["folders"][new])
         out += _view_differences(user, a.get("views", {}), b.get("views", {}))
         if a.get("sieve") != b.get("sieve"):
             out.append(f"{user}: sieve scripts {_sieve_text(a.get('sieve'))} -> {_sieve_text(b.get('sieve'))}")
     return out
+
+
+def _folder_differences(where: str, fa: dict, fb: dict) -> list[str]:
+    out = []
+    for key, what in (("uidvalidity", "uidvalidity"), ("quota", "quota roots")):
+        if fa[key] != fb[key]:
+            out.append(f"{where}: {what} {fa[key]} -> {fb[key]}")
+    for identifier in sorted(set(fa["acl"]) | set(fb["acl"])):  # one line per identifier whose rights changed
+        ra, rb = fa["acl"].get(identifier), fb["acl"].get(identifier)
+        if ra != rb:
+            out.append(f"{where}: acl {identifier} [{ra if ra is not None else 'none'}] -> "
+                       f"[{rb if rb is not None else 'none'}]")
+    return out + _message_differences(where, fa["messages"], fb["messages"])
+
+
+def _child_of(name: str, parent: str) -> bool:
+    """Whether `name` is below `parent` ("a.b" below "a", whatever the separator)."""
+    return len(name) > len(parent) + 1 and name.startswith(parent) and not name[len(parent)].isalnum() \
+        and parent != ""
+
+
+def _alike(fa: dict, fb: dict) -> bool:
+    return set(fa["messages"]) == set(fb["messages"]) and fa["acl"] == fb["acl"]
+
+
+def _renames(a: dict, b: dict) -> dict[str, str]:
+    """Folders that vanished and reappeared under another name with the same messages and ACL:
+    old name -> new name. Sub-folders follow their parent's new name; an empty folder is taken as
+    renamed only where one candidate alone fits."""
+    gone = sorted((f for f in a if f not in b), key=len)  # parents before their children
+    new = [f for f in b if f not in a]
+    out: dict[str, str] = {}
+    for old in gone:
+        parent = next((p for p in sorted(out, key=len, reverse=True) if _child_of(old, p)), None)
+        if parent is not None:
+            moved = out[parent] + old[len(parent):]
+            if moved in new and moved not in out.values() and _alike(a[old], b[moved]):
+                out[old] = moved
+            continue
+        fits = [n for n in new if n not in out.values() and _alike(a[old], b[n])]
+        same_leaf = [n for n in fits if _leaf(n) == _leaf(old)]
+        if a[old]["messages"] and fits:
+            out[old] = (same_leaf or fits)[0]
+        elif len(fits) == 1:
+            out[old] = fits[0]
+    return out
+
+
+def _leaf(name: str) -> str:
+    return re.split(r"[^\w -]", name)[-1]
 
 
 def _sieve_text(scripts: dict | None) -> str:
@@ -235,11 +304,16 @@ def _message_differences(where: str, a: dict, b: dict) -> list[str]:
     out = []
     for message in sorted(set(a) | set(b)):
         ma, mb = a.get(message), b.get(message)
+        known = ma or mb
+        # Named as a person knows it (Subject, Message-ID, date) beside its digest; snapshots from
+        # before labels were kept name it by digest and date.
+        label = ", ".join(p for p in ((known[3] if len(known) > 3 else ""), f"dated {known[1][:10]}") if p)
+        name = f"message {message[:12]} ({label})"
         if ma is None or mb is None:
-            out.append(f"{where}: message {message[:12]} {'lost' if mb is None else 'appeared'}")
+            out.append(f"{where}: {name} {'lost' if mb is None else 'appeared'}")
             continue
         for i, what in enumerate(("flags", "internal date", "UID")):
             if ma[i] != mb[i]:
-                out.append(f"{where}: message {message[:12]} {what} {ma[i]} -> {mb[i]}")
+                out.append(f"{where}: {name} {what} {ma[i]} -> {mb[i]}")
     return out
 

@@ -114,3 +114,35 @@ def test_an_output_in_a_missing_folder_is_one_line_before_any_work(server, tmp_p
     [line] = refused.stderr.strip().splitlines()
     assert f"--output {tmp_path / 'missing' / 'x.json'}: folder {tmp_path / 'missing'} does not exist" in line
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_folder_renamed_between_snapshots_is_one_finding_named_as_such(server, users, tmp_path):
+    """Issue 27, item 8, on a real server: the folder and its sub-folder renamed, one message named
+    by its Subject when its flag changes."""
+    [name] = [f"{users.prefix}rn0"]
+    populate(server, [name], messages=1, quota_kb=None)
+    (tmp_path / "users.txt").write_text(name + "\n")
+    work, child = server.mailbox_name(name, "work", name), server.mailbox_name(name, "work.sub", name)
+    with server.user_session(name) as own:
+        own.create_folder(child)
+        own.append(child, b"From: a@example.org\r\nSubject: kept below\r\nMessage-ID: <sub1@example.org>\r\n"
+                          b"Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nhello\r\n")
+    first = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "before.json"))
+    assert first.returncode == 0, first.stderr
+    projects = server.mailbox_name(name, "projects", name)
+    with server.user_session(name) as own:
+        own.rename_folder(work, projects)
+        own.select_folder(server.mailbox_name(name, "projects.sub", name))
+        own.add_flags(own.search(), [b"\\Flagged"])
+    second = _cli(server, "snapshot", "--users", str(tmp_path / "users.txt"), "-o", str(tmp_path / "after.json"))
+    assert second.returncode == 0, second.stderr
+    changed = _cli(server, "diff", str(tmp_path / "before.json"), str(tmp_path / "after.json"), "--out", str(tmp_path / "d"))
+    before = json.loads((tmp_path / "before.json").read_text())["accounts"][name]["folders"]
+    below = sum(f.startswith("work") and f != "work" for f in before)  # populate's own, and ours
+    # Subscriptions are compared on their own (Cyrus drops a renamed folder's: a listed deviation).
+    lines = [line.removeprefix("difference: ") for line in changed.stdout.splitlines()
+             if line.startswith("difference: ") and ": subscriptions " not in line]
+    assert lines[0] == f"{name}/work: folder renamed to projects with its {below} sub-folder(s)", changed.stdout
+    [flag] = lines[1:]
+    assert flag.startswith(f"{name}/projects.sub: message ") and "Subject 'kept below', <sub1@example.org>" in flag
+    assert "flags [] -> ['\\\\Flagged']" in flag

@@ -25,6 +25,6 @@ def test_one_flag_one_acl_entry_one_quota_limit_make_exactly_three_differences(s
     found = differences(before, after)
     assert len(found) == 3, found
     assert sum(f"{owner}/INBOX: message " in d and " flags " in d for d in found) == 1
-    assert sum(f"{owner}/work: acl " in d and "'lrsw'" in d and "'lr'" in d for d in found) == 1
+    assert sum(d == f"{owner}/work: acl {sharer} [lrsw] -> [lr]" for d in found) == 1
     assert sum(d.startswith(f"{owner}: quota ") and "100000" in d and "90000" in d for d in found) == 1
     assert classify(before, after, ()).findings == found  # nothing expected: all three are findings
