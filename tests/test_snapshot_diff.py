@@ -98,3 +98,13 @@ def test_acl_changes_are_per_identifier():
     after = copy.deepcopy(before)
     after["bob"]["folders"]["a"]["acl"] = {"bob": "aiklprstwx", "group:staff": "lr"}
     assert differences(before, after) == ["bob/a: acl fred [lr] -> [none]", "bob/a: acl group:staff [none] -> [lr]"]
+
+
+def test_a_sharers_view_of_a_renamed_folder_is_one_finding():
+    before = copy.deepcopy(BASE)
+    before["bob"]["views"] = {"user.ann.work": {"3": ["\\Seen"]}, "user.ann.old": {"1": []}}
+    after = copy.deepcopy(before)
+    after["bob"]["views"]["user.ann.projects"] = after["bob"]["views"].pop("user.ann.work")
+    del after["bob"]["views"]["user.ann.old"]
+    assert differences(before, after) == ["bob sees user.ann.work: now as user.ann.projects",
+                                          "bob sees user.ann.old: folder no longer visible"]

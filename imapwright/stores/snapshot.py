@@ -284,7 +284,14 @@ def _sieve_text(scripts: dict | None) -> str:
 
 def _view_differences(user: str, a: dict, b: dict) -> list[str]:
     out = []
-    for name in sorted(set(a) | set(b)):
+    # A sharer's view of a renamed folder: the same messages (UIDs and flags) under the new name.
+    moved: dict[str, str] = {}
+    for old in sorted(n for n in a if n not in b and a[n]):
+        fits = [n for n in b if n not in a and n not in moved.values() and b[n] == a[old]]
+        if len(fits) == 1:
+            moved[old] = fits[0]
+            out.append(f"{user} sees {old}: now as {fits[0]}")
+    for name in sorted((set(a) | set(b)) - set(moved) - set(moved.values())):
         where = f"{user} sees {name}"
         if name not in a or name not in b:
             out.append(f"{where}: folder {'no longer visible' if name not in b else 'newly visible'}")
