@@ -55,6 +55,39 @@ def rewrite_rules(method: str | None, family: str) -> frozenset[str]:
     if method:
         return frozenset(table.get(method, {}).get(family, {}).get("rules", []))
     return frozenset(r for m in table for r in table[m].get(family, {}).get("rules", [])) - rewrites.DROPPING.keys()
+def documented_rewrites(method: str) -> list[dict]:
+    """What each server family is known to do to messages of `method` (methods.toml
+    [rewrites.METHOD.FAMILY]: reason, reference, and `keep`: how to have them stored as they are)."""
+    table = tomllib.loads(fixture("migration", "methods.toml").read_text()).get("rewrites", {})
+    return [{"family": family, **entry} for family, entry in sorted(table.get(method, {}).items())]
+
+
+def delivery_risks(plan: Plan) -> dict[str, int]:
+    """Messages a delivering method changes or drops on servers that rewrite: a Message-ID that an
+    earlier message of the same folder already has (duplicate suppression keeps one), and
+    messages without a Message-ID or a Date (a server adds its own: no longer the same message)."""
+    shared = without_id = without_date = 0
+    for user in plan.users:
+        for folder in user.folders:
+            ids: set[bytes] = set()
+            for m in folder.messages:
+                mid = rewrites.message_id(m.content)
+                if mid is None:
+                    without_id += 1
+                elif mid in ids:
+                    shared += 1
+                else:
+                    ids.add(mid)
+                if not re.search(rb"(?im)^Date:", m.content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]):
+                    without_date += 1
+    return {"duplicate-message-id-dropped": shared, "message-id-added": without_id, "date-added": without_date}
+
+
+# The words for delivery_risks' counts (keyed by the rewrite rule that touches those messages).
+RISK_WORDS = {"duplicate-message-id-dropped": "share a Message-ID with an earlier message of their folder",
+              "message-id-added": "have no Message-ID", "date-added": "have no Date"}
+
+
 # What a method can carry besides the message text: flags, internal date, and "trace" (the
 # content arrives without header fields added on top; deliveries add Return-Path, Received...).
 # verify compares only these; suites/migration measures what really survives per server.

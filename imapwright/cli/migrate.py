@@ -53,7 +53,27 @@ def _print_plan(plan) -> None:
     for problem in plan.problems:
         typer.echo(f"problem: {problem}")
     _print_ledger(plan.ledger())
+    from ..admin.migrate import RISK_WORDS, delivery_risks
+
+    for rule, count in delivery_risks(plan).items():
+        typer.echo(f"messages\tthat {RISK_WORDS[rule]}\t{count}")
     typer.echo(f"{len(plan.users)} users, {plan.message_count} messages, {len(plan.problems)} problems")
+
+
+def _print_method_effects(plan, method: str) -> None:
+    """Before a run: what the method will do to these messages on the servers known to rewrite
+    (methods.toml), and how to keep them as they are."""
+    from ..admin.migrate import RISK_WORDS, delivery_risks, documented_rewrites
+
+    risks = delivery_risks(plan)
+    for entry in documented_rewrites(method):
+        touched = {rule: risks[rule] for rule in entry.get("rules", []) if risks.get(rule)}
+        if not touched:
+            continue
+        said = "; ".join(f"{n} messages {RISK_WORDS[rule]}" for rule, n in touched.items())
+        typer.echo(f"note: --method {method} on {entry['family']}: {' '.join(entry['reason'].split())} "
+                   f"[{entry['reference']}]. Here: {said}."
+                   + (f" To keep them as they are: {entry['keep']}." if entry.get("keep") else ""))
 
 
 def _print_ledger(ledger: dict) -> None:
@@ -107,6 +127,7 @@ def migrate_apply(
     plan = _migration_plan(source, users, variant)
     if dry_run:
         _print_plan(plan)
+        _print_method_effects(plan, method)
         typer.echo(f"dry run: {plan.message_count} messages by {method}; nothing written")
         raise typer.Exit(1 if plan.problems else 0)
     if not target:
@@ -114,6 +135,7 @@ def migrate_apply(
     if on_error == "stop":
         plan.check()
     server = connect(target)
+    _print_method_effects(plan, method)
     Interrupt.note("a re-run of the same migration adds only what is missing")
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
