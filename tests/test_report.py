@@ -103,3 +103,17 @@ def test_a_report_without_a_server_property_invents_no_server():
                           longrepr=("f", 1, "Skipped: needs cyrus"), longreprtext="")
     record = record_from_report(rep)
     assert record.server == "" and record.outcome == "skipped"
+
+
+def test_throughput_over_time_shows_what_completed_each_second_beside_locusts_rolling_figure():
+    """Issue 27, item 18: a run at a steady 100 requests/s from its first second; Locust's figure
+    (the last 10 s averaged) climbs for 10 s, what completed each second does not."""
+    from imapwright.report.load_html import over_time_plots
+
+    history = [{"t": t, "rps": min(t, 10) * 10.0, "fps": 0.0, "p50_ms": 5, "p95_ms": 9, "p99_ms": 12,
+                "requests": 100 * t, "failures": 0} for t in range(0, 21)]
+    rate, _latency, _failures = over_time_plots(history)
+    done = rate["completed each second"]
+    assert done and all(value == 100 for _t, value in done)
+    rolling = rate["Locust's requests/s (average of the last 10 s)"]
+    assert rolling[5][1] == 50  # the lag the plot now shows beside the real figure
