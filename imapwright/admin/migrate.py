@@ -33,6 +33,7 @@ import imapclient
 
 from ..errors import UserError
 from ..mailstore.maildir import read_maildir
+from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
 from ..mailstore.message import StoredMessage, fingerprint, parse_date, split_metadata, to_crlf, with_metadata
@@ -175,6 +176,10 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
     read as mail at all."""
     if folder.kind == "maildir":
         return FolderPlan(folder, read_maildir(folder.path))
+    if folder.kind == "mh":
+        return FolderPlan(folder, read_mh(folder.path))
+    if folder.kind == "message":
+        return FolderPlan(folder, read_message_file(folder.path))
     mtime = datetime.fromtimestamp(int(folder.path.stat().st_mtime), timezone.utc)
     messages, internal, bad = [], 0, []
     for n, raw in enumerate(read_mbox(folder.path.read_bytes(), variant), 1):

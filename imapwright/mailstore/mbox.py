@@ -37,6 +37,9 @@ _MONTHS = {m: i for i, m in enumerate(("Jan Feb Mar Apr May Jun Jul Aug Sep Oct 
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# git format-patch writes this fixed date on every From_ line ("From <sha> Mon Sep 17 00:00:00 2001"):
+# a marker, not when the patch was mailed.
+GIT_MAGIC = datetime(2001, 9, 17, tzinfo=timezone.utc)
 
 
 class MboxError(ValueError):
@@ -75,7 +78,7 @@ def parse_from_date(text: str) -> datetime | None:
             return None
     else:
         when = parse_date(text)
-    return None if when == EPOCH else when
+    return None if when in (EPOCH, GIT_MAGIC) else when
 
 
 def parse_from_line(line: bytes) -> tuple[str, datetime | None]:

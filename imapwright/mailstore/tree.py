@@ -1,9 +1,12 @@
 """A user's mail folders on disk and the mailbox names they map to (the book's bsd2cyrus rules).
 
-A user's source directory holds mbox files and Maildir folders, in subdirectories for hierarchy
-(`work/2026` -> mailbox `work.2026`); a file named INBOX, or a Maildir at the top (cur/, new/),
-is the inbox; NAME.mbox beside a directory NAME holds NAME's own messages. Skipped, with the reason: hidden files, empty files, compressed files, binary files,
-files that are not mbox, and special files. A directory is never a mailbox itself; its folders are.
+A user's source directory holds mbox files, Maildir and MH folders and single-message files, in
+subdirectories for hierarchy (`work/2026` -> mailbox `work.2026`); a file named INBOX, a Maildir or
+MH folder at the top, or an MH folder named inbox there, is the inbox; NAME.mbox beside a directory
+NAME holds NAME's own messages; a single-message file (NAME or NAME.eml, starting with header
+fields) is a folder NAME of one message. Skipped, with the reason: hidden files, empty files,
+compressed files, binary files, files that are neither mbox nor a message, and special files. A
+plain directory is never a mailbox itself; its folders are.
 
 Names: characters a mailbox name may not hold (Cyrus's policy: not in GOODCHARS, and the "."
 separator) become "_" plus their octal code, `s!me` -> `s_041me`; "_" itself only when three
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .maildir import PARTS, is_maildir
+from .mh import SEQUENCES, is_mh, looks_like_message
 
 # Cyrus mboxname.c GOODCHARS, less "." (our hierarchy separator); non-ASCII passes through.
 GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&")
@@ -30,7 +34,7 @@ INBOX_NAMES = ("INBOX", "inbox", "mbox")
 class Folder:
     path: Path
     components: tuple[str, ...]  # encoded mailbox path under the account; () is INBOX
-    kind: str  # "mbox" | "maildir"
+    kind: str  # "mbox" | "maildir" | "mh" | "message" (a single-message file)
 
     @property
     def name(self) -> str:
@@ -56,6 +60,25 @@ def encode_component(name: str) -> str:
 
 def decode_component(name: str) -> str:
     return re.sub(r"_([0-7]{3})", lambda m: chr(int(m[1], 8)), name)
+
+
+MESSAGE_SUFFIXES = (".eml", ".msg")
+
+
+def _file_kind(path: Path) -> tuple[str | None, str | None]:
+    """("mbox" or "message", None) for a file of mail, else (None, the reason to skip it)."""
+    reason = _why_not_mbox(path)
+    if reason is None:
+        return "mbox", None
+    if reason.startswith("not an mbox"):
+        try:
+            with path.open("rb") as handle:
+                if looks_like_message(handle.read(8192)):
+                    return "message", None
+        except OSError:
+            pass
+        reason = "not an mbox (first line is not a From_ line), nor one message (no header fields)"
+    return None, reason
 
 
 def _why_not_mbox(path: Path) -> str | None:
@@ -89,7 +112,7 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
     folders: list[Folder] = []
     skipped: list[Skipped] = []
 
-    def walk(directory: Path, prefix: tuple[str, ...], in_maildir: bool) -> None:
+    def walk(directory: Path, prefix: tuple[str, ...], in_maildir: bool, in_mh: bool = False) -> None:
         try:
             entries = sorted(directory.iterdir())
         except OSError as exc:
@@ -98,6 +121,8 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
         for path in entries:
             if in_maildir and path.name in PARTS:
                 continue
+            if in_mh and (path.name == SEQUENCES or (path.name.isdigit() and path.is_file())):
+                continue  # the MH folder's own messages and sequences
             if path.name.startswith("."):
                 if in_maildir and not prefix and is_maildir(path):
                     # Maildir++: ".work.2026" is work/2026; its dots are separators, not characters.
@@ -110,10 +135,19 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
                 name = prefix + (encode_component(path.name),)
                 folders.append(Folder(path, name, "maildir"))
                 walk(path, name, True)
+            elif is_mh(path):
+                # nmh keeps the inbox as the folder "inbox"; sub-folders are sub-directories.
+                name = () if not prefix and path.name in INBOX_NAMES else prefix + (encode_component(path.name),)
+                folders.append(Folder(path, name, "mh"))
+                walk(path, name, False, True)
             elif path.is_dir() and not path.is_symlink():
                 walk(path, prefix + (encode_component(path.name),), False)
-            elif (reason := _why_not_mbox(path)) is not None:
-                skipped.append(Skipped(path, reason + (" (beside a Maildir's cur/new/tmp)" if in_maildir else "")))
+            elif (kind := _file_kind(path))[0] is None:
+                skipped.append(Skipped(path, kind[1] + (" (beside a Maildir's cur/new/tmp)" if in_maildir else "")))
+            elif kind[0] == "message":
+                stem = path.name[:-4] if path.name.lower().endswith(MESSAGE_SUFFIXES) else path.name
+                name = () if not prefix and stem in INBOX_NAMES else prefix + (encode_component(stem),)
+                folders.append(Folder(path, name, "message"))
             elif not prefix and path.name in INBOX_NAMES:
                 folders.append(Folder(path, (), "mbox"))
             else:
@@ -125,5 +159,7 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
 
     if is_maildir(root):
         folders.append(Folder(root, (), "maildir"))
-    walk(root, (), is_maildir(root))
+    elif is_mh(root):
+        folders.append(Folder(root, (), "mh"))
+    walk(root, (), is_maildir(root), is_mh(root))
     return sorted(folders, key=lambda f: f.components), skipped

@@ -1,0 +1,103 @@
+"""MH folders (nmh, Sylpheed, Claws Mail, exmh): a directory of message files named by number,
+sub-folders as sub-directories, and `.mh_sequences` naming message sets ("unseen: 1-3 7",
+"flagged: 2", "replied: 4"). A message is \\Seen unless it is in "unseen" (as nmh and Python's
+mailbox.MHMessage read it), \\Flagged in "flagged", \\Answered in "replied". The internal date is
+the file's mtime, as for Maildir.
+
+Also single-message files: a file that starts with header fields (a saved `.eml`, a message kept
+as a file) is one message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .message import StoredMessage
+
+SEQUENCES = ".mh_sequences"
+SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
+_NUMBER = re.compile(r"[1-9][0-9]*")
+_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+# Fields one of which every message has; a text file whose first line is "Note: ..." has none.
+_MAIL_FIELDS = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"return-path", b"sender"}
+
+
+def message_numbers(path: Path) -> list[int]:
+    return sorted(int(p.name) for p in path.iterdir() if _NUMBER.fullmatch(p.name) and p.is_file())
+
+
+def is_mh(path: Path) -> bool:
+    """A directory with .mh_sequences, or with numbered files that are messages (and no Maildir parts)."""
+    if not path.is_dir() or (path / "cur").is_dir():
+        return False
+    if (path / SEQUENCES).is_file():
+        return True
+    try:
+        numbers = message_numbers(path)
+    except OSError:
+        return False
+    if not numbers:
+        return False
+    try:
+        with (path / str(numbers[0])).open("rb") as handle:
+            return looks_like_message(handle.read(8192))
+    except OSError:
+        return False
+
+
+def looks_like_message(head: bytes) -> bool:
+    """Header fields from the first line to the blank line (or the end of what was read), one of
+    them a field every message has."""
+    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    names = set()
+    for n, line in enumerate(lines):
+        if line == b"":
+            break
+        if line[:1] in (b" ", b"\t") and n > 0:
+            continue  # a folded continuation
+        if not _FIELD.match(line):
+            return False
+        names.add(line.split(b":", 1)[0].strip().lower())
+    return bool(names & _MAIL_FIELDS)
+
+
+def read_sequences(path: Path) -> dict[str, set[int]]:
+    """name -> message numbers, from .mh_sequences ("name: 1-3 7"; lines may be continued)."""
+    out: dict[str, set[int]] = {}
+    file = path / SEQUENCES
+    if not file.is_file():
+        return out
+    text = re.sub(r"\n[ \t]+", " ", file.read_text(errors="replace"))
+    for line in text.splitlines():
+        name, sep, ranges = line.partition(":")
+        if not sep:
+            continue
+        numbers = out.setdefault(name.strip().lower(), set())
+        for part in ranges.split():
+            low, dash, high = part.partition("-")
+            if low.isdigit() and (not dash or high.isdigit()):
+                numbers.update(range(int(low), int(high or low) + 1))
+    return out
+
+
+def read_mh(path: Path) -> list[StoredMessage]:
+    """The folder's messages in number order, flags from its sequences."""
+    sequences = read_sequences(path)
+    unseen = sequences.get("unseen", set())
+    messages = []
+    for number in message_numbers(path):
+        entry = path / str(number)
+        flags = {flag for name, flag in SEQUENCE_FLAGS.items() if number in sequences.get(name, set())}
+        if number not in unseen:
+            flags.add("\\Seen")
+        date = datetime.fromtimestamp(int(entry.stat().st_mtime), timezone.utc)
+        messages.append(StoredMessage(entry.read_bytes(), frozenset(flags), date, source=f"{path.name}/{number}",
+                                      date_source="file time"))
+    return messages
+
+
+def read_message_file(path: Path) -> list[StoredMessage]:
+    """A single-message file: one message, dated by its mtime."""
+    date = datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
+    return [StoredMessage(path.read_bytes(), frozenset(), date, source=path.name, date_source="file time")]

@@ -1,0 +1,63 @@
+"""MH folders and single-message files are read, not skipped as "not an mbox" (issue 27, item 15):
+files shaped like nmh's and a mail client's, written here."""
+
+import os
+from pathlib import Path
+
+from imapwright.admin.migrate import make_plan
+from imapwright.mailstore.mh import read_sequences
+from imapwright.mailstore.tree import scan_user
+
+
+def message(n: int, subject: str) -> bytes:
+    return (f"Return-Path: <a@example.org>\nFrom: Ann <a@example.org>\nTo: bob@example.org\nSubject: {subject}\n"
+            f"Date: Tue, 0{n} Dec 2026 10:00:00 +0100\nMessage-ID: <{subject}@example.org>\n\nbody {n}\n").encode()
+
+
+def nmh_tree(root: Path) -> Path:
+    """~/Mail as nmh leaves it: inbox/ with sequences, work/ with a sub-folder, a context file."""
+    user = root / "bob"
+    for folder, count in (("inbox", 3), ("work", 1), ("work/projects", 2)):
+        (user / folder).mkdir(parents=True)
+        for n in range(1, count + 1):
+            (user / folder / str(n)).write_bytes(message(n, f"{folder.replace('/', '-')}-{n}"))
+    (user / "inbox" / ".mh_sequences").write_text("unseen: 2-3\nflagged: 1\nreplied: 1\n 3\ncur: 3\n")
+    (user / "context").write_text("Current-Folder: inbox\n")  # nmh's own file: not mail
+    return user
+
+
+def test_sequences_are_read_with_ranges_and_continued_lines(tmp_path):
+    user = nmh_tree(tmp_path)
+    assert read_sequences(user / "inbox") == {"unseen": {2, 3}, "flagged": {1}, "replied": {1, 3}, "cur": {3}}
+
+
+def test_an_nmh_tree_plans_as_folders_with_flags_from_its_sequences(tmp_path):
+    nmh_tree(tmp_path)
+    plan = make_plan(tmp_path)
+    [user] = plan.users
+    folders = {f.name: f for f in user.folders}
+    assert sorted(folders) == ["INBOX", "work", "work.projects"]
+    inbox = {m.content.split(b"Subject: ")[1].split(b"\n")[0].decode(): set(m.flags) for m in folders["INBOX"].messages}
+    assert inbox == {"inbox-1": {"\\Seen", "\\Flagged", "\\Answered"}, "inbox-2": set(), "inbox-3": {"\\Answered"}}
+    assert len(folders["work.projects"].messages) == 2
+    assert [s.path.name for s in user.skipped] == ["context"]  # said, not hidden
+    assert plan.ledger()["messages found"] == 6 and not plan.problems
+
+
+def test_single_message_files_are_one_message_each(tmp_path):
+    user = tmp_path / "cat"
+    user.mkdir()
+    (user / "saved.eml").write_bytes(message(1, "saved").replace(b"\n", b"\r\n"))
+    patch = (b"From 3f2a1c0d Mon Sep 17 00:00:00 2001\nFrom: Dev <dev@example.org>\nDate: Wed, 2 Dec 2026 "
+             b"09:00:00 +0000\nSubject: [PATCH] fix\n\n---\n a.c | 2 +-\n")
+    (user / "fix.patch").write_bytes(patch)  # git format-patch: an mbox of one message
+    (user / "notes.txt").write_bytes(b"Note: call Ann\nnot mail\n")
+    folders, skipped = scan_user(user)
+    assert [(f.name, f.kind) for f in folders] == [("fix_056patch", "mbox"), ("saved", "message")]
+    assert [s.path.name for s in skipped] == ["notes.txt"]
+    plan = make_plan(tmp_path)
+    [fix, saved] = plan.users[0].folders
+    assert len(saved.messages) == 1 and saved.messages[0].content.startswith(b"Return-Path:")
+    # git's fixed From_ date is no date: the Date: header is the internal date.
+    assert fix.messages[0].date.isoformat() == "2026-12-02T09:00:00+00:00"
+    assert os.path.basename(str(saved.folder.path)) == "saved.eml"
