@@ -131,12 +131,12 @@ def test_port_in_use_is_one_line():
 def test_migration_plan_lists_every_problem_and_exits_1(tmp_path):
     (tmp_path / "ann").mkdir()
     (tmp_path / "ann" / "INBOX").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nSubject: x\n\ncut")
-    (tmp_path / "ann" / "work").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nno header here\n\n")
+    (tmp_path / "ann" / "work").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nSubject: z\n\nalso cut")
     (tmp_path / "ann" / "ok").write_bytes(b"From a Sun Nov 29 07:44:52 2026\nSubject: y\n\nfine\n\n")
     result = run_cli("migrate", "plan", str(tmp_path))
     assert result.returncode == 1
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
-    assert len(problems) == 2 and "cut short" in problems[0] and "not mail" in problems[1]
+    assert len(problems) == 2 and all("cut short" in p for p in problems) and "/work:" in problems[1]
     assert "ann\tok\t-> ok\t1 messages" in result.stdout
     # with --on-error stop, apply refuses with the first problem, before it needs a server at all
     applied = run_cli("migrate", "apply", str(tmp_path), "--target", "imap://cyrus@127.0.0.1:9", "--on-error",

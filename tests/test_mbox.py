@@ -82,9 +82,14 @@ def test_a_file_that_is_not_an_mbox_is_refused():
         read_mbox(b"Subject: not an mbox\n", "mboxrd")
 
 
+def test_a_message_without_header_fields_is_read_as_it_is():
+    """Whether it is mail is the server's to say (Dovecot stores it, Cyrus refuses it): issue 27, item 16."""
+    [message] = read_mbox(b"From a Sun Nov 29 07:44:52 2026\nthis is no header\n\n", "mboxrd")
+    assert message.problem == "" and message.content == b"this is no header\n"
+
+
 @pytest.mark.parametrize("data,words", [
     (b"From a Sun Nov 29 07:44:52 2026\nSubject: x\n\ncut in the mid", "cut short"),
-    (b"From a Sun Nov 29 07:44:52 2026\nthis is no header\n\n", "does not start with a header"),
 ])
 def test_a_bad_message_carries_its_problem_and_the_others_are_read(data, words):
     good = b"From b Sun Nov 29 07:44:52 2026\nSubject: fine\n\nok\n\n"

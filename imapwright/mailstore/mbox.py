@@ -34,7 +34,6 @@ ZONES = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "
          "PST": -8, "PDT": -7, "WET": 0, "BST": 1, "CET": 1, "MET": 1, "CEST": 2, "MEST": 2, "EET": 2, "EEST": 3,
          "JST": 9, "IST": 5.5, "AEST": 10, "AEDT": 11, "NZST": 12}
 _MONTHS = {m: i for i, m in enumerate(("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(), 1)}
-_HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _CONTENT_LENGTH = re.compile(rb"^Content-Length:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # git format-patch writes this fixed date on every From_ line ("From <sha> Mon Sep 17 00:00:00 2001"):
@@ -152,8 +151,8 @@ def _with_content_length(content: bytes) -> bytes:
 
 def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
     """Messages of an mbox file. MboxError only for a file that is not an mbox at all; a message
-    that cannot be migrated as it is (not mail, cut short) comes back with its `problem` set, so
-    one bad message does not hide the others.
+    that cannot be migrated as it is (cut short) comes back with its `problem` set, so one bad
+    message does not hide the others. What the server makes of the rest is the server's to say.
 
     A message ends at the next From_ line that follows a blank line, or at a From_ line without
     the blank line before it when that line has a sender and a date (files some tools write; a
@@ -180,8 +179,8 @@ def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
         if stop is None:
             stop, next_start = _by_separator(data, line_end)
         raw = data[line_end:stop]
-        if raw.strip() and not _HEADER_LINE.match(raw):
-            problem = problem or "does not start with a header field: not mail"
+        # A message that does not start with a header field is still sent: Dovecot stores it as it
+        # is, Cyrus refuses it ("Message contains invalid header"), and either outcome is counted.
         if next_start == len(data) and not data.endswith(b"\n"):
             problem = problem or "the file ends inside it (no newline at the end): cut short"
         if variant in ("mboxcl", "mboxcl2"):

@@ -33,7 +33,7 @@ def _good_and_bad(users, tmp_path, content: bytes) -> tuple[str, str]:
     return first, second
 
 
-@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
+@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short")])
 def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server, users, tmp_path, content, says):
     first, second = _good_and_bad(users, tmp_path, content)
     before = {u: server_folders(server, u) for u in (first, second)}
@@ -44,7 +44,7 @@ def test_on_error_stop_refuses_the_whole_batch_before_anything_is_written(server
     assert server.admin_password not in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short"), (NOT_MAIL, "does not start with a header field")])
+@pytest.mark.parametrize("content,says", [(TRUNCATED, "cut short")])
 def test_a_bad_message_refuses_its_user_and_the_batch_goes_on(server, users, tmp_path, content, says):
     """Issue 16 observation 10: one bad message used to block every user of the batch."""
     first, second = _good_and_bad(users, tmp_path, content)
@@ -102,3 +102,24 @@ def test_dry_run_prints_the_plan_and_writes_nothing(server, users, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "s_041me" in run.stdout and "nothing written" in run.stdout
     assert server_folders(server, user) == before
+
+
+def test_a_message_without_header_fields_is_the_servers_to_take_or_refuse(server, users, tmp_path):
+    """Issue 27, item 16: not held back as "not mail". The server stores it (Dovecot) or refuses it
+    (Cyrus: "Message contains invalid header"); either way it is accounted for, and a refusal is
+    reported in the server's words like any other."""
+    first, second = _good_and_bad(users, tmp_path, NOT_MAIL)
+    report = tmp_path / "ledger.json"
+    run = _cli(server, "apply", str(tmp_path), "--report", str(report))
+    import json
+
+    ledger = json.loads(report.read_text())["ledger"]
+    assert ledger["users refused"] == [] and ledger["cannot be migrated"] == 0
+    assert ledger["stored"] + ledger["refused by the server"] == ledger["to migrate"] == 3 * len(GOOD) + 1
+    stored = server_folders(server, second)
+    if ledger["refused by the server"]:
+        assert run.returncode == 1 and f"not migrated: {second}: broken: " in run.stdout + run.stderr
+        assert stored["broken"] == []  # the folder made, its one message refused
+    else:
+        assert run.returncode == 0 and [m.content for m in stored["broken"]] == [
+            b"this is a letter, not a mailbox\r\n"]
