@@ -76,7 +76,7 @@ class SSHChannel:
     def __init__(self, login: str, host: str, port: int = 22):
         self.login, self.host, self.port = login, host, port
         self.name = f"ssh:{login}@{host}" + (f":{port}" if port != 22 else "")
-        self._control = tempfile.mkdtemp(prefix="iw-ssh-")
+        self._control = tempfile.mkdtemp(prefix="iw-ssh-", dir=_control_parent())
         _open.add(self)
 
     def _base(self) -> list[str]:
@@ -133,6 +133,14 @@ class SSHChannel:
             subprocess.run([*self._base(), "-O", "exit", self.host], capture_output=True)
         _open.discard(self)
         shutil.rmtree(self._control, ignore_errors=True)
+
+
+def _control_parent() -> str:
+    """Where the ControlMaster socket's folder goes: the temp directory, unless its path is too long
+    for a Unix socket (108 bytes, and ssh adds 17 while it binds: a long TMPDIR gave "path too long
+    for Unix domain socket"); then /tmp."""
+    parent = tempfile.gettempdir()
+    return parent if len(os.path.join(parent, "iw-ssh-xxxxxxxx", "c")) + 17 < 100 else "/tmp"
 
 
 # Every channel still open when the process ends is closed then: its ssh master ends with the

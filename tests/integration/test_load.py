@@ -44,7 +44,9 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     assert "<svg" in page and "<script" not in page
     # Generator and server CPU were sampled through the run, the server's from its container's cgroup.
     cpu = summary["cpu"]
-    assert cpu["server_measured"] and len(cpu["points"]) >= 3, cpu
+    # From the first request on (start-up is not judged); on a machine as busy as CI's, Locust's
+    # start can take most of a 5 s run's first seconds: two intervals still show both sides.
+    assert cpu["server_measured"] and len(cpu["points"]) >= 2, cpu
     assert max(p["server"] for p in cpu["points"]) > 0 and max(p["generator"] for p in cpu["points"]) > 0
     assert "Generator and server CPU" in page and isinstance(cpu["generator_bound"], bool)
 

@@ -161,11 +161,23 @@ def test_the_command_line_says_it_in_one_line(server, sshd, tmp_path):
 def test_a_command_over_ssh_leaves_no_ssh_master_and_no_control_folder(server, sshd, tmp_path):
     """Issue 27, item 10: the ControlMaster and its folder end with the command."""
     channel, env = sshd
-    private_tmp = tmp_path / "tmp"
-    private_tmp.mkdir()
+    import tempfile
+
+    private_tmp = Path(tempfile.mkdtemp(prefix="iwt", dir="/tmp"))  # short: the socket's path must fit
     run = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path / "cp"), "--target", _url(server, channel)],
                          capture_output=True, text=True, timeout=300, env={**os.environ, **env, "TMPDIR": str(private_tmp)})
     assert run.returncode == 0, run.stderr
     assert not list(private_tmp.glob("iw-ssh-*"))
     masters = subprocess.run(["pgrep", "-f", f"ControlPath={private_tmp}"], capture_output=True, text=True)
     assert masters.stdout.strip() == "", f"ssh masters still running: {masters.stdout}"
+    private_tmp.rmdir()
+
+
+def test_a_temp_directory_too_long_for_a_socket_path_still_works(server, sshd, tmp_path):
+    """Under a long TMPDIR (pytest's own folders are such) the control socket goes to /tmp."""
+    channel, env = sshd
+    deep = tmp_path / ("d" * 60)
+    deep.mkdir()
+    run = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path / "cp"), "--target", _url(server, channel)],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, **env, "TMPDIR": str(deep)})
+    assert run.returncode == 0, run.stderr
