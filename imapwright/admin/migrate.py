@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import fcntl
+import mmap
 import os
 import re
 import tempfile
@@ -35,7 +36,7 @@ from ..errors import UserError
 from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
-from ..mailstore.mbox import MboxError, MboxMessage, read_mbox, write_mbox
+from ..mailstore.mbox import FileMessage, MboxError, MboxMessage, header_block, scan_mbox, unquoted, write_mbox
 from ..mailstore.message import StoredMessage, fingerprint, parse_date, split_metadata, to_crlf, with_metadata
 from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
@@ -72,15 +73,14 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
         for folder in user.folders:
             ids: set[bytes] = set()
             for m in folder.messages:
-                mid = rewrites.message_id(m.content)
+                mid, dated = m.header_facts()  # from the header alone: a large mbox is not read again
                 if mid is None:
                     without_id += 1
                 elif mid in ids:
                     shared += 1
                 else:
                     ids.add(mid)
-                if not re.search(rb"(?im)^Date:", m.content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]):
-                    without_date += 1
+                without_date += not dated
     return {"duplicate-message-id-dropped": shared, "message-id-added": without_id, "date-added": without_date}
 
 
@@ -170,6 +170,9 @@ def _date_of(content: bytes, fallback: datetime | None) -> tuple[datetime | None
     return fallback, "file time" if fallback else ""
 
 
+RELEASE_BYTES = 32 << 20
+
+
 def read_folder(folder: Folder, variant: str) -> FolderPlan:
     """Every message of one source folder, metadata headers turned into flags; a message that
     cannot be migrated is listed with its reason. MboxError or OSError for a file that cannot be
@@ -182,17 +185,29 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
         return FolderPlan(folder, read_message_file(folder.path))
     mtime = datetime.fromtimestamp(int(folder.path.stat().st_mtime), timezone.utc)
     messages, internal, bad = [], 0, []
-    for n, raw in enumerate(read_mbox(folder.path.read_bytes(), variant), 1):
-        if raw.problem:
-            bad.append(f"{folder.path}: {raw.problem}")
-            continue
-        content, flags, pseudo = split_metadata(raw.content)
-        if pseudo and n == 1:
-            internal += 1
-            continue
-        date, date_source = (raw.date, "From_ line") if raw.date else _date_of(content, mtime)
-        messages.append(StoredMessage(content, flags, date, raw.sender, f"{folder.name}: message {n}",
-                                      date_source=date_source))
+    with folder.path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return FolderPlan(folder, [], 0, [])
+        # A memory map, scanned once; only each message's header is read now, its content when it
+        # is sent (FileMessage): a plan of a mbox of several GB keeps offsets, not bytes (#33).
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            released = 0
+            for n, span in enumerate(scan_mbox(data, variant), 1):
+                if span.problem:
+                    bad.append(f"{folder.path}: {span.problem}")
+                    continue
+                head, flags, pseudo = split_metadata(unquoted(header_block(data, span), variant))
+                if pseudo and n == 1:
+                    internal += 1
+                    continue
+                date, date_source = (span.date, "From_ line") if span.date else _date_of(head, mtime)
+                message = FileMessage(folder.path, span, variant, flags, date, f"{folder.name}: message {n}", date_source)
+                message.remember_header(head)
+                messages.append(message)
+                if span.stop - released > RELEASE_BYTES:  # what was scanned leaves this process's memory
+                    upto = span.stop - span.stop % mmap.PAGESIZE
+                    data.madvise(mmap.MADV_DONTNEED, released, upto - released)
+                    released = upto
     return FolderPlan(folder, messages, internal, bad)
 
 

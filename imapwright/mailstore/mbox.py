@@ -16,10 +16,12 @@ reading (tests/test_mbox.py shows both), hence this module.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from .message import parse_date
+from .message import StoredMessage, header_facts, parse_date, split_metadata
 
 VARIANTS = ("mboxo", "mboxrd", "mboxcl", "mboxcl2")
 # The date of a From_ line as seen in the wild: asctime ("Thu Jan  1 00:00:00 1970"), with or
@@ -116,12 +118,17 @@ def _quote(content: bytes, variant: str, undo: bool = False) -> bytes:
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
+def _at(data, pos: int, prefix: bytes) -> bool:
+    """data.startswith(prefix, pos) for bytes and for a memory map (which has no startswith)."""
+    return pos >= 0 and data[pos:pos + len(prefix)] == prefix
+
+
 def _header_end(content: bytes, start: int = 0, limit: int | None = None) -> int | None:
     """Offset (from `start`) just past the blank line ending the header block that begins at
     `start`, or None if there is none before `limit`. Searches in place: no copy of the data."""
     end = len(content) if limit is None else min(limit, len(content))
-    if content.startswith((b"\n", b"\r\n"), start, end):
-        return content.index(b"\n", start) + 1 - start
+    if _at(content, start, b"\n") or (_at(content, start, b"\r\n") and end - start >= 2):
+        return content.find(b"\n", start) + 1 - start
     match = _BLANK_LINE.search(content, start, end)
     return match.end() - start if match else None
 
@@ -158,18 +165,37 @@ def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
     the blank line before it when that line has a sender and a date (files some tools write; a
     body line "From here on..." is not a From_ line). A Content-Length header is followed (in every
     variant) when it lands exactly on the next From_ line or the end of the file."""
+    return [MboxMessage(unquoted(data[s.start:s.stop], variant), s.sender, s.date, s.offset, s.problem)
+            for s in scan_mbox(data, variant)]
+
+
+@dataclass
+class Span:
+    """Where one message of an mbox is: its From_ line at `offset`, its stored bytes
+    data[start:stop] (quoted, Content-Length still in), and what its From_ line says."""
+    offset: int
+    start: int
+    stop: int
+    sender: str
+    date: datetime | None
+    problem: str
+
+
+def scan_mbox(data, variant: str = "mboxrd") -> Iterator[Span]:
+    """The messages of an mbox (bytes, or a memory map of the file: nothing is copied but the
+    lines looked at), one at a time, in time proportional to the file. See read_mbox."""
     if variant not in VARIANTS:
         raise MboxError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
-    if not data:
-        return []
-    if not data.startswith(b"From "):
+    if not len(data):
+        return
+    if not _at(data, 0, b"From "):
         raise MboxError("not an mbox file: the first line is not a From_ line")
-    messages: list[MboxMessage] = []
-    pos = 0
-    while pos < len(data):
-        number = len(messages) + 1
+    pos, number, size = 0, 0, len(data)
+    ends_in_newline = data[size - 1:size] == b"\n"
+    while pos < size:
+        number += 1
         newline = data.find(b"\n", pos)
-        line_end = len(data) if newline < 0 else newline + 1
+        line_end = size if newline < 0 else newline + 1
         sender, date = parse_from_line(data[pos:line_end])
         stop, next_start, problem = None, None, ""
         try:
@@ -178,17 +204,52 @@ def read_mbox(data: bytes, variant: str = "mboxrd") -> list[MboxMessage]:
             problem = str(exc)
         if stop is None:
             stop, next_start = _by_separator(data, line_end)
-        raw = data[line_end:stop]
         # A message that does not start with a header field is still sent: Dovecot stores it as it
         # is, Cyrus refuses it ("Message contains invalid header"), and either outcome is counted.
-        if next_start == len(data) and not data.endswith(b"\n"):
+        if next_start == size and not ends_in_newline:
             problem = problem or "the file ends inside it (no newline at the end): cut short"
-        if variant in ("mboxcl", "mboxcl2"):
-            raw = _drop_content_length(raw)
-        messages.append(MboxMessage(_quote(raw, variant, undo=True), sender, date, pos,
-                                    f"message {number} (byte {pos}): {problem}" if problem else ""))
+        yield Span(pos, line_end, stop, sender, date, f"message {number} (byte {pos}): {problem}" if problem else "")
         pos = next_start
-    return messages
+
+
+class FileMessage(StoredMessage):
+    """A message of an mbox file, read from the file when its content is wanted (a plan of a large
+    mbox keeps offsets, not bytes: issue 33). Flags and dates were read from its header at plan
+    time; its content is the message as stored, unquoted, metadata headers left out."""
+
+    def __init__(self, path: Path, span: Span, variant: str, flags: frozenset[str], date: datetime | None,
+                 source: str, date_source: str):
+        self.path, self.start, self.stop, self.variant = path, span.start, span.stop, variant
+        self.flags, self.date, self.sender, self.source = flags, date, span.sender, source
+        self.uid, self.date_source = None, date_source
+        self._facts: tuple[bytes | None, bool] | None = None
+
+    def remember_header(self, head: bytes) -> None:
+        """What plan-time counts need of the header, kept instead of the header itself."""
+        self._facts = header_facts(head)
+
+    def header_facts(self) -> tuple[bytes | None, bool]:
+        return self._facts if self._facts is not None else super().header_facts()
+
+    @property
+    def content(self) -> bytes:
+        with self.path.open("rb") as handle:
+            handle.seek(self.start)
+            raw = handle.read(self.stop - self.start)
+        return split_metadata(unquoted(raw, self.variant))[0]
+
+
+def header_block(data, span: Span, limit: int = 256 * 1024) -> bytes:
+    """The message's header block (up to and with its blank line), or its first `limit` bytes."""
+    end = _header_end(data, span.start, min(span.stop, span.start + limit))
+    return bytes(data[span.start:span.start + end if end is not None else min(span.stop, span.start + limit)])
+
+
+def unquoted(raw: bytes, variant: str) -> bytes:
+    """A message as stored in the mbox, as it was: the added Content-Length dropped, From_ quoting undone."""
+    if variant in ("mboxcl", "mboxcl2"):
+        raw = _drop_content_length(raw)
+    return _quote(raw, variant, undo=True)
 
 
 def _by_content_length(data: bytes, start: int, number: int) -> tuple[int | None, int | None]:
@@ -204,7 +265,7 @@ def _by_content_length(data: bytes, start: int, number: int) -> tuple[int | None
     # Trust the length only if the next message (or the end of the file) follows it.
     for gap in (b"\n", b"\n\n", b""):
         after = stop + len(gap)
-        if data[stop:after] == gap and (after == len(data) or data.startswith(b"From ", after)):
+        if data[stop:after] == gap and (after == len(data) or _at(data, after, b"From ")):
             return stop, after
     return None, None
 
@@ -218,16 +279,16 @@ def _by_separator(data: bytes, start: int) -> tuple[int, int]:
             break
         line_start = found + 1
         # Looked at in place: slicing everything before `found` made reading quadratic (#33).
-        blank = found >= start and (data.startswith(b"\n", found - 1) or data.startswith(b"\n\r", found - 2))
+        blank = found >= start and (_at(data, found - 1, b"\n") or _at(data, found - 2, b"\n\r"))
         if blank:
-            return data.rindex(b"\n", 0, found) + 1, line_start
+            return data.rfind(b"\n", 0, found) + 1, line_start
         line_end = data.find(b"\n", line_start)
         if parse_from_line(data[line_start:len(data) if line_end < 0 else line_end])[1] is not None:
             return line_start, line_start
         pos = line_start
     end = len(data)
     # The writer's blank separator line after the last message is not part of it.
-    return (end - 1 if data.endswith(b"\n\n") and end - 1 >= start else end), end
+    return (end - 1 if end >= 2 and data[end - 2:end] == b"\n\n" and end - 1 >= start else end), end
 
 
 def _drop_content_length(raw: bytes) -> bytes:

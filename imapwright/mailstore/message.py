@@ -46,6 +46,15 @@ class StoredMessage:
     uid: int | None = None  # on a server
     date_source: str = ""  # where `date` came from: "From_ line", "Date header", "file time"
 
+    def header_facts(self) -> tuple[bytes | None, bool]:
+        """(its Message-ID, whether it has a Date:), from the header block."""
+        return header_facts(self.content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0])
+
+
+def header_facts(head: bytes) -> tuple[bytes | None, bool]:
+    m = re.search(rb"(?im)^Message-ID:[ \t]*(.*(?:\r?\n[ \t].*)*)", head)
+    return (m[1].strip() if m else None), re.search(rb"(?im)^Date:", head) is not None
+
 
 @dataclass(frozen=True)
 class Fingerprint:
