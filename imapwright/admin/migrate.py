@@ -192,6 +192,7 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
         # is sent (FileMessage): a plan of a mbox of several GB keeps offsets, not bytes (#33).
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             released = 0
+            shared: dict = {}  # one object for each flag set, sender and date source: many messages share them
             for n, span in enumerate(scan_mbox(data, variant), 1):
                 if span.problem:
                     bad.append(f"{folder.path}: {span.problem}")
@@ -201,7 +202,10 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
                     internal += 1
                     continue
                 date, date_source = (span.date, "From_ line") if span.date else _date_of(head, mtime)
-                message = FileMessage(folder.path, span, variant, flags, date, f"{folder.name}: message {n}", date_source)
+                flags = shared.setdefault(flags, flags)
+                span.sender = shared.setdefault(span.sender, span.sender)
+                message = FileMessage(folder.path, span, variant, flags, date, f"{folder.name}: message {n}",
+                                      shared.setdefault(date_source, date_source))
                 message.remember_header(head)
                 messages.append(message)
                 if span.stop - released > RELEASE_BYTES:  # what was scanned leaves this process's memory

@@ -217,8 +217,12 @@ class FileMessage(StoredMessage):
     mbox keeps offsets, not bytes: issue 33). Flags and dates were read from its header at plan
     time; its content is the message as stored, unquoted, metadata headers left out."""
 
+    __slots__ = ("path", "start", "stop", "variant", "_facts")
+
     def __init__(self, path: Path, span: Span, variant: str, flags: frozenset[str], date: datetime | None,
                  source: str, date_source: str):
+        # The caller shares equal flag sets, senders and folder names between messages: a plan of a
+        # million messages holds a million of these (issue 33).
         self.path, self.start, self.stop, self.variant = path, span.start, span.stop, variant
         self.flags, self.date, self.sender, self.source = flags, date, span.sender, source
         self.uid, self.date_source = None, date_source

@@ -36,7 +36,7 @@ def parse_date(text: str) -> datetime | None:
         return None
 
 
-@dataclass
+@dataclass(slots=True)  # slots: a plan of a large mbox holds one per message (issue 33)
 class StoredMessage:
     content: bytes  # without metadata headers; line ends as the source had them
     flags: frozenset[str] = frozenset()  # IMAP system flags and keywords, never \Recent
