@@ -24,18 +24,16 @@ def setup(
     for name in servers:
         lookup(name)
     say = lambda message: console.print(f"setup: {message}", markup=False)  # noqa: E731
+    if install_engine:  # docker.io for the engine, debootstrap for local base images
+        engine_setup.install(engine_setup.missing_packages(), say)
     if engine_setup.engine_answers():
         say("docker engine answers")
-    elif not install_engine:
+    elif install_engine:
+        engine_setup.start_engine(say)
+    else:
         from ..servers import engine
 
-        engine.client.cache_clear()
         engine.client()  # raises the one-line reason, with what to install
-    else:
-        engine_setup.install(engine_setup.missing_packages(), say)
-        engine_setup.start_engine(say)
-    if install_engine:
-        engine_setup.install(engine_setup.missing_packages(), say)  # debootstrap for local base images
     ensure_images(servers, say_current=True)
 
 
