@@ -61,3 +61,18 @@ def test_single_message_files_are_one_message_each(tmp_path):
     # git's fixed From_ date is no date: the Date: header is the internal date.
     assert fix.messages[0].date.isoformat() == "2026-12-02T09:00:00+00:00"
     assert os.path.basename(str(saved.folder.path)) == "saved.eml"
+
+
+def test_message_files_shaped_like_pythons_email_test_corpus_are_read(tmp_path):
+    """Found on mail written elsewhere (CPython's test_email data): MIME-only headers, and a header
+    with no blank line before the body, are messages; a one-field note is not."""
+    user = tmp_path / "dan"
+    user.mkdir()
+    (user / "mime.txt").write_bytes(b"MIME-Version: 1.0\nContent-Type: text/html\n\n<p>hi</p>\n")
+    (user / "noblank.txt").write_bytes(b"From: a@dom.ain\nTo: b@dom.ain\nSubject: x\nno separating newline here\n")
+    (user / "note.txt").write_bytes(b"Note: call Ann\nnot mail\n")
+    (user / "parts.txt").write_bytes(b"Content-Type: multipart/mixed; boundary=ABCDE\n\n--ABCDE\n")
+    folders, skipped = scan_user(user)
+    assert [(f.name, f.kind) for f in folders] == [("mime_056txt", "message"), ("noblank_056txt", "message"),
+                                                   ("parts_056txt", "message")]
+    assert [s.path.name for s in skipped] == ["note.txt"]

@@ -20,7 +20,9 @@ SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
 _NUMBER = re.compile(r"[1-9][0-9]*")
 _FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 # Fields one of which every message has; a text file whose first line is "Note: ..." has none.
-_MAIL_FIELDS = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"return-path", b"sender"}
+# MIME-only header blocks are mail too (Python's own email test corpus has several).
+_MAIL_FIELDS = {b"from", b"to", b"subject", b"date", b"message-id", b"received", b"return-path", b"sender",
+                b"mime-version", b"content-type"}
 
 
 def message_numbers(path: Path) -> list[int]:
@@ -47,19 +49,23 @@ def is_mh(path: Path) -> bool:
 
 
 def looks_like_message(head: bytes) -> bool:
-    """Header fields from the first line to the blank line (or the end of what was read), one of
-    them a field every message has."""
+    """Header fields from the first line on, at least two (or one and a blank line), one of them a
+    field mail has. The block
+    ends at the blank line, or at the first line that is no field (some mail has no blank line
+    before its body: kept as it is, for the server to judge)."""
     lines = head.replace(b"\r\n", b"\n").split(b"\n")
-    names = set()
+    names, blank = [], False
     for n, line in enumerate(lines):
         if line == b"":
+            blank = True
             break
         if line[:1] in (b" ", b"\t") and n > 0:
             continue  # a folded continuation
         if not _FIELD.match(line):
-            return False
-        names.add(line.split(b":", 1)[0].strip().lower())
-    return bool(names & _MAIL_FIELDS)
+            break
+        names.append(line.split(b":", 1)[0].strip().lower())
+    # One field is enough where a blank line ends it (a bare "Content-Type:" MIME message).
+    return (len(names) >= 2 or (len(names) == 1 and blank)) and bool(set(names) & _MAIL_FIELDS)
 
 
 def read_sequences(path: Path) -> dict[str, set[int]]:
