@@ -235,3 +235,14 @@ def test_the_terminal_headlines_the_check_that_failed_first():
     summary["checks"]["ledger"] = ledger
     summary["passed"] = True
     assert _first_failure(summary) is None
+
+
+def test_a_large_list_run_without_a_completed_reconstruct_is_not_a_measurement():
+    from imapwright.load.runner import _windows_latency, _windows_unmeasured
+
+    assert "nothing of reconstruct's effect" in _windows_unmeasured(None)
+    only_full = _windows_latency({"deliver": [(1.0, 10), (3.5, 300)], "reconstruct full list": [(3.0, 1000)]})
+    assert _windows_unmeasured(only_full).startswith("reconstruct one user never completed")
+    both = _windows_latency({"deliver": [(1.0, 10)], "reconstruct full list": [(3.0, 1000)],
+                             "reconstruct one user": [(5.0, 100)]})
+    assert _windows_unmeasured(both) == ""

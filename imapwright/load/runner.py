@@ -355,6 +355,18 @@ def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | No
     return out
 
 
+def _windows_unmeasured(latency: dict | None) -> str:
+    """Why a large-list run measured nothing of reconstruct's effect on delivery ("" if it did)."""
+    labels = ("reconstruct one user", "reconstruct full list")
+    if latency is None:
+        return "no reconstruct and no delivery completed during the run: nothing of reconstruct's effect was measured"
+    never = [label for label in labels if not latency.get(label, {}).get("runs")]
+    if never:
+        return (f"{' and '.join(never)} never completed during the run, so its effect on delivery was not "
+                "measured (a longer --duration gives it time)")
+    return ""
+
+
 def run_on_server(name: str, settings: dict[str, str], params: LoadParams, reports: Path) -> tuple[Path, dict]:
     """Start the catalogue server `name` with `settings`, run, and stop it whatever happens."""
     spec = lookup(name)
@@ -456,6 +468,9 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
             summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
                                      "seed_and_population_seconds": round(prepared_s, 1),
                                      "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
+            unmeasured = _windows_unmeasured(summary["large_list"]["latency"])
+            if unmeasured and summary["complete"]:  # what the scenario exists to measure never happened
+                summary.update(status="partial", complete=False, status_reason=unmeasured)
         cpu = summary["cpu"]
         if "capacity" in summary:
             crossed = summary["capacity"]["saturation"]["crossed"]

@@ -26,6 +26,8 @@ def client() -> docker.DockerClient:
         hint = _no_engine_hint()
         raise UserError(hint if "install one" in hint else f"{hint}: " + str(exc).splitlines()[0][:200]) from None
     return c
+
+
 def _no_engine_hint() -> str:
     """What to do about a missing engine: install one, start it, or name where it is."""
     import os
@@ -69,18 +71,35 @@ def find(label_filters: list[str], kinds: tuple[str, ...] = ("container", "volum
     return found
 
 
-def remove(item: Found) -> bool:
-    """Remove a container (forcibly) or volume; False if it was already gone."""
+def users_of_volume(name: str) -> list[str]:
+    """Names of the containers (running or not) that mount this volume."""
+    return [(c.get("Names") or ["/?"])[0].lstrip("/")
+            for c in client().api.containers(all=True, filters={"volume": name})]
+
+
+def remove(item: Found, in_use_wait: float = 10.0) -> bool:
+    """Remove a container (forcibly) or volume; False if it was already gone.
+
+    A volume whose container another process is removing at this moment (a second run's prune,
+    a test's own cleanup) is "in use" for a moment: wait for that up to `in_use_wait` seconds.
+    """
+    import time
+
     api = client().api
-    try:
-        if item.kind == "container":
-            api.remove_container(item.id, force=True, v=False)
-        else:
-            api.remove_volume(item.id, force=True)
-        return True
-    except docker.errors.NotFound:
-        return False
-    except docker.errors.APIError as exc:
-        if "is already in progress" in str(exc) or "No such" in str(exc):
+    deadline = time.monotonic() + in_use_wait
+    while True:
+        try:
+            if item.kind == "container":
+                api.remove_container(item.id, force=True, v=False)
+            else:
+                api.remove_volume(item.id, force=True)
+            return True
+        except docker.errors.NotFound:
             return False
-        raise
+        except docker.errors.APIError as exc:
+            if "is already in progress" in str(exc) or "No such" in str(exc):
+                return False
+            if item.kind == "volume" and "in use" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.25)
+                continue
+            raise

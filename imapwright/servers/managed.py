@@ -250,14 +250,22 @@ def prune(detached: bool = False) -> tuple[int, int]:
     """Remove what runs that died left behind (their owner is gone); with `detached`, also the
     servers of `servers start`. A live run's containers are never touched."""
     removed = {"container": 0, "volume": 0}
-    for item in sorted(engine.find([engine.LABEL_MANAGED]), key=lambda i: i.kind):
+    for item in sorted(engine.find([engine.LABEL_MANAGED]), key=lambda i: i.kind):  # containers first
         if ownership.is_detached(item):
             if not detached:
                 continue
         elif ownership.owner_alive(item):
             continue
-        if engine.remove(item):
-            removed[item.kind] += 1
+        # A volume is data: one that a container still mounts (a live run's upgrade reuses the
+        # volume an earlier server made) is not a leftover, whoever created it.
+        if item.kind == "volume" and engine.users_of_volume(item.id):
+            continue
+        try:
+            if engine.remove(item):
+                removed[item.kind] += 1
+        except docker.errors.APIError as exc:  # taken into use since it was listed: not a leftover
+            if "in use" not in str(exc):
+                raise
     return removed["container"], removed["volume"]
 
 

@@ -123,7 +123,9 @@ def test_large_list_runs_reconstruct_while_delivering_with_two_workers(server, t
     _, summary = run(server, tmp_path, "large-list", users=3, duration=12, mailboxes=300, workers=2)
     rows = by_name(summary)
     for name in ("ADMIN reconstruct one user", "ADMIN reconstruct full list", "IMAP LIST", "LMTP deliver"):
-        assert rows[name]["requests"] > 0 and rows[name]["failures"] == 0, name
+        row = rows.get(name, {"requests": 0, "failures": 0})
+        assert row["requests"] > 0 and row["failures"] == 0, (name, summary["status_reason"], sorted(rows),
+                                                              summary["exceptions"], summary.get("workers"))
     latency = summary["large_list"]["latency"]
     assert latency["reconstruct full list"]["runs"] > 0
     assert summary["passed"], summary["checks"]
