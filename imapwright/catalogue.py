@@ -47,6 +47,29 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
 
 
+_BOUND = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*)\s*$")
+_COMPARE = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+            "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def version_bound(text: str) -> tuple[str, tuple[int, ...]]:
+    """">=3.6" -> (">=", (3, 6)); ValueError when it is not a bound."""
+    m = _BOUND.match(text)
+    if not m:
+        raise ValueError(f"bad version bound {text!r}: expected e.g. '>=3.6' or '<2.4'")
+    return m.group(1), version_tuple(m.group(2))
+
+
+def version_meets(version: tuple[int, ...], op: str, bound: tuple[int, ...]) -> bool:
+    """Compared on as many parts as the bound names: 3.6.1 == 3.6, and 3.6.1 < 3.10."""
+    return _COMPARE[op](version[: len(bound)], bound)
+
+
+def version_in(bounds: str, version: tuple[int, ...]) -> bool:
+    """Whether `version` meets every bound of "">=3.6,<3.12"" (an empty text: any version)."""
+    return all(version_meets(version, *version_bound(b)) for b in bounds.split(",") if b.strip())
+
+
 CATALOGUE: dict[str, ServerSpec] = {
     s.name: s
     for s in (

@@ -117,3 +117,23 @@ def test_throughput_over_time_shows_what_completed_each_second_beside_locusts_ro
     assert done and all(value == 100 for _t, value in done)
     rolling = rate["Locust's requests/s (average of the last 10 s)"]
     assert rolling[5][1] == 50  # the lag the plot now shows beside the real figure
+
+
+def test_server_health_counts_each_logged_line_once_per_server_with_its_test():
+    crash = "2026-12-06T14:50:52.199687+00:00 vm cyrus/master[1]: process type:SERVICE pid:42 signaled to death by signal 11"
+    lines = json.dumps([["crash", crash]])
+    records = [
+        CheckRecord("s/t.py::a[cyrus:3.6]", "s/t.py::a", "cyrus:3.6", "failed", 0.1,
+                    properties={"server_health": "1 crash: " + crash, "server_health_lines": lines}),
+        # the same line again on the teardown record of the same test: counted once
+        CheckRecord("s/t.py::a[cyrus:3.6]", "s/t.py::a", "cyrus:3.6", "error", 0.1,
+                    properties={"server_health_lines": lines}),
+        CheckRecord("s/t.py::b[cyrus:3.6]", "s/t.py::b", "cyrus:3.6", "passed", 0.1,
+                    properties={"server_health": "clean"}),
+    ]
+    summary = summarize(records, "run1", {}, "t0", "t1", 1)
+    assert summary["server_health"]["cyrus:3.6"]["counts"] == {"crash": 1}
+    assert summary["server_health"]["cyrus:3.6"]["lines"] == [
+        {"kind": "crash", "line": crash, "test": "s/t.py::a", "outcome": "failed"}]
+    page = html.render(summary)
+    assert "Server health" in page and "signaled to death" in page and "1 crash line(s) in its log" in page

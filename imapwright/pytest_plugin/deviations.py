@@ -23,10 +23,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..catalogue import version_in
 from ..errors import UserError
 from ..resources import fixture
-from .requirements import parse as parse_requirement
-
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,7 @@ class CheckNoise:
 
 
 def _version_matches(entry_family: str, versions: str, family: str, version: tuple[int, ...]) -> bool:
-    if family != entry_family:
-        return False
-    return not versions or all(
-        parse_requirement(f"{family}{bound.strip()}").unmet(family, version, frozenset()) is None
-        for bound in versions.split(",")
-    )
+    return family == entry_family and version_in(versions, version)
 
 
 class DeviationError(ValueError):

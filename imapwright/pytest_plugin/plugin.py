@@ -17,10 +17,12 @@ import pytest
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import ServerError, UserError
 from ..params import key_values
-from ..resources import shipped_root
+from ..resources import fixture, shipped_root
+from ..servers.log_gate import load_noise as load_log_noise
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES, spec_features
 from . import deviations as deviations_mod
+from . import log_gate as log_gate_mod
 from .completeness import Completeness
 from .pool import TARGET, ServerPool
 from .requirements import parse as parse_requirement
@@ -50,9 +52,16 @@ class State:
                                                  else deviations_mod.load_all())
         except deviations_mod.DeviationError as exc:
             raise pytest.UsageError(str(exc)) from None
+        self.log_gate = config.getoption("log_gate")
+        self.log_watches = log_gate_mod.Watches()
+        try:
+            self.log_noise = load_log_noise(Path(directory) if directory else fixture("deviations"))
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
         self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")),
                                config.getoption("target_version"),
-                               lambda h: deviations_mod.refuse_unknown_version(h, self.deviations, self.check_noise),
+                               lambda h: deviations_mod.refuse_unknown_version(
+                                   h, self.deviations, [*self.check_noise, *self.log_noise]),
                                insecure=config.getoption("insecure"))
 
 
@@ -102,6 +111,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only the checks that change nothing on the server (for a production server)")
     group.addoption("--no-consistency-check", action="store_true",
                     help="skip the quota/reconstruct check after each test")
+    group.addoption("--log-gate", choices=log_gate_mod.MODES, default="fail",
+                    help="server log lines of a crash, a database error, an assertion or a sanitizer in a "
+                         "test's window: fail the test (default), only report them, or do not read them")
     group.addoption("--imapwright-report", metavar="DIR",
                     help="write summary.json and index.html of this run into DIR")
     group.addoption("--run-id", default="", help="name of this run in its report")
@@ -120,6 +132,8 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, _terminate_like_interrupt)
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
+    config.addinivalue_line("markers", "provokes(*classes, reason): the test makes the server log lines of these "
+                                       "log-gate classes (crash, error, assertion, sanitizer) on purpose")
     config.addinivalue_line("markers", "xdist_group(name): run in one pytest-xdist worker (set per server)")
     config.stash[_STATE] = State(config)
     if hasattr(config, "workerinput"):
@@ -345,16 +359,37 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    result = yield
-    # In the manner of Cassandane: after a passing test, the server's own repair tools must find
-    # nothing to fix for the users the test touched.
-    factory = getattr(item, "funcargs", {}).get("users")
     state = _state(item.config)
-    if isinstance(factory, UserFactory) and factory.created and state.check_consistency \
-            and "exec" in factory.server.features:
-        problems = _real_problems(state, factory.server, [u.name for u in factory.created])
-        if problems:
-            raise AssertionError("consistency check after the test found problems:\n  " + "\n  ".join(problems))
+    try:
+        result = yield
+    except pytest.skip.Exception:
+        # A test that skips part-way may have made the server crash before it did: judged.
+        log_gate_mod.after_call(item, state, _test_id(item), item.stash[STARTED], passed=True)
+        raise
+    except BaseException:
+        # The test is red already: its server lines are read (and reported), not judged again.
+        log_gate_mod.after_call(item, state, _test_id(item), item.stash[STARTED], passed=False)
+        raise
+    # In the manner of Cassandane: after a passing test, the server's own repair tools must find
+    # nothing to fix for the users the test touched, and its log must show no crash or error.
+    factory = getattr(item, "funcargs", {}).get("users")
+    try:
+        if isinstance(factory, UserFactory) and factory.created and state.check_consistency \
+                and "exec" in factory.server.features:
+            problems = _real_problems(state, factory.server, [u.name for u in factory.created])
+            if problems:
+                raise AssertionError("consistency check after the test found problems:\n  " + "\n  ".join(problems))
+    except BaseException:
+        log_gate_mod.after_call(item, state, _test_id(item), item.stash[STARTED], passed=False)
+        raise
+    log_gate_mod.after_call(item, state, _test_id(item), item.stash[STARTED], passed=True)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem):
+    result = yield  # fixtures are torn down: what they made the server log is in the window
+    log_gate_mod.after_teardown(item, _state(item.config), _test_id(item), item.stash[STARTED])
     return result
 
 

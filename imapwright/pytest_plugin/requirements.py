@@ -8,15 +8,12 @@ requirement (the test is about that family).
 
 from __future__ import annotations
 
-import operator
 import re
 from dataclasses import dataclass
 
-from ..catalogue import version_tuple
+from ..catalogue import version_meets, version_tuple
 from ..servers.families import FAMILIES as SERVER_FAMILIES
 
-_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
-        "!=": operator.ne}
 _SPEC = re.compile(r"^\s*([a-z][a-z0-9_-]*)\s*(?:(>=|<=|==|!=|>|<)\s*([0-9][0-9.]*))?\s*$")
 FAMILIES = tuple(SERVER_FAMILIES)  # the families the harness knows (servers/families.py)
 
@@ -34,7 +31,7 @@ class Requirement:
                 return f"needs {self}"
             if self.op and not version:
                 return f"needs {self}, server version unknown (state it with --target-version)"
-            if self.op and not _OPS[self.op](version[: len(self.version)], self.version):
+            if self.op and not version_meets(version, self.op, self.version):
                 return f"needs {self}, server is {'.'.join(map(str, version))}"
             return None
         return None if self.name in features else f"needs server feature '{self.name}'"

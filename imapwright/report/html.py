@@ -24,8 +24,10 @@ def headline(summary: dict) -> str:
     parts = []
     for name, counts in sorted(summary["per_server"].items()):
         bad = counts.get("failed", 0) + counts.get("error", 0)
+        logged = summary.get("server_health", {}).get(name, {}).get("counts", {})
         parts.append(f"{name}: {counts.get('passed', 0)} passed, {bad} failed, {counts.get('deviation', 0)} "
-                     f"deviations, {counts.get('skipped', 0)} skipped")
+                     f"deviations, {counts.get('skipped', 0)} skipped"
+                     + "".join(f", {n} {kind} line(s) in its log" for kind, n in sorted(logged.items())))
     extra = ""
     if not summary.get("complete", True):
         extra = (f"<p><b>This run is not complete</b>: {escape(summary.get('status_reason', ''))}; "
@@ -88,6 +90,15 @@ def render(summary: dict) -> str:
                              f"<td class='{entry['outcome']}'>{escape(entry['cell'])}</td>")
             out.append(f"<tr><td>{escape(row)}</td>{''.join(cells)}</tr>")
         out.append("</table>")
+    health = {name: h for name, h in summary.get("server_health", {}).items() if h["lines"]}
+    if health:
+        out.append("<h2>Server health: crashes and errors in the servers' logs</h2>")
+        for name, h in sorted(health.items()):
+            counts = ", ".join(f"{n} {kind}" for kind, n in sorted(h["counts"].items()))
+            out.append(f"<h3>{escape(name)}: {escape(counts)}</h3>")
+            out.append(table(["class", "test", "outcome", "log line"],
+                             [[x["kind"], x["test"], x["outcome"], x["line"]] for x in h["lines"]],
+                             [x["outcome"] for x in h["lines"]]))
     problems = [c for c in checks if c["outcome"] in ("failed", "error")]
     if problems:
         out.append("<h2>Failures</h2>")

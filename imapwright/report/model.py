@@ -75,6 +75,7 @@ def summarize(records: list[CheckRecord], run_id: str, servers: dict[str, str], 
         for name in sorted({r.server for r in records if r.server})
     }
     failed = counts["failed"] + counts["error"]
+    health = server_health(records)
     verdict = ("PASS" if not failed else "FAIL") if run["status"] == "complete" else run["status"].upper()
     return {
         "run_id": run_id, "started": started, "finished": finished, "exit_status": exit_status,
@@ -82,8 +83,28 @@ def summarize(records: list[CheckRecord], run_id: str, servers: dict[str, str], 
         "complete": run["status"] == "complete",
         "servers": servers, "counts": counts, "per_server": per_server,
         "tables": outcome_tables(records),
+        "server_health": health,
         "checks": [asdict(r) for r in records],
     }
+
+
+def server_health(records: list[CheckRecord]) -> dict[str, dict]:
+    """Per server: the log gate's lines by class, with the test each came with (a line read after
+    a test's call and again after its teardown is counted once)."""
+    out: dict[str, dict] = {}
+    for r in records:
+        try:
+            lines = json.loads(r.properties.get("server_health_lines", "[]"))
+        except ValueError:
+            continue
+        entry = out.setdefault(r.server, {"counts": {}, "lines": []})
+        seen = {(line["kind"], line["line"]) for line in entry["lines"]}
+        for kind, raw in lines:
+            if (kind, raw) in seen:
+                continue
+            entry["counts"][kind] = entry["counts"].get(kind, 0) + 1
+            entry["lines"].append({"kind": kind, "line": raw, "test": r.test, "outcome": r.outcome})
+    return out
 
 
 def outcome_tables(records: list[CheckRecord]) -> dict[str, dict[str, dict[str, dict]]]:

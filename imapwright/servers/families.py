@@ -38,6 +38,9 @@ class Family:
     bad_login_marker = ""
     # Shell command printing the server's own account of its version (identify.from_tool_output).
     version_command = ""
+    # Log lines that mean the server is unwell, by class (servers/log_gate.py), matched on the
+    # message in order: the first class that matches names the line.
+    log_classes: tuple[tuple[str, str], ...] = ()
 
     def settings_text(self, options: dict[str, object]) -> str:
         raise NotImplementedError
@@ -165,6 +168,13 @@ class Family:
             return sorted(n[len("user."):] for n in list_names(admin, "user.%"))
 
 
+# Every family: glibc's assert(), and the reports of GCC/Clang sanitizers (ASan, UBSan, LSan, ...).
+_COMMON_LOG_CLASSES = (
+    ("sanitizer", r"(Address|Leak|Memory|Thread|UndefinedBehavior)Sanitizer|: runtime error: "),
+    ("assertion", r"[Aa]ssertion [`'\"].*[\"'] failed|assertion failed"),
+)
+
+
 def _fmt(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -181,6 +191,12 @@ class Cyrus(Family):
     features = frozenset({"exec", "files", "lmtp", "partitions", "restart", "logs", "anonymous", "sieve", "mailbox-list", "spool-copy",
                           "quota-roots", "quota-repair"})
     bad_login_marker = "badlogin"
+    # master(8) logs a child's death ("process type:imap path:... pid:N signaled to death by
+    # signal 11 (Segmentation fault)", and the service "terminated abnormally"); fatal() logs
+    # "Fatal error: ..."; the database layer logs DBERROR, file operations IOERROR.
+    log_classes = (*_COMMON_LOG_CLASSES,
+                   ("crash", r"signaled to death|terminated abnormally|core dumped|[Ff]atal error"),
+                   ("error", r"\bDBERROR\b|\bIOERROR\b"))
     bin = "/usr/lib/cyrus/bin"
     # The master binary's name and place differ by distribution (Debian renames it cyrmaster).
     version_command = ("for m in /usr/sbin/cyrmaster /usr/lib/cyrus/bin/master /usr/libexec/cyrus-imapd/master "
@@ -377,6 +393,11 @@ class Dovecot(Family):
     spool_user = "vmail"  # mail_uid in the image's configuration
     features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"
+    # Dovecot's log levels: "Panic:" (an assertion, then abort), "Fatal:" (the process exits),
+    # the master's "child N killed with signal 11"; "Error:" is its error level.
+    log_classes = (*_COMMON_LOG_CLASSES,
+                   ("crash", r"\bPanic: |\bFatal: |killed with signal|core dumped"),
+                   ("error", r"\bError: "))
     version_command = "dovecot --version"
     required_tools = ("doveadm", "doveconf", "dovecot")
     users_dir = f"{DATA}/users"  # one passwd-file per user

@@ -1,0 +1,188 @@
+"""The log gate: a server's log lines that mean it is unwell (a process killed by a signal, a
+database or I/O error, a failed assertion, a sanitizer report) fail whatever caused them.
+
+As Cassandane does after every test. The server family says which lines belong to which class
+(`Family.log_classes`); lines a version prints in normal operation are data, `[[log_noise]]` in
+fixtures/deviations/<family>.toml, each with a reason and a reference, scoped to server versions
+and to tests or kinds of run; a test that provokes such lines on purpose says so with
+`@pytest.mark.provokes("error", reason=...)`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from ..catalogue import version_bound, version_in
+from ..errors import UserError
+from . import logs
+from .families import FAMILIES
+
+CLASSES = {  # class -> what the report calls it
+    "crash": "process killed by a signal or ended by a fatal error",
+    "error": "database or I/O error",
+    "assertion": "failed assertion",
+    "sanitizer": "sanitizer report",
+}
+RUN_KINDS = ("test", "load", "upgrade", "migration", "recovery")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # a key of CLASSES
+    line: logs.LogLine
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.line.raw}"
+
+
+def classify(family: str, lines: list[logs.LogLine]) -> list[Finding]:
+    """The lines of these that the family's classes call trouble, in order (first class wins)."""
+    classes = [(kind, re.compile(pattern)) for kind, pattern in FAMILIES[family].log_classes]
+    found = []
+    for line in lines:
+        for kind, pattern in classes:
+            if pattern.search(line.message):
+                found.append(Finding(kind, line))
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class LogNoise:
+    """Lines a server version logs in normal operation although nothing is wrong."""
+
+    family: str
+    pattern: str
+    reason: str
+    reference: str
+    versions: str = ""
+    tests: tuple[str, ...] = ()  # test ids or fnmatch patterns; empty: every test
+    runs: tuple[str, ...] = RUN_KINDS  # kinds of run it applies to
+    kinds: tuple[str, ...] = tuple(CLASSES)  # classes of line it may hide
+
+    @property
+    def key(self) -> str:
+        return f"{self.family}: {self.pattern}" + (f" ({self.versions})" if self.versions else "")
+
+    def in_scope(self, family: str, version: tuple[int, ...], run: str, test: str = "") -> bool:
+        if family != self.family or run not in self.runs or not version_in(self.versions, version):
+            return False
+        return run != "test" or not self.tests or any(fnmatch.fnmatchcase(test, t) for t in self.tests)
+
+    def hides(self, finding: Finding) -> bool:
+        return finding.kind in self.kinds and re.search(self.pattern, finding.line.message) is not None
+
+
+def load_noise(directory: Path) -> list[LogNoise]:
+    """Every `[[log_noise]]` entry of the <family>.toml files in `directory`."""
+    found = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{path}: {exc}") from None
+        for i, e in enumerate(data.get("log_noise", [])):
+            where = f"{path}: log_noise #{i + 1}"
+            missing = {"pattern", "reason", "reference"} - e.keys()
+            if missing:
+                raise UserError(f"{where} lacks {', '.join(sorted(missing))}")
+            unknown = e.keys() - {"pattern", "reason", "reference", "versions", "tests", "runs", "kinds"}
+            if unknown:
+                raise UserError(f"{where}: unknown key {', '.join(sorted(unknown))}")
+            try:
+                re.compile(e["pattern"])
+                for bound in e.get("versions", "").split(","):
+                    if bound.strip():
+                        version_bound(bound)
+            except (re.error, ValueError) as exc:
+                raise UserError(f"{where}: {exc}") from None
+            for key, allowed in (("runs", RUN_KINDS), ("kinds", tuple(CLASSES))):
+                bad = set(e.get(key, ())) - set(allowed)
+                if bad:
+                    raise UserError(f"{where}: {key} {sorted(bad)}: known are {', '.join(allowed)}")
+            found.append(LogNoise(path.stem, e["pattern"], e["reason"], e["reference"], e.get("versions", ""),
+                                  tuple(e.get("tests", ())),
+                                  # an entry about some tests is about test runs, unless it says more
+                                  tuple(e.get("runs", ("test",) if e.get("tests") else RUN_KINDS)),
+                                  tuple(e.get("kinds", tuple(CLASSES)))))
+    return found
+
+
+@dataclass
+class Judgement:
+    """What the gate made of one window of log lines."""
+
+    failing: list[Finding] = field(default_factory=list)
+    listed: list[tuple[Finding, LogNoise]] = field(default_factory=list)  # hidden by a noise entry
+    provoked: list[tuple[Finding, str]] = field(default_factory=list)  # allowed by the test: its reason
+
+    @property
+    def clean(self) -> bool:
+        return not self.failing
+
+    def extend(self, other: Judgement) -> None:
+        self.failing += other.failing
+        self.listed += other.listed
+        self.provoked += other.provoked
+
+    def summary(self) -> str:
+        """One line for a report: "clean", or the classes and the first failing line."""
+        if not self.failing:
+            extra = [f"{len(self.listed)} listed"] if self.listed else []
+            extra += [f"{len(self.provoked)} provoked by the test"] if self.provoked else []
+            return "clean" + (f" ({', '.join(extra)})" if extra else "")
+        counts: dict[str, int] = {}
+        for f in self.failing:
+            counts[f.kind] = counts.get(f.kind, 0) + 1
+        kinds = ", ".join(f"{n} {k}" for k, n in counts.items())
+        return f"{kinds}: {self.failing[0].line.raw}"
+
+    def message(self, what: str) -> str:
+        lines = [f"server log {what}: {len(self.failing)} line(s) the log gate fails"]
+        lines += [f"  {f}" for f in self.failing[:20]]
+        if len(self.failing) > 20:
+            lines.append(f"  ... and {len(self.failing) - 20} more")
+        lines.append("  (lines a server logs in normal operation are listed as [[log_noise]] in "
+                     "fixtures/deviations/<family>.toml with a reason and a reference)")
+        return "\n".join(lines)
+
+
+def judge(family: str, version: tuple[int, ...], lines: list[logs.LogLine], noise: list[LogNoise],
+          run: str, test: str = "", provoked: dict[str, str] | None = None) -> Judgement:
+    """Classify `lines` and set aside what noise entries in scope and the test's own `provoked`
+    classes (class -> reason) allow."""
+    scoped = [n for n in noise if n.in_scope(family, version, run, test)]
+    out = Judgement()
+    for finding in classify(family, lines):
+        entry = next((n for n in scoped if n.hides(finding)), None)
+        if entry is not None:
+            out.listed.append((finding, entry))
+        elif provoked and finding.kind in provoked:
+            out.provoked.append((finding, provoked[finding.kind]))
+        else:
+            out.failing.append(finding)
+    return out
+
+
+class LogWatch:
+    """A server's log read as it grows, each line once (the gate reads after a test's call and
+    again after its teardown; a line syslog writes late is read the next time)."""
+
+    def __init__(self, server, since: datetime | None):
+        self.server = server
+        self.since = since  # None: from the log's first line
+        self._edge: set[str] = set()  # lines already read that carry the time `since`
+
+    def new_lines(self) -> list[logs.LogLine]:
+        lines = self.server.logs(since=self.since)
+        fresh = [line for line in lines if not (line.time == self.since and line.raw in self._edge)]
+        if lines:
+            last = max(line.time for line in lines)
+            self._edge = {line.raw for line in lines if line.time == last} | (self._edge if last == self.since else set())
+            self.since = last
+        return fresh
