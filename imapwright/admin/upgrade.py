@@ -25,6 +25,7 @@ from ..catalogue import ServerSpec
 from ..errors import ServerError, UserError
 from ..resources import fixture
 from ..report.compare import conformance_changes, read_run
+from ..servers import log_gate
 from ..servers.logs import trouble, trouble_tail
 from ..stores.snapshot import Snapshot, differences, store_snapshot
 from ..stores.store import StoreSize, populate_store, store_problems
@@ -154,10 +155,14 @@ class UpgradeResult:
     prerequisite: str = ""
     reference: str = ""
     failed: str = ""  # the stage that could not complete ("" when the upgrade ran to the end)
+    # The log gate over each server's part (servers/log_gate.py): a crash or database error
+    # while FROM made the store, or while TO started on it and ran the steps, fails the upgrade.
+    server_health: dict[str, dict] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
-        return not self.failed and not self.findings and not self.problems and all(s.ok for s in self.steps)
+        return not self.failed and not self.findings and not self.problems and all(s.ok for s in self.steps) \
+            and all(h["clean"] for h in self.server_health.values())
 
     def as_dict(self) -> dict:
         return {**asdict(self), "from": self.from_, "passed": self.passed}
@@ -217,6 +222,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             return result
         result.counts = _counts(before)
         result.problems += [f"{from_spec.name} before the upgrade: {p}" for p in store_problems(old, store, before)]
+        result.server_health[from_spec.name] = log_gate.server_health(old, started, "upgrade")
         old.stop(keep_data=True)
         progress(f"starting {to_spec.name} on the same data", None, None)
         since = datetime.now(UTC)
@@ -243,6 +249,7 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         return result
     finally:
         if new is not None:
+            result.server_health[to_spec.name] = log_gate.server_health(new, since, "upgrade")
             new.stop()
         old.stop()  # the volume carries FROM's labels: removed with it
 

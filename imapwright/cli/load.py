@@ -146,6 +146,9 @@ def _first_failure(summary: dict) -> str | None:
                 f"{led['extra_count']} unacknowledged")
     if checks.get("consistency_count"):
         return f"{checks['consistency_count']} consistency problems"
+    health = summary.get("server_log", {}).get("health", {})
+    if not health.get("clean", True):
+        return f"the server's log: {health['summary']}"
     return None if summary["passed"] else "see the report"
 
 

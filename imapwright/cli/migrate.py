@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
+from ..servers import log_gate
 from .app import Interrupt, migrate_app, TARGET_FORM, TARGET_HELP, connect
 
 
@@ -137,6 +139,7 @@ def migrate_apply(
     server = connect(target)
     _print_method_effects(plan, method)
     Interrupt.note("a re-run of the same migration adds only what is missing")
+    started = datetime.now(UTC)
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
         batch = apply_all(server, plan, method, on_error, progress=lambda n: bar.advance(task, n),
@@ -144,9 +147,15 @@ def migrate_apply(
     for line in batch.failed:
         typer.echo(f"not migrated: {line}")
     _print_ledger(batch.ledger)
+    # A crash or database error on the server while it took the mail fails the migration too.
+    health = log_gate.server_health(server, started, "migration")
+    typer.echo(f"server log\t{health['summary']}")
+    for kind, line in health["lines"][:20]:
+        typer.echo(f"server log\t[{kind}] {line}")
     if report is not None:
-        write_atomic(report, json.dumps({"ledger": batch.ledger, "users": batch.users}, indent=1) + "\n")
-    if batch.failed:
+        write_atomic(report, json.dumps({"ledger": batch.ledger, "users": batch.users, "server_health": health},
+                                        indent=1) + "\n")
+    if batch.failed or not health["clean"]:
         raise typer.Exit(1)
 
 

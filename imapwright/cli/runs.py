@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as escape_markup
 
 from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
@@ -73,6 +74,9 @@ def upgrade(
         console.print(f"[red]problem[/]: {p}")
     for e in result.stale:
         console.print(f"[red]expected difference did not occur[/]: {e['kind']} {e['value']!r}")
+    for name, health in result.server_health.items():
+        mark = "[red]server log[/]" if not health["clean"] else "server log"
+        console.print(f"{mark} {name}: {escape_markup(health['summary'])}", highlight=False)
     if summary.get("conformance"):
         for c in summary["conformance"]["changes"]:
             console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")

@@ -32,6 +32,7 @@ from ..resources import loadtests_dir
 from ..servers import ports
 from ..servers.managed import start_server
 from ..servers.handle import ServerHandle
+from ..servers import log_gate
 from ..servers.logs import trouble, trouble_tail
 from . import ledger as ledger_mod
 from . import results
@@ -481,7 +482,9 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         summary["server_log"] = _server_log(server, started, finished, out)
         # An exception in scenario code means the load was not what it claims to be; a partial run
         # is not a pass whatever it measured.
-        summary["passed"] = checks["passed"] and not summary["exceptions"] and summary["complete"]
+        # A crash or database error in the server's log fails the run however its figures look.
+        summary["passed"] = checks["passed"] and not summary["exceptions"] and summary["complete"] \
+            and summary["server_log"]["health"]["clean"]
         text = json.dumps(summary, indent=1) + "\n"
         (out / "summary.json").write_text(text)
         summary = json.loads(text)  # the caller sees exactly what was written
@@ -520,11 +523,12 @@ def unchecked_server(why: str) -> dict:
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:
     """The server's log lines of the run's window, to server.log, and the error-looking ones."""
     if "logs" not in server.features:
-        return {"lines": 0, "errors": []}
+        return {"lines": 0, "errors": [], "health": log_gate.unchecked("the server's log cannot be read")}
     try:
         lines = server.logs(since, until)
     except Exception as exc:  # the run's figures stand without its log
-        return {"lines": 0, "errors": [f"log not read: {exc}"]}
+        return {"lines": 0, "errors": [f"log not read: {exc}"], "health": log_gate.unchecked(f"log not read: {exc}")}
     (out / "server.log").write_text("".join(f"{line.raw}\n" for line in lines))
     errors = [line.raw for line in trouble(lines)]
-    return {"lines": len(lines), "errors": errors[-50:], "error_count": len(errors)}
+    return {"lines": len(lines), "errors": errors[-50:], "error_count": len(errors),
+            "health": log_gate.health(server.family_name, server.version_tuple, lines, "load")}

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pytest
 
+from ..catalogue import version_tuple
 from ..servers import log_gate
 from ..servers.handle import ServerHandle
 
@@ -119,3 +120,39 @@ def after_teardown(item: pytest.Item, state, test_id: str, started: datetime) ->
     if judged is not None and not judged.clean and not item.stash.get(CALL_FAILED, True) \
             and state.log_gate == "fail":
         raise AssertionError(judged.message("at the test's end (written after the call was checked)"))
+
+
+class NoiseUse:
+    """On the controller: which [[log_noise]] entries hid a line in this run, and which were in
+    scope of tests that ran yet hid nothing (the server may no longer log it: the list stays true
+    only if someone looks)."""
+
+    def __init__(self, noise: list[log_gate.LogNoise]):
+        self.noise = noise
+        self.used: set[str] = set()
+        self.in_scope: set[str] = set()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":  # its properties are the test's last word
+            return
+        props = dict(report.user_properties)
+        if "server_health" not in props or not props.get("server_family"):
+            return  # the gate did not read this test's window
+        self.used.update(v for k, v in report.user_properties if k == "log_noise_used")
+        version = version_tuple(str(props.get("server_version", "")))
+        for entry in self.noise:
+            if entry.in_scope(props["server_family"], version, "test", props.get("test_id", "")):
+                self.in_scope.add(entry.key)
+
+    def unused(self) -> list[str]:
+        return sorted(self.in_scope - self.used)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        unused = self.unused()
+        if unused:
+            terminalreporter.section("log noise entries that hid nothing")
+            terminalreporter.write_line(f"{len(unused)} [[log_noise]] entries were in scope of tests that ran and "
+                                        "matched no line; if the server no longer logs them, remove them:")
+            for key in unused:
+                terminalreporter.write_line(f"  {key}")

@@ -141,10 +141,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Completeness(config), "imapwright-completeness")
         config.pluginmanager.register(StableIds(config.stash[_STATE].names), "imapwright-stable-ids")
+        noise_use = log_gate_mod.NoiseUse(config.stash[_STATE].log_noise)
+        config.pluginmanager.register(noise_use, "imapwright-log-noise")
     report_dir = config.getoption("imapwright_report")
     if report_dir and not hasattr(config, "workerinput"):  # xdist workers send reports to the controller
         run_id = config.getoption("run_id") or Path(report_dir).name
-        config.pluginmanager.register(ReportWriter(Path(report_dir), run_id), "imapwright-report")
+        config.pluginmanager.register(ReportWriter(Path(report_dir), run_id,
+                                                   lambda: {"unused_log_noise": noise_use.unused()}),
+                                      "imapwright-report")
 
 
 _STATE = pytest.StashKey[State]()

@@ -178,6 +178,13 @@ def render_load(summary: dict) -> str:
     if summary.get("large_list"):
         out.append(large_list_section(summary["large_list"], None))
     log = summary.get("server_log", {})
+    health = log.get("health")
+    if health and health.get("lines"):
+        out.append(f"<h2 class='failed'>Server health: {escape(health['summary'])}</h2>"
+                   + table(["class", "log line"], health["lines"]))
+    elif health:
+        out.append(f"<p>Server health (crashes, database errors, assertions, sanitizers in its log): "
+                   f"{escape(health['summary'])}</p>")
     if log.get("errors"):
         out.append(f"<h2>Server log: {log.get('error_count', 0)} error lines of {log['lines']}</h2>"
                    f"<pre>{escape(chr(10).join(log['errors']))}</pre>")

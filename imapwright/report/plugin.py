@@ -13,8 +13,9 @@ from .model import CheckRecord, record_from_report, summarize, write_atomic, wri
 
 
 class ReportWriter:
-    def __init__(self, directory: Path, run_id: str):
+    def __init__(self, directory: Path, run_id: str, extra=None):
         self.directory = directory
+        self.extra = extra or dict  # more the summary should say (other plugins' findings)
         self.run_id = run_id
         self.records: list[CheckRecord] = []
         self.versions: dict[str, str] = {}
@@ -35,5 +36,6 @@ class ReportWriter:
         summary = summarize(self.records, self.run_id, self.versions, self.started,
                             datetime.now(UTC).isoformat(timespec="seconds"), int(exitstatus),
                             completeness.status(session.config))
+        summary.update(self.extra())
         write_json(self.directory / "summary.json", summary)
         write_atomic(self.directory / "index.html", html.render(summary))

@@ -23,6 +23,13 @@ def render_upgrade(summary: dict) -> str:
         out.append(f"<p class='deviation'>Prerequisite: {escape(r['prerequisite'])}</p>")
     if r["failed"]:
         out.append(f"<p class='failed'>The upgrade stopped at: {escape(r['failed'])}</p>")
+    for name, health in r.get("server_health", {}).items():
+        if health.get("lines"):
+            out.append(f"<h2 class='failed'>Server health of {escape(name)}: {escape(health['summary'])}</h2>"
+                       f"<pre>{escape(chr(10).join(f'[{k}] {line}' for k, line in health['lines']))}</pre>")
+        else:
+            out.append(f"<p>Server health of {escape(name)} (crashes, database errors, assertions, "
+                       f"sanitizers in its log): {escape(health['summary'])}</p>")
     if r.get("problems"):
         out.append(f"<h2 class='failed'>Problems outside the comparison</h2><pre>{escape(chr(10).join(r['problems']))}</pre>")
     if r["counts"]:

@@ -152,6 +152,40 @@ class Judgement:
         return "\n".join(lines)
 
 
+def health(family: str, version: tuple[int, ...], lines: list[logs.LogLine], run: str,
+           noise: list[LogNoise] | None = None) -> dict:
+    """The gate over a whole run's window (load, upgrade, migration, recovery): what its report
+    carries; "clean" False fails the run's verdict."""
+    if noise is None:
+        from ..resources import fixture
+
+        noise = load_noise(fixture("deviations"))
+    judged = judge(family, version, lines, noise, run)
+    counts: dict[str, int] = {}
+    for f in judged.failing:
+        counts[f.kind] = counts.get(f.kind, 0) + 1
+    return {"checked": True, "clean": judged.clean, "summary": judged.summary(), "counts": counts,
+            "lines": [[f.kind, f.line.raw] for f in judged.failing][:100],
+            "listed": [[f.line.raw, entry.key] for f, entry in judged.listed][:100]}
+
+
+def unchecked(why: str) -> dict:
+    """A run whose server log could not be read: said, never taken for clean."""
+    return {"checked": False, "clean": True, "summary": f"not checked: {why}", "counts": {}, "lines": [],
+            "listed": []}
+
+
+def server_health(server, since: datetime, run: str, until: datetime | None = None) -> dict:
+    """health() of `server`'s log lines from `since` (to `until`)."""
+    if "logs" not in server.features:
+        return unchecked("the server's log cannot be read (a target without an exec channel)")
+    try:
+        lines = server.logs(since, until)
+    except Exception as exc:  # noqa: BLE001 - the run's own result stands; the report says why
+        return unchecked(f"log not read: {exc}")
+    return health(server.family_name, server.version_tuple, lines, run)
+
+
 def judge(family: str, version: tuple[int, ...], lines: list[logs.LogLine], noise: list[LogNoise],
           run: str, test: str = "", provoked: dict[str, str] | None = None) -> Judgement:
     """Classify `lines` and set aside what noise entries in scope and the test's own `provoked`

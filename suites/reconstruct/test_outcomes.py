@@ -51,6 +51,8 @@ def _cell(o):
 
 
 @pytest.mark.parametrize("fault", ALL)
+@pytest.mark.provokes("error", reason="the test damages the mailbox's files on disk: the server and reconstruct "
+                                     "report the damage as I/O errors (a crash still fails it)")
 def test_repair_after_fault(server, users, fault: Fault, record_property, consistency):
     box = populate(server, users)
     before = box.view()

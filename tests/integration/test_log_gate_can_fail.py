@@ -84,3 +84,20 @@ def test_a_crash_and_a_database_error_fail_tests_whose_own_checks_pass(server, t
     assert " crash" in health["test_a_session_process_is_killed_in_the_middle[target]"]
     summary = json.loads((report / "summary.json").read_text())
     assert summary["server_health"]["target"]["counts"]["error"] == 1
+
+
+@pytest.mark.requires("cyrus", "exec", "logs")
+@pytest.mark.provokes("sanitizer", reason="writes a sanitizer report where a sanitized build writes one")
+def test_a_sanitized_builds_report_reaches_the_log_the_gate_reads(server):
+    """A build from `scripts/candidate-debs --from-source --sanitize address,undefined` writes its
+    reports to ASAN_OPTIONS' log_path; the image copies them into the server log as they appear."""
+    from datetime import UTC, datetime
+
+    from imapwright.servers import log_gate
+
+    since = datetime.now(UTC)
+    report = "==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 (imapwright self-test)"
+    assert server.exec(["sh", "-c", f"printf '%s\\n' '{report}' >> /var/log/imapwright/sanitizer/report.4242"],
+                       user="cyrus").exit_code == 0
+    lines = server.wait_for_log("imapwright self-test", since=since, timeout=10)
+    assert [f.kind for f in log_gate.classify(server.family_name, lines)] == ["sanitizer"], lines
