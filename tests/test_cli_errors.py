@@ -47,6 +47,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
      "--password-file /nonexistent/dir/pw: folder /nonexistent/dir does not exist"),
     (["run", "health", "--reports", "/proc/reports"], None, "--reports /proc/reports: /proc is not writable"),
     (["run", "health", "--deviations", "/nonexistent/devs"], None, "--deviations /nonexistent/devs: no such folder"),
+    (["run", "health", "--log-gate", "sometimes"], None, "--log-gate 'sometimes': one of fail, report, off"),
     (["load-worker", "--master", "garbage"], None, "--master 'garbage': expected HOST:PORT"),
     (["run", "health", "--target", "imaps://cyrus@127.0.0.1:9"], {"IMAPWRIGHT_TARGET_PASSWORD": "x"},
      "target 127.0.0.1:9 unreachable: Connection refused"),
@@ -354,3 +355,12 @@ def test_a_worker_without_a_master_says_where_it_waits_and_gives_up_or_stops_cle
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == "imapwright: interrupted"
+
+
+def test_a_malformed_log_noise_entry_is_one_line_before_any_test(tmp_path):
+    (tmp_path / "cyrus.toml").write_text('[[log_noise]]\npattern = "("\nreason = "r"\nreference = "x"\n')
+    result = run_cli("run", "health", "--deviations", str(tmp_path), "--reports", str(tmp_path / "r"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"imapwright: error: {tmp_path}/cyrus.toml: log_noise #1: missing ), "
+                                     "unterminated subpattern at position 0")
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())

@@ -196,6 +196,9 @@ def run(
     server_option: Annotated[list[str], typer.Option("--server-option", "-o",
                                                      help="server setting KEY=VALUE for started servers")] = [],
     workers: Annotated[int, typer.Option(help="parallel pytest workers (one server per worker); 0 = auto")] = 0,
+    log_gate: Annotated[str, typer.Option(help="a crash, database error, assertion or sanitizer line in the "
+                                               "server's log during a test: fail it (fail), only report it "
+                                               "(report), or do not read the log (off)")] = "fail",
     reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
     pytest_args: Annotated[list[str], typer.Option("--pytest-arg", help="extra pytest argument, repeatable")] = [],
 ) -> None:
@@ -223,6 +226,13 @@ def run(
         known = load_all(deviations)  # a malformed list: one line before any test
     except DeviationError as exc:
         raise UserError(str(exc)) from None
+    from ..pytest_plugin.log_gate import MODES
+    from ..resources import fixture
+    from ..servers.log_gate import load_noise
+
+    if log_gate not in MODES:
+        raise UserError(f"--log-gate {log_gate!r}: one of {', '.join(MODES)}")
+    noise = load_noise(deviations or fixture("deviations"))
     if target:
         from ..pytest_plugin.deviations import refuse_unknown_version
         from ..servers.target import connect_target
@@ -230,7 +240,7 @@ def run(
         # A wrong address or password, or a version the deviations need and nobody knows: one
         # clear line before any test.
         handle = connect_target(target, target_version, insecure)
-        refuse_unknown_version(handle, *known)
+        refuse_unknown_version(handle, known[0], [*known[1], *noise])
         console.print(f"target: {handle.family_name} {handle.version} (version from {handle.version_source})")
     ensure_images(names)
     run_id = params_mod.run_id()
@@ -255,6 +265,7 @@ def run(
         args.append("--allow-destructive")
     if read_only:
         args.append("--read-only")
+    args += ["--log-gate", log_gate]
     for key, value in params_mod.key_values(server_option, "--server-option").items():
         args += ["--server-option", f"{key}={value}"]
     count = workers or min(len(names) + bool(target), os.cpu_count() or 1)

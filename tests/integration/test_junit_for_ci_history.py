@@ -1,5 +1,5 @@
 """junit.xml as CI history reads it (junitparser, not pytest's own writer): test ids that do not
-change with the number of servers, server/version/deviation properties on every test case, and a
+change with the number of servers, server/version/deviation/server_health properties on every test case, and a
 failure's server log lines in its system-out."""
 
 import subprocess
@@ -45,6 +45,7 @@ def test_junit_ids_properties_and_server_log(tmp_path):
         assert props["server"] in ("cyrus:3.6", "dovecot:2.3"), name
         assert props["server_version"].split(".")[0] in ("3", "2"), (name, props)
         assert props["deviation"] == "none"
+        assert props["server_health"] == "clean", (name, props)  # the log gate read every test's window
     failed = both["test_fails_after_a_bad_login[cyrus:3.6]"]
     assert not failed.is_passed
     assert "badlogin" in (failed.system_out or "")  # Cyrus's log line for the refused login
