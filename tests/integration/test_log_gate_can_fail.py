@@ -13,6 +13,10 @@ import pytest
 from imapwright.servers.target import PASSWORD_ENV, format_target
 
 INNER = '''
+import time
+
+import pytest
+
 # What each family writes for a database error (the lines the real servers log, marked as ours).
 DATABASE_ERROR = {
     "cyrus": ("cyrus/imap", "DBERROR: opening /var/lib/cyrus/mailboxes.db: cyrusdb error (imapwright self-test)"),
@@ -34,6 +38,17 @@ def test_a_database_error_is_logged(server):
     assert server.exec(["logger", "-t", tag, text], user="root").exit_code == 0
     with server.admin_imap() as client:
         assert client.noop()
+
+
+@pytest.fixture
+def crash_in_teardown(server):
+    yield
+    assert server.exec(["pkill", "-SEGV", "-n", "-x", "imapd|imap"], user="root").exit_code == 0
+    time.sleep(0.5)  # the rest of a teardown (removing users...): the master logs the death meanwhile
+
+
+def test_a_fixture_kills_a_session_process_at_its_end(server, admin_imap, crash_in_teardown):
+    assert admin_imap.noop()
 
 
 def test_nothing_goes_wrong(server):
@@ -76,6 +91,11 @@ def test_a_crash_and_a_database_error_fail_tests_whose_own_checks_pass(server, t
         dberror["message"], dberror
     assert "[crash]" not in dberror["message"]  # the crash belongs to the test that caused it
     assert clean["outcome"] == "passed", clean
+    # A crash in a fixture's teardown: the test's call passed, its teardown is the error.
+    at_end = [c for c in json.loads((report / "summary.json").read_text())["checks"]
+              if c["test"].endswith("test_a_fixture_kills_a_session_process_at_its_end")]
+    assert [c["outcome"] for c in at_end] == ["passed", "error"], at_end
+    assert "at the test's end" in at_end[1]["message"] and "[crash]" in at_end[1]["message"]
     # junit.xml: every test says how the server's log looked
     health = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}.get("server_health")
               for case in ET.parse(junit).iter("testcase")}
