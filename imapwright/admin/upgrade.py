@@ -181,77 +181,120 @@ def run_upgrade(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
     the harness's own trouble (no docker, no image). `pair`: steps other than the file's.
     `observe(stage, server, store)`: called at "before" (the store made, FROM running) and "after"
     (TO running, the steps done), before the harness's own snapshots of those moments."""
+    return run_path([from_spec, to_spec], size, progress, [pair] if pair else None, observe).hops[0]
+
+
+@dataclass
+class PathResult:
+    """An upgrade release by release on one mailstore: one UpgradeResult per hop (each compares
+    the snapshot after it with the one before it) and the whole path, first snapshot against last,
+    every hop's expected differences applied (what the first store had that the last lacks)."""
+
+    servers: list[str]
+    hops: list[UpgradeResult]
+    end_to_end: dict = field(default_factory=dict)  # findings, explained, stale; empty if a hop stopped
+
+    @property
+    def passed(self) -> bool:
+        return all(h.passed for h in self.hops) and len(self.hops) == len(self.servers) - 1 \
+            and bool(self.end_to_end) and not self.end_to_end["findings"]
+
+    def as_dict(self) -> dict:
+        return {"servers": self.servers, "hops": [h.as_dict() for h in self.hops], "end_to_end": self.end_to_end,
+                "passed": self.passed}
+
+
+def run_path(specs: list[ServerSpec], size: StoreSize,
+             progress: Callable[[str, int | None, int | None], None] = lambda *_: None,
+             pairs: list[Pair] | None = None,
+             observe: Callable[[str, object, object], None] = lambda *_: None) -> PathResult:
+    """Populate a store on the first server, then upgrade it in place to each next one in turn,
+    each hop with its pair's documented steps and a snapshot after it. A hop that cannot complete
+    ends the path there (the hops after it are not run: the report says where it stopped)."""
     from ..servers.managed import start_server
 
-    pair = pair or find_pair(from_spec.name, to_spec.name)
-    result = UpgradeResult(from_spec.name, to_spec.name, size=asdict(size), prerequisite=pair.prerequisite,
-                           reference=pair.reference)
+    pairs = pairs or [find_pair(a.name, b.name) for a, b in zip(specs, specs[1:])]
+    hops = [UpgradeResult(a.name, b.name, size=asdict(size), prerequisite=p.prerequisite, reference=p.reference)
+            for a, b, p in zip(specs, specs[1:], pairs)]
+    path = PathResult([s.name for s in specs], hops)
 
-    def timed(stage: str, fn):
+    def timed(hop: UpgradeResult, stage: str, fn):
         start = time.perf_counter()
         try:
             return fn()
         finally:
-            result.timings[stage] = round(time.perf_counter() - start, 2)
+            hop.timings[stage] = round(time.perf_counter() - start, 2)
 
-    progress(f"starting {from_spec.name}", None, None)
+    first, hop = specs[0], hops[0]
+    progress(f"starting {first.name}", None, None)
     started = datetime.now(UTC)
-    old = timed(f"start {from_spec.name}", lambda: start_server(from_spec))
-    new = None
+    origin = timed(hop, f"start {first.name}", lambda: start_server(first))
+    running, since = origin, started
     try:
-        result.versions[from_spec.name] = old.version
+        hop.versions[first.name] = origin.version
         done = [0]
 
         def advance(n: int) -> None:
             done[0] += n
             progress("populating", done[0], size.users)
         try:
-            store = timed("populate", lambda: populate_store(old, size, progress=advance))
-            result.store_notes = store.skipped
+            store = timed(hop, "populate", lambda: populate_store(origin, size, progress=advance))
+            hop.store_notes = store.skipped
             # Fresh processes before the first snapshot: it shows what FROM keeps on disk, not
             # what its running processes hold in memory (Dovecot caches its shared-mailbox dict).
-            if "restart" in old.features:
-                timed(f"restart {from_spec.name}", old.restart)
-            observe("before", old, store)
+            if "restart" in origin.features:
+                timed(hop, f"restart {first.name}", origin.restart)
+            observe("before", origin, store)
             progress("snapshot before", None, None)
-            before = timed("snapshot before", lambda: store_snapshot(old, store.accounts, notes=result.store_notes))
+            before = timed(hop, "snapshot before", lambda: store_snapshot(origin, store.accounts,
+                                                                         notes=hop.store_notes))
         except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
-            result.failed = "populate"
-            result.problems.append(f"{from_spec.name}: {type(exc).__name__}: {exc}")
-            result.problems += [f"{from_spec.name} log: {line}" for line in trouble_tail(old, started)]
-            return result
-        result.counts = _counts(before)
-        result.problems += [f"{from_spec.name} before the upgrade: {p}" for p in store_problems(old, store, before)]
-        result.server_health[from_spec.name] = log_gate.server_health(old, started, "upgrade")
-        old.stop(keep_data=True)
-        progress(f"starting {to_spec.name} on the same data", None, None)
-        since = datetime.now(UTC)
-        try:
-            new = timed(f"start {to_spec.name}", lambda: start_server(to_spec, volume=old.volume_name))
-        except ServerError as exc:
-            result.failed = f"start {to_spec.name}"
-            result.findings.append(f"{to_spec.name} did not start on {from_spec.name}'s data: {exc}")
-            return result
-        result.versions[to_spec.name] = new.version
-        for step in pair.steps:
-            progress(step.name, None, None)
-            result.steps.append(run_step(new, step, since))
-        observe("after", new, store)
-        progress("snapshot after", None, None)
-        try:
-            after = timed("snapshot after", lambda: store_snapshot(new, store.accounts, notes=result.store_notes))
-        except Exception as exc:  # the new server cannot show the store: a finding, with its words
-            result.failed = "snapshot after"
-            result.findings.append(f"the store could not be read after the upgrade: {type(exc).__name__}: {exc}")
-            return result
-        classified = classify(before, after, pair.expected)
-        result.findings, result.explained, result.stale = classified.findings, classified.explained, classified.stale
-        return result
+            hop.failed = "populate"
+            hop.problems.append(f"{first.name}: {type(exc).__name__}: {exc}")
+            hop.problems += [f"{first.name} log: {line}" for line in trouble_tail(origin, started)]
+            return path
+        hop.problems += [f"{first.name} before the upgrade: {p}" for p in store_problems(origin, store, before)]
+        first_snapshot = previous = before
+        for i, (hop, pair, to_spec) in enumerate(zip(hops, pairs, specs[1:])):
+            from_name = specs[i].name
+            hop.counts = _counts(previous)
+            hop.versions.setdefault(from_name, running.version)
+            hop.server_health[from_name] = log_gate.server_health(running, since, "upgrade")
+            running.stop(keep_data=True)
+            progress(f"starting {to_spec.name} on the same data", None, None)
+            since = datetime.now(UTC)
+            try:
+                new = timed(hop, f"start {to_spec.name}", lambda: start_server(to_spec, volume=origin.volume_name))
+            except ServerError as exc:
+                hop.failed = f"start {to_spec.name}"
+                hop.findings.append(f"{to_spec.name} did not start on {from_name}'s data: {exc}")
+                return path
+            running = new
+            hop.versions[to_spec.name] = new.version
+            for step in pair.steps:
+                progress(step.name, None, None)
+                hop.steps.append(run_step(new, step, since))
+            observe("after", new, store)
+            progress("snapshot after", None, None)
+            try:
+                after = timed(hop, "snapshot after", lambda: store_snapshot(new, store.accounts, notes=hop.store_notes))
+            except Exception as exc:  # the new server cannot show the store: a finding, with its words
+                hop.failed = "snapshot after"
+                hop.findings.append(f"the store could not be read after the upgrade: {type(exc).__name__}: {exc}")
+                hop.server_health[to_spec.name] = log_gate.server_health(new, since, "upgrade")
+                return path
+            classified = classify(previous, after, pair.expected)
+            hop.findings, hop.explained, hop.stale = classified.findings, classified.explained, classified.stale
+            hop.server_health[to_spec.name] = log_gate.server_health(new, since, "upgrade")
+            since = datetime.now(UTC)  # the next hop reads this server's lines from here to its stop
+            previous = after
+        whole = classify(first_snapshot, previous, tuple(e for p in pairs for e in p.expected))
+        path.end_to_end = {"findings": whole.findings, "explained": whole.explained, "stale": whole.stale}
+        return path
     finally:
-        if new is not None:
-            result.server_health[to_spec.name] = log_gate.server_health(new, since, "upgrade")
-            new.stop()
-        old.stop()  # the volume carries FROM's labels: removed with it
+        if running is not origin:
+            running.stop()
+        origin.stop()  # the volume carries the first server's labels: removed with it
 
 
 def run_step(server, step: Step, since: datetime) -> StepResult:

@@ -20,23 +20,31 @@ from .app import REPORTS_ENV, REPORTS_HELP, Interrupt, app, default_reports, ens
 @app.command("upgrade")
 def upgrade(
     from_: Annotated[str, typer.Argument(metavar="FROM", help="catalogue server holding the store first, e.g. cyrus:3.6")],
-    to: Annotated[str, typer.Argument(help="catalogue server it is upgraded to in place, e.g. cyrus:3.10")],
+    to: Annotated[list[str], typer.Argument(metavar="TO...", help="catalogue server(s) it is upgraded to in place, in "
+                                                                "order, e.g. cyrus:3.10 (or the whole Debian path: "
+                                                                "cyrus:3.6 cyrus:3.10 cyrus:3.12)")],
     size: Annotated[str, typer.Option(help="store size: ci (12 accounts) or full (300 accounts)")] = "full",
     users: Annotated[int | None, typer.Option(help="accounts (overrides --size)")] = None,
     messages: Annotated[int | None, typer.Option(help="messages per account (overrides --size)")] = None,
-    suites: Annotated[str, typer.Option(help="conformance suites to run on both versions, comma-separated ('' for none)")] = "health",
+    suites: Annotated[str, typer.Option(help="conformance suites to run on the first and the last version, "
+                                             "comma-separated ('' for none)")] = "health",
     reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
 ) -> None:
-    """Populate a store on FROM, upgrade it in place to TO with the documented steps, compare."""
+    """Populate a store on FROM, upgrade it in place to TO (hop by hop through each TO given) with
+    the documented steps, compare after each hop and end to end."""
     import json
 
     from ..stores.store import StoreSize
-    from ..admin.upgrade import conformance_both, find_pair, run_upgrade
+    from ..admin.upgrade import conformance_both, find_pair, run_path
     from ..report.model import write_atomic
     from ..report.upgrade_html import render_upgrade
 
-    from_spec, to_spec = lookup(from_), lookup(to)
-    find_pair(from_, to)
+    names = [from_, *to]
+    specs = [lookup(name) for name in names]
+    if len(set(names)) < len(names):
+        raise UserError(f"each version once: {' -> '.join(names)}")
+    for a, b in zip(names, names[1:]):
+        find_pair(a, b)
     params_mod.output_folder(reports, "--reports")
     if size not in ("ci", "full"):
         raise UserError(f"--size {size!r}: ci or full")
@@ -46,42 +54,65 @@ def upgrade(
         raise UserError("--users must be at least 3 (accounts share with their neighbours) and --messages at least 1")
     suite_names = [s for s in suites.split(",") if s.strip()]
     paths = suite_paths(suite_names) if suite_names else []
-    ensure_images([from_, to])
-    run_id = params_mod.run_id(f"upgrade-{from_.replace(':', '')}-{to.replace(':', '')}")
+    ensure_images(names)
+    run_id = params_mod.run_id("upgrade-" + "-".join(n.replace(":", "") for n in names))
     out = reports / run_id
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     with build_progress() as bar_for:
-        bar = bar_for(f"{from_}->{to}")
-        result = run_upgrade(from_spec, to_spec, store_size, progress=bar)
-    summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
+        bar = bar_for(" -> ".join(names))
+        path = run_path(specs, store_size, progress=bar)
+    summary = {"kind": "upgrade", "run_id": run_id, "started": started}
+    if len(specs) == 2:
+        summary["result"] = path.hops[0].as_dict()
+    else:
+        summary["path"] = path.as_dict()
     if paths:
-        summary["conformance"] = conformance_both(paths, [from_, to], out / "conformance")
+        summary["conformance"] = conformance_both(paths, [names[0], names[-1]], out / "conformance")
     summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
     write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
     write_atomic(out / "index.html", render_upgrade(summary))
-    Interrupt.written(0 if result.passed else 1)
-    for s in result.steps:
-        console.print(f"{'[green]ok[/]' if s.ok else '[red]FAILED[/]'} {s.name} ({s.seconds:.1f} s)")
-    console.print(f"store: {', '.join(f'{v} {k}' for k, v in result.counts.items())}")
-    console.print(f"timings: {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}")
-    for e in result.explained[:5]:
-        console.print(f"expected: {e['difference']}")
-    if len(result.explained) > 5:
-        console.print(f"expected: ... {len(result.explained) - 5} more (see the report)")
-    for f in result.findings[:20]:
-        console.print(f"[red]finding[/]: {f}")
-    for p in result.problems[:20]:
-        console.print(f"[red]problem[/]: {p}")
-    for e in result.stale:
-        console.print(f"[red]expected difference did not occur[/]: {e['kind']} {e['value']!r}")
-    for name, health in result.server_health.items():
-        mark = "[red]server log[/]" if not health["clean"] else "server log"
-        console.print(f"{mark} {name}: {escape_markup(health['summary'])}", highlight=False)
+    passed = path.passed if len(specs) > 2 else path.hops[0].passed
+    Interrupt.written(0 if passed else 1)
+    for hop in path.hops:
+        if len(specs) > 2:
+            console.print(f"[bold]{hop.from_} -> {hop.to}[/]: {'passed' if hop.passed else '[red]FAILED[/]'}")
+        _print_hop(hop)
+    if len(specs) > 2:
+        if len(path.hops) < len(specs) - 1 or not path.end_to_end:
+            console.print(f"[red]the path stopped at {escape_markup(path.hops[-1].to)}[/]: the hops after it did not run")
+        else:
+            whole = path.end_to_end
+            console.print(f"end to end {names[0]} -> {names[-1]}: {len(whole['findings'])} findings, "
+                          f"{len(whole['explained'])} expected differences")
+            for f in whole["findings"][:20]:
+                console.print(f"[red]finding end to end[/]: {escape_markup(f)}")
     if summary.get("conformance"):
         for c in summary["conformance"]["changes"]:
             console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")
-    console.print(f"verdict: {'[green]passed[/]' if result.passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
-    raise typer.Exit(0 if result.passed else 1)
+    console.print(f"verdict: {'[green]passed[/]' if passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
+    raise typer.Exit(0 if passed else 1)
+
+
+def _print_hop(result) -> None:
+    for s in result.steps:
+        console.print(f"{'[green]ok[/]' if s.ok else '[red]FAILED[/]'} {escape_markup(s.name)} ({s.seconds:.1f} s)")
+    console.print(f"store: {', '.join(f'{v} {k}' for k, v in result.counts.items())}")
+    console.print(f"timings: {', '.join(f'{k} {v:.1f} s' for k, v in result.timings.items())}")
+    if result.prerequisite:
+        console.print(f"prerequisite: {escape_markup(result.prerequisite)}")
+    for e in result.explained[:5]:
+        console.print(f"expected: {escape_markup(e['difference'])}")
+    if len(result.explained) > 5:
+        console.print(f"expected: ... {len(result.explained) - 5} more (see the report)")
+    for f in result.findings[:20]:
+        console.print(f"[red]finding[/]: {escape_markup(f)}")
+    for p in result.problems[:20]:
+        console.print(f"[red]problem[/]: {escape_markup(p)}")
+    for e in result.stale:
+        console.print(f"[red]expected difference did not occur[/]: {e['kind']} {escape_markup(repr(e['value']))}")
+    for name, health in result.server_health.items():
+        mark = "[red]server log[/]" if not health["clean"] else "server log"
+        console.print(f"{mark} {name}: {escape_markup(health['summary'])}", highlight=False)
 
 
 @app.command("compare")
