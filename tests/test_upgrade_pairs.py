@@ -80,3 +80,20 @@ def test_a_step_no_upgrade_guide_names_carries_its_measurement_into_the_report()
                            "result": result.as_dict()})
     assert "Why: Measured (benchmarks/dovecot_acl_rebuild.py" in page
     assert page.count("Why: ") == 1  # steps from the guides say only where they come from
+
+
+def test_a_path_that_stopped_says_where_and_has_no_end_to_end_verdict():
+    from imapwright.admin.upgrade import PathResult, UpgradeResult
+    from imapwright.report.upgrade_html import render_upgrade
+
+    done = UpgradeResult("cyrus:3.2", "cyrus:3.6", versions={"cyrus:3.2": "3.2.6", "cyrus:3.6": "3.6.1"})
+    stopped = UpgradeResult("cyrus:3.6", "cyrus:3.10", failed="start cyrus:3.10",
+                            findings=["cyrus:3.10 did not start on cyrus:3.6's data: exit 75"])
+    path = PathResult(["cyrus:3.2", "cyrus:3.6", "cyrus:3.10", "cyrus:3.12"], [done, stopped])
+    assert done.passed and not stopped.passed and not path.passed
+    page = render_upgrade({"kind": "upgrade", "run_id": "r", "started": "s", "finished": "f",
+                           "path": path.as_dict()})
+    assert "The path stopped at cyrus:3.10" in page and "no end-to-end comparison" in page
+    assert "stopped at start cyrus:3.10" in page and "did not start on cyrus:3.6&#x27;s data" in page
+    whole = PathResult(["cyrus:3.2", "cyrus:3.6"], [done], {"findings": ["u1: quota"], "explained": [], "stale": []})
+    assert not whole.passed  # every hop clean, but the first store and the last differ

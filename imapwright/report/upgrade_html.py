@@ -20,6 +20,11 @@ def render_upgrade(summary: dict) -> str:
            f"<h1>Upgrade {escape(r['from'] + ' -> ' + r['to'])}: <span class='{verdict}'>{verdict}</span></h1>",
            f"<p>Run {escape(summary['run_id'])}, {escape(summary['started'])} to {escape(summary['finished'])}.</p>"]
     out += hop_body(r, "h2")
+    return _close(out, summary)
+
+
+def _close(out: list[str], summary: dict) -> str:
+    """Both versions' conformance side by side when suites ran, and the page's end."""
     conformance = summary.get("conformance")
     if conformance:
         out.append(conformance_matrix(conformance["runs"]))
@@ -69,11 +74,7 @@ def render_path(summary: dict) -> str:
                    f"<span class='{'passed' if h['passed'] else 'failed'}'>{'passed' if h['passed'] else 'failed'}"
                    "</span></h2>")
         out += hop_body(h, "h3")
-    conformance = summary.get("conformance")
-    if conformance:
-        out.append(conformance_matrix(conformance["runs"]))
-    out.append("</body></html>")
-    return "\n".join(out)
+    return _close(out, summary)
 
 
 def hop_body(r: dict, h: str) -> list[str]:

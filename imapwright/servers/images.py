@@ -174,7 +174,16 @@ if [ ! -s install.list ]; then
   exit 1
 fi
 # --force-confold: an admin's configuration (here the image's) is kept, as on upgrade.
-dpkg -i --force-confold $(cat install.list)
+if ! dpkg -i --force-confold $(cat install.list); then
+  # New dependencies (a sanitized build needs libasan and libubsan): from the archive, as apt does.
+  apt-get -qq -o Acquire::Check-Valid-Until=false update
+  apt-get -y -qq -f install --no-install-recommends -o Dpkg::Options::=--force-confold
+fi
+for f in $(cat install.list); do  # apt -f may resolve by removing: each package must be there, as given
+  p=$(dpkg-deb -f "$f" Package); v=$(dpkg-deb -f "$f" Version)
+  [ "$(dpkg-query -W -f='${Status} ${Version}' "$p")" = "install ok installed $v" ] || {
+    echo "$f: not installed ($p $v): $(dpkg-query -W -f='${Status} ${Version}' "$p" 2>&1)" >&2; exit 1; }
+done
 cp install.list /etc/imapwright/debs-installed
 cp skipped.list /etc/imapwright/debs-left-out
 cd / && rm -rf /tmp/imapwright-debs
