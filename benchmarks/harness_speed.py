@@ -1,7 +1,7 @@
 """Speed of the harness itself, printed as medians next to their targets (issue: foundation).
 
   start   container start to first successful admin login, image already built   target <= 2 s
-  test    per-test overhead of isolation (fresh user) and the consistency check,
+  test    per-test overhead of isolation (fresh user), the consistency check and the log gate,
           measured side by side with the same test body without them, interleaved  target <= 150 ms
   build   rebuild of a server image from a cached base image, no layer cache      target <= 60 s
 
@@ -22,6 +22,7 @@ from rich.table import Table
 from imapwright.catalogue import lookup
 from imapwright.errors import UserError
 from imapwright.pytest_plugin.users import UserFactory
+from imapwright.servers import log_gate
 from imapwright.servers.images import build, ensure_image
 from imapwright.servers.managed import start_server
 
@@ -41,10 +42,11 @@ def bench_start(spec, count: int, progress: Progress) -> list[float]:
 
 
 def bench_test_overhead(spec, count: int, progress: Progress) -> tuple[list[float], list[float]]:
-    """Same body (admin connection, NOOP) with and without isolation + check, interleaved."""
+    """Same body (admin connection, NOOP) with and without isolation + check + log gate, interleaved."""
     server = start_server(spec)
     task = progress.add_task("per-test overhead", total=count)
     bare, isolated = [], []
+    watch = log_gate.LogWatch(server, None)
     try:
         for _ in range(count):
             t0 = time.perf_counter()
@@ -58,6 +60,11 @@ def bench_test_overhead(spec, count: int, progress: Progress) -> tuple[list[floa
             with server.admin_imap() as admin:
                 admin.noop()
             problems = server.consistency_problems([u.name for u in factory.created])
+            # The log gate as the plugin runs it: after the call (with its settle) and after teardown.
+            watch.sync()
+            for _ in range(2):
+                judged = log_gate.judge(server.family_name, server.version_tuple, watch.new_lines(), [], "test")
+                assert judged.clean, judged.failing
             isolated.append(time.perf_counter() - t0)
             assert not problems, problems
             progress.advance(task)
@@ -94,7 +101,7 @@ def main() -> int:
         ("start -> admin login", f"{statistics.median(starts):.2f} s", "<= 2 s", statistics.median(starts) <= 2,
          f"n={len(starts)} min {min(starts):.2f} max {max(starts):.2f}"),
         ("per-test overhead", f"{overhead * 1000:.0f} ms", "<= 150 ms", overhead <= 0.150,
-         f"n={len(bare)} body alone {statistics.median(bare) * 1000:.0f} ms, with isolation+check "
+         f"n={len(bare)} body alone {statistics.median(bare) * 1000:.0f} ms, with isolation+check+log gate "
          f"{statistics.median(isolated) * 1000:.0f} ms"),
     ]
     if build_time is not None:

@@ -46,10 +46,5 @@ sed -e "s/@IMAP_PORT@/$IMAP_PORT/" -e "s/@LMTP_PORT@/$LMTP_PORT/" -e "s/@SIEVE_P
 printf '%s' "$ADMIN_PASSWORD" | saslpasswd2 -p -c -f "$D/config/sasldb2" cyrus
 chown cyrus:mail "$D/config/sasldb2"; chmod 640 "$D/config/sasldb2"
 unset ADMIN_PASSWORD
-# A build with sanitizers (scripts/candidate-debs --sanitize) writes its reports to files that
-# rsyslog copies into the server log, where the harness's log gate reads them. Leaks are not
-# reported: Cyrus's processes leave memory to exit by design. Unsanitized builds ignore these.
-export ASAN_OPTIONS="log_path=/var/log/imapwright/sanitizer/report:detect_leaks=0:${ASAN_OPTIONS:-}"
-export UBSAN_OPTIONS="log_path=/var/log/imapwright/sanitizer/report:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 echo "imapwright: cyrus master starting" | logger -t imapwright
 exec /usr/sbin/cyrmaster -C /etc/imapd.conf -M /etc/cyrus.conf -p /run/cyrmaster.pid

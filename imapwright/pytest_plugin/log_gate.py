@@ -9,7 +9,6 @@ teardown error, unless the call already failed (the test is red, or a listed dev
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 
 import pytest
@@ -18,7 +17,6 @@ from ..catalogue import version_tuple
 from ..servers import log_gate
 from ..servers.handle import ServerHandle
 
-SETTLE = 0.1  # seconds: syslog is asynchronous, and Cyrus's master logs a death when it reaps the child
 HEALTH = pytest.StashKey[log_gate.Judgement]()
 CALL_FAILED = pytest.StashKey[bool]()
 MODES = ("fail", "report", "off")
@@ -66,12 +64,13 @@ def check(item: pytest.Item, state, test_id: str, phase: str, started: datetime)
     handles = _servers(item)
     if state.log_gate == "off" or not handles:
         return None
-    if phase == "call":
-        time.sleep(SETTLE)
     judged = log_gate.Judgement()
     for handle in handles:
         try:
-            lines = state.log_watches.get(handle, started).new_lines()
+            watch = state.log_watches.get(handle, started)
+            if phase == "call":  # syslog is asynchronous: what the test made the server log, written
+                watch.sync()
+            lines = watch.new_lines()
         except Exception:  # noqa: BLE001 - a stopped private server, an unreadable log: said in the report
             item.user_properties.append(("server_health_unread", f"{handle.name}: log unreadable after {phase}"))
             continue

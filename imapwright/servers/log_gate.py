@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import secrets
+import time
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -203,6 +205,9 @@ def judge(family: str, version: tuple[int, ...], lines: list[logs.LogLine], nois
     return out
 
 
+SETTLE = 0.1  # seconds to wait for syslog where a marker line cannot show it is written
+
+
 class LogWatch:
     """A server's log read as it grows, each line once (the gate reads after a test's call and
     again after its teardown; a line syslog writes late is read the next time)."""
@@ -211,6 +216,20 @@ class LogWatch:
         self.server = server
         self.since = since  # None: from the log's first line
         self._edge: set[str] = set()  # lines already read that carry the time `since`
+        self.marking = True  # syslog shows our marker lines in the server's log file
+
+    def sync(self) -> None:
+        """Return once syslog has written what the server logged before now: a marker line sent
+        through syslog now is in the file (rsyslog writes in order). Where no marker shows (a
+        target whose syslog files mail elsewhere), a fixed wait instead, from then on."""
+        if not self.marking:
+            time.sleep(SETTLE)
+            return
+        token = secrets.token_hex(8)
+        script = (f'logger -p mail.info -t {logs.MARK_TAG} {token} || exit 1; i=0; while [ $i -lt 100 ]; do '
+                  f'tail -c 65536 "$1" | grep -qF {token} && exit 0; sleep 0.005; i=$((i+1)); done; exit 1')
+        if self.server.exec(["sh", "-c", script, "sh", self.server.log_file], user="root").exit_code != 0:
+            self.marking = False
 
     def new_lines(self) -> list[logs.LogLine]:
         lines = self.server.logs(since=self.since)

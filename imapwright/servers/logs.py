@@ -35,8 +35,12 @@ def parse_line(raw: str) -> LogLine | None:
     return LogLine(when.astimezone(UTC), m.group(3), pid, m.group(5), raw)
 
 
+# The harness's own marker lines (servers/log_gate.py LogWatch.sync): not the server's.
+MARK_TAG = "imapwright-mark"
+
+
 def parse(text: str) -> list[LogLine]:
-    return [line for raw in text.splitlines() if (line := parse_line(raw))]
+    return [line for raw in text.splitlines() if (line := parse_line(raw)) and line.program != MARK_TAG]
 
 
 def stamp(when: datetime) -> str:
