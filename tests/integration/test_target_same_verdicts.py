@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from imapwright.servers.target import format_target
+
 ROOT_DIR = Path(__file__).resolve().parents[2]
 
 SUITES = ["suites/health", "suites/acl", "suites/quota", "suites/partitions"]
@@ -23,11 +27,12 @@ def _run(tmp_path, name: str, args: list[str], env: dict[str, str] | None = None
     return summary, {c["test"]: c for c in summary["checks"]}
 
 
+@pytest.mark.requires("exec")
 def test_target_gets_the_verdicts_of_the_same_catalogue_server(server, tmp_path):
-    if not server.owned or "exec" not in server.features:
-        return
-    url = (f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}&exec=docker:{server.container.name}"
-           + (f"&sieve={server.sieve}" if server.sieve else ""))
+    if not server.owned:
+        pytest.skip("gives a server imapwright started as a --target; this run's server is a target already")
+    url = format_target(server.admin_user, server.imap, lmtp=server.lmtp, sieve=server.sieve,
+                        exec_=f"docker:{server.container.name}")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     target_summary, as_target = _run(tmp_path, "target", ["--target", url, "--allow-destructive"], env)
     _, as_server = _run(tmp_path, "server", ["--server", server.name])
@@ -46,13 +51,14 @@ def test_target_gets_the_verdicts_of_the_same_catalogue_server(server, tmp_path)
     assert sum(c["outcome"] == "passed" for c in as_target.values()) > 50
 
 
+@pytest.mark.requires("dovecot")
 def test_a_target_that_does_not_say_its_version_is_refused_until_stated(server, tmp_path):
     """Dovecot names no version over IMAP: without an exec channel the run cannot tell which
     version-scoped deviations apply, and says so; --target-version settles it."""
-    if not server.owned or server.family_name != "dovecot":
-        return
+    if not server.owned:
+        pytest.skip("gives a server imapwright started as a --target; this run's server is a target already")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}"
+    url = format_target(server.admin_user, server.imap, lmtp=server.lmtp)
     cmd = ["imapwright", "run", "health", "--target", url, "--allow-destructive", "--reports", str(tmp_path)]
     refused = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert refused.returncode == 2

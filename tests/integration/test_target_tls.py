@@ -95,12 +95,12 @@ def test_starttls_target_upgrades_before_login_or_says_it_cannot(server, passwor
     if not offered:
         with pytest.raises(UserError, match="no STARTTLS offered"):
             connect_target(url)
-        return
-    handle = connect_target(url)
-    user = users.create()
-    client = handle.login(user.name, user.password)
-    try:
-        assert isinstance(client.socket(), ssl.SSLSocket)
-        assert client.socket().getpeername()[1] == server.imap.port
-    finally:
-        client.logout()
+    else:
+        handle = connect_target(url)
+        user = users.create()
+        client = handle.login(user.name, user.password)
+        try:
+            assert isinstance(client.socket(), ssl.SSLSocket)
+            assert client.socket().getpeername()[1] == server.imap.port
+        finally:
+            client.logout()
