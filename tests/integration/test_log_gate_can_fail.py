@@ -121,3 +121,36 @@ def test_a_sanitized_builds_report_reaches_the_log_the_gate_reads(server):
                        user="cyrus").exit_code == 0
     lines = server.wait_for_log("imapwright self-test", since=since, timeout=10)
     assert [f.kind for f in log_gate.classify(server.family_name, lines)] == ["sanitizer"], lines
+
+
+@pytest.mark.requires("exec", "logs")
+@pytest.mark.provokes("error", reason="the inner run logs a database error on this server")
+def test_a_log_noise_entry_hides_its_line_and_one_that_hid_nothing_is_named(server, tmp_path):
+    if not server.owned:
+        pytest.skip("writes into the server's log: only on a server imapwright started")
+    import shutil
+
+    from imapwright.resources import fixture
+
+    (tmp_path / "test_inner.py").write_text(INNER)
+    devs = tmp_path / "devs"
+    shutil.copytree(fixture("deviations"), devs)
+    with (devs / f"{server.family_name}.toml").open("a") as fh:
+        fh.write('\n[[log_noise]]\npattern = "imapwright self-test"\ntests = ["test_inner.py::test_a_database_error_is_logged"]\n'
+                 'reason = "the self-test\'s own line"\nreference = "tests/integration/test_log_gate_can_fail.py"\n'
+                 '\n[[log_noise]]\npattern = "a line nobody logs"\ntests = ["test_inner.py::test_nothing_goes_wrong"]\n'
+                 'reason = "never matches"\nreference = "tests/integration/test_log_gate_can_fail.py"\n')
+    url = format_target(server.admin_user, server.imap, exec_=f"docker:{server.container.name}")
+    report = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "pytest", "test_inner.py", "-q", "-p", "no:cacheprovider",
+                          "--rootdir", str(tmp_path), "--target", url, "--deviations", str(devs),
+                          f"--imapwright-report={report}", "-k", "database_error or nothing_goes_wrong"],
+                         cwd=tmp_path, env={**os.environ, PASSWORD_ENV: server.admin_password},
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]  # the listed line fails nothing
+    assert "log noise entries that hid nothing" in run.stdout
+    assert f"{server.family_name}: a line nobody logs" in run.stdout
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["unused_log_noise"] == [f"{server.family_name}: a line nobody logs"]
+    health = {c["test"].split("::")[-1]: c["properties"].get("server_health") for c in summary["checks"]}
+    assert health["test_a_database_error_is_logged"] == "clean (1 listed)"
