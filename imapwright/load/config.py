@@ -34,7 +34,7 @@ class LoadConfig:
     admin: str = ""
     admin_password: str = ""
     ledger: str = ""  # directory for acknowledged-delivery ledgers; empty: none kept
-    container: str = ""  # docker container for admin tools (large-list scenario)
+    exec: str = ""  # the server's exec channel, as a target URL names it (large-list's reconstructs)
     family: str = "cyrus"
     tls: str = ""  # IMAP sessions: "" plain, "imaps", "starttls"
     tls_ca: str = ""  # CA file the server's certificate is verified with ("" the system's trust)
@@ -50,7 +50,7 @@ class LoadConfig:
             imap=_endpoint(get("IMAP"), "IMAP"), lmtp=_endpoint(get("LMTP"), "LMTP"),
             users=[u for u in get("USERS").split(",") if u], password=get("PASSWORD"),
             admin=get("ADMIN"), admin_password=get("ADMIN_PASSWORD"), ledger=get("LEDGER"),
-            container=get("CONTAINER"), family=get("FAMILY") or "cyrus",
+            exec=get("EXEC"), family=get("FAMILY") or "cyrus",
             tls=get("TLS"), tls_ca=get("TLS_CA"), tls_verify=get("TLS_VERIFY") != "0",
             options={k.removeprefix(PREFIX + "OPT_").lower(): v for k, v in env.items()
                      if k.startswith(PREFIX + "OPT_")},
@@ -59,7 +59,7 @@ class LoadConfig:
     def to_env(self) -> dict[str, str]:
         env = {"USERS": ",".join(self.users), "PASSWORD": self.password, "ADMIN": self.admin,
                "ADMIN_PASSWORD": self.admin_password, "LEDGER": self.ledger,
-               "CONTAINER": self.container, "FAMILY": self.family, "TLS": self.tls, "TLS_CA": self.tls_ca,
+               "EXEC": self.exec, "FAMILY": self.family, "TLS": self.tls, "TLS_CA": self.tls_ca,
                "TLS_VERIFY": "1" if self.tls_verify else "0"}
         if self.imap:
             env["IMAP"] = f"{self.imap[0]}:{self.imap[1]}"

@@ -141,7 +141,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                       lmtp=(server.lmtp.host, server.lmtp.port) if server.lmtp else None,
                       users=users, password=password, admin=server.admin_user,
                       admin_password=server.admin_password, ledger=str(ledger_dir),
-                      container=getattr(server.container, "name", ""),
+                      exec=server.channel.name if "exec" in server.features else "",
                       family=family.name, options=options)
 
 

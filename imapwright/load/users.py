@@ -392,15 +392,15 @@ class Lister(LoadUser):
 
 
 class Reconstructor(LoadUser):
-    """Runs the server's reconstruct inside its container, one event per run ("reconstruct one
+    """Runs the server's reconstruct through its exec channel, one event per run ("reconstruct one
     user", "reconstruct full list"). Commands come from IMAPWRIGHT_LOAD_OPT_RECONSTRUCT_USER and
     _FULL (set by the harness from the server family); a failing exit status is a failure."""
     abstract = True
     wait_time = constant(2)
 
     def on_start(self) -> None:
-        self.config.need("CONTAINER")
-        self.exec = ExecLoadClient(self.config.container, self.environment, self.config.option("tool_user", "root"),
+        self.config.need("EXEC")
+        self.exec = ExecLoadClient(self.config.exec, self.environment, self.config.option("tool_user", "root"),
                                    ledger(self.config))
         self.commands = [(name, self.config.option(key, "")) for name, key in
                          (("reconstruct one user", "reconstruct_user"), ("reconstruct full list", "reconstruct_full"))]
@@ -414,3 +414,6 @@ class Reconstructor(LoadUser):
         name, command = self.commands[self.turn % len(self.commands)]
         self.turn += 1
         self.exec.run(name, command)
+
+    def on_stop(self) -> None:
+        self.exec.close()

@@ -184,6 +184,15 @@ def _checked_family(identity: identify.Identity, imap: Endpoint, greeting: str):
     return FAMILIES[identity.family]
 
 
+def open_channel(text: str) -> ExecChannel:
+    """The exec channel a URL's exec= names (docker:NAME or ssh:USER@HOST[:PORT]), opened here:
+    for processes that reach the server on their own (Locust's, in the large-list scenario)."""
+    spec = parse_exec(text)
+    if spec.kind == "docker":
+        return DockerChannel(_container(spec.container))
+    return _ssh_channel(spec)
+
+
 def _ssh_channel(spec: ExecSpec) -> SSHChannel:
     """The ssh channel, tried once: a key, host or login problem is one line before anything runs."""
     key = os.environ.get(SSH_KEY_ENV)

@@ -182,3 +182,27 @@ def test_a_temp_directory_too_long_for_a_socket_path_still_works(server, sshd, t
     run = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path / "cp"), "--target", _url(server, channel)],
                          capture_output=True, text=True, timeout=300, env={**os.environ, **env, "TMPDIR": str(deep)})
     assert run.returncode == 0, run.stderr
+
+
+@pytest.mark.requires("lmtp", "mailbox-list")
+def test_large_list_load_runs_its_reconstructs_through_ssh(server, sshd, monkeypatch, tmp_path):
+    """The Locust processes of `load large-list` reach the server's tools through the target's own
+    channel (#30: they used docker whatever the target said, so an ssh target could not run it)."""
+    from imapwright.load.runner import LoadParams, run_load
+
+    target = _connect(server, sshd, monkeypatch)
+    try:
+        since = datetime.now(timezone.utc)
+        params = LoadParams("large-list", users=3, spawn_rate=10, duration=8, population=3, stop_timeout=10,
+                            mailboxes=100, prefix="sshll")
+        _out, summary = run_load(target, params, tmp_path, {"name": "target", "family": target.family_name,
+                                                            "version": target.version})
+    finally:
+        target.close_shells()
+    rows = {f"{r['type']} {r['name']}": r for r in summary["stats"]["requests"]}
+    for name in ("ADMIN reconstruct one user", "ADMIN reconstruct full list"):
+        assert rows.get(name, {}).get("requests", 0) > 0 and rows[name]["failures"] == 0, (name, sorted(rows))
+    assert summary["passed"], summary["checks"]
+    # The Locust process's own ssh login (the harness's reuses its master connection from before).
+    assert server.wait_for_log("Accepted publickey for root", since=since)
+    assert summary["parameters"]["options"].get("reconstruct_user")  # the family's command was given
