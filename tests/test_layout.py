@@ -87,3 +87,12 @@ def _own_returns(function):
         if isinstance(node, ast.Return) and node.value is None:
             yield node
         todo.extend(ast.iter_child_nodes(node))
+
+
+def test_one_host_port_parser():
+    """HOST:PORT is parsed in imapwright/endpoints.py only (issue 30: three copies, two untested)."""
+    pattern = re.compile(r"""rpartition\(["']:["']\)|\]\?:\(\\d\+\)""")
+    found = [f"{rel}:{n}" for rel, path in _python_files() if rel.startswith("imapwright/")
+             and rel != "imapwright/endpoints.py"
+             for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
+    assert not found, found

@@ -176,7 +176,7 @@ def test_bad_mix_is_a_user_error(text):
 
 def test_config_round_trips_through_the_environment():
     config = LoadConfig(imap=("127.0.0.1", 143), lmtp=("127.0.0.1", 24), users=["a", "b"], password="pw",
-                        admin="cyrus", admin_password="apw", ledger="/tmp/l", container="c", family="cyrus",
+                        admin="cyrus", admin_password="apw", ledger="/tmp/l", exec="ssh:root@10.0.0.5:2222", family="cyrus",
                         options={"mix": "select=1", "step_users": "5"})
     assert LoadConfig.from_env(config.to_env()) == config
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..endpoints import parse_host_port
+
 PREFIX = "IMAPWRIGHT_LOAD_"
 # Set in a Locust worker started by `imapwright load-worker`: it takes its configuration from the
 # master (load/distributed.py). Here, not there: the worker's wrapper must not import Locust (gevent).
@@ -19,10 +21,10 @@ REMOTE_ENV = "IMAPWRIGHT_LOAD_REMOTE_WORKER"
 def _endpoint(value: str, what: str) -> tuple[str, int] | None:
     if not value:
         return None
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise SystemExit(f"{PREFIX}{what}={value!r}: expected HOST:PORT")
-    return host.strip("[]"), int(port)
+    try:
+        return parse_host_port(value)
+    except ValueError:
+        raise SystemExit(f"{PREFIX}{what}={value!r}: expected HOST:PORT") from None
 
 
 @dataclass

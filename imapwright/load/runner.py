@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
+from ..endpoints import parse_host_port
 from ..errors import ServerError, UserError
 from ..params import run_id as new_run_id
 from ..progress import Progress, console
@@ -84,10 +85,11 @@ class LoadParams:
 
 
 def master_endpoint(text: str, option: str = "--master-bind") -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"{option} {text!r}: expected HOST:PORT, e.g. {'0.0.0.0' if option == '--master-bind' else 'master.example.org'}:5557")
-    return host.strip("[]"), int(port)
+    try:
+        return parse_host_port(text)
+    except ValueError:
+        raise UserError(f"{option} {text!r}: expected HOST:PORT, e.g. "
+                        f"{'0.0.0.0' if option == '--master-bind' else 'master.example.org'}:5557") from None
 
 
 def population_names(count: int, prefix: str = "load") -> list[str]:

@@ -25,6 +25,7 @@ import imapclient
 
 from ..errors import ServerError, UserError
 from . import identify
+from ..endpoints import parse_host_port
 from .channel import SSH_KEY_ENV, DockerChannel, ExecChannel, SSHChannel, SSHError
 from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
@@ -33,10 +34,10 @@ PASSWORD_ENV = "IMAPWRIGHT_TARGET_PASSWORD"
 
 
 def _endpoint(text: str, what: str) -> Endpoint:
-    m = re.fullmatch(r"\[?([^\]]+?)\]?:(\d+)", text)
-    if not m:
-        raise UserError(f"{what} {text!r}: expected HOST:PORT")
-    return Endpoint(m.group(1), int(m.group(2)))
+    try:
+        return Endpoint(*parse_host_port(text))
+    except ValueError:
+        raise UserError(f"{what} {text!r}: expected HOST:PORT") from None
 
 
 @dataclass(frozen=True)
