@@ -28,6 +28,7 @@ from imapwright.errors import UserError
 from imapwright.servers.managed import start_server
 from imapwright.stores.snapshot import store_snapshot
 from imapwright.stores.store import StoreSize, populate_store
+from imapwright.servers.target import target_url
 
 console = Console(width=120)
 TARGET = 1.5
@@ -35,7 +36,7 @@ TARGET = 1.5
 
 def _command(server, output: Path) -> float:
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    url = target_url(server, exec_=True)
     began = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "imapwright", "snapshot", "--target", url, "--all", "-o", str(output)],
                          capture_output=True, text=True, env=env)

@@ -96,3 +96,10 @@ def test_one_host_port_parser():
              and rel != "imapwright/endpoints.py"
              for n, line in enumerate(path.read_text().splitlines(), 1) if pattern.search(line)]
     assert not found, found
+
+
+def test_target_urls_are_made_by_one_function():
+    """A --target URL is written by servers/target.py (format_target, target_url), not by hand."""
+    found = [f"{rel}:{n}" for rel, path in _python_files()
+             for n, line in enumerate(path.read_text().splitlines(), 1) if 'f"imap://{' in line or "f'imap://{" in line]
+    assert not found, found

@@ -55,3 +55,22 @@ def test_tls_forms(url, port, tls, insecure):
 def test_bad_target_urls(url, msg):
     with pytest.raises(UserError, match=msg):
         parse_target(url)
+
+
+def test_the_url_of_a_held_server_reads_back_as_the_same_server():
+    from imapwright.servers.handle import Endpoint
+    from imapwright.servers.target import parse_target, target_url
+
+    class Held:  # the attributes target_url reads from a ServerHandle
+        admin_user, imap, imaps = "cyrus", Endpoint("127.0.0.1", 1143), Endpoint("127.0.0.1", 1993)
+        lmtp, sieve = Endpoint("127.0.0.1", 1024), Endpoint("127.0.0.1", 4190)
+
+        class channel:  # noqa: N801 - as the handle's property reads
+            name = "docker:imapwright-x"
+
+    url = target_url(Held(), lmtp=True, sieve=True, exec_=True)
+    assert url == "imap://cyrus@127.0.0.1:1143?lmtp=127.0.0.1:1024&sieve=127.0.0.1:4190&exec=docker:imapwright-x"
+    back = parse_target(url)
+    assert (back.imap, back.lmtp, back.sieve, back.exec.container) == (Held.imap, Held.lmtp, Held.sieve, "imapwright-x")
+    assert target_url(Held(), tls="imaps") == "imaps://cyrus@127.0.0.1:1993"
+    assert target_url(Held(), exec_="ssh:root@10.0.0.5:2222").endswith("?exec=ssh:root@10.0.0.5:2222")

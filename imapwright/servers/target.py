@@ -84,6 +84,16 @@ def format_target(admin: str, imap: Endpoint, tls: str = "", lmtp: Endpoint | No
     return f"{'imaps' if tls == 'imaps' else 'imap'}://{admin}@{imap}" + ("?" + "&".join(query) if query else "")
 
 
+def target_url(server: ServerHandle, *, lmtp: bool = False, sieve: bool = False, exec_: bool | str = False,
+               tls: str = "") -> str:
+    """The --target URL of a server the harness holds (tests, benchmarks, `servers start`): its
+    addresses as asked; `exec_` True for its own exec channel, or a channel's name."""
+    channel = exec_ if isinstance(exec_, str) else (server.channel.name if exec_ else None)
+    imap = server.imaps if tls == "imaps" and server.imaps else server.imap
+    return format_target(server.admin_user, imap, tls, server.lmtp if lmtp else None,
+                         server.sieve if sieve else None, channel)
+
+
 def parse_target(url: str) -> TargetURL:
     parts = urlsplit(url)
     if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:

@@ -10,6 +10,7 @@ import pytest
 from imapwright.admin.migrate import apply_user, make_plan, server_folders
 from imapwright.errors import UserError
 from imapwright.mailstore.corpus import awkward_messages
+from imapwright.servers.target import target_url
 
 from .source import write_user
 
@@ -20,7 +21,7 @@ NOT_MAIL = b"From the desk of the director\nthis is a letter, not a mailbox\n"
 
 def _cli(server, *args):
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    return subprocess.run(["imapwright", "migrate", *args, "--target", f"imap://{server.admin_user}@{server.imap}"],
+    return subprocess.run(["imapwright", "migrate", *args, "--target", target_url(server)],
                           capture_output=True, text=True, env=env, timeout=300)
 
 

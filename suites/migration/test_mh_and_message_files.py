@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from imapwright.admin.migrate import server_folders
+from imapwright.servers.target import target_url
 
 
 def _message(n: int, subject: str) -> bytes:
@@ -14,7 +15,7 @@ def _message(n: int, subject: str) -> bytes:
 
 def _cli(server, *args):
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    return subprocess.run(["imapwright", "migrate", *args, "--target", f"imap://{server.admin_user}@{server.imap}"],
+    return subprocess.run(["imapwright", "migrate", *args, "--target", target_url(server)],
                           capture_output=True, text=True, env=env, timeout=300)
 
 

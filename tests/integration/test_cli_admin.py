@@ -7,6 +7,7 @@ import pytest
 
 from imapwright.protocol.imap import list_names
 from imapwright.stores.tree import own_folders
+from imapwright.servers.target import target_url
 
 
 @pytest.mark.requires("cyrus")
@@ -17,7 +18,7 @@ def test_addusers_command_creates_then_finds_existing(server, users, tmp_path, a
     listing.write_text("\n".join(["# class", *names, "Bad Name", names[0]]) + "\n")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     argv = ["imapwright", "admin", "addusers", str(listing), "--target",
-            f"imap://{server.admin_user}@{server.imap}", "--quota", "2048"]
+            target_url(server), "--quota", "2048"]
     first = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip().splitlines()[-1] == "3 created, 0 existing, 0 failed, 2 lines skipped"
@@ -38,7 +39,7 @@ def test_addusers_on_dovecot_makes_userdb_accounts_that_migration_can_fill(serve
     listing = tmp_path / "users.txt"
     listing.write_text("\n".join(names) + "\n")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    bare = f"imap://{server.admin_user}@{server.imap}"
+    bare = target_url(server)
     refused = subprocess.run(["imapwright", "admin", "addusers", str(listing), "--target", bare],
                              capture_output=True, text=True, env=env, timeout=120)
     assert refused.returncode == 2 and refused.stderr.strip().endswith("add ?exec=docker:NAME to --target")
@@ -72,7 +73,7 @@ def test_addusers_on_dovecot_makes_userdb_accounts_that_migration_can_fill(serve
 def test_rename_account_command_refusal_is_one_line_and_workaround_renames(server, users, admin_imap):
     user = users.create("mover")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    url = target_url(server, exec_=True)
     native = subprocess.run(["imapwright", "admin", "rename-account", user.name, user.name + "x", "--target", url],
                             capture_output=True, text=True, env=env, timeout=120)
     assert native.returncode != 0
@@ -88,7 +89,7 @@ def test_rename_account_command_refusal_is_one_line_and_workaround_renames(serve
 def test_checkpoint_command_rotates_and_refuses_restore_without_consent(server, users, tmp_path):
     users.create("cp")
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    url = target_url(server, exec_=True)
     for _ in range(3):
         run = subprocess.run(["imapwright", "admin", "checkpoint", str(tmp_path), "--target", url, "--keep", "2"],
                              capture_output=True, text=True, env=env, timeout=120)

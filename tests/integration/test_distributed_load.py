@@ -17,6 +17,7 @@ import pytest
 
 from imapwright.load.runner import LoadParams, run_load
 from imapwright.servers import ports
+from imapwright.servers.target import target_url
 
 pytestmark = [pytest.mark.requires("lmtp"), pytest.mark.destructive]
 
@@ -200,7 +201,7 @@ def test_workers_end_within_seconds_of_an_interrupted_master(server, tmp_path):
     port = ports.free_port()
     ports.release(port)
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}&exec=docker:{server.container.name}"
+    url = target_url(server, lmtp=True, exec_=True)
     master = subprocess.Popen(["imapwright", "load", "delivery", "--target", url, "--allow-destructive", "--master",
                                "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}", "--duration", "60",
                                "--users", "4", "--population", "4", "--prefix", "intr", "--reports", str(tmp_path)],

@@ -12,6 +12,7 @@ from xml.etree import ElementTree
 import pytest
 
 from imapwright.servers import engine
+from imapwright.servers.target import target_url
 
 INNER = '''
 import pathlib, time
@@ -176,7 +177,7 @@ def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, t
         b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
         for n in range(5000)))
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", f"imap://{server.admin_user}@{server.imap}"]
+    cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", target_url(server)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=_terminal_signals)
     deadline = time.monotonic() + 120
     while True:  # half-way: some messages stored, the run still going

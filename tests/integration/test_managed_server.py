@@ -6,6 +6,7 @@ import imapclient
 import pytest
 
 from imapwright.protocol.imap import command
+from imapwright.servers.target import target_url
 
 
 def test_exec_runs_as_server_user(server):
@@ -91,7 +92,7 @@ def test_cli_refuses_wrong_target_password_in_one_line(server):
     import subprocess
 
     result = subprocess.run(
-        ["imapwright", "run", "health", "--target", f"imap://{server.admin_user}@{server.imap}"],
+        ["imapwright", "run", "health", "--target", target_url(server)],
         capture_output=True, text=True, timeout=60,
         env={**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password + "-wrong"})
     assert result.returncode != 0

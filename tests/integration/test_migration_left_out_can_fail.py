@@ -8,6 +8,7 @@ import subprocess
 import pytest
 
 from imapwright.admin.migrate import apply_all, make_plan, verify_user
+from imapwright.servers.target import target_url
 
 pytestmark = pytest.mark.requires("lmtp")
 
@@ -45,7 +46,7 @@ def test_verify_names_a_removed_nested_folder_a_skipped_file_and_a_dropped_messa
     assert kinds == (["dropped"] if dropping else []) + ["folder"]
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "verify", str(tmp_path), "--users", str(tmp_path / "users.txt"),
-           "--method", "deliver", "--target", f"imap://{server.admin_user}@{server.imap}"]
+           "--method", "deliver", "--target", target_url(server)]
     (tmp_path / "users.txt").write_text(user + "\n")
     run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
     out = run.stdout + run.stderr

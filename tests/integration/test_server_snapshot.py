@@ -10,6 +10,7 @@ import pytest
 
 from imapwright.stores.snapshot import server_snapshot
 from imapwright.stores.store import populate
+from imapwright.servers.target import target_url
 
 pytestmark = pytest.mark.requires("exec")
 
@@ -28,7 +29,7 @@ def _files(server) -> str:
 
 def _cli(server, *args, check=True):
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    url = target_url(server, exec_=True)
     run = subprocess.run(["imapwright", *args, "--target", url] if args[0] == "snapshot" else ["imapwright", *args],
                          capture_output=True, text=True, env=env, timeout=300)
     return run
@@ -81,7 +82,7 @@ def test_read_only_run_changes_nothing_on_a_target(server, tmp_path):
     (the rest deselected), and the server's accounts and store files are as they were."""
     accounts, files = server.list_users(), _files(server)
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+    url = target_url(server, exec_=True)
     run = subprocess.run(["imapwright", "run", "health", "production", "--target", url, "--read-only", "--reports",
                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stdout[-2000:]

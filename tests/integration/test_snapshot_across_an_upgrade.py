@@ -10,6 +10,7 @@ import subprocess
 from imapwright.admin.upgrade import run_upgrade
 from imapwright.catalogue import lookup
 from imapwright.stores.store import StoreSize
+from imapwright.servers.target import target_url
 
 
 def test_snapshot_diff_across_an_in_place_upgrade(tmp_path, starts_servers):
@@ -24,7 +25,7 @@ def test_snapshot_diff_across_an_in_place_upgrade(tmp_path, starts_servers):
                 own.select_folder("INBOX")
                 own.add_flags(own.search()[:1], [b"$ByHand"])
         env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-        url = f"imap://{server.admin_user}@{server.imap}?exec=docker:{server.container.name}"
+        url = target_url(server, exec_=True)
         run = subprocess.run(["imapwright", "snapshot", "--target", url, "--users", str(users), "-o",
                               str(tmp_path / f"{stage}.json")], capture_output=True, text=True, env=env, timeout=600)
         taken[stage] = run

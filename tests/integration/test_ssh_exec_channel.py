@@ -15,7 +15,7 @@ import pytest
 
 from imapwright.errors import UserError
 from imapwright.servers import ports
-from imapwright.servers.target import connect_target
+from imapwright.servers.target import connect_target, target_url
 
 pytestmark = pytest.mark.requires("cyrus", "exec")
 ROOT_DIR = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ printf '%s\\n' "$1" > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authori
 
 
 def _url(server, channel):
-    return f"imap://{server.admin_user}@{server.imap}?lmtp={server.lmtp}&exec={channel}"
+    return target_url(server, lmtp=True, exec_=channel)
 
 
 def _connect(server, sshd, monkeypatch, **env):

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from imapwright.errors import ServerError, UserError
-from imapwright.servers.target import PASSWORD_ENV, connect_target
+from imapwright.servers.target import PASSWORD_ENV, connect_target, target_url
 from imapwright.servers.tls import run_ca
 
 pytestmark = pytest.mark.requires("tls")
@@ -91,7 +91,7 @@ def test_starttls_target_upgrades_before_login_or_says_it_cannot(server, passwor
         offered = b"STARTTLS" in plain.capabilities()
     finally:
         plain.logout()
-    url = f"imap://{server.admin_user}@{server.imap}?starttls=1"
+    url = target_url(server, tls="starttls")
     if not offered:
         with pytest.raises(UserError, match="no STARTTLS offered"):
             connect_target(url)
