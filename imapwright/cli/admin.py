@@ -10,13 +10,13 @@ import typer
 from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
-from .app import admin_app, dry_run_or_need_target
+from .app import TARGET_HELP, admin_app, dry_run_or_need_target
 
 
 @admin_app.command("addusers")
 def admin_addusers(
     file: Annotated[Path, typer.Argument(help="user names, one a line (# comments, blank lines allowed)")],
-    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT; password from IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP)] = None,
     quota: Annotated[int, typer.Option(help="STORAGE quota in KB for each account")] = 15360,
     folders: Annotated[str, typer.Option(help="default folders, comma-separated")] = "drafts,sent-mail",
     dry_run: Annotated[bool, typer.Option(help="print what would be done, change nothing")] = False,
@@ -73,8 +73,7 @@ def admin_addusers(
 def admin_rename_account(
     old: Annotated[str, typer.Argument(help="current user name")],
     new: Annotated[str, typer.Argument(help="new user name")],
-    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT?exec=docker:NAME; password from "
-                                                    "IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP + " (exec= is needed)")] = None,
     workaround: Annotated[bool, typer.Option(help="the book's Example 9-2 instead of the server's RENAME")] = False,
     dry_run: Annotated[bool, typer.Option(help="print the steps, change nothing")] = False,
 ) -> None:
@@ -103,8 +102,7 @@ def admin_rename_account(
 @admin_app.command("checkpoint")
 def admin_checkpoint(
     directory: Annotated[Path, typer.Argument(help="where mailboxes.N.gz are kept (N=0 newest)")],
-    target: Annotated[str | None, typer.Option(help="imap://ADMIN@HOST:PORT?exec=docker:NAME; password from "
-                                                    "IMAPWRIGHT_TARGET_PASSWORD")] = None,
+    target: Annotated[str | None, typer.Option(help=TARGET_HELP + " (exec= is needed)")] = None,
     keep: Annotated[int, typer.Option(help="copies kept in the rotation")] = 60,
     restore: Annotated[int | None, typer.Option(help="restore copy N instead of taking one (destructive)")] = None,
     rebuild: Annotated[bool, typer.Option(help="no copy left: rebuild the list from the mailbox headers")] = False,

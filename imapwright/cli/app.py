@@ -7,10 +7,12 @@ import os
 from pathlib import Path
 
 import typer
+from rich.markup import escape as escape_markup
 
 from ..catalogue import lookup
 from ..errors import UserError
 from ..progress import build_progress, console
+from ..servers import target as _target
 
 # Outputs go where the user is, never into the install tree.
 REPORTS_ENV = "IMAPWRIGHT_REPORTS"
@@ -88,8 +90,10 @@ def dry_run_or_need_target(steps: list[str], dry_run: bool, target: str | None, 
     return False
 
 
-TARGET_FORM = "imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]&starttls=1&insecure=1]"
-TARGET_HELP = f"{TARGET_FORM}; password from IMAPWRIGHT_TARGET_PASSWORD"
+
+TARGET_FORM = _target.TARGET_FORM  # errors print it as it is
+TARGET_HELP = escape_markup(_target.TARGET_HELP)  # Typer's help is rich markup: "[s]" would vanish
+
 
 def connect(target: str | None, insecure: bool = False):
     """The --target server, checked (address, password, certificate) before any work starts."""

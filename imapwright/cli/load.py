@@ -13,14 +13,14 @@ from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
 from ..load.scenarios import CAPACITY
-from .app import REPORTS_ENV, REPORTS_HELP, Interrupt, app, ensure_images, TARGET_FORM, connect
+from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, ensure_images, connect
 
 
 @app.command("load")
 def load(
     scenario: Annotated[str, typer.Argument(help="delivery, mixed, admin-churn, large-list, capacity")],
     server: Annotated[str, typer.Option(help="catalogue server to start for the run")] = DEFAULT_SERVER,
-    target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_FORM}")] = None,
+    target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_HELP}")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
     insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
     tls: Annotated[bool, typer.Option(help="IMAP sessions over TLS (IMAPS): what TLS costs the server")] = False,

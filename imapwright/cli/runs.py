@@ -14,7 +14,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import build_progress, console
-from .app import REPORTS_ENV, REPORTS_HELP, Interrupt, app, default_reports, ensure_images, suite_paths
+from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, default_reports, ensure_images, suite_paths
 
 
 @app.command("upgrade")
@@ -217,7 +217,7 @@ def run(
     deviations: Annotated[Path | None, typer.Option(help="folder of <family>.toml deviation lists instead of the "
                                                           "shipped ones (`imapwright paths` says where those are)")
                           ] = None,
-    target: Annotated[str | None, typer.Option(help="external server imap[s]://ADMIN@HOST:PORT[?lmtp=..&exec=..&starttls=1]")] = None,
+    target: Annotated[str | None, typer.Option(help=f"external server {TARGET_HELP}")] = None,
     insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "
                                                              "does not say itself")] = None,

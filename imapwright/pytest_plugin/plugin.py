@@ -19,6 +19,7 @@ from ..errors import ServerError, UserError
 from ..params import key_values
 from ..resources import fixture, shipped_root
 from ..servers.log_gate import load_noise as load_log_noise
+from ..servers.target import TARGET_HELP
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES, spec_features
 from . import deviations as deviations_mod
@@ -94,10 +95,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="your own server image for --server cyrus:custom or dovecot:custom (docker/README.md)")
     group.addoption("--catalogue", metavar="FILE",
                     help="TOML file of your own servers ([servers.\"NAME\"] family, image or context)")
-    group.addoption("--target", metavar="URL",
-                    help="external server imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]"
-                         "&starttls=1]; "
-                         "password from IMAPWRIGHT_TARGET_PASSWORD")
+    group.addoption("--target", metavar="URL", help=f"external server {TARGET_HELP}")
     group.addoption("--target-version", metavar="[FAMILY:]VERSION",
                     help="the --target server's version (e.g. 3.6.1 or cyrus:3.6), where it does not say itself")
     group.addoption("--insecure", action="store_true",

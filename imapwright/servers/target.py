@@ -31,6 +31,10 @@ from .families import FAMILIES
 from .handle import Endpoint, ServerHandle
 
 PASSWORD_ENV = "IMAPWRIGHT_TARGET_PASSWORD"
+# How --target is written, for every command's help and error (the command line and the pytest plugin).
+TARGET_FORM = ("imap[s]://ADMIN@HOST:PORT[?lmtp=HOST:PORT&sieve=HOST:PORT&exec=docker:NAME|ssh:USER@HOST[:PORT]"
+               "&log=PATH&starttls=1&insecure=1]")
+TARGET_HELP = f"{TARGET_FORM}; password from {PASSWORD_ENV}"
 
 
 def _endpoint(text: str, what: str) -> Endpoint:
