@@ -1,4 +1,4 @@
-from imapwright.servers.families import cyrus_check_problems
+from imapwright.servers.cyrus_tools import check_problems as cyrus_check_problems
 
 # Output recorded from cyrus:3.6: a clean account, then one with a corrupted quota and a stray file.
 CLEAN = """\
@@ -46,7 +46,7 @@ def test_mailbox_names_with_spaces_are_walks_not_repairs():
 
 
 def test_mailbox_names_with_trailing_spaces_are_names_not_problems():
-    from imapwright.servers.families import cyrus_check_problems
+    from imapwright.servers.cyrus_tools import check_problems as cyrus_check_problems
     output = "@@reconstruct\nuser.bob\nuser.bob.b \nuser.bob.b .x\n"
     assert cyrus_check_problems(output, {"user.bob", "user.bob.b ", "user.bob.b .x"}) == []
     assert cyrus_check_problems(output, {"user.bob", "user.bob.b .x"}) == ["reconstruct: user.bob.b "]

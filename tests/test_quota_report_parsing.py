@@ -1,4 +1,5 @@
-from imapwright.admin.quota import QuotaLine, parse_quota_report, parse_repairs, quota_tool_arguments
+from imapwright.admin.quota import QuotaLine
+from imapwright.servers.cyrus_tools import parse_quota_report, parse_repairs, quota_tool_arguments
 
 # Recorded from cyrus:3.6's quota tool.
 REPORT = """\

@@ -324,7 +324,7 @@ def _counts(snapshot: Snapshot) -> dict[str, int]:
 def conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
     """Run the suites against both versions side by side (one pytest run, one worker each) and
     say what changed between them."""
-    from ..pytest_plugin.invocation import suite_args
+    from ..invocation import suite_args
 
     args = [sys.executable, "-m", "pytest", *suite_args(paths), f"--imapwright-report={out}",
             "-q", "-n", str(len(servers)), "--dist", "loadgroup"]

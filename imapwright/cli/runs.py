@@ -276,7 +276,7 @@ def run(
     ensure_images(names)
     run_id = params_mod.run_id()
     out = reports / run_id
-    from ..pytest_plugin.invocation import suite_args
+    from ..invocation import suite_args
 
     args = [*suite_args(paths),
             f"--junitxml={out / 'junit.xml'}", f"--imapwright-report={out}", f"--run-id={run_id}", "-rfEx"]

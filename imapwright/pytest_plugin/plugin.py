@@ -24,6 +24,7 @@ from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES, spec_features
 from . import deviations as deviations_mod
 from . import log_gate as log_gate_mod
+from . import completeness
 from .completeness import Completeness
 from .pool import TARGET, ServerPool
 from .requirements import parse as parse_requirement
@@ -144,7 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
     report_dir = config.getoption("imapwright_report")
     if report_dir and not hasattr(config, "workerinput"):  # xdist workers send reports to the controller
         run_id = config.getoption("run_id") or Path(report_dir).name
-        config.pluginmanager.register(ReportWriter(Path(report_dir), run_id,
+        config.pluginmanager.register(ReportWriter(Path(report_dir), run_id, completeness.status,
                                                    lambda: {"unused_log_noise": noise_use.unused()}),
                                       "imapwright-report")
 

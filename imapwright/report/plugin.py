@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from ..pytest_plugin import completeness
+from collections.abc import Callable
+
 from . import html
 from .model import CheckRecord, record_from_report, summarize, write_atomic, write_json
 
 
 class ReportWriter:
-    def __init__(self, directory: Path, run_id: str, extra=None):
+    def __init__(self, directory: Path, run_id: str, status: Callable[[pytest.Config], dict],
+                 extra: Callable[[], dict] | None = None):
         self.directory = directory
+        self.status = status  # whether the session ran whole (pytest_plugin/completeness.py)
         self.extra = extra or dict  # more the summary should say (other plugins' findings)
         self.run_id = run_id
         self.records: list[CheckRecord] = []
@@ -35,7 +38,7 @@ class ReportWriter:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         summary = summarize(self.records, self.run_id, self.versions, self.started,
                             datetime.now(UTC).isoformat(timespec="seconds"), int(exitstatus),
-                            completeness.status(session.config))
+                            self.status(session.config))
         summary.update(self.extra())
         write_json(self.directory / "summary.json", summary)
         write_atomic(self.directory / "index.html", html.render(summary))

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 
 from imapclient import imap_utf7
 
-from ..admin.quota import quota_tool_arguments
 from ..errors import ServerError
 from ..protocol.imap import command, list_names, quote, status_text
+from .cyrus_tools import check_problems, quota_tool_arguments
 
 if TYPE_CHECKING:
     from ..catalogue import ServerSpec
@@ -332,7 +332,7 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
             # reconstruct prints names as stored: modified UTF-7 (RFC 3501 5.1.3), not decoded.
             names = {imap_utf7.encode(n).decode() for u in users
                      for p in (self.user_mailbox(u), self.user_mailbox(u) + ".*") for n in list_names(admin, p)}
-        return cyrus_check_problems(output, names)
+        return check_problems(output, names)
 
     def mailbox_path(self, server, mailbox):
         res = server.exec([f"{self.bin}/mbpath", mailbox])
@@ -364,22 +364,6 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
         return {k.removeprefix("partition-"): v for k, v in self.config(server).items() if k.startswith("partition-")}
 
 
-def cyrus_check_problems(output: str, mailboxes: set[str]) -> list[str]:
-    """Problems in the output of `quota -n -f ...; echo @@reconstruct; reconstruct -n -r -G ...`.
-
-    quota prints a header and one row per root and resource ("  1000   0   7   STORAGE user.bob");
-    a repair it would make is any other line ("user.bob: STORAGE usage was 80310, now 8031").
-    reconstruct -n names each mailbox it walks; any other line is something it would fix.
-    """
-    quota_out, _, recon_out = output.partition("@@reconstruct\n")
-    problems = [f"quota -f: {line}" for line in quota_out.splitlines()
-                if line.strip() and line.split()[:1] != ["Quota"] and not _QUOTA_ROW.match(line)]
-    problems += [f"reconstruct: {line}" for line in recon_out.splitlines()
-                 if line.strip() and line not in mailboxes and line.strip() not in mailboxes]  # "a " is a name
-    return problems
-
-
-_QUOTA_ROW = re.compile(r"^\s*(?:-?\d+\s+)+[A-Z][A-Z-]*\s+\S+\s*$")
 
 
 class Dovecot(Family):

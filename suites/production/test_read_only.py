@@ -4,7 +4,7 @@
 
 import pytest
 
-from imapwright.admin.quota import parse_quota_report
+from imapwright.servers.cyrus_tools import parse_quota_report
 from imapwright.models.acl import PROFILES, parse_listrights
 from imapwright.protocol.imap import command, list_names, quote
 

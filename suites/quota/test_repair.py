@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from imapwright.admin.quota import parse_repairs
+from imapwright.servers.cyrus_tools import parse_repairs
 from imapwright.servers.faults import quota as faults
 
 from .account import QuotaAccount

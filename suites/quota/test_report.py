@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from imapwright.admin.quota import parse_quota_report
+from imapwright.servers.cyrus_tools import parse_quota_report
 from imapwright.protocol.imap import pipeline, quote
 
 pytestmark = pytest.mark.requires("quota-repair")

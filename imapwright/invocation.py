@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..resources import shipped_root
+from .resources import shipped_root
 
 # xunit1: per-testcase properties (server, deviation) in junit.xml; a failure's server log in system-out.
 INI = {"junit_family": "xunit1", "junit_logging": "system-out", "junit_log_passing_tests": "false"}
