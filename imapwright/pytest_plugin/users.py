@@ -28,9 +28,13 @@ class User:
 class UserFactory:
     """`create()` makes a user with a unique name; `prefix` is unique to the test."""
 
+    # Every account this session's tests make starts so (other tests' accounts carry their damage
+    # and their servers' listed deviations: a test that samples a server's accounts leaves them out).
+    run_prefix = f"iw{_run_token}t"
+
     def __init__(self, server: ServerHandle):
         self.server = server
-        self.prefix = f"iw{_run_token}t{next(_counter)}"
+        self.prefix = f"{self.run_prefix}{next(_counter)}"
         self.created: list[User] = []
         self._clients: list[imapclient.IMAPClient] = []
 
