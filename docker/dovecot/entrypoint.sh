@@ -40,4 +40,6 @@ case "$(dovecot --version)" in 2.3*) addr=address ;; *) addr=listen ;; esac
 } > /etc/dovecot/imapwright-local.conf
 unset IMAPWRIGHT_TLS_KEY
 echo "imapwright: dovecot starting" | logger -t imapwright
-exec /usr/sbin/dovecot -F
+# tini as PID 1 reaps the orphans exim's sendmail leaves (its delivery process): Dovecot's master
+# as PID 1 would be handed them and log "waitpid() returned unknown PID" as an error.
+exec /usr/bin/tini -s -- /usr/sbin/dovecot -F
