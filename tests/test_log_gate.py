@@ -112,3 +112,10 @@ def test_a_growing_log_is_read_once_even_with_equal_timestamps():
     assert [line.message for line in watch.new_lines()][0] == "late twin"
     assert watch.new_lines() == []
     assert watch.since == datetime(2026, 12, 6, 14, 50, 51, 300001, tzinfo=UTC)
+
+
+def test_a_child_ended_by_sigterm_in_a_stop_is_not_a_crash():
+    stop = ("2026-12-06T16:42:24.966724+00:00 vm cyrus/master[1]: process type:SERVICE name:imap "
+            "path:/usr/lib/cyrus/bin/imapd age:0.225s pid:52 signaled to death by signal 15 (Terminated)")
+    assert kinds("cyrus", stop) == []
+    assert kinds("cyrus", stop.replace("signal 15 (Terminated)", "signal 11 (Segmentation fault)")) == [("crash", 1)]

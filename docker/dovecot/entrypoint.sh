@@ -3,7 +3,7 @@
 set -eu
 : "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}"
 mkdir -p /var/log/imapwright
-rm -f /run/rsyslogd.pid
+rm -f /run/rsyslogd.pid /run/dovecot/master.pid  # a killed container's: their pids mean nothing now
 rsyslogd
 D=/srv/imapwright
 mkdir -p "$D/home" "$D/users" "$D/shared"

@@ -195,7 +195,8 @@ class Cyrus(Family):
     # signal 11 (Segmentation fault)", and the service "terminated abnormally"); fatal() logs
     # "Fatal error: ..."; the database layer logs DBERROR, file operations IOERROR.
     log_classes = (*_COMMON_LOG_CLASSES,
-                   ("crash", r"signaled to death|terminated abnormally|core dumped|[Ff]atal error"),
+                   # SIGTERM (15) is a request to end (a stop or restart), not a crash.
+                   ("crash", r"signaled to death by signal (?!15\b)|terminated abnormally|core dumped|[Ff]atal error"),
                    ("error", r"\bDBERROR\b|\bIOERROR\b"))
     bin = "/usr/lib/cyrus/bin"
     # The master binary's name and place differ by distribution (Debian renames it cyrmaster).
