@@ -6,11 +6,9 @@ mkdir -p /var/log/imapwright/sanitizer && chmod 1777 /var/log/imapwright/sanitiz
 rm -f /run/rsyslogd.pid
 rsyslogd
 D=/srv/imapwright
-if [ ! -e "$D/config/.initialized" ]; then
-    mkdir -p "$D/config" "$D/spool/default" "$D/spool/second" "$D/sieve"
-    for sub in db socket log msg proc lock ptclient quota user sieve; do mkdir -p "$D/config/$sub"; done
-    touch "$D/config/.initialized"
-fi
+# Every start (not only the first): a volume filled from an admin's backup has its own folders.
+mkdir -p "$D/config" "$D/spool/default" "$D/spool/second" "$D/sieve"
+for sub in db socket log msg proc lock ptclient quota user sieve; do mkdir -p "$D/config/$sub"; done
 chown -R cyrus:mail "$D"
 # The groups the harness made for group:NAME ACL entries, with their members (NAME:MEMBERS lines
 # kept on the volume by the harness): this container's /etc/group is new, the store's is not.

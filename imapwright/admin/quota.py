@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import imapclient
 
 from ..models.quota import percent
+from ..protocol.imap import quota_root
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class QuotaLine:
 
 def listquotaroot(client: imapclient.IMAPClient, mailbox: str) -> list[QuotaLine]:
     """GETQUOTAROOT for a mailbox, one line per root and resource."""
-    _roots, quotas = client.get_quota_root(mailbox)
+    _roots, quotas = quota_root(client, mailbox)
     return [QuotaLine(q.quota_root, q.resource, q.usage, q.limit) for q in quotas]
 
 

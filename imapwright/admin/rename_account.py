@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import imapclient
 
-from ..protocol.imap import command, list_names, quote, status_text
+from ..protocol.imap import command, list_names, quota_root, quote, status_text
 from ..servers.handle import ServerHandle
 from ..stores.tree import read_messages
 
@@ -58,7 +58,7 @@ def workaround(server: ServerHandle, old: str, new: str,
         boxes = _hierarchy(server, admin, src)
         if not boxes:
             raise RenameError(f"no account {src}")
-        _, quotas = admin.get_quota_root(src)
+        _, quotas = quota_root(admin, src)
         limits = {q.resource: q.limit for q in quotas if q.quota_root == src}
         for box in boxes:  # the admin needs rights to read, copy out and delete
             admin.setacl(box, server.admin_user, ALL_RIGHTS)

@@ -28,7 +28,7 @@ from ..report.compare import conformance_changes, read_run
 from ..servers import log_gate
 from ..servers.logs import trouble, trouble_tail
 from ..stores.snapshot import Snapshot, differences, store_snapshot
-from ..stores.store import StoreSize, populate_store, store_problems
+from ..stores.store import Store, StoreSize, populate_store, store_problems
 
 
 
@@ -84,7 +84,7 @@ def find_pair(from_: str, to: str) -> Pair:
 
 
 # -- expected differences as transformations of the old snapshot -------------------------------------
-def _acl_identifier_prefix(snapshot: Snapshot, value: str) -> Snapshot:
+def _acl_identifier_prefix(snapshot: Snapshot, value: str, _after: Snapshot) -> Snapshot:
     """ACL identifiers lose a leading `value` (a display change, not a rights change)."""
     out = copy.deepcopy(snapshot)
     for account in out.values():
@@ -93,7 +93,25 @@ def _acl_identifier_prefix(snapshot: Snapshot, value: str) -> Snapshot:
     return out
 
 
-TRANSFORMS: dict[str, Callable[[Snapshot, str], Snapshot]] = {"acl-identifier-prefix": _acl_identifier_prefix}
+def _sieve_scripts_in_quota(snapshot: Snapshot, value: str, after: Snapshot) -> Snapshot:
+    """An account's Sieve scripts move into a mailbox of the account and count against its quota
+    root `value` (the user's name for it, "INBOX"): its STORAGE usage may grow by the scripts'
+    size (KB, rounded up, plus one for the message's own header). Any other growth stays a finding."""
+    out = copy.deepcopy(snapshot)
+    for user, account in out.items():
+        scripts = account.get("sieve") or {}
+        key = f"{value} STORAGE"
+        if not scripts or key not in account["quota"] or key not in after.get(user, {}).get("quota", {}):
+            continue
+        (usage, limit), (new_usage, new_limit) = account["quota"][key], after[user]["quota"][key]
+        bound = -(-sum(len(s["script"].encode()) for s in scripts.values()) // 1024) + 1
+        if limit == new_limit and 0 < new_usage - usage <= bound:
+            account["quota"][key] = [new_usage, limit]
+    return out
+
+
+TRANSFORMS: dict[str, Callable[[Snapshot, str, Snapshot], Snapshot]] = {
+    "acl-identifier-prefix": _acl_identifier_prefix, "sieve-scripts-in-quota": _sieve_scripts_in_quota}
 
 
 @dataclass
@@ -111,14 +129,14 @@ def classify(before: Snapshot, after: Snapshot, expected: tuple[Expected, ...]) 
     for e in expected:
         # A difference is gone when nothing is left at its place (same where and what): an
         # ACL that also changed otherwise stays a finding, and is not counted as explained.
-        remaining = {_place(d) for d in differences(TRANSFORMS[e.kind](before, e.value), after)}
+        remaining = {_place(d) for d in differences(TRANSFORMS[e.kind](before, e.value, after), after)}
         gone = [d for d in raw if _place(d) not in remaining]
         explained += [{"difference": d, "reason": e.reason, "reference": e.reference} for d in gone]
         if not gone:
             stale.append(asdict(e))
     transformed = before
     for e in expected:
-        transformed = TRANSFORMS[e.kind](transformed, e.value)
+        transformed = TRANSFORMS[e.kind](transformed, e.value, after)
     return Classified(differences(transformed, after), explained, stale)
 
 
@@ -204,17 +222,49 @@ class PathResult:
                 "passed": self.passed}
 
 
-def run_path(specs: list[ServerSpec], size: StoreSize,
+class Populated:
+    """The store a path starts from: made by the harness on FROM (admin/store.py), at `size`."""
+    stage = "populate"
+    options: dict[str, object] = {}
+
+    def __init__(self, size: StoreSize):
+        self.size = size
+
+    def describe(self) -> dict:
+        return asdict(self.size)
+
+    def start(self, spec: ServerSpec, progress):
+        from ..servers.managed import start_server
+
+        return start_server(spec)
+
+    def make(self, server, progress) -> Store:
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            progress("populating", done[0], self.size.users)
+        return populate_store(server, self.size, progress=advance)
+
+    def problems(self, server, store: Store, before: Snapshot) -> list[str]:
+        return store_problems(server, store, before)
+
+
+def run_path(specs: list[ServerSpec], size: StoreSize | None,
              progress: Callable[[str, int | None, int | None], None] = lambda *_: None,
              pairs: list[Pair] | None = None,
-             observe: Callable[[str, object, object], None] = lambda *_: None) -> PathResult:
-    """Populate a store on the first server, then upgrade it in place to each next one in turn,
-    each hop with its pair's documented steps and a snapshot after it. A hop that cannot complete
-    ends the path there (the hops after it are not run: the report says where it stopped)."""
+             observe: Callable[[str, object, object], None] = lambda *_: None,
+             origin=None) -> PathResult:
+    """Make a store on the first server, then upgrade it in place to each next one in turn, each
+    hop with its pair's documented steps and a snapshot after it. A hop that cannot complete ends
+    the path there (the hops after it are not run: the report says where it stopped). `origin`:
+    where the store comes from (default: Populated(size); admin/rehearse.Backup: an admin's own);
+    it also gives the settings every version starts with."""
     from ..servers.managed import start_server
 
+    origin_of = origin or Populated(size)
     pairs = pairs or [find_pair(a.name, b.name) for a, b in zip(specs, specs[1:])]
-    hops = [UpgradeResult(a.name, b.name, size=asdict(size), prerequisite=p.prerequisite, reference=p.reference)
+    hops = [UpgradeResult(a.name, b.name, size=origin_of.describe(), prerequisite=p.prerequisite, reference=p.reference)
             for a, b, p in zip(specs, specs[1:], pairs)]
     path = PathResult([s.name for s in specs], hops)
 
@@ -228,32 +278,35 @@ def run_path(specs: list[ServerSpec], size: StoreSize,
     first, hop = specs[0], hops[0]
     progress(f"starting {first.name}", None, None)
     started = datetime.now(UTC)
-    origin = timed(hop, f"start {first.name}", lambda: start_server(first))
-    running, since = origin, started
     try:
-        hop.versions[first.name] = origin.version
-        done = [0]
-
-        def advance(n: int) -> None:
-            done[0] += n
-            progress("populating", done[0], size.users)
+        origin_server = timed(hop, f"start {first.name}", lambda: origin_of.start(first, progress))
+    except ServerError as exc:
+        if origin is None:  # the harness's own store on its own image: the harness's trouble
+            raise
+        hop.failed = f"start {first.name}"  # an admin's data FROM cannot start on: what the rehearsal is for
+        hop.findings.append(f"{first.name} did not start on {origin_of.what}: {exc}")
+        return path
+    running, since = origin_server, started
+    try:
+        hop.versions[first.name] = origin_server.version
         try:
-            store = timed(hop, "populate", lambda: populate_store(origin, size, progress=advance))
+            store = timed(hop, origin_of.stage, lambda: origin_of.make(origin_server, progress))
             hop.store_notes = store.skipped
             # Fresh processes before the first snapshot: it shows what FROM keeps on disk, not
             # what its running processes hold in memory (Dovecot caches its shared-mailbox dict).
-            if "restart" in origin.features:
-                timed(hop, f"restart {first.name}", origin.restart)
-            observe("before", origin, store)
+            if "restart" in origin_server.features:
+                timed(hop, f"restart {first.name}", origin_server.restart)
+            observe("before", origin_server, store)
             progress("snapshot before", None, None)
-            before = timed(hop, "snapshot before", lambda: store_snapshot(origin, store.accounts,
+            before = timed(hop, "snapshot before", lambda: store_snapshot(origin_server, store.accounts,
                                                                          notes=hop.store_notes))
-        except Exception as exc:  # the store could not be made on FROM: said in the report, no traceback
-            hop.failed = "populate"
+        except Exception as exc:  # the store could not be made (or read) on FROM: said in the report, no traceback
+            hop.failed = origin_of.stage
             hop.problems.append(f"{first.name}: {type(exc).__name__}: {exc}")
-            hop.problems += [f"{first.name} log: {line}" for line in trouble_tail(origin, started)]
+            hop.problems += [f"{first.name} log: {line}" for line in trouble_tail(origin_server, started)]
+            hop.server_health[first.name] = log_gate.server_health(origin_server, since, "upgrade")
             return path
-        hop.problems += [f"{first.name} before the upgrade: {p}" for p in store_problems(origin, store, before)]
+        hop.problems += [f"{first.name} before the upgrade: {p}" for p in origin_of.problems(origin_server, store, before)]
         first_snapshot = previous = before
         for i, (hop, pair, to_spec) in enumerate(zip(hops, pairs, specs[1:])):
             from_name = specs[i].name
@@ -264,7 +317,8 @@ def run_path(specs: list[ServerSpec], size: StoreSize,
             progress(f"starting {to_spec.name} on the same data", None, None)
             since = datetime.now(UTC)
             try:
-                new = timed(hop, f"start {to_spec.name}", lambda: start_server(to_spec, volume=origin.volume_name))
+                new = timed(hop, f"start {to_spec.name}", lambda: start_server(
+                    to_spec, options=dict(origin_of.options), volume=origin_server.volume_name))
             except ServerError as exc:
                 hop.failed = f"start {to_spec.name}"
                 hop.findings.append(f"{to_spec.name} did not start on {from_name}'s data: {exc}")
@@ -292,9 +346,9 @@ def run_path(specs: list[ServerSpec], size: StoreSize,
         path.end_to_end = {"findings": whole.findings, "explained": whole.explained, "stale": whole.stale}
         return path
     finally:
-        if running is not origin:
+        if running is not origin_server:
             running.stop()
-        origin.stop()  # the volume carries the first server's labels: removed with it
+        origin_server.stop()  # the volume carries the first server's labels: removed with it
 
 
 def run_step(server, step: Step, since: datetime) -> StepResult:

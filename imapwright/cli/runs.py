@@ -29,9 +29,16 @@ def upgrade(
     suites: Annotated[str, typer.Option(help="conformance suites to run on the first and the last version, "
                                              "comma-separated ('' for none)")] = "health",
     reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
+    data: Annotated[Path | None, typer.Option(help="rehearse on your own data: a backup (folder or tar archive of "
+                                                   "the server's configuration file and data folders, see the README) "
+                                                   "loaded into a copy instead of a store the harness makes; only "
+                                                   "read, never changed")] = None,
+    older_store: Annotated[bool, typer.Option(help="with --data: accept a store whose mailboxes an older version "
+                                                   "wrote (upgraded in place, `reconstruct -V max` never run)")] = False,
 ) -> None:
-    """Populate a store on FROM, upgrade it in place to TO (hop by hop through each TO given) with
-    the documented steps, compare after each hop and end to end."""
+    """Populate a store on FROM (or load a copy of your backup with --data), upgrade it in place to
+    TO (hop by hop through each TO given) with the documented steps, compare after each hop and end
+    to end."""
     import json
 
     from ..stores.store import StoreSize
@@ -46,6 +53,10 @@ def upgrade(
     for a, b in zip(names, names[1:]):
         find_pair(a, b)
     params_mod.output_folder(reports, "--reports")
+    if data is None and older_store:
+        raise UserError("--older-store is about a backup: give it with --data")
+    if data is not None and (users is not None or messages is not None):
+        raise UserError("--users and --messages size a store the harness makes; --data loads yours")
     if size not in ("ci", "full"):
         raise UserError(f"--size {size!r}: ci or full")
     base = StoreSize.named(size)
@@ -54,14 +65,34 @@ def upgrade(
         raise UserError("--users must be at least 3 (accounts share with their neighbours) and --messages at least 1")
     suite_names = [s for s in suites.split(",") if s.strip()]
     paths = suite_paths(suite_names) if suite_names else []
+    backup = None
+    if data is not None:
+        from ..admin.rehearse import load_backup
+        from ..servers.families import DATA
+
+        with console.status(f"reading the backup {escape_markup(str(data))}"):  # shown on a terminal only
+            backup = load_backup(specs[0], data, older_store)  # every refusal here, before anything starts
     ensure_images(names)
-    run_id = params_mod.run_id("upgrade-" + "-".join(n.replace(":", "") for n in names))
+    run_id = params_mod.run_id(("rehearse-" if backup else "upgrade-") + "-".join(n.replace(":", "") for n in names))
     out = reports / run_id
     started = datetime.now().astimezone().isoformat(timespec="seconds")
     with build_progress() as bar_for:
         bar = bar_for(" -> ".join(names))
-        path = run_path(specs, store_size, progress=bar)
+        path = run_path(specs, store_size, progress=bar, origin=backup)
     summary = {"kind": "upgrade", "run_id": run_id, "started": started}
+    if backup is not None:
+        summary["rehearsal"] = {"backup": str(data), "kind": backup.archive.kind, "store": backup.plan.store,
+                                "settings": backup.plan.rows, "notes": path.hops[0].store_notes or backup.plan.notes}
+        moved = [r["setting"] for r in backup.plan.rows if r["used"].startswith(DATA)]
+        unused = [r["setting"] for r in backup.plan.rows if not r["used"]]
+        console.print(f"backup: {len(moved)} folders and paths in the image's layout ({', '.join(moved)})"
+                      + (f"; not used (files of your machine): {', '.join(unused)}" if unused else ""), highlight=False)
+        for row in backup.plan.rows:
+            if row["used"] and not row["used"].startswith(DATA):
+                console.print(f"setting overridden: {escape_markup(row['setting'])}: {escape_markup(row['given'])} -> "
+                              f"{escape_markup(row['used'])} ({escape_markup(row['why'])})", highlight=False)
+        for note in summary["rehearsal"]["notes"]:
+            console.print(f"note: {escape_markup(note)}", highlight=False)
     if len(specs) == 2:
         summary["result"] = path.hops[0].as_dict()
     else:

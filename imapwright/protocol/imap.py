@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import imaplib
 import re
 
@@ -17,6 +18,20 @@ def quote(name: str) -> str:
     characters encoded, and '&' written '&-'."""
     name = imap_utf7.encode(name).decode("ascii")
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quota_root(client: imapclient.IMAPClient, mailbox: str):
+    """GETQUOTAROOT of a mailbox named as the harness holds it: imapclient's get_quota_root sends
+    the name as given (no modified UTF-7, no quotes: "with space" or "caf\u00e9" fail), and gives
+    the roots back encoded. (MailboxQuotaRoots with decoded names, [Quota with decoded roots])."""
+    roots, quotas = client.get_quota_root(quote(mailbox))
+    decode = _decode_name
+    return (dataclasses.replace(roots, mailbox=decode(roots.mailbox), quota_roots=[decode(r) for r in roots.quota_roots]),
+            [dataclasses.replace(q, quota_root=decode(q.quota_root)) for q in quotas])
+
+
+def _decode_name(name: str) -> str:
+    return imap_utf7.decode(name.encode()) if "&" in name else name
 
 
 # imaplib refuses commands it does not know; these are RFC 4314's.

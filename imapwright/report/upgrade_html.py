@@ -19,6 +19,7 @@ def render_upgrade(summary: dict) -> str:
            f"{escape(r['to'])}</title><style>{CSS}</style></head><body>",
            f"<h1>Upgrade {escape(r['from'] + ' -> ' + r['to'])}: <span class='{verdict}'>{verdict}</span></h1>",
            f"<p>Run {escape(summary['run_id'])}, {escape(summary['started'])} to {escape(summary['finished'])}.</p>"]
+    out += rehearsal_section(summary)
     out += hop_body(r, "h2")
     return _close(out, summary)
 
@@ -43,6 +44,7 @@ def render_path(summary: dict) -> str:
            f"<p>Run {escape(summary['run_id'])}, {escape(summary['started'])} to {escape(summary['finished'])}. "
            "One mailstore, upgraded in place hop by hop; a snapshot after each hop is compared with the one "
            "before it, and the last with the first.</p>"]
+    out += rehearsal_section(summary)
     rows, classes = [], []
     for h in p["hops"]:
         logged = "; ".join(f"{name}: {hl['summary']}" for name, hl in h.get("server_health", {}).items()
@@ -75,6 +77,28 @@ def render_path(summary: dict) -> str:
                    "</span></h2>")
         out += hop_body(h, "h3")
     return _close(out, summary)
+
+
+def rehearsal_section(summary: dict) -> list[str]:
+    """Where the store came from when it was the admin's own: the backup, which version wrote it,
+    and every setting the copy did not take as given (folders moved into the image's layout,
+    files of the admin's machine not used, what the harness overrode and why)."""
+    r = summary.get("rehearsal")
+    if not r:
+        return []
+    store = r["store"]
+    versions = ", ".join(f"version {v} in {n} mailboxes" for v, n in store.get("index_versions", {}).items()) or "none"
+    out = ["<h2>The backup</h2>",
+           f"<p>A copy of {escape(r['backup'])} ({escape(r['kind'])}: {store.get('files', 0)} files, "
+           f"{store.get('bytes', 0) / 1e6:.1f} MB; configuration {escape(str(store.get('configuration', '')))}) was "
+           "loaded into a fresh volume; the backup itself was only read. Store format (cyrus.index): "
+           f"{escape(versions)}; FROM writes version {escape(str(store.get('from_writes')))}.</p>",
+           "<p>Settings the copy did not take as given (every other setting of the file was used as it is):</p>",
+           table(["setting", "yours", "the copy's", "why"],
+                 [[row["setting"], row["given"], row["used"] or "(not used)", row["why"]] for row in r["settings"]])]
+    if r.get("notes"):
+        out.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in r["notes"]) + "</ul>")
+    return out
 
 
 def hop_body(r: dict, h: str) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from imapclient import imap_utf7
 
-from ..errors import ServerError
+from ..errors import ServerError, UserError
 from ..protocol.imap import command, list_names, quote, status_text
 from .cyrus_tools import check_problems, quota_tool_arguments
 
@@ -167,6 +167,18 @@ class Family:
         with server.admin_imap() as admin:
             return sorted(n[len("user."):] for n in list_names(admin, "user.%"))
 
+    def mailboxes_outside_accounts(self, server: ServerHandle) -> list[str]:
+        """Top-level mailboxes that belong to no account (shared folders, bulletin boards made
+        as top-level mailboxes): snapshots read accounts only, so a rehearsal names these."""
+        with server.admin_imap() as admin:
+            return sorted(n for n in list_names(admin, "%") if n not in ("user", "INBOX")
+                          and not self.is_internal_mailbox(n) and n != "DELETED")
+
+    def backup_plan(self, archive, version: tuple[int, ...], older_store: bool = False):
+        """How an admin's backup (servers/backup.BackupArchive) becomes a volume this family's
+        image starts on (a servers/backup.LoadPlan); UserError for what cannot be loaded."""
+        raise UserError(f"the rehearsal on an admin's backup is not available for {self.name} servers yet")
+
 
 # Every family: glibc's assert(), and the reports of GCC/Clang sanitizers (ASan, UBSan, LSan, ...).
 _COMMON_LOG_CLASSES = (
@@ -217,6 +229,12 @@ class Cyrus(Family):
     # writers at once lose entries ("user not found" at login) or leave a file whose listing
     # never ends. Every writer takes this lock first.
     _sasldb_write = f"flock {sasldb}.lock saslpasswd2"
+
+    def backup_plan(self, archive, version, older_store=False):
+        from . import cyrus_backup
+
+        scan = archive.scan(cyrus_backup.CONFIG_NAMES, cyrus_backup.HEAD_NAMES)
+        return cyrus_backup.plan(scan, version, DATA, older_store)
 
     def settings_text(self, options):
         return "\n".join(f"{k}: {_fmt(v)}" for k, v in options.items())

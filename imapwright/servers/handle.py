@@ -221,6 +221,10 @@ class ServerHandle:
         """Every account on the server."""
         return self.family.list_users(self)
 
+    def mailboxes_outside_accounts(self) -> list[str]:
+        """Top-level mailboxes of no account (shared folders, boards made at the top level)."""
+        return self.family.mailboxes_outside_accounts(self)
+
     def delete_user(self, user: str) -> None:
         """Remove an account and all its mail."""
         self.family.delete_user(self, user)

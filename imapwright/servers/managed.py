@@ -6,10 +6,14 @@ import atexit
 import contextlib
 import io
 import secrets
+import os
 import tarfile
 import socket
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import docker.errors
 import imapclient
@@ -181,10 +185,13 @@ class ManagedServer(ServerHandle):
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
                  imap_port: int | None = None, lmtp_port: int | None = None,
-                 volume: str | None = None, progress=None, detached: bool = False) -> ManagedServer:
+                 volume: str | None = None, progress=None, detached: bool = False,
+                 prepare: Callable[[ManagedServer], None] | None = None) -> ManagedServer:
     """Build the image if needed, start a container and wait until an admin login works.
 
     A detached server outlives this process (`imapwright servers start`); others are removed at exit.
+    `prepare(server)`: called once its volume exists, before the container runs (e.g. to fill the
+    volume with an admin's backup: `fill_volume`).
     """
     image = ensure_image(spec, progress) if progress else ensure_image(spec)
     family = FAMILIES[spec.family]
@@ -219,6 +226,8 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
             engine.client().volumes.get(volume_name)
         except docker.errors.NotFound:
             engine.client().volumes.create(volume_name, labels=labels)
+        if prepare is not None:
+            prepare(server)
         try:
             server._run_container()
         except ServerError:
@@ -235,6 +244,46 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     if detached:
         _live.discard(server)
     return server
+
+
+def fill_volume(server: ManagedServer, write: Callable[[BinaryIO], object]) -> None:
+    """Write a tar stream (`write(out)` produces it) into the server's volume at its data root,
+    through a container of its image that never runs (labelled as the server: an interrupted fill
+    is removed with it). The stream goes through a pipe: a store larger than memory is fine."""
+    helper = engine.client().containers.create(
+        server.image_id, entrypoint=["true"], network_mode="host", labels=server.labels,
+        volumes={server.volume_name: {"bind": DATA, "mode": "rw"}})
+    read_fd, write_fd = os.pipe()
+    failure: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                write(out)
+        except BaseException as exc:  # reported by the caller's thread, after the upload ends
+            failure.append(exc)
+
+    def chunks(source: BinaryIO):
+        while block := source.read(1 << 20):
+            yield block
+
+    producer = threading.Thread(target=produce, daemon=True)
+    producer.start()
+    try:
+        with os.fdopen(read_fd, "rb") as source:
+            helper.put_archive(DATA, chunks(source))
+    except docker.errors.APIError as exc:
+        producer.join()
+        if failure:  # the stream broke off: its reason, not the engine's view of a short archive
+            raise failure[0] from None
+        raise ServerError(f"{server.spec.name}: the data could not be written into its volume: "
+                          f"{exc.explanation or exc}") from None
+    finally:
+        producer.join()
+        with contextlib.suppress(docker.errors.APIError):
+            helper.remove(force=True)
+    if failure:
+        raise failure[0]
 
 
 def stop_all() -> None:

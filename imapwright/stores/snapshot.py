@@ -17,6 +17,7 @@ import imapclient.exceptions
 
 from ..errors import UserError
 from ..models.hierarchy import digest
+from ..protocol.imap import quota_root
 from .tree import own_folders, read_messages
 from ..servers.handle import ServerHandle
 
@@ -54,6 +55,9 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
     with session as client:
         if not client.list_folders("", "INBOX"):
             raise NoSuchAccount(user)  # Cyrus lets the admin act as a name that has no account
+        # Scripts before quotas: a server that moves scripts into the account on their first
+        # access (Cyrus 3.6 after 3.2) then shows the quota that includes them in this snapshot.
+        scripts = _sieve(server, user) if views and "sieve" in server.features and server.sieve is not None else None
         folders = own_folders(server, client, user)
         inbox_prefix = server.mailbox_name(user, "x", user)[:-1]
         subscribed = sorted(("" if n == folders[""] else n[len(inbox_prefix):])
@@ -76,8 +80,8 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
             }
         if views:
             state["views"] = _views(client)
-    if views and "sieve" in server.features and server.sieve is not None:
-        state["sieve"] = _sieve(server, user)
+    if scripts is not None:
+        state["sieve"] = scripts
     return state
 
 
@@ -99,7 +103,7 @@ def _quota(client, name: str) -> tuple[list[str], list]:
     if not client.has_capability("QUOTA"):
         return [], []
     try:
-        roots, quotas = client.get_quota_root(name)
+        roots, quotas = quota_root(client, name)
     except (IndexError, ValueError) as exc:
         return [f"(unreadable: {type(exc).__name__})"], []
     return sorted(roots.quota_roots), quotas

@@ -147,3 +147,20 @@ def test_a_folder_renamed_between_snapshots_is_one_finding_named_as_such(server,
     [flag] = lines[1:]
     assert flag.startswith(f"{name}/projects.sub: message ") and "Subject 'kept below', <sub1@example.org>" in flag
     assert "flags [] -> ['\\\\Flagged']" in flag
+
+
+@pytest.mark.parametrize("folder", ["with space", "caf\u00e9 \u00fcber", "a&b"])
+def test_folders_with_awkward_names_are_read_with_their_quota_roots(server, users, tmp_path, folder):
+    # imapclient's get_quota_root sends a name unencoded and unquoted: a snapshot of an account
+    # with such a folder failed ("GETQUOTAROOT failed: Mailbox does not exist", found on a backup).
+    user = users.create()
+    client = users.login(user)
+    name = server.mailbox_name(user.name, folder, user.name)
+    client.create_folder(name)
+    client.append(name, b"Subject: awkward\r\n\r\nx\r\n")
+    has_quota = client.has_capability("QUOTA")
+    taken, _missing = server_snapshot(server, [user.name], tmp_path / "partial")
+    state = taken[user.name]["folders"][folder]
+    assert len(state["messages"]) == 1
+    if has_quota:  # under the account's root, as INBOX is
+        assert state["quota"] == taken[user.name]["folders"][""]["quota"]

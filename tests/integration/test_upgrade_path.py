@@ -12,11 +12,11 @@ from imapwright.catalogue import lookup
 from imapwright.stores.store import StoreSize
 
 DEBIAN_PATH = ["cyrus:3.2", "cyrus:3.6", "cyrus:3.10", "cyrus:3.12"]
-# Finding, measured 2026-12-06 (CI store, every run): on a store made by 3.2, the 3.6 -> 3.10 hop
-# raises three accounts' STORAGE usage by 1 KB (u0002: 8 -> 9 with 9,022 bytes of messages, their
-# RFC822.SIZE sum unchanged). A store made by 3.6 keeps its usage on the same hop (the pair's own
-# test). Should this stop happening, this test fails and the note goes.
-ONE_KB_MORE = re.compile(r"^u\d{4}: quota INBOX STORAGE \(usage, limit\) \[(\d+), (\d+)\] -> \[(\d+), \2\]$")
+# Measured 2026-12-06: on a store made by 3.2, an account's STORAGE usage grows by 1 KB when 3.6
+# moves its Sieve scripts into user.NAME.#sieve (on their first access, in the 3.2 -> 3.6 hop's
+# snapshot after): the pair's expected "sieve-scripts-in-quota". Before the snapshot read the
+# scripts first, this showed up a hop later (3.6 -> 3.10) as an unexplained finding.
+SIEVE_KB = re.compile(r"^u\d{4}: quota INBOX STORAGE \(usage, limit\) \[(\d+), (\d+)\] -> \[(\d+), \2\]$")
 
 
 def test_the_debian_path_upgrades_one_store_hop_by_hop(starts_servers):
@@ -32,11 +32,11 @@ def test_the_debian_path_upgrades_one_store_hop_by_hop(starts_servers):
     assert path.hops[0].prerequisite.startswith("The 3.6 guide asks for 3.2.10")  # not met on Debian: shown
     assert path.hops[2].prerequisite.endswith("(met).")
     first, second, third = path.hops
-    assert first.findings == [] and third.findings == []
-    assert second.findings and all((m := ONE_KB_MORE.match(f)) and int(m[3]) == int(m[1]) + 1
-                                   for f in second.findings), second.findings
-    assert path.end_to_end["findings"] == second.findings  # end to end: the same, nothing more
-    assert not path.passed
+    assert first.findings == second.findings == third.findings == []
+    moved = [e["difference"] for e in first.explained if e["reason"].startswith("3.6 keeps a user's Sieve scripts")]
+    assert moved and all((m := SIEVE_KB.match(d)) and int(m[3]) == int(m[1]) + 1 for d in moved), first.explained
+    assert path.end_to_end["findings"] == []
+    assert path.passed
 
 
 def test_the_path_from_the_command_line_reports_each_hop_and_the_whole(tmp_path, starts_servers):
