@@ -1,7 +1,7 @@
 #!/bin/sh
 # Start syslog, prepare the volume on first use, write per-start settings, run the master.
 set -eu
-: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}"
+: "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}" "${SYNC_PORT:=0}"
 mkdir -p /var/log/imapwright/sanitizer && chmod 1777 /var/log/imapwright/sanitizer  # before rsyslog watches it
 rm -f /run/rsyslogd.pid
 rsyslogd
@@ -38,9 +38,13 @@ if [ -n "${IMAPWRIGHT_TLS_CERT:-}" ]; then
 fi
 unset IMAPWRIGHT_TLS_KEY
 sed -e "s/@IMAP_PORT@/$IMAP_PORT/" -e "s/@LMTP_PORT@/$LMTP_PORT/" -e "s/@SIEVE_PORT@/$SIEVE_PORT/" \
-    -e "s/@IMAPS_PORT@/$IMAPS_PORT/" /etc/imapwright/cyrus.conf > /etc/cyrus.conf
+    -e "s/@IMAPS_PORT@/$IMAPS_PORT/" -e "s/@SYNC_PORT@/$SYNC_PORT/" /etc/imapwright/cyrus.conf > /etc/cyrus.conf
 [ "$SIEVE_PORT" = 0 ] && sed -i '/timsieved/d' /etc/cyrus.conf
 [ "$IMAPS_PORT" = 0 ] && sed -i '/imapd -s/d' /etc/cyrus.conf
+# A replica (upgrade --via replication) listens for the master's sync_client.
+[ "$SYNC_PORT" = 0 ] && sed -i '/sync_server/d' /etc/cyrus.conf
+# A master: the rolling sync_client, kept running by the master process (Cyrus's replication guide).
+[ "${SYNC_CLIENT:-0}" = 1 ] && printf 'DAEMON {\n  syncclient cmd="sync_client -r"\n}\n' >> /etc/cyrus.conf
 printf '%s' "$ADMIN_PASSWORD" | saslpasswd2 -p -c -f "$D/config/sasldb2" cyrus
 chown cyrus:mail "$D/config/sasldb2"; chmod 640 "$D/config/sasldb2"
 unset ADMIN_PASSWORD

@@ -35,6 +35,10 @@ def upgrade(
                                                    "read, never changed")] = None,
     older_store: Annotated[bool, typer.Option(help="with --data: accept a store whose mailboxes an older version "
                                                    "wrote (upgraded in place, `reconstruct -V max` never run)")] = False,
+    via: Annotated[str, typer.Option(help="in-place (the same data, each version in turn) or replication (TO as a "
+                                          "replica of FROM under traffic, then the switch)")] = "in-place",
+    duration: Annotated[float, typer.Option(help="with --via replication: seconds of traffic (deliveries, flag "
+                                                 "changes) while replication rolls")] = 20.0,
 ) -> None:
     """Populate a store on FROM (or load a copy of your backup with --data), upgrade it in place to
     TO (hop by hop through each TO given) with the documented steps, compare after each hop and end
@@ -53,6 +57,17 @@ def upgrade(
     for a, b in zip(names, names[1:]):
         find_pair(a, b)
     params_mod.output_folder(reports, "--reports")
+    if via not in ("in-place", "replication"):
+        raise UserError(f"--via {via!r}: in-place or replication")
+    if via == "replication":
+        from ..servers.families import FAMILIES
+
+        if len(names) != 2 or data is not None:
+            raise UserError("--via replication switches one master to one replica: give FROM and one TO, without --data")
+        if not FAMILIES[specs[0].family].replicates:
+            raise UserError(f"upgrade by replication is not available for {specs[0].family} servers yet")
+        if not 1 <= duration <= 3600:
+            raise UserError(f"--duration {duration:g}: between 1 and 3600 seconds")
     if data is None and older_store:
         raise UserError("--older-store is about a backup: give it with --data")
     if data is not None and (users is not None or messages is not None):
@@ -76,6 +91,8 @@ def upgrade(
     run_id = params_mod.run_id(("rehearse-" if backup else "upgrade-") + "-".join(n.replace(":", "") for n in names))
     out = reports / run_id
     started = datetime.now().astimezone().isoformat(timespec="seconds")
+    if via == "replication":
+        _replicate(specs, store_size, duration, paths, reports, names, started)
     with build_progress() as bar_for:
         bar = bar_for(" -> ".join(names))
         path = run_path(specs, store_size, progress=bar, origin=backup)
@@ -122,6 +139,45 @@ def upgrade(
             console.print(f"conformance {c['kind']}: {c['test']} {c['baseline'] or '-'} -> {c['candidate'] or '-'}")
     console.print(f"verdict: {'[green]passed[/]' if passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
     raise typer.Exit(0 if passed else 1)
+
+
+def _replicate(specs, store_size, duration: float, paths, reports: Path, names: list[str], started: str) -> None:
+    """upgrade --via replication: run, write the report, print, exit with the verdict."""
+    import json
+
+    from ..admin.replicate import run_replication
+    from ..admin.upgrade import conformance_both
+    from ..report.model import write_atomic
+    from ..report.upgrade_html import render_upgrade
+
+    run_id = params_mod.run_id("replicate-" + "-".join(n.replace(":", "") for n in names))
+    out = reports / run_id
+    with build_progress() as bar_for:
+        bar = bar_for(" -> ".join(names) + " by replication")
+        result = run_replication(specs[0], specs[1], store_size, duration, progress=bar)
+    summary = {"kind": "upgrade", "run_id": run_id, "started": started, "result": result.as_dict()}
+    if paths:
+        summary["conformance"] = conformance_both(paths, names, out / "conformance")
+    summary["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1) + "\n")
+    write_atomic(out / "index.html", render_upgrade(summary))
+    Interrupt.written(0 if result.passed else 1)
+    t, lag, sw, d = result.traffic, result.lag, result.switch, result.deliveries
+    if t:
+        console.print(f"traffic: {t['deliveries']} deliveries, {t['flag_changes']} flag changes in {t['seconds']:.0f} s")
+    if lag.get("probes"):
+        console.print(f"replication lag under that traffic: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s, "
+                      f"max {lag['max']:.2f} s ({lag['probes']} probes, {lag['lost']} lost)")
+    if sw.get("total") is not None:
+        console.print(f"switch: drained in {sw['drain']:.2f} s, master stopped and replica serving in "
+                      f"{sw['stop and promote']:.2f} s, {sw['total']:.2f} s in all")
+    if d:
+        mark = "[red]" if d["missing_count"] else ""
+        console.print(f"{mark}deliveries acknowledged by {names[0]}: {d['acknowledged']}, on {names[1]}: "
+                      f"{d['on the replica']}{'[/]' if mark else ''}")
+    _print_hop(result)
+    console.print(f"verdict: {'[green]passed[/]' if result.passed else '[red]FAILED[/]'}; report: {out / 'index.html'}")
+    raise typer.Exit(0 if result.passed else 1)
 
 
 def _print_hop(result) -> None:

@@ -15,11 +15,13 @@ def render_upgrade(summary: dict) -> str:
         return render_path(summary)
     r = summary["result"]
     verdict = "passed" if r["passed"] else "failed"
+    how = " by replication" if r.get("via") == "replication" else ""
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>imapwright upgrade {escape(r['from'])} -> "
-           f"{escape(r['to'])}</title><style>{CSS}</style></head><body>",
-           f"<h1>Upgrade {escape(r['from'] + ' -> ' + r['to'])}: <span class='{verdict}'>{verdict}</span></h1>",
+           f"{escape(r['to'])}{how}</title><style>{CSS}</style></head><body>",
+           f"<h1>Upgrade {escape(r['from'] + ' -> ' + r['to'])}{how}: <span class='{verdict}'>{verdict}</span></h1>",
            f"<p>Run {escape(summary['run_id'])}, {escape(summary['started'])} to {escape(summary['finished'])}.</p>"]
     out += rehearsal_section(summary)
+    out += replication_section(r)
     out += hop_body(r, "h2")
     return _close(out, summary)
 
@@ -98,6 +100,37 @@ def rehearsal_section(summary: dict) -> list[str]:
                  [[row["setting"], row["given"], row["used"] or "(not used)", row["why"]] for row in r["settings"]])]
     if r.get("notes"):
         out.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in r["notes"]) + "</ul>")
+    return out
+
+
+def replication_section(r: dict) -> list[str]:
+    """FROM as the master, TO as its replica under traffic, then the switch: the traffic, the
+    replication lag it saw, the switch's time, and every acknowledged delivery accounted for."""
+    if r.get("via") != "replication":
+        return []
+    out = ["<p>FROM was populated and made the master, TO its replica (initial sync, then rolling "
+           "replication while deliveries and flag changes kept coming); then the switch: traffic stopped, "
+           "replication drained, FROM snapshotted and stopped, TO restarted as a primary and snapshotted. "
+           "The snapshots are compared below.</p>"]
+    t, lag, sw, d = r.get("traffic") or {}, r.get("lag") or {}, r.get("switch") or {}, r.get("deliveries") or {}
+    if t:
+        out.append("<h2>Traffic during rolling replication</h2>" + table(
+            ["seconds", "deliveries acknowledged", "refused", "flag changes"],
+            [[f"{t['seconds']:.1f}", t["deliveries"], len(t["refused"]), t["flag_changes"]]]))
+    if lag:
+        out.append("<h2>Replication lag under that traffic</h2><p>One probe delivery at a time to one account, "
+                   "timed from the master's acknowledgement until the replica shows it.</p>" + table(
+                       ["probes", "lost (not on the replica within 30 s)", "p50 s", "p95 s", "max s"],
+                       [[lag.get("probes", 0), lag.get("lost", 0), lag.get("p50", "-"), lag.get("p95", "-"),
+                         lag.get("max", "-")]], ["failed" if lag.get("lost") else "passed"]))
+    if sw:
+        out.append("<h2>The switch</h2>" + table(list(sw), [[f"{v:.2f}" for v in sw.values()]]))
+    if d:
+        cls = "failed" if d["missing_count"] else "passed"
+        out.append(f"<h2 class='{cls}'>Deliveries: {d['acknowledged']} acknowledged by the master, "
+                   f"{d['on the replica']} on the new primary</h2>")
+        if d["missing"]:
+            out.append(f"<pre class='failed'>{escape(chr(10).join(d['missing']))}</pre>")
     return out
 
 

@@ -19,7 +19,7 @@ from .cyrus_tools import check_problems, quota_tool_arguments
 
 if TYPE_CHECKING:
     from ..catalogue import ServerSpec
-    from .handle import ServerHandle
+    from .handle import ExecResult, ServerHandle
 
 DATA = "/srv/imapwright"  # the data volume's mount point in every image
 
@@ -174,6 +174,25 @@ class Family:
             return sorted(n for n in list_names(admin, "%") if n not in ("user", "INBOX")
                           and not self.is_internal_mailbox(n) and n != "DELETED")
 
+    # Replication (upgrade --via replication): a master of this family replicating to a replica.
+    replicates = False
+
+    def replication_settings(self, replica: ServerHandle) -> dict[str, str]:
+        """The master's settings (ManagedServer options) that make it log changes for `replica`."""
+        raise UserError(f"upgrade by replication is not available for {self.name} servers yet")
+
+    def initial_sync(self, master: ServerHandle) -> ExecResult:
+        """Copy every account to the replica once (before rolling replication starts)."""
+        raise UserError(f"upgrade by replication is not available for {self.name} servers yet")
+
+    def replication_backlog(self, master: ServerHandle) -> int:
+        """Changes logged on the master that the replica has not been sent yet (0: drained)."""
+        raise UserError(f"upgrade by replication is not available for {self.name} servers yet")
+
+    def share_directory(self, master: ServerHandle, replica: ServerHandle) -> None:
+        """Give the replica what a site's shared directory gives both servers (accounts' groups):
+        replication copies the mail store, not the authentication and group databases."""
+
     def backup_plan(self, archive, version: tuple[int, ...], older_store: bool = False):
         """How an admin's backup (servers/backup.BackupArchive) becomes a volume this family's
         image starts on (a servers/backup.LoadPlan); UserError for what cannot be loaded."""
@@ -229,6 +248,31 @@ class Cyrus(Family):
     # writers at once lose entries ("user not found" at login) or leave a file whose listing
     # never ends. Every writer takes this lock first.
     _sasldb_write = f"flock {sasldb}.lock saslpasswd2"
+
+    # Replication: the master logs every change (sync_log) and its rolling sync_client (run by
+    # the master process: ManagedServer.rolling_sync) sends them to the replica's sync_server.
+    # sync_try_imap off: a 3.x client first tries the IMAP protocol and waits 10 s for it (the
+    # replica's syncserver logs the attempt as an IOERROR).
+    replicates = True
+
+    def replication_settings(self, replica):
+        return {"sync_log": "1", "sync_host": replica.imap.host, "sync_port": str(replica.sync_port),
+                "sync_authname": replica.admin_user, "sync_password": replica.admin_password,
+                "sync_repeat_interval": "1", "sync_try_imap": "no"}
+
+    def initial_sync(self, master):
+        return master.exec([f"{self.bin}/sync_client", "-v", "-A"])
+
+    def share_directory(self, master, replica):
+        # The harness's groups file (see set_groups); the replica's next start applies it.
+        groups = master.exec(["cat", f"{DATA}/config/groups"], user="root")
+        if groups.exit_code == 0:
+            replica.write_file(f"{DATA}/config/groups", groups.raw_stdout, mode=0o644)
+
+    def replication_backlog(self, master):
+        # The rolling client renames the log to log-PID while it works through it, then removes it.
+        res = master.exec(["sh", "-c", f"cat {DATA}/config/sync/log* 2>/dev/null | wc -l"], user="root")
+        return int(res.check("sync log").stdout.strip() or 0)
 
     def backup_plan(self, archive, version, older_store=False):
         from . import cyrus_backup

@@ -225,6 +225,23 @@ class ServerHandle:
         """Top-level mailboxes of no account (shared folders, boards made at the top level)."""
         return self.family.mailboxes_outside_accounts(self)
 
+    # -- replication (upgrade --via replication) ------------------------------------------------
+    @property
+    def replicates(self) -> bool:
+        return self.family.replicates
+
+    def replication_settings(self, replica: ServerHandle) -> dict[str, str]:
+        return self.family.replication_settings(replica)
+
+    def initial_sync(self) -> ExecResult:
+        return self.family.initial_sync(self)
+
+    def replication_backlog(self) -> int:
+        return self.family.replication_backlog(self)
+
+    def share_directory(self, replica: ServerHandle) -> None:
+        self.family.share_directory(self, replica)
+
     def delete_user(self, user: str) -> None:
         """Remove an account and all its mail."""
         self.family.delete_user(self, user)

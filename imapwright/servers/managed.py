@@ -41,6 +41,8 @@ class ManagedServer(ServerHandle):
     volume_name: str = ""
     image_id: str = ""
     sieve_port: int = 0
+    sync_port: int = 0  # a replica's sync_server (Cyrus replication); 0: none
+    rolling_sync: bool = False  # a master's rolling sync_client, run by the server's own master
     owner: str = ""  # owner-pid label: this process, or "0" for a detached server
     labels: dict[str, str] = field(default_factory=dict)  # on its container and volume; the
     # instance label finds both at stop()
@@ -60,6 +62,8 @@ class ManagedServer(ServerHandle):
             "IMAP_PORT": str(self.imap.port),
             "LMTP_PORT": str(self.lmtp.port),
             "SIEVE_PORT": str(self.sieve_port),
+            "SYNC_PORT": str(self.sync_port),
+            "SYNC_CLIENT": "1" if self.rolling_sync else "0",
             "ADMIN_PASSWORD": self.admin_password,
             "IMAPWRIGHT_CONFIG": self.family.settings_text(self.options),
         }
@@ -179,19 +183,20 @@ class ManagedServer(ServerHandle):
         for item in sorted(engine.find([f"{engine.LABEL_INSTANCE}={self.labels[engine.LABEL_INSTANCE]}"], kinds),
                            key=lambda i: i.kind):  # containers before the volume they use
             engine.remove(item)
-        for port in (self.imap.port, self.lmtp.port, self.sieve_port, self.imaps.port if self.imaps else 0):
+        for port in (self.imap.port, self.lmtp.port, self.sieve_port, self.sync_port, self.imaps.port if self.imaps else 0):
             ports.release(port)
 
 
 def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
                  imap_port: int | None = None, lmtp_port: int | None = None,
                  volume: str | None = None, progress=None, detached: bool = False,
-                 prepare: Callable[[ManagedServer], None] | None = None) -> ManagedServer:
+                 prepare: Callable[[ManagedServer], None] | None = None, replica: bool = False) -> ManagedServer:
     """Build the image if needed, start a container and wait until an admin login works.
 
     A detached server outlives this process (`imapwright servers start`); others are removed at exit.
     `prepare(server)`: called once its volume exists, before the container runs (e.g. to fill the
-    volume with an admin's backup: `fill_volume`).
+    volume with an admin's backup: `fill_volume`). `replica`: it also listens for a master's
+    replication (Cyrus sync_server, on `sync_port`).
     """
     image = ensure_image(spec, progress) if progress else ensure_image(spec)
     family = FAMILIES[spec.family]
@@ -218,7 +223,7 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
         features=spec_features(spec), owned=True, sieve=Endpoint(ports.HOST, sieve_port),
         imaps=imaps,
         spec=spec, options=dict(options or {}), volume_name=volume_name, image_id=image.id, sieve_port=sieve_port,
-        owner=owner, labels=labels,
+        sync_port=ports.free_port() if replica else 0, owner=owner, labels=labels,
     )
     _live.add(server)
     try:
