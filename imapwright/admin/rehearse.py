@@ -54,14 +54,17 @@ class Backup:
             progress("copying the backup into a volume", copied[0], total)
 
         def load(server) -> None:
-            fill_volume(server, lambda out: self.archive.write_tar(self.plan, out, advance))
+            fill_volume(server, lambda out: self.archive.write_tar(self.plan, out, advance), self.plan.after_load)
         return start_server(spec, options=self.options, prepare=load)
 
     def make(self, server, progress) -> Store:
         """The accounts the copy holds (every one the admin lists), read by proxy authorization:
         the harness never knows the users' passwords."""
+        if self.plan.after_start:
+            progress("rebuilding the copy's caches", None, None)
+            server.exec(["sh", "-c", self.plan.after_start], user="root").check("after loading the backup")
         progress("listing the accounts", None, None)
-        users = server.list_users()
+        users = [u for u in server.list_users() if u != "anonymous"]
         notes = list(self.plan.notes)
         others = server.mailboxes_outside_accounts()
         if others:

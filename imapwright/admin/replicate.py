@@ -26,7 +26,7 @@ from ..errors import ServerError
 from ..servers import log_gate
 from ..stores.snapshot import store_snapshot
 from ..stores.store import StoreSize, populate_store
-from .upgrade import Pair, StepResult, _counts, _output, classify, find_pair
+from .upgrade import Pair, StepResult, _counts, _output, classify, find_pair, run_step
 
 PROBE_TIMEOUT = 30.0  # a probe not on the replica by then counts as lost for the lag figure
 DRAIN_TIMEOUT = 120.0
@@ -230,17 +230,30 @@ def run_replication(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         # Read as the admin acting for each user on both sides: the users' passwords live in the
         # master's authentication database, which replication does not copy (sites share one).
         by_proxy = {user: None for user in accounts}
+        # What a site's servers share (accounts, groups) before the replica is written to, and the
+        # pair's documented steps for the replica's copy of it (fixtures/upgrade/pairs.toml).
+        master.share_directory(replica)
+        for step in pair.replication_steps:
+            if step.when == "before-sync":
+                result.steps.append(run_step(replica, step, since))
         progress("initial sync", None, None)
         master.reconfigure(**master.replication_settings(replica))
-        res = timed("initial sync", master.initial_sync)
-        result.steps.append(StepResult("initial sync (sync_client -A)", pair.reference, result.timings["initial sync"],
-                                       res.exit_code == 0, _output(f"$ {' '.join(res.argv)}  (exit {res.exit_code})\n"
-                                                                   f"{res.stdout}{res.stderr}")))
+        res = timed("initial sync", lambda: master.replication_pass(replica))
+        result.steps.append(StepResult(f"initial sync ({' '.join(res.argv[:2])})", pair.reference,
+                                       result.timings["initial sync"], res.exit_code == 0,
+                                       _output(f"$ {' '.join(res.argv)}  (exit {res.exit_code})\n{res.stdout}{res.stderr}")))
         if res.exit_code != 0:
             result.failed = "initial sync"
+            result.server_health = {from_spec.name: log_gate.server_health(master, since, "upgrade"),
+                                    to_spec.name: log_gate.server_health(replica, since, "upgrade")}
             return result
-        master.rolling_sync = True
-        timed("start rolling replication", master.reconfigure)  # the master process runs sync_client -r
+        passes = None
+        if master.replication_rolling == "daemon":
+            master.rolling_sync = True
+            timed("start rolling replication", master.reconfigure)  # the master process runs sync_client -r
+        else:
+            passes = Passes(master, replica)
+            passes.start()
         progress(f"rolling replication under traffic ({duration:.0f} s)", None, None)
         traffic = Traffic(master, replica, accounts)
         traffic.start()
@@ -258,7 +271,9 @@ def run_replication(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         result.problems += [f"refused by {from_spec.name}: {r}" for r in traffic.refused[:20]]
         # The switch: drained, FROM snapshotted and stopped, TO a primary.
         progress("draining replication", None, None)
-        drained = _drain(master)
+        drained = _drain(master) if passes is None else passes.drain()
+        if passes is not None:
+            result.traffic["passes"] = passes.summary()
         result.switch["drain"] = round(time.monotonic() - stopped_at, 2)
         if drained:
             result.failed = "drain"
@@ -271,12 +286,14 @@ def run_replication(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         before = timed("snapshot before the switch", lambda: store_snapshot(master, by_proxy, notes=result.store_notes))
         result.counts = _counts(before)
         result.server_health[from_spec.name] = log_gate.server_health(master, since, "upgrade")
-        master.share_directory(replica)  # a site's shared directory: the groups ACLs name
         promote_start = time.monotonic()
         master.stop()
         master = None
         replica.sync_port = 0  # a primary now: no sync_server
         timed(f"promote {to_spec.name}", replica.reconfigure)
+        for step in pair.replication_steps:
+            if step.when == "after-switch":
+                result.steps.append(run_step(replica, step, since))
         result.switch["stop and promote"] = round(time.monotonic() - promote_start, 2)
         # The admin's switch: drain, stop, promote (the harness's own snapshot between is not part of it).
         result.switch["total"] = round(result.switch["drain"] + result.switch["stop and promote"], 2)
@@ -304,6 +321,46 @@ def run_replication(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
         if master is not None:
             master.stop()
         replica.stop()
+
+
+class Passes:
+    """Rolling replication as repeated passes over every account (Dovecot 2.4 has no replicator):
+    a thread runs one pass after another until drained; `drain` waits for the running pass,
+    then runs the last one (everything acknowledged before it was called is in it)."""
+
+    def __init__(self, master, replica):
+        self.master, self.replica = master, replica
+        self.stop_event = threading.Event()
+        self.seconds: list[float] = []
+        self.failures: list[str] = []
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stop_event.is_set():
+            self._one()
+
+    def _one(self) -> bool:
+        start = time.monotonic()
+        res = self.master.replication_pass(self.replica)
+        self.seconds.append(time.monotonic() - start)
+        if res.exit_code != 0:
+            self.failures.append(_output(f"$ {' '.join(res.argv)}  (exit {res.exit_code})\n{res.stdout}{res.stderr}", 2000))
+        return res.exit_code == 0
+
+    def drain(self) -> str:
+        self.stop_event.set()
+        self.thread.join(timeout=DRAIN_TIMEOUT)
+        if self.thread.is_alive():
+            return f"a replication pass still running after {DRAIN_TIMEOUT:.0f} s"
+        return "" if self._one() else f"the last pass failed: {self.failures[-1]}"
+
+    def summary(self) -> dict:
+        s = sorted(self.seconds)
+        return {"count": len(s), "failed": len(self.failures), "median_seconds": round(statistics.median(s), 2) if s else None,
+                "failures": self.failures[:3]}
 
 
 def _drain(master) -> str:

@@ -41,6 +41,7 @@ class Step:
     user: str = "tool"
     log: str = ""  # kind "start": the log program whose lines are the step's output
     why: str = ""  # the measurement behind a step no upgrade guide names
+    when: str = ""  # replication steps: "before-sync" (on the replica's copy of the directory) or "after-switch"
 
 
 @dataclass(frozen=True)
@@ -66,14 +67,19 @@ class Pair:
     # Upgrade by replication (admin/replicate.py): what a replica of the new version legitimately
     # holds differently from its master at the switch.
     replication_expected: tuple[Expected, ...] = ()
+    replication_steps: tuple[Step, ...] = ()  # documented steps the replica needs (see Step.when)
 
 
 def load_pairs(path: Path | None = None) -> dict[tuple[str, str], Pair]:
     data = tomllib.loads((path or fixture("upgrade", "pairs.toml")).read_text())
     pairs = {}
     for p in data.get("pair", []):
-        steps = tuple(Step(s["name"], s["reference"], s.get("kind", "exec"), tuple(s.get("run", ())),
-                           s.get("user", "tool"), s.get("log", ""), s.get("why", "")) for s in p.get("step", []))
+        steps, replication_steps = (tuple(Step(s["name"], s["reference"], s.get("kind", "exec"), tuple(s.get("run", ())),
+                                               s.get("user", "tool"), s.get("log", ""), s.get("why", ""), s.get("when", ""))
+                                          for s in p.get(key, [])) for key in ("step", "replication_step"))
+        for s in replication_steps:
+            if s.when not in ("before-sync", "after-switch") or s.kind != "exec":
+                raise ValueError(f"{path}: replication step {s.name!r}: kind exec, when before-sync or after-switch")
         expected, replication = (tuple(Expected(e["kind"], e.get("value", ""), e["reason"], e["reference"],
                                                 e.get("sometimes", False))
                                        for e in p.get(key, [])) for key in ("expected", "replication_expected"))
@@ -81,7 +87,7 @@ def load_pairs(path: Path | None = None) -> dict[tuple[str, str], Pair]:
             if e.kind not in TRANSFORMS:
                 raise ValueError(f"{path}: unknown expected kind {e.kind!r} (known: {', '.join(TRANSFORMS)})")
         pairs[(p["from"], p["to"])] = Pair(p["from"], p["to"], p["reference"], p.get("prerequisite", ""), steps, expected,
-                                           replication)
+                                           replication, replication_steps)
     return pairs
 
 
@@ -103,6 +109,20 @@ def _acl_identifier_prefix(snapshot: Snapshot, value: str, _after: Snapshot) -> 
     return out
 
 
+def _acl_empty_entries(snapshot: Snapshot, value: str, after: Snapshot) -> Snapshot:
+    """Entries that appear with no rights at all (identifiers starting with `value`, "-": a
+    negative entry that removes nothing) are taken as no change."""
+    out = copy.deepcopy(snapshot)
+    for user, account in out.items():
+        for name, folder in account["folders"].items():
+            later = after.get(user, {}).get("folders", {}).get(name, {}).get("acl", {})
+            for identifier, rights in later.items():
+                # No rights: "" (or the empty quoted string as the client hands it back)
+                if identifier.startswith(value) and rights in ("", '""') and identifier not in folder["acl"]:
+                    folder["acl"][identifier] = rights
+    return out
+
+
 def _sieve_scripts_in_quota(snapshot: Snapshot, value: str, after: Snapshot) -> Snapshot:
     """An account's Sieve scripts move into a mailbox of the account and count against its quota
     root `value` (the user's name for it, "INBOX"): its STORAGE usage may grow by the scripts'
@@ -121,7 +141,8 @@ def _sieve_scripts_in_quota(snapshot: Snapshot, value: str, after: Snapshot) -> 
 
 
 TRANSFORMS: dict[str, Callable[[Snapshot, str, Snapshot], Snapshot]] = {
-    "acl-identifier-prefix": _acl_identifier_prefix, "sieve-scripts-in-quota": _sieve_scripts_in_quota}
+    "acl-identifier-prefix": _acl_identifier_prefix, "acl-empty-entries": _acl_empty_entries,
+    "sieve-scripts-in-quota": _sieve_scripts_in_quota}
 
 
 @dataclass

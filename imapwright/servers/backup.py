@@ -10,8 +10,10 @@ the volume's layout as one tar stream. Which folders map where is the family's k
 
 from __future__ import annotations
 
+import io
 import os
 import tarfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -43,6 +45,9 @@ class LoadPlan:
     rows: list[dict] = field(default_factory=list)  # {"setting", "given", "used", "why"}
     store: dict = field(default_factory=dict)  # the format versions found, and who writes them
     notes: list[str] = field(default_factory=list)
+    generated: dict[str, bytes] = field(default_factory=dict)  # volume path -> content made from the backup
+    after_load: str = ""  # a shell command run on the filled volume (ownership), in FROM's image
+    after_start: str = ""  # a shell command run beside FROM once it serves the copy (caches rebuilt)
 
     def target(self, name: str) -> str | None:
         for prefix, dest in self.mapping:
@@ -98,7 +103,18 @@ class BackupArchive:
                     raise UserError(f"--data {root}: {rel} cannot be read ({exc.strerror})") from None
                 yield rel, info, (lambda p=full: p.open("rb"))
 
-    def scan(self, config_names: tuple[str, ...], head_names: tuple[str, ...]) -> Scan:
+    def read(self, name: str, limit: int = 1 << 24) -> bytes | None:
+        """One member's content (None if the backup has no such file)."""
+        for member, info, open_ in self._members():
+            if member == name and info.isfile():
+                with open_() as f:
+                    return f.read(limit)
+        return None
+
+    def scan(self, config_names: tuple[str, ...], head_names: tuple[str, ...],
+             config_prefixes: tuple[str, ...] = ()) -> Scan:
+        """`config_names`: files (by name or relative path) read whole; `config_prefixes`: every
+        file under these folders read whole too (a configuration tree with its includes)."""
         found = Scan({}, set(), [])
         for name, info, open_ in self._members():
             parent = name.rpartition("/")[0]
@@ -111,7 +127,8 @@ class BackupArchive:
             found.files += 1
             found.bytes += info.size
             base = name.rpartition("/")[2]
-            if base in config_names or name in config_names:
+            if base in config_names or name in config_names or (
+                    info.size <= 1 << 20 and any(name.startswith(p + "/") for p in config_prefixes)):
                 with open_() as f:
                     found.configs[name] = f.read(1 << 20)
             elif base in head_names:
@@ -129,6 +146,10 @@ class BackupArchive:
         many files were written."""
         count = 0
         with tarfile.open(fileobj=out, mode="w|") as tar:
+            for path, content in plan.generated.items():
+                made = tarfile.TarInfo(path)
+                made.size, made.mode, made.mtime = len(content), 0o640, int(time.time())
+                tar.addfile(made, io.BytesIO(content))
             for name, info, open_ in self._members():
                 dest = plan.target(name)
                 if dest is None or plan.skipped(name) or not (info.isfile() or info.isdir() or info.issym()):

@@ -175,14 +175,18 @@ class Family:
                           and not self.is_internal_mailbox(n) and n != "DELETED")
 
     # Replication (upgrade --via replication): a master of this family replicating to a replica.
+    # rolling "daemon": the master's own process replicates each change as it is logged (drained
+    # when replication_backlog is 0); "passes": the harness repeats replication_pass (a pass over
+    # every account) until the switch, then runs one last pass.
     replicates = False
+    rolling = "daemon"
 
     def replication_settings(self, replica: ServerHandle) -> dict[str, str]:
         """The master's settings (ManagedServer options) that make it log changes for `replica`."""
         raise UserError(f"upgrade by replication is not available for {self.name} servers yet")
 
-    def initial_sync(self, master: ServerHandle) -> ExecResult:
-        """Copy every account to the replica once (before rolling replication starts)."""
+    def replication_pass(self, master: ServerHandle, replica: ServerHandle) -> ExecResult:
+        """Copy every account to the replica (the initial sync; with rolling "passes", each pass)."""
         raise UserError(f"upgrade by replication is not available for {self.name} servers yet")
 
     def replication_backlog(self, master: ServerHandle) -> int:
@@ -260,7 +264,7 @@ class Cyrus(Family):
                 "sync_authname": replica.admin_user, "sync_password": replica.admin_password,
                 "sync_repeat_interval": "1", "sync_try_imap": "no"}
 
-    def initial_sync(self, master):
+    def replication_pass(self, master, replica):
         return master.exec([f"{self.bin}/sync_client", "-v", "-A"])
 
     def share_directory(self, master, replica):
@@ -449,6 +453,38 @@ class Dovecot(Family):
     required_tools = ("doveadm", "doveconf", "dovecot")
     users_dir = f"{DATA}/users"  # one passwd-file per user
     accounts_in_userdb = True
+
+    # Replication: dsync, one-way (`doveadm backup`) from the master to the replica's doveadm
+    # server (SYNC_PORT; doveadm_password = the replica's admin password). 2.4 has no replicator
+    # service any more, so rolling replication is repeated passes over every account.
+    replicates = True
+    rolling = "passes"
+
+    def replication_settings(self, replica):
+        return {"doveadm_password": replica.admin_password}
+
+    def replication_pass(self, master, replica) -> ExecResult:
+        users = [u for u in self.list_users(master) if u != "anonymous"]
+        script = ('for u in "$@"; do doveadm backup -u "$u" "tcp:' + f'{replica.imap.host}:{replica.sync_port}'
+                  + '" || { echo "doveadm backup -u $u failed" >&2; exit 1; }; done')
+        return master.exec(["sh", "-c", script, "sh", *users], user="root")
+
+    def replication_backlog(self, master):
+        raise ServerError("Dovecot replication has no change log: its passes are drained by one more pass")
+
+    def backup_plan(self, archive, version, older_store=False):
+        from . import dovecot_backup
+
+        scan = archive.scan((), (), (dovecot_backup.CONFIG_PREFIX,))
+        return dovecot_backup.plan(archive, scan, version, DATA)
+
+    def share_directory(self, master, replica):
+        # The users' passwd-files (passwords, quota and ACL group fields): the site's directory.
+        for user in self.list_users(master):
+            if user != "anonymous":
+                replica.write_file(f"{self.users_dir}/{user}", master.read_file(f"{self.users_dir}/{user}"))
+        replica.exec(["sh", "-c", f"chown root:dovecot {self.users_dir}/* && chmod 640 {self.users_dir}/*"],
+                     user="root").check("users on the replica")
 
     def list_users(self, server):
         # The userdb has no iteration here (a passwd-file per user): the files are the accounts.

@@ -233,8 +233,12 @@ class ServerHandle:
     def replication_settings(self, replica: ServerHandle) -> dict[str, str]:
         return self.family.replication_settings(replica)
 
-    def initial_sync(self) -> ExecResult:
-        return self.family.initial_sync(self)
+    @property
+    def replication_rolling(self) -> str:
+        return self.family.rolling
+
+    def replication_pass(self, replica: ServerHandle) -> ExecResult:
+        return self.family.replication_pass(self, replica)
 
     def replication_backlog(self) -> int:
         return self.family.replication_backlog(self)

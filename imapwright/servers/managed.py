@@ -251,7 +251,7 @@ def start_server(spec: ServerSpec, options: dict[str, object] | None = None,
     return server
 
 
-def fill_volume(server: ManagedServer, write: Callable[[BinaryIO], object]) -> None:
+def fill_volume(server: ManagedServer, write: Callable[[BinaryIO], object], after: str = "") -> None:
     """Write a tar stream (`write(out)` produces it) into the server's volume at its data root,
     through a container of its image that never runs (labelled as the server: an interrupted fill
     is removed with it). The stream goes through a pipe: a store larger than memory is fine."""
@@ -289,6 +289,19 @@ def fill_volume(server: ManagedServer, write: Callable[[BinaryIO], object]) -> N
             helper.remove(force=True)
     if failure:
         raise failure[0]
+    if after:  # e.g. ownership of what was copied, by the image's own user names
+        helper_run = engine.client().containers.create(
+            server.image_id, entrypoint=["sh", "-c", after], network_mode="host", labels=server.labels,
+            volumes={server.volume_name: {"bind": DATA, "mode": "rw"}})
+        try:
+            helper_run.start()
+            status = helper_run.wait(timeout=600)
+            if status.get("StatusCode") != 0:
+                raise ServerError(f"{server.spec.name}: preparing the copied data failed: "
+                                  f"{helper_run.logs().decode(errors='replace').strip()[-500:]}")
+        finally:
+            with contextlib.suppress(docker.errors.APIError):
+                helper_run.remove(force=True)
 
 
 def stop_all() -> None:

@@ -23,7 +23,7 @@ from imapwright.servers.managed import start_server
 from imapwright.stores.snapshot import store_snapshot
 from imapwright.stores.store import StoreSize, populate_store
 
-from .backups import DEBIAN_IMAPD_CONF, add_awkward_folders, debian_backup
+from .backups import DEBIAN_IMAPD_CONF, add_awkward_folders, debian_backup, debian_dovecot_backup
 
 pytestmark = pytest.mark.xdist_group("rehearsal")  # one worker makes the backups once
 HOPS = [("cyrus:3.2", "cyrus:3.6"), ("cyrus:3.6", "cyrus:3.10"), ("cyrus:3.10", "cyrus:3.12")]
@@ -176,3 +176,67 @@ def test_a_message_lost_in_the_rehearsed_upgrade_is_a_finding(starts_servers, ba
                     observe=lose_one)
     findings = path.hops[0].findings
     assert not path.passed and any(f.startswith(f"{user}/INBOX") or f.startswith(f"{user}: ") for f in findings), findings
+
+
+@pytest.fixture(scope="module")
+def dovecot_backup(tmp_path_factory) -> tuple[Path, dict]:
+    """A Debian-style Dovecot 2.3 backup (virtual users in one passwd-file, homes in /var/vmail)
+    of a store the harness populated, and the original server's snapshot of it."""
+    server = start_server(lookup("dovecot:2.3"))
+    try:
+        store = populate_store(server, StoreSize(4, 3))
+        add_awkward_folders(server, store, prefix="")
+        snapshot = store_snapshot(server, {u: None for u in store.accounts})
+        return debian_dovecot_backup(server, tmp_path_factory.mktemp("dovecot") / "dovecot23.tgz"), snapshot
+    finally:
+        server.stop()
+
+
+def test_a_dovecot_backup_rehearses_2_3_to_2_4_with_the_store_intact(starts_servers, dovecot_backup):
+    archive, original = dovecot_backup
+    digest = _sha(archive)
+    seen = {}
+    backup = load_backup(lookup("dovecot:2.3"), archive)
+    path = rehearse([lookup("dovecot:2.3"), lookup("dovecot:2.4")], backup,
+                    observe=lambda stage, server, store: seen.setdefault(stage, store_snapshot(server, store.accounts)))
+    result = path.hops[0]
+    assert not result.failed and result.problems == [] and result.findings == [], (result.failed, result.problems,
+                                                                                    result.findings)
+    assert path.passed and [s.name for s in result.steps if not s.ok] == []
+    assert seen["before"] == original  # the copy on 2.3 is the store the original server had
+    assert {"with space", "caf\u00e9 \u00fcber", "a&b"} <= set(seen["after"][sorted(original)[1]]["folders"])
+    assert result.counts["sieve scripts"] == 4 and result.counts["shared views"] > 0
+    rows = {r["setting"]: r for r in backup.plan.rows}
+    assert rows["userdb"]["given"] == "passwd-file /etc/dovecot/users" and rows["ssl_cert"]["used"] == ""
+    assert _sha(archive) == digest
+
+
+def test_a_dovecot_backup_that_cannot_be_loaded_is_one_line(starts_servers, dovecot_backup, tmp_path):
+    archive = dovecot_backup[0]
+
+    def replaced(name: str, text: str, out: str) -> Path:
+        path = tmp_path / out
+        with tarfile.open(archive) as src, tarfile.open(path, "w:gz") as dst:
+            for member in src.getmembers():
+                if member.name == name:
+                    member.size = len(text.encode())
+                    dst.addfile(member, io.BytesIO(text.encode()))
+                else:
+                    dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        return path
+    main = "etc/dovecot/dovecot.conf"
+    with tarfile.open(archive) as tar:
+        conf = tar.extractfile(main).read().decode()
+        auth = tar.extractfile("etc/dovecot/conf.d/auth-passwdfile.conf.ext").read().decode()
+    cases = {
+        "2.4 config": (replaced(main, "dovecot_config_version = 2.4.0\n" + conf, "v.tgz"), "written for Dovecot 2.4"),
+        "sql userdb": (replaced("etc/dovecot/conf.d/auth-passwdfile.conf.ext", auth.replace("passwd-file", "sql"),
+                                "s.tgz"), "userdb driver sql"),
+        "no userdb file": (replaced("etc/dovecot/conf.d/auth-passwdfile.conf.ext",
+                                    auth.replace("/etc/dovecot/users", "/var/lib/users"), "u.tgz"),
+                           "the userdb /var/lib/users is not in the backup"),
+    }
+    for case, (data, words) in cases.items():
+        run = _run("dovecot:2.3", "dovecot:2.4", "--data", str(data), reports=tmp_path / "r")
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode == 2 and len(lines) == 1 and words in lines[0], (case, run.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -72,8 +73,29 @@ def test_the_command_reports_lag_switch_and_deliveries(starts_servers, tmp_path)
     assert "sync_password" not in (folder / "summary.json").read_text() and "sync_password" not in page
 
 
-def test_families_without_replication_are_refused_in_one_line(tmp_path):
-    run = subprocess.run(["imapwright", "upgrade", "dovecot:2.3", "dovecot:2.4", "--via", "replication",
+# Dovecot's replication documentation warns that shared folders are not replicated correctly
+# (https://doc.dovecot.org/configuration_manual/replication: "Shared folder replication doesn't
+# work correctly"), and 2.4 has no replicator: dsync passes from the 2.3 master. Measured
+# 2026-12-06: every message, flag and ACL right of the accounts' own folders arrives (the ACL
+# entries rewritten as the pair lists); what is lost is sharers' metadata of others' folders
+# (subscriptions to them, private seen flags). Those stay findings of the run.
+SHARED_METADATA = re.compile(r"^u\d{4}(: subscriptions \[.*'user\.| sees user\.)")
+
+
+def test_dovecot_by_dsync_keeps_every_message_and_reports_what_shared_folders_lose(starts_servers):
+    result = run_replication(lookup("dovecot:2.3"), lookup("dovecot:2.4"), StoreSize(4, 2), duration=5)
+    assert not result.failed and result.problems == [], (result.failed, result.problems)
+    assert [s.name for s in result.steps if not s.ok] == []
+    assert result.traffic["passes"]["count"] >= 2 and result.traffic["passes"]["failed"] == 0, result.traffic
+    assert result.deliveries["missing_count"] == 0 and result.deliveries["acknowledged"] > 20, result.deliveries
+    assert result.lag["probes"] > 0 and result.lag["lost"] == 0, result.lag
+    assert all(h["clean"] for h in result.server_health.values()), result.server_health
+    assert result.findings and not result.passed  # shared folders: reported, never passed
+    assert [f for f in result.findings if not SHARED_METADATA.match(f)] == []
+
+
+def test_replication_with_more_than_one_target_is_one_line(tmp_path):
+    run = subprocess.run(["imapwright", "upgrade", "cyrus:3.2", "cyrus:3.6", "cyrus:3.10", "--via", "replication",
                           "--reports", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and run.stderr.strip().count("\n") == 0, run.stderr
-    assert "not available for dovecot servers yet" in run.stderr
+    assert "give FROM and one TO" in run.stderr
