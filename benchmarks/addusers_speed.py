@@ -31,7 +31,7 @@ console = Console()
 def one_at_a_time(server, users: list[str]) -> None:
     with server.admin_imap() as admin:
         for user in users:
-            for line in commands_for(user, DEFAULT_QUOTA_KB, DEFAULT_FOLDERS):
+            for line in commands_for(server.user_mailbox(user), DEFAULT_QUOTA_KB, DEFAULT_FOLDERS):
                 name, _, args = line.partition(" ")
                 typ, data = command(admin, name, *args.split(" ", 1 if name == "SETQUOTA" else 0))
                 if typ != "OK":
@@ -64,7 +64,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     if method != "reference":
                         result = addusers(server.dialer(), server.admin_user,
-                                          server.admin_password, names,
+                                          server.admin_password, names, mailbox_of=server.user_mailbox,
                                           connections=args.connections if method == "workflow" else 1)
                         if len(result.created) != count:
                             raise RuntimeError(f"addusers: {result.summary()} {result.failed}")

@@ -77,7 +77,7 @@ def measure(spec, db: str | None, sizes: list[int], repeat: int, progress) -> li
             if size > seeded:
                 t0 = time.perf_counter()
                 seed_mailboxes(server.dialer(), server.admin_user, server.admin_password,
-                               seed_names(seeded, size), progress=lambda n: progress.advance(task, n))
+                               seed_names(seeded, size, server.user_mailbox), progress=lambda n: progress.advance(task, n))
                 seed_time, seed_count, seeded = time.perf_counter() - t0, size - seeded, size
             else:
                 seed_time, seed_count = 0.0, 0

@@ -19,7 +19,7 @@ def test_unreadable_list_is_a_user_error(tmp_path):
 
 
 def test_commands_follow_example_9_1():
-    assert commands_for("bob", 15360, ("drafts", "sent-mail")) == [
+    assert commands_for("user.bob", 15360, ("drafts", "sent-mail")) == [
         'CREATE "user.bob"', 'CREATE "user.bob.drafts"', 'CREATE "user.bob.sent-mail"',
         'SETQUOTA "user.bob" (STORAGE 15360)']
 

@@ -43,17 +43,18 @@ def _copy_sieve_scripts(server: ServerHandle, old: str, new: str) -> list[str]:
 
 def native(server: ServerHandle, old: str, new: str) -> None:
     """RENAME user.OLD user.NEW as the admin."""
+    src, dst = server.user_mailbox(old), server.user_mailbox(new)
     with server.admin_imap() as admin:
-        typ, data = command(admin, "RENAME", quote(f"user.{old}"), quote(f"user.{new}"))
+        typ, data = command(admin, "RENAME", quote(src), quote(dst))
     if typ != "OK":
-        raise RenameError(f"RENAME user.{old} user.{new}: {typ} {status_text(data)}")
+        raise RenameError(f"RENAME {src} {dst}: {typ} {status_text(data)}")
 
 
 def workaround(server: ServerHandle, old: str, new: str,
                say: Callable[[str], None] = lambda _m: None) -> None:
     """Example 9-2, step by step over IMAP and the server's tools (plus the user's Sieve scripts,
     copied over ManageSieve, which the book's version leaves behind)."""
-    src, dst = f"user.{old}", f"user.{new}"
+    src, dst = server.user_mailbox(old), server.user_mailbox(new)
     with server.admin_imap() as admin:
         boxes = _hierarchy(server, admin, src)
         if not boxes:

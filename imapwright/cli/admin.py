@@ -31,8 +31,9 @@ def admin_addusers(
     for problem in listed.skipped:
         console.print(f"skipped {problem}")
     if dry_run:
+        # No server to ask: the standard namespace's account names, as Cyrus and Dovecot give them.
         for user in listed.users:
-            for command in commands_for(user, quota, folder_list):
+            for command in commands_for(f"user.{user}", quota, folder_list):
                 typer.echo(command)
         typer.echo(f"dry run: {len(listed.users)} users, {len(listed.skipped)} lines skipped")
         return
@@ -54,8 +55,8 @@ def admin_addusers(
     with Progress(console=console) as bar:
         task = bar.add_task("addusers", total=len(listed.users))
         result = addusers(handle.dialer(), handle.admin_user, handle.admin_password,
-                          listed.users, None if in_userdb else quota, folder_list,
-                          progress=lambda n: bar.advance(task, n))
+                          listed.users, mailbox_of=handle.user_mailbox, quota_kb=None if in_userdb else quota,
+                          folders=folder_list, progress=lambda n: bar.advance(task, n))
     if in_userdb:  # the account was made in the userdb; CREATE then found its INBOX there
         result.created += [u for u in result.existing if u in made]
         result.existing = [u for u in result.existing if u not in made]

@@ -121,7 +121,7 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
             since = datetime.now(UTC)
             try:
                 seed_mailboxes(server.dialer(), server.admin_user, server.admin_password,
-                               seed_names(0, params.mailboxes), progress=lambda n: bar.advance(task, n))
+                               seed_names(0, params.mailboxes, server.user_mailbox), progress=lambda n: bar.advance(task, n))
             except (OSError, SeedError) as exc:  # the server's failure, reported with its own words
                 raise ServerError(f"{server.name} failed while seeding the mailbox list ({exc}); "
                                   f"server log: {(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import imaplib
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import imapclient
 from imapclient import imap_utf7
@@ -107,6 +108,29 @@ def status_text(data: list[bytes]) -> str:
 
 def list_names(client: imapclient.IMAPClient, pattern: str, reference: str = "") -> list[str]:
     return [name for _flags, _sep, name in client.list_folders(reference, pattern)]
+
+
+def pipeline_groups(dialer: Dialer, user: str, password: str, groups: list[list[str]], per_session: int,
+                    connections: int = 4, progress=lambda _n: None) -> list[list[tuple[str, str]]]:
+    """Many groups of commands (an account and its folders, one mailbox) over `connections`
+    pipelined sessions at once, `per_session` groups to a session: a group's commands always stay
+    in one session, in order, and sessions are handed out in order (what comes first is normally
+    done first). Returns each group's answers, in the order given; `progress(n)` after each session.
+    The server, not the network, is the limit: parallel sessions gain where pipelining alone does
+    not (benchmarks/addusers_speed.py)."""
+    chunks = [groups[i:i + per_session] for i in range(0, len(groups), per_session)]
+
+    def run(chunk: list[list[str]]) -> list[list[tuple[str, str]]]:
+        answers = pipeline(dialer, user, password, [c for group in chunk for c in group])
+        out, at = [], 0
+        for group in chunk:
+            out.append(answers[at:at + len(group)])
+            at += len(group)
+        progress(len(chunk))
+        return out
+
+    with ThreadPoolExecutor(max_workers=max(1, connections)) as pool:
+        return [answers for outcome in pool.map(run, chunks) for answers in outcome]
 
 
 def pipeline(dialer: Dialer, user: str, password: str, commands: list[str], window: int = 200,

@@ -9,10 +9,9 @@ looks like a real one (accounts with a few folders each) and can be grown in ste
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from ..protocol.dial import Dialer
-from ..protocol.imap import pipeline, quote
+from ..protocol.imap import pipeline, pipeline_groups, quote
 
 FOLDERS = ("drafts", "sent-mail", "trash", "archive")
 CHUNK = 250  # CREATEs per pipelined session; one progress step each
@@ -22,13 +21,15 @@ class SeedError(RuntimeError):
     """A CREATE the server refused for a reason other than "already exists"."""
 
 
-def seed_names(start: int, stop: int, prefix: str = "seed", folders: tuple[str, ...] = FOLDERS) -> list[str]:
-    """Mailbox names of entries start..stop-1 (Cyrus-style `user.` names, "." separator)."""
+def seed_names(start: int, stop: int, mailbox_of: Callable[[str], str], prefix: str = "seed",
+               folders: tuple[str, ...] = FOLDERS) -> list[str]:
+    """Mailbox names of entries start..stop-1; `mailbox_of`: the family's account mailbox
+    (server.user_mailbox), folders below it with "." as separator."""
     per_account = len(folders) + 1
     names = []
     for i in range(start, stop):
         account, slot = divmod(i, per_account)
-        base = f"user.{prefix}{account:06d}"
+        base = mailbox_of(f"{prefix}{account:06d}")
         names.append(base if slot == 0 else f"{base}.{folders[slot - 1]}")
     return names
 
@@ -41,21 +42,14 @@ def seed_mailboxes(dialer: Dialer, admin: str, password: str, names: list[str],
     Chunks go to parallel sessions in order, so an account split across two chunks is normally
     created before its folders; a folder that raced ahead of its account is retried at the end.
     """
-    chunks = [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)]
-
-    def run(chunk: list[str]) -> list[tuple[str, str, str]]:
-        answers = pipeline(dialer, admin, password, [f"CREATE {quote(n)}" for n in chunk])
-        progress(len(chunk))
-        return [(name, status, text) for name, (status, text) in zip(chunk, answers)]
-
     created, retry = 0, []
-    with ThreadPoolExecutor(max_workers=max(1, connections)) as pool:
-        for outcomes in pool.map(run, chunks):
-            for name, status, text in outcomes:
-                if status == "OK":
-                    created += 1
-                elif "exists" not in text.lower():
-                    retry.append((name, text))
+    answers = pipeline_groups(dialer, admin, password, [[f"CREATE {quote(n)}"] for n in names], CHUNK,
+                              connections, progress)
+    for name, [(status, text)] in zip(names, answers):
+        if status == "OK":
+            created += 1
+        elif "exists" not in text.lower():
+            retry.append((name, text))
     if retry:
         answers = pipeline(dialer, admin, password, [f"CREATE {quote(n)}" for n, _ in retry])
         failed = [(n, t) for (n, _), (s, t) in zip(retry, answers) if s != "OK" and "exists" not in t.lower()]

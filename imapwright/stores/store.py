@@ -23,7 +23,7 @@ import imapclient
 
 from ..models.acl import PROFILES
 from ..servers.handle import ServerHandle
-from ..admin.addusers import addusers
+from .accounts import create_accounts
 from .snapshot import login_patiently
 
 FOLDERS = ("drafts", "sent-mail", "work", "work.2026", "work.2026.q1")
@@ -107,8 +107,8 @@ def populate_store(server: ServerHandle, size: StoreSize, prefix: str = "u",
         list(pool.map(lambda u: server.set_password(u, store.accounts[u]), users))
     for member in group_members(users):  # after the passwords: Dovecot keeps groups beside them
         server.set_groups(member, [GROUP], settle=False)  # settled with the quotas, at the end
-    made = addusers(server.dialer(), server.admin_user, server.admin_password, users,
-                    quota_kb=None, folders=FOLDERS, connections=connections)
+    made = create_accounts(server.dialer(), server.admin_user, server.admin_password, users,
+                           mailbox_of=server.user_mailbox, quota_kb=None, folders=FOLDERS, connections=connections)
     if made.failed:
         user, reason = next(iter(made.failed.items()))
         raise RuntimeError(f"addusers failed for {len(made.failed)} accounts, first {user}: {reason}")

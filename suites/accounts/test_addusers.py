@@ -38,7 +38,7 @@ def test_addusers_creates_accounts_folders_and_quotas_once(server, users, admin_
     args = (server.dialer(), server.admin_user, server.admin_password)
     try:
         started = time.monotonic()
-        first = addusers(*args, listed.users)
+        first = addusers(*args, listed.users, mailbox_of=server.user_mailbox)
         record_property("addusers_500_seconds", round(time.monotonic() - started, 2))
         assert (len(first.created), len(first.existing), first.failed) == (COUNT, 0, {})
 
@@ -48,7 +48,7 @@ def test_addusers_creates_accounts_folders_and_quotas_once(server, users, admin_
             _, quotas = admin_imap.get_quota_root(f"user.{name}")
             assert [(q.resource, q.limit) for q in quotas if q.resource == "STORAGE"] == [("STORAGE", 15360)]
 
-        second = addusers(*args, listed.users)  # changes nothing the second time
+        second = addusers(*args, listed.users, mailbox_of=server.user_mailbox)  # changes nothing the second time
         assert (len(second.created), len(second.existing), second.failed) == (0, COUNT, {})
         assert _listing(admin_imap, users.prefix) == tree
     finally:
@@ -62,7 +62,7 @@ def test_one_failing_user_does_not_stop_the_batch(server, users, admin_imap):
     refused = "anyone"  # a valid-looking name the server reserves for ACLs: its CREATE fails
     args = (server.dialer(), server.admin_user, server.admin_password)
     try:
-        result = addusers(*args, [good[0], refused, good[1], good[2]])
+        result = addusers(*args, [good[0], refused, good[1], good[2]], mailbox_of=server.user_mailbox)
         assert sorted(result.created) == sorted(good)
         assert list(result.failed) == [refused]
         assert result.summary() == "3 created, 0 existing, 1 failed"
