@@ -112,6 +112,7 @@ def admin_checkpoint(
 ) -> None:
     """Example 9-5: checkpoint the Cyrus mailbox list (rotation of compressed dumps), or restore one."""
     from ..admin import checkpoint as cp
+    from ..servers.families import FAMILIES
 
     if restore is not None and rebuild:
         raise UserError("give --restore N or --rebuild, not both")
@@ -121,10 +122,10 @@ def admin_checkpoint(
     copy = directory / f"{cp.PREFIX}.{restore}.gz" if restore is not None else None
     if copy is not None and not copy.is_file():
         raise UserError(f"no checkpoint {copy}")
-    steps = (["set the live mailboxes.db aside", f"ctl_mboxlist -u < {copy}", "restart", "quota -f"] if copy else
-             ["set the live mailboxes.db aside", "reconstruct -P every cyrus.header on every partition", "restart",
-              "quota -f"] if rebuild else
-             [f"ctl_mboxlist -d | gzip > {directory}/{cp.PREFIX}.0.gz (older copies shifted, {keep} kept)"])
+    # The only family with a mailbox list of its own says what each action does (no server yet).
+    family_list = FAMILIES["cyrus"].mailbox_list()
+    steps = (family_list.steps("restore", str(copy)) if copy else family_list.steps("rebuild") if rebuild else
+             [f"{family_list.steps('checkpoint', f'{directory}/{cp.PREFIX}.0.gz')[0]} (older copies shifted, {keep} kept)"])
     if dry_run_or_need_target(steps, dry_run, target, "imap://ADMIN@HOST:PORT?exec=docker:NAME (or ssh:USER@HOST)"):
         return
     if (copy or rebuild) and not allow_destructive:

@@ -82,8 +82,11 @@ def load(
     params.check()
     settings = params_mod.key_values(server_option, "--server-option")
     if mboxlist_db:
-        if mboxlist_db not in ("flat", "skiplist", "twoskip"):
-            raise UserError(f"--mboxlist-db {mboxlist_db!r}: one of flat, skiplist, twoskip")
+        from ..servers.families import FAMILIES
+
+        formats = FAMILIES["cyrus"].mailbox_list_formats  # the one family whose list has a backend to choose
+        if mboxlist_db not in formats:
+            raise UserError(f"--mboxlist-db {mboxlist_db!r}: one of {', '.join(formats)}")
         settings["mboxlist_db"] = mboxlist_db
     if target:
         if not allow_destructive:

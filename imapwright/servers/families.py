@@ -174,6 +174,13 @@ class Family:
             return sorted(n for n in list_names(admin, "%") if n not in ("user", "INBOX")
                           and not self.is_internal_mailbox(n) and n != "DELETED")
 
+    # The mailbox list (the book's checkpoint, restore and rebuild): Cyrus's mailboxes.db.
+    mailbox_list_formats: tuple[str, ...] = ()
+
+    def mailbox_list(self):
+        """The module that handles this family's mailbox list (servers/cyrus_mailbox_list.py)."""
+        raise UserError(f"{self.name} keeps no mailbox list of its own (the book's checkpoint and rebuild are Cyrus's)")
+
     # Replication (upgrade --via replication): a master of this family replicating to a replica.
     # rolling "daemon": the master's own process replicates each change as it is logged (drained
     # when replication_backlog is 0); "passes": the harness repeats replication_pass (a pass over
@@ -252,6 +259,13 @@ class Cyrus(Family):
     # writers at once lose entries ("user not found" at login) or leave a file whose listing
     # never ends. Every writer takes this lock first.
     _sasldb_write = f"flock {sasldb}.lock saslpasswd2"
+
+    mailbox_list_formats = ("flat", "skiplist", "twoskip")
+
+    def mailbox_list(self):
+        from . import cyrus_mailbox_list
+
+        return cyrus_mailbox_list
 
     # Replication: the master logs every change (sync_log) and its rolling sync_client (run by
     # the master process: ManagedServer.rolling_sync) sends them to the replica's sync_server.

@@ -15,7 +15,7 @@ from datetime import datetime
 import imapclient
 
 from ..catalogue import version_tuple
-from ..errors import ServerError
+from ..errors import ServerError, UserError
 from ..protocol.dial import Dialer
 from ..protocol.imap import authenticate_anonymous
 from ..protocol.lmtp import LMTPClient
@@ -224,6 +224,23 @@ class ServerHandle:
     def mailboxes_outside_accounts(self) -> list[str]:
         """Top-level mailboxes of no account (shared folders, boards made at the top level)."""
         return self.family.mailboxes_outside_accounts(self)
+
+    # -- the mailbox list (checkpoint, restore, rebuild) ----------------------------------------
+    def _mailbox_list(self):
+        if "mailbox-list" not in self.features or "exec" not in self.features:
+            raise UserError(f"{self.name}: no mailbox list tools reachable (Cyrus with an exec channel needed)")
+        return self.family.mailbox_list()
+
+    def dump_mailbox_list(self) -> bytes:
+        return self._mailbox_list().dump(self)
+
+    def restore_mailbox_list(self, dump: bytes) -> str:
+        """Replace the live list with `dump`; the damaged one is kept aside; restart; quotas repaired."""
+        return self._mailbox_list().restore(self, dump)
+
+    def rebuild_mailbox_list(self) -> str:
+        """Recreate the list from the mailboxes on disk; restart; quotas repaired."""
+        return self._mailbox_list().rebuild(self)
 
     # -- replication (upgrade --via replication) ------------------------------------------------
     @property
