@@ -164,7 +164,7 @@ def classify(before: Snapshot, after: Snapshot, expected: tuple[Expected, ...]) 
         gone = [d for d in raw if _place(d) not in remaining]
         explained += [{"difference": d, "reason": e.reason, "reference": e.reference} for d in gone]
         if not gone and not e.sometimes:
-            stale.append(asdict(e))
+            stale.append({k: v for k, v in asdict(e).items() if k != "sometimes"})
     transformed = before
     for e in expected:
         transformed = TRANSFORMS[e.kind](transformed, e.value, after)
