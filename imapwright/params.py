@@ -13,9 +13,13 @@ from pathlib import Path
 from .errors import UserError
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# Every run is bounded in time: the one place its bounds are (the command line's parsing and a
+# load run's own check, for runs made from code, both use them).
+DURATION_MIN, DURATION_MAX = 1.0, 24 * 3600.0
 
 
-def duration(text: str, option: str = "--duration", minimum: float = 1, maximum: float = 24 * 3600) -> float:
+def duration(text: str, option: str = "--duration", minimum: float = DURATION_MIN,
+             maximum: float = DURATION_MAX) -> float:
     """Seconds from "30", "30s", "5m", "1h30m" (Locust's -t forms) or "2.5"; whole seconds are what
     Locust runs, so anything under `minimum` is refused rather than rounded to no limit."""
     t = text.strip().lower()

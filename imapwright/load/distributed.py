@@ -19,14 +19,18 @@ clear: run workers on a network you trust, as Locust's own documentation says of
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
 from pathlib import Path
 
 import gevent
+import gevent.event
 from locust import events
-from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
+from locust.rpc import Message
+from locust.runners import (STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, WORKER_REPORT_INTERVAL, MasterRunner,
+                            WorkerRunner)
 
 from .config import PREFIX, REMOTE_ENV, LoadConfig
 
@@ -37,6 +41,7 @@ FLUSH_SECONDS = 0.5
 CPU_SECONDS = 1.0  # a worker reports its CPU at least this often
 
 _environment = None
+logger = logging.getLogger("imapwright")
 
 
 def remote_worker() -> bool:
@@ -105,22 +110,49 @@ def _init(environment, **_kwargs) -> None:
     _environment = environment
     runner = environment.runner
     if isinstance(runner, MasterRunner):
-        _init_master(environment, runner)
+        Master(environment, runner).install()
     elif isinstance(runner, WorkerRunner) and remote_worker():
         remote_ledger = RemoteLedger(runner)
         environment.events.test_stop.add_listener(lambda **_kw: remote_ledger.flush())
 
 
-def _init_master(environment, runner: MasterRunner) -> None:
-    env = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
-    setattr(environment.parsed_options, CONFIG_OPTION, json.dumps(env))
-    ledger_dir = LoadConfig.from_env().ledger
-    seen: dict[str, dict] = {}  # Locust worker id -> {"index", "pid", "connected", "lost"}
-    start = time.time()
+class Master:
+    """The master's side of a run with worker processes (local or on other hosts), in one place:
+    the run's configuration handed to the workers, their ledger lines and CPU reports written into
+    the run's folder, which workers connected, went missing or were lost (workers.json), the
+    request budget watched on the workers' totals, and the end in order (Locust's quit replaced:
+    workers stopped first, their last statistics waited for, then quit)."""
 
-    def on_ledger(environment, msg, **_kw) -> None:
+    def __init__(self, environment, runner: MasterRunner):
+        self.environment, self.runner = environment, runner
+        self.ledger_dir = LoadConfig.from_env().ledger
+        self.seen: dict[str, dict] = {}  # Locust worker id -> {"index", "pid", "connected", "lost"}
+        self.heard: dict[str, float] = {}  # worker id -> when it last sent statistics or a heartbeat
+        self.stopping_at: list[float] = []
+        self.start = time.time()
+        self._quit_now = runner.quit
+        self._quit_started, self._quit_done = gevent.event.Event(), gevent.event.Event()
+
+    def install(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k.startswith(PREFIX)}
+        setattr(self.environment.parsed_options, CONFIG_OPTION, json.dumps(env))
+        events_ = self.environment.events
+        self.runner.register_message(LEDGER_MESSAGE, self.on_ledger)
+        events_.worker_connect.add_listener(self.on_connect)
+        for event in (events_.worker_report, events_.heartbeat_sent):
+            event.add_listener(lambda client_id, **_kw: self.heard.__setitem__(client_id, time.time()))
+        events_.test_stopping.add_listener(self.settle)  # fired before the workers are told
+        gevent.spawn(self.watch)
+        events_.quitting.add_listener(self.judge)
+        limit = int(LoadConfig.from_env().option("max_requests", "0") or 0)
+        if limit:
+            gevent.spawn(self.watch_budget, limit)
+        self.runner.quit = self.quit
+
+    # -- what the workers send --------------------------------------------------------------------
+    def on_ledger(self, environment, msg, **_kw) -> None:
         data = msg.data
-        node = seen.setdefault(msg.node_id, {"connected": round(time.time() - start, 1)})
+        node = self.seen.setdefault(msg.node_id, {"connected": round(time.time() - self.start, 1)})
         node.update(pid=data["pid"], index=data["index"])
         if "cpu_seconds" in data:
             # Percent of one core over the interval since its last report, as the worker measured it.
@@ -128,75 +160,111 @@ def _init_master(environment, runner: MasterRunner) -> None:
             last = node.get("_last")
             if last and data["at"] > last[1]:
                 share = (data["cpu_seconds"] - last[0]) / (data["at"] - last[1])
-                node.setdefault("cpu", []).append([round(data["at"] - start, 1), round(100 * share, 1)])
+                node.setdefault("cpu", []).append([round(data["at"] - self.start, 1), round(100 * share, 1)])
             node["_last"] = [data["cpu_seconds"], data["at"]]
             node["cpu_seconds"] = round(data["cpu_seconds"], 2)
-        if ledger_dir:
+        if self.ledger_dir:
             for kind, lines in (("ledger", data["lines"]), ("timings", data.get("timings", []))):
                 if lines:
-                    with (Path(ledger_dir) / f"{kind}-remote{data['index']}-{data['pid']}.tsv").open("a") as fh:
+                    with (Path(self.ledger_dir) / f"{kind}-remote{data['index']}-{data['pid']}.tsv").open("a") as fh:
                         fh.write("".join(lines))
 
-    runner.register_message(LEDGER_MESSAGE, on_ledger)
+    def on_connect(self, client_id, **_kw) -> None:
+        self.seen.setdefault(client_id, {})["connected"] = round(time.time() - self.start, 1)
 
-    def on_connect(client_id, **_kw) -> None:
-        seen.setdefault(client_id, {})["connected"] = round(time.time() - start, 1)
-
-    environment.events.worker_connect.add_listener(on_connect)
-
-    def gone(client_id: str) -> bool:
-        client = runner.clients.get(client_id)
+    # -- which workers are there ------------------------------------------------------------------
+    def gone(self, client_id: str) -> bool:
+        client = self.runner.clients.get(client_id)
         return client is None or client.state == STATE_MISSING
 
-    def watch() -> None:
+    def watch(self) -> None:
         while True:
-            running = runner.state in (STATE_RUNNING, STATE_SPAWNING)  # not the end's disconnects
-            for client_id, node in seen.items():
-                if running and not gone(client_id):
+            running = self.runner.state in (STATE_RUNNING, STATE_SPAWNING)  # not the end's disconnects
+            for client_id, node in self.seen.items():
+                if running and not self.gone(client_id):
                     node.pop("missing_since", None)  # a late heartbeat: it came back
                 elif running:
-                    node.setdefault("missing_since", round(time.time() - start, 1))
-            write()
+                    node.setdefault("missing_since", round(time.time() - self.start, 1))
+            self.write()
             gevent.sleep(1)
 
-    heard: dict[str, float] = {}  # worker id -> when it last sent statistics or a heartbeat
-    for event in (environment.events.worker_report, environment.events.heartbeat_sent):
-        event.add_listener(lambda client_id, **_kw: heard.__setitem__(client_id, time.time()))
-    stopping_at: list[float] = []
-
-    def settle(**_kw) -> None:
+    def settle(self, **_kw) -> None:
         """At the end, before the workers are told to stop (a stopped worker leaves Locust's list): a
         worker still missing, or removed by Locust after missing too long, is suspect; judged once
         the workers have stopped (judge)."""
-        if runner.state not in (STATE_RUNNING, STATE_SPAWNING):
+        if self.runner.state not in (STATE_RUNNING, STATE_SPAWNING):
             return  # a second stop (the harness's own quit stops again): already settled
-        stopping_at.append(time.time())
-        for client_id, node in seen.items():
+        self.stopping_at.append(time.time())
+        for client_id, node in self.seen.items():
             # Gone without ever missing a heartbeat: it stopped and said so (its ledger flushed).
-            if gone(client_id) and "missing_since" in node:
+            if self.gone(client_id) and "missing_since" in node:
                 node["suspect"] = node["missing_since"]
-        write()
+        self.write()
 
-    def judge(**_kw) -> None:
+    def judge(self, **_kw) -> None:
         """At quitting: a suspect heard from after the stop was only slow (a local worker starved of
         CPU for 3 s on a busy machine, CI 2026-12-03: the run was judged partial with every message
         accounted); one never heard from again is lost."""
-        for client_id, node in seen.items():
+        for client_id, node in self.seen.items():
             if "suspect" in node:
                 missing_since = node.pop("suspect")
-                if heard.get(client_id, 0.0) > stopping_at[0]:
+                if self.heard.get(client_id, 0.0) > self.stopping_at[0]:
                     node["missed_heartbeats_from"] = missing_since
                 else:
                     node["lost"] = missing_since
-        write()
+        self.write()
 
-    environment.events.test_stopping.add_listener(settle)  # fired before the workers are told
+    def write(self, **_kw) -> None:
+        if self.ledger_dir:
+            Path(self.ledger_dir).mkdir(parents=True, exist_ok=True)
+            shown = {k: {f: v for f, v in node.items() if not f.startswith("_")} for k, node in self.seen.items()}
+            (Path(self.ledger_dir) / WORKERS_FILE).write_text(json.dumps(shown, indent=1))
 
-    def write(**_kw) -> None:
-        if ledger_dir:
-            Path(ledger_dir).mkdir(parents=True, exist_ok=True)
-            shown = {k: {f: v for f, v in node.items() if not f.startswith("_")} for k, node in seen.items()}
-            (Path(ledger_dir) / WORKERS_FILE).write_text(json.dumps(shown, indent=1))
+    # -- the end ----------------------------------------------------------------------------------
+    def watch_budget(self, limit: int) -> None:
+        """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS on a master: quit on the totals the workers report (each
+        worker refuses more than its part: load/budget.py)."""
+        while self.runner.stats.total.num_requests < limit:
+            gevent.sleep(0.5)
+        self.runner.quit()
 
-    gevent.spawn(watch)
-    environment.events.quitting.add_listener(judge)
+    def quit(self) -> None:
+        """Locust's quit, in order. A master quits (run time over, budget spent) 0.5 s after telling
+        its workers to, and a worker's last statistics, sent once its users stopped, come later:
+        with many workers the report lost requests the ledger holds. Locust also calls quit more
+        than once at the end (run time, shutdown...): each call waited again, a minute in all with
+        a lost worker. The first call does the waiting; the others wait for it."""
+        if self._quit_started.is_set():
+            self._quit_done.wait(timeout=(self.environment.stop_timeout or 0) + 30)
+            return
+        self._quit_started.set()
+        try:
+            self._quit_in_order()
+        finally:
+            self._quit_done.set()
+
+    def _quit_in_order(self) -> None:
+        runner = self.runner
+        workers = list(runner.clients.keys())
+        stop_timeout = self.environment.stop_timeout or 0
+        runner.stop()  # returns once the workers report no users left (each within stop_timeout)
+        # Locust's count leaves out a worker that is missing (no heartbeat for 3 s: starved of CPU
+        # on a busy machine); one that comes back still stops and reports, so give it the time.
+        missing = [c.id for c in runner.clients.all if c.state == STATE_MISSING]
+        if missing:
+            logger.warning(f"imapwright: waiting up to {stop_timeout:.0f} s for missing worker(s) "
+                           f"{', '.join(missing)} to come back and send their last statistics")
+        deadline = time.monotonic() + stop_timeout
+        while time.monotonic() < deadline and any(c.state == STATE_MISSING for c in runner.clients.all):
+            gevent.sleep(0.5)
+        for client in runner.clients.all:
+            if client.state == STATE_MISSING:
+                logger.warning(f"imapwright: worker {client.id} still missing after {stop_timeout:.0f} s: "
+                               "not waiting for it (the run counts it as lost)")
+        gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # every worker's reporter sends once more after that
+        # A worker that reported itself stopped has left Locust's list, so Locust's quit does not tell
+        # it: it waited 60 s for heartbeats and ended with an error. Tell each one here.
+        for worker_id in workers:
+            if worker_id not in runner.clients:
+                runner.server.send_to_client(Message("quit", None, worker_id))
+        self._quit_now()

@@ -1,14 +1,20 @@
-"""Locust's output read back: per-request figures from its JSON (exact percentiles from the
-response-time histograms it keeps) and the over-time series from its stats-history CSV."""
+"""Locust's output read back (per-request figures from its JSON, exact percentiles from the
+response-time histograms it keeps; the over-time series from its stats-history CSV) and a load
+run's summary.json built from it, the ledger, the CPU samples and the runner's checks."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 
-from .saturation import percentile
+from .cpu import analyse, saturated_first, workers_bound
+from .ledger import read_timings
+from .saturation import Step, percentile, saturation
+from .scenarios import SCENARIOS
 
 PERCENTILES = (0.5, 0.95, 0.99)
 
@@ -89,3 +95,160 @@ def read_exceptions(path: Path) -> list[dict]:
     with path.open(newline="") as fh:
         return [{"count": int(r["Count"]), "message": r["Message"], "where": r["Traceback"].strip().splitlines()[-2:]}
                 for r in csv.DictReader(fh)]
+
+
+def workers_seen(ledger_dir: Path) -> dict:
+    """workers.json of a master for workers on other hosts (load/distributed.py), or {}."""
+    path = ledger_dir / "workers.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def generator(workers: int, seen: dict) -> dict:
+    """Who generated the load: Locust processes and the hosts they ran on (a master's workers say
+    their own host), so runs made differently are not compared as if alike."""
+    if seen:
+        return {"processes": len(seen), "hosts": sorted({node.get("host", "?") for node in seen.values()}),
+                "kind": "workers of a master"}
+    import socket
+
+    return {"processes": workers or 1, "hosts": [socket.gethostname()],
+            "kind": "local processes" if workers else "one local process"}
+
+
+def lost_workers(ledger_dir: Path) -> list[dict]:
+    return [{"id": worker_id, **node} for worker_id, node in workers_seen(ledger_dir).items() if "lost" in node]
+
+
+
+def statistics_check(stats: dict, finished: int) -> dict:
+    """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs) against the
+    ledger's count of those that came back: the report's figures must be the whole run."""
+    reported = sum(r["requests"] for r in stats["requests"]
+                   if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"] == "APPEND"))
+    return {"reported": reported, "ledger": finished, "agree": reported == finished}
+
+
+def percentiles_ms(values: list[float]) -> tuple[float, float]:
+    hist = Counter(round(v) for v in values)
+    return percentile(hist, 0.5), percentile(hist, 0.95)
+
+
+def windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | None:
+    """Delivery latency while reconstruct ran against the rest of the run (large-list)."""
+    admin = [(s, s + ms / 1000, name) for name in ("reconstruct one user", "reconstruct full list")
+             for s, ms in timings.get(name, [])]
+    deliveries = timings.get("deliver", [])
+    if not admin or not deliveries:
+        return None
+    out = {}
+    for label in ("reconstruct one user", "reconstruct full list"):
+        spans = [(a, b) for a, b, n in admin if n == label]
+        inside = [ms for s, ms in deliveries if any(a <= s <= b for a, b in spans)]
+        p50, p95 = percentiles_ms(inside)
+        out[label] = {"runs": len(spans), "deliveries_during": len(inside), "p50_ms_during": p50, "p95_ms_during": p95}
+    outside = [ms for s, ms in deliveries if not any(a <= s <= b for a, b, _ in admin)]
+    p50, p95 = percentiles_ms(outside)
+    out["outside"] = {"deliveries": len(outside), "p50_ms": p50, "p95_ms": p95}
+    out["spans"] = [(a, b, n) for a, b, n in admin]
+    step = max(1, len(deliveries) // 20_000)  # enough points for the plot; all are in timings-*.tsv
+    out["deliveries"] = sorted(deliveries)[::step]
+    return out
+
+
+def windows_unmeasured(latency: dict | None) -> str:
+    """Why a large-list run measured nothing of reconstruct's effect on delivery ("" if it did)."""
+    labels = ("reconstruct one user", "reconstruct full list")
+    if latency is None:
+        return "no reconstruct and no delivery completed during the run: nothing of reconstruct's effect was measured"
+    never = [label for label in labels if not latency.get(label, {}).get("runs")]
+    if never:
+        return (f"{' and '.join(never)} never completed during the run, so its effect on delivery was not "
+                "measured (a longer --duration gives it time)")
+    return ""
+
+
+
+def cpu_summary(out: Path) -> dict:
+    path = out / "cpu-samples.json"
+    samples = [(t, {int(k): v for k, v in gen.items()}, srv) for t, gen, srv in json.loads(path.read_text())] \
+        if path.exists() else []
+    stats = out / "locust.json"
+    entries = json.loads(stats.read_text()) if stats.exists() else []
+    first = min((e["start_time"] for e in entries if e.get("num_requests")), default=None)
+    return analyse(samples, since=first)  # Locust's imports and spawning are not the load
+
+
+def unchecked_server(why: str) -> dict:
+    """The checks of a run whose server was not checked: failed, and saying why."""
+    ledger = {k: 0 for k in ("acknowledged", "removed", "expected", "on_server", "missing_count", "extra_count",
+                             "unknown_stored", "unknown_removed")}
+    return {"ledger": {**ledger, "missing": [], "extra": [], "accounted": False, "passed": False},
+            "consistency": [why], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
+            "skipped": why}
+
+
+def summarize(*, run_id: str, params, server_info: dict, options: dict, out: Path, ledger_dir: Path, checks: dict,
+              started: datetime, finished: datetime, prepared_s: float, interrupted: str, server_log: dict) -> dict:
+    """summary.json of a load run, from what its folder holds (Locust's files, the ledger, the CPU
+    samples) and what the runner found (the server's checks and log). `interrupted`: what
+    interrupted it ("" if nothing): the run is then partial whatever it measured."""
+    summary = {
+        "kind": "load", "run_id": run_id, "scenario": params.scenario,
+        "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
+        "status": "complete", "complete": True, "status_reason": "",
+        "server": server_info,
+        "parameters": {**{k: v for k, v in asdict(params).items() if k != "options"},
+                       "options": {k: v for k, v in options.items() if "password" not in k}},
+        "prepare_seconds": round(prepared_s, 1),
+        "stats": read_stats(out / "locust.json"),
+        "history": read_history(out / "locust_stats_history.csv"),
+        "failures": read_failures(out / "locust_failures.csv"),
+        "exceptions": read_exceptions(out / "locust_exceptions.csv"),
+        "checks": checks,
+    }
+    summary["cpu"] = cpu_summary(out)
+    seen = workers_seen(ledger_dir)
+    summary["generator"] = generator(params.workers, seen)
+    if seen:  # the generator is the workers on other hosts: judged by their own CPU reports
+        summary["workers"] = seen
+        bound = workers_bound(seen)
+        summary["cpu"].update(remote_workers=len(seen), workers_bound=bound,
+                              generator_bound=summary["cpu"]["generator_bound"] or bool(bound))
+    lost = lost_workers(ledger_dir)
+    if lost and not interrupted:
+        summary.update(status="partial", complete=False, status_reason="; ".join(
+            f"worker {w.get('index', '?')} ({w['id']}) lost {w['lost']:.0f} s into the run; the rest went on "
+            "without it" for w in lost))
+    if interrupted:
+        ran = (finished - started).total_seconds()
+        summary.update(status="interrupted", complete=False, status_reason=(
+            f"interrupted by {interrupted} after {ran:.0f} of {params.duration:.0f} s: a partial run"))
+    steps_file = ledger_dir / "steps.json"
+    if steps_file.exists():
+        data = json.loads(steps_file.read_text())
+        steps = [Step(**{k: s[k] for k in ("users", "seconds", "requests", "failures", "p50_ms", "p95_ms")})
+                 for s in data["steps"]]
+        summary["capacity"] = {"p95_ms": data["p95_ms"], "max_failure_ratio": data["max_failure_ratio"],
+                               "steps": [s.as_dict() for s in steps],
+                               "saturation": saturation(steps, data["p95_ms"], data["max_failure_ratio"]).as_dict()}
+    if SCENARIOS[params.scenario].windows:
+        summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
+                                 "seed_and_population_seconds": round(prepared_s, 1),
+                                 "latency": windows_latency(read_timings(ledger_dir))}
+        unmeasured = windows_unmeasured(summary["large_list"]["latency"])
+        if unmeasured and summary["complete"]:  # what the scenario exists to measure never happened
+            summary.update(status="partial", complete=False, status_reason=unmeasured)
+    cpu = summary["cpu"]
+    if "capacity" in summary:
+        crossed = summary["capacity"]["saturation"]["crossed"]
+        until = None
+        if crossed:  # seconds from Locust's start to the end of the step that crossed a threshold
+            until = sum(s["seconds"] for s in summary["capacity"]["steps"] if s["users"] <= crossed["users"])
+        summary["capacity"]["saturated_first"] = saturated_first(cpu, until)
+    summary["server_log"] = server_log
+    # An exception in scenario code means the load was not what it claims to be; a partial run
+    # is not a pass whatever it measured.
+    # A crash or database error in the server's log fails the run however its figures look.
+    summary["passed"] = checks["passed"] and not summary["exceptions"] and summary["complete"] \
+        and summary["server_log"]["health"]["clean"]
+    return summary

@@ -16,9 +16,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
 from ..endpoints import parse_host_port
 from ..errors import ServerError, UserError
-from ..params import run_id as new_run_id
+from ..params import duration, run_id as new_run_id
 from ..progress import Progress, console
 from ..catalogue import lookup
 from ..resources import loadtests_dir
@@ -37,10 +36,10 @@ from ..servers import log_gate
 from ..servers.logs import trouble, trouble_tail
 from . import ledger as ledger_mod
 from . import results
+from .results import lost_workers, statistics_check, unchecked_server
 from .config import LoadConfig
-from .saturation import Step, percentile, saturation
 from .scenarios import SCENARIOS
-from .cpu import CPUSampler, analyse, cgroup_cpu_file, saturated_first, workers_bound
+from .cpu import CPUSampler, cgroup_cpu_file
 from .verify import found_on_server
 
 
@@ -66,15 +65,14 @@ class LoadParams:
     def check(self) -> None:
         if self.scenario not in SCENARIOS:
             raise UserError(f"no load scenario {self.scenario!r}; scenarios: {', '.join(SCENARIOS)}")
-        for name in ("users", "population", "duration", "spawn_rate"):
+        for name in ("users", "population", "spawn_rate"):
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive")
+        duration(str(self.duration))  # the one place the bounds are (params.py)
         if self.workers < 0 or self.mailboxes < 0 or self.max_requests < 0:
             raise UserError("--workers, --mailboxes and --max-requests cannot be negative")
         if not self.prefix.isalnum() or not self.prefix[0].isalpha():
             raise UserError(f"--prefix {self.prefix!r}: letters and digits, starting with a letter")
-        if self.duration > 24 * 3600:
-            raise UserError("--duration is at most 24 hours")
         if self.expect_workers < 0:
             raise UserError("--expect-workers cannot be negative")
         if self.expect_workers and self.workers:
@@ -287,28 +285,6 @@ def check_server(server: ServerHandle, config: LoadConfig, ledger_dir: Path,
             "statistics": statistics, "passed": check["passed"] and not consistency and statistics["agree"]}
 
 
-def workers_seen(ledger_dir: Path) -> dict:
-    """workers.json of a master for workers on other hosts (load/distributed.py), or {}."""
-    path = ledger_dir / "workers.json"
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def generator(params: LoadParams, seen: dict) -> dict:
-    """Who generated the load: Locust processes and the hosts they ran on (a master's workers say
-    their own host), so runs made differently are not compared as if alike."""
-    if seen:
-        return {"processes": len(seen), "hosts": sorted({node.get("host", "?") for node in seen.values()}),
-                "kind": "workers of a master"}
-    import socket
-
-    return {"processes": params.workers or 1, "hosts": [socket.gethostname()],
-            "kind": "local processes" if params.workers else "one local process"}
-
-
-def lost_workers(ledger_dir: Path) -> list[dict]:
-    return [{"id": worker_id, **node} for worker_id, node in workers_seen(ledger_dir).items() if "lost" in node]
-
-
 def _attribute_to_lost_workers(expected, found: dict, lost: list[dict]) -> None:
     """Mail a lost worker had in flight reached the server while its ledger lines did not reach
     the master: its Message-IDs carry the worker's pid (load/mail.py), so those messages count as
@@ -321,53 +297,6 @@ def _attribute_to_lost_workers(expected, found: dict, lost: list[dict]) -> None:
         stray = {mid for mid in ids if mid not in known and mid.split("@")[0].rsplit(".", 1)[-1] in pids}
         if stray:
             expected.maybe.setdefault(key, set()).update(stray)
-
-
-def statistics_check(stats: dict, finished: int) -> dict:
-    """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs) against the
-    ledger's count of those that came back: the report's figures must be the whole run."""
-    reported = sum(r["requests"] for r in stats["requests"]
-                   if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"] == "APPEND"))
-    return {"reported": reported, "ledger": finished, "agree": reported == finished}
-
-
-def _percentiles(values: list[float]) -> tuple[float, float]:
-    hist = Counter(round(v) for v in values)
-    return percentile(hist, 0.5), percentile(hist, 0.95)
-
-
-def _windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | None:
-    """Delivery latency while reconstruct ran against the rest of the run (large-list)."""
-    admin = [(s, s + ms / 1000, name) for name in ("reconstruct one user", "reconstruct full list")
-             for s, ms in timings.get(name, [])]
-    deliveries = timings.get("deliver", [])
-    if not admin or not deliveries:
-        return None
-    out = {}
-    for label in ("reconstruct one user", "reconstruct full list"):
-        spans = [(a, b) for a, b, n in admin if n == label]
-        inside = [ms for s, ms in deliveries if any(a <= s <= b for a, b in spans)]
-        p50, p95 = _percentiles(inside)
-        out[label] = {"runs": len(spans), "deliveries_during": len(inside), "p50_ms_during": p50, "p95_ms_during": p95}
-    outside = [ms for s, ms in deliveries if not any(a <= s <= b for a, b, _ in admin)]
-    p50, p95 = _percentiles(outside)
-    out["outside"] = {"deliveries": len(outside), "p50_ms": p50, "p95_ms": p95}
-    out["spans"] = [(a, b, n) for a, b, n in admin]
-    step = max(1, len(deliveries) // 20_000)  # enough points for the plot; all are in timings-*.tsv
-    out["deliveries"] = sorted(deliveries)[::step]
-    return out
-
-
-def _windows_unmeasured(latency: dict | None) -> str:
-    """Why a large-list run measured nothing of reconstruct's effect on delivery ("" if it did)."""
-    labels = ("reconstruct one user", "reconstruct full list")
-    if latency is None:
-        return "no reconstruct and no delivery completed during the run: nothing of reconstruct's effect was measured"
-    never = [label for label in labels if not latency.get(label, {}).get("runs")]
-    if never:
-        return (f"{' and '.join(never)} never completed during the run, so its effect on delivery was not "
-                "measured (a longer --duration gives it time)")
-    return ""
 
 
 def run_on_server(name: str, settings: dict[str, str], params: LoadParams, reports: Path) -> tuple[Path, dict]:
@@ -427,66 +356,11 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         except KeyboardInterrupt as exc:
             interrupted = interrupted or exc
             checks = unchecked_server("interrupted before the server was checked")
-        summary = {
-            "kind": "load", "run_id": run_id, "scenario": params.scenario,
-            "started": started.isoformat(timespec="seconds"), "finished": finished.isoformat(timespec="seconds"),
-            "status": "complete", "complete": True, "status_reason": "",
-            "server": server_info,
-            "parameters": {**{k: v for k, v in asdict(params).items() if k != "options"},
-                           "options": {k: v for k, v in config.options.items() if "password" not in k}},
-            "prepare_seconds": round(prepared_s, 1),
-            "stats": results.read_stats(out / "locust.json"),
-            "history": results.read_history(out / "locust_stats_history.csv"),
-            "failures": results.read_failures(out / "locust_failures.csv"),
-            "exceptions": results.read_exceptions(out / "locust_exceptions.csv"),
-            "checks": checks,
-        }
-        summary["cpu"] = _cpu_summary(out)
-        seen = workers_seen(ledger_dir)
-        summary["generator"] = generator(params, seen)
-        if seen:  # the generator is the workers on other hosts: judged by their own CPU reports
-            summary["workers"] = seen
-            bound = workers_bound(seen)
-            summary["cpu"].update(remote_workers=len(seen), workers_bound=bound,
-                                  generator_bound=summary["cpu"]["generator_bound"] or bool(bound))
-        lost = lost_workers(ledger_dir)
-        if lost and interrupted is None:
-            summary.update(status="partial", complete=False, status_reason="; ".join(
-                f"worker {w.get('index', '?')} ({w['id']}) lost {w['lost']:.0f} s into the run; the rest went on "
-                "without it" for w in lost))
-        if interrupted is not None:
-            ran = (finished - started).total_seconds()
-            summary.update(status="interrupted", complete=False, status_reason=(
-                f"interrupted by {interrupt_reason(interrupted)} after {ran:.0f} of {params.duration:.0f} s: "
-                "a partial run"))
-        steps_file = ledger_dir / "steps.json"
-        if steps_file.exists():
-            data = json.loads(steps_file.read_text())
-            steps = [Step(**{k: s[k] for k in ("users", "seconds", "requests", "failures", "p50_ms", "p95_ms")})
-                     for s in data["steps"]]
-            summary["capacity"] = {"p95_ms": data["p95_ms"], "max_failure_ratio": data["max_failure_ratio"],
-                                   "steps": [s.as_dict() for s in steps],
-                                   "saturation": saturation(steps, data["p95_ms"], data["max_failure_ratio"]).as_dict()}
-        if SCENARIOS[params.scenario].windows:
-            summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
-                                     "seed_and_population_seconds": round(prepared_s, 1),
-                                     "latency": _windows_latency(ledger_mod.read_timings(ledger_dir))}
-            unmeasured = _windows_unmeasured(summary["large_list"]["latency"])
-            if unmeasured and summary["complete"]:  # what the scenario exists to measure never happened
-                summary.update(status="partial", complete=False, status_reason=unmeasured)
-        cpu = summary["cpu"]
-        if "capacity" in summary:
-            crossed = summary["capacity"]["saturation"]["crossed"]
-            until = None
-            if crossed:  # seconds from Locust's start to the end of the step that crossed a threshold
-                until = sum(s["seconds"] for s in summary["capacity"]["steps"] if s["users"] <= crossed["users"])
-            summary["capacity"]["saturated_first"] = saturated_first(cpu, until)
-        summary["server_log"] = _server_log(server, started, finished, out)
-        # An exception in scenario code means the load was not what it claims to be; a partial run
-        # is not a pass whatever it measured.
-        # A crash or database error in the server's log fails the run however its figures look.
-        summary["passed"] = checks["passed"] and not summary["exceptions"] and summary["complete"] \
-            and summary["server_log"]["health"]["clean"]
+        summary = results.summarize(
+            run_id=run_id, params=params, server_info=server_info, options=config.options, out=out,
+            ledger_dir=ledger_dir, checks=checks, started=started, finished=finished, prepared_s=prepared_s,
+            interrupted=interrupt_reason(interrupted) if interrupted is not None else "",
+            server_log=_server_log(server, started, finished, out))
         text = json.dumps(summary, indent=1) + "\n"
         (out / "summary.json").write_text(text)
         summary = json.loads(text)  # the caller sees exactly what was written
@@ -501,25 +375,6 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         console.print(f"[red]INTERRUPTED[/]: partial report {final / 'index.html'}")
         raise interrupted
     return final, summary
-
-
-def _cpu_summary(out: Path) -> dict:
-    path = out / "cpu-samples.json"
-    samples = [(t, {int(k): v for k, v in gen.items()}, srv) for t, gen, srv in json.loads(path.read_text())] \
-        if path.exists() else []
-    stats = out / "locust.json"
-    entries = json.loads(stats.read_text()) if stats.exists() else []
-    first = min((e["start_time"] for e in entries if e.get("num_requests")), default=None)
-    return analyse(samples, since=first)  # Locust's imports and spawning are not the load
-
-
-def unchecked_server(why: str) -> dict:
-    """The checks of a run whose server was not checked: failed, and saying why."""
-    ledger = {k: 0 for k in ("acknowledged", "removed", "expected", "on_server", "missing_count", "extra_count",
-                             "unknown_stored", "unknown_removed")}
-    return {"ledger": {**ledger, "missing": [], "extra": [], "accounted": False, "passed": False},
-            "consistency": [why], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
-            "skipped": why}
 
 
 def _server_log(server: ServerHandle, since: datetime, until: datetime, out: Path) -> dict:

@@ -16,11 +16,10 @@ import uuid
 from imapclient.imapclient import Quota
 from imapclient.exceptions import IMAPClientError
 import gevent
-import gevent.event
+import gevent
 from locust import User, between, constant, events, task
 from locust.exception import StopUser
-from locust.rpc import Message
-from locust.runners import STATE_MISSING, WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.user.users import LOCUST_STATE_STOPPING
 
 from ..errors import UserError
@@ -45,7 +44,8 @@ BURST_SECONDS = 0.5  # longest run of back-to-back deliveries in one Locust task
 def _request_budget(environment, **_kwargs) -> None:
     """IMAPWRIGHT_LOAD_OPT_MAX_REQUESTS ends a run the way -t does (runner.quit). One process
     refuses to start more than its budget (load/budget.py) and quits once the last has finished;
-    workers each refuse more than their part, and the master quits on the totals they report."""
+    workers each refuse more than their part, and the master (distributed.Master) quits on the
+    totals they report."""
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         # A worker on another host learns the budget with the master's first spawn message.
@@ -61,12 +61,7 @@ def _request_budget(environment, **_kwargs) -> None:
     if not limit:
         return
     if isinstance(runner, MasterRunner):
-        def watch() -> None:
-            while runner.stats.total.num_requests < limit:
-                gevent.sleep(0.5)
-            runner.quit()
-        gevent.spawn(watch)
-        return
+        return  # distributed.Master watches the workers' totals
     budget.set_limit(limit)
     seen = [0]
 
@@ -75,58 +70,6 @@ def _request_budget(environment, **_kwargs) -> None:
         if seen[0] == limit:
             gevent.spawn(runner.quit)
     environment.events.request.add_listener(count)
-
-
-@events.init.add_listener
-def _final_statistics(environment, **_kwargs) -> None:
-    """A master quits (run time over, budget spent) 0.5 s after telling its workers to, and a
-    worker's last statistics, sent once its users stopped, come later: with many workers the report
-    lost requests the ledger holds. So the master first stops the workers, waits until each has
-    stopped and sent one more report, then quits."""
-    runner = environment.runner
-    if not isinstance(runner, MasterRunner):
-        return
-    quit_now = runner.quit
-    started, done = gevent.event.Event(), gevent.event.Event()
-
-    def quit_after_final_statistics() -> None:
-        # Locust calls quit more than once at the end (run time, shutdown...): each call waited
-        # again, a minute in all with a lost worker. The first call does the waiting; the others
-        # wait for it.
-        if started.is_set():
-            done.wait(timeout=(environment.stop_timeout or 0) + 30)
-            return
-        started.set()
-        try:
-            _quit_in_order()
-        finally:
-            done.set()
-
-    def _quit_in_order() -> None:
-        workers = list(runner.clients.keys())
-        stop_timeout = environment.stop_timeout or 0
-        runner.stop()  # returns once the workers report no users left (each within stop_timeout)
-        # Locust's count leaves out a worker that is missing (no heartbeat for 3 s: starved of CPU
-        # on a busy machine); one that comes back still stops and reports, so give it the time.
-        missing = [c.id for c in runner.clients.all if c.state == STATE_MISSING]
-        if missing:
-            logger.warning(f"imapwright: waiting up to {stop_timeout:.0f} s for missing worker(s) "
-                           f"{', '.join(missing)} to come back and send their last statistics")
-        deadline = time.monotonic() + stop_timeout
-        while time.monotonic() < deadline and any(c.state == STATE_MISSING for c in runner.clients.all):
-            gevent.sleep(0.5)
-        for client in runner.clients.all:
-            if client.state == STATE_MISSING:
-                logger.warning(f"imapwright: worker {client.id} still missing after {stop_timeout:.0f} s: "
-                               "not waiting for it (the run counts it as lost)")
-        gevent.sleep(WORKER_REPORT_INTERVAL + 1)  # every worker's reporter sends once more after that
-        # A worker that reported itself stopped has left Locust's list, so Locust's quit does not tell
-        # it: it waited 60 s for heartbeats and ended with an error. Tell each one here.
-        for worker_id in workers:
-            if worker_id not in runner.clients:
-                runner.server.send_to_client(Message("quit", None, worker_id))
-        quit_now()
-    runner.quit = quit_after_final_statistics
 
 
 def ledger(config: LoadConfig) -> LedgerWriter:

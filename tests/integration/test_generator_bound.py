@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from imapwright.load.config import LoadConfig
-from imapwright.load.runner import LoadParams, _cpu_summary, locust_command, run_locust
+from imapwright.load.results import cpu_summary
+from imapwright.load.runner import LoadParams, locust_command, run_locust
 
 USERS = 32  # sessions: with many, answers are always waiting, so Locust need not sleep between them
 SESSIONS = Path(__file__).resolve().parents[2] / "benchmarks" / "imap_sessions.py"
@@ -49,7 +50,7 @@ def _run(tmp_path, port: int, think: str, monkeypatch) -> dict:
     config = LoadConfig(imap=("127.0.0.1", port), users=["u1", "u2"], password="x", ledger=str(tmp_path / "ledger"),
                         options={"think": think, "idle_seconds": "0"})
     assert run_locust(config, LoadParams("delivery", users=USERS, spawn_rate=4 * USERS, duration=8, stop_timeout=5), tmp_path) == 0
-    return _cpu_summary(tmp_path)
+    return cpu_summary(tmp_path)
 
 
 def test_no_think_time_makes_the_generator_the_bottleneck(tmp_path, null_imap, monkeypatch):
