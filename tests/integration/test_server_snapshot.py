@@ -164,3 +164,20 @@ def test_folders_with_awkward_names_are_read_with_their_quota_roots(server, user
     assert len(state["messages"]) == 1
     if has_quota:  # under the account's root, as INBOX is
         assert state["quota"] == taken[user.name]["folders"][""]["quota"]
+
+
+def test_a_subscription_that_vanishes_is_a_difference(server, users, tmp_path):
+    # Subscriptions are in every snapshot (the upgrade, migration and account-move comparisons):
+    # one dropped between two snapshots is named (issue 32 item 1).
+    from imapwright.stores.snapshot import differences
+
+    user = users.create()
+    client = users.login(user)
+    folder = server.mailbox_name(user.name, "news", user.name)
+    client.create_folder(folder)
+    client.subscribe_folder(folder)
+    before, _ = server_snapshot(server, [user.name], tmp_path / "a")
+    client.unsubscribe_folder(folder)
+    after, _ = server_snapshot(server, [user.name], tmp_path / "b")
+    found = differences(before, after)
+    assert len(found) == 1 and found[0].startswith(f"{user.name}: subscriptions") and "news" in found[0], found

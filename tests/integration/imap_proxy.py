@@ -1,0 +1,68 @@
+"""A misbehaving IMAP server for can-fail tests: a proxy in front of a real one that answers some
+commands itself with OK and never passes them on (a server that says yes and does nothing).
+Everything else goes through unchanged, literals included ({n} and {n+}), so a suite run through
+a proxy that swallows nothing must be as green as one run against the server."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import threading
+
+_LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
+
+
+class SwallowingProxy:
+    def __init__(self, upstream: tuple[str, int], swallow: set[str]):
+        self.upstream, self.swallow = upstream, {c.upper() for c in swallow}
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.swallowed: list[str] = []
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            lock = threading.Lock()
+            threading.Thread(target=self._down, args=(server, client, lock), daemon=True).start()
+            threading.Thread(target=self._up, args=(client, server, lock), daemon=True).start()
+
+    @staticmethod
+    def _down(server: socket.socket, client: socket.socket, lock: threading.Lock) -> None:
+        with contextlib.suppress(OSError):
+            while data := server.recv(65536):
+                with lock:
+                    client.sendall(data)
+        with contextlib.suppress(OSError):
+            client.close()
+
+    def _up(self, client: socket.socket, server: socket.socket, lock: threading.Lock) -> None:
+        reader = client.makefile("rb")
+        with contextlib.suppress(OSError):
+            while line := reader.readline():
+                words = line.split(None, 2)
+                if len(words) >= 2 and words[1].decode(errors="replace").upper() in self.swallow \
+                        and not _LITERAL.search(line):
+                    tag, name = words[0].decode(), words[1].decode().upper()
+                    self.swallowed.append(line.decode(errors="replace").strip())
+                    with lock:
+                        client.sendall(f"{tag} OK {name} completed\r\n".encode())
+                    continue
+                server.sendall(line)
+                while m := _LITERAL.search(line):  # a literal's bytes follow, then the line goes on
+                    server.sendall(reader.read(int(m[1])))
+                    line = reader.readline()
+                    server.sendall(line)
+        with contextlib.suppress(OSError):
+            server.close()
