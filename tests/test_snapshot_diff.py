@@ -108,3 +108,13 @@ def test_a_sharers_view_of_a_renamed_folder_is_one_finding():
     del after["bob"]["views"]["user.ann.old"]
     assert differences(before, after) == ["bob sees user.ann.work: now as user.ann.projects",
                                           "bob sees user.ann.old: folder no longer visible"]
+
+
+def test_a_status_that_disagrees_is_named_in_the_snapshot_and_its_difference():
+    from imapwright.stores.snapshot import differences, status_problems
+
+    lying = copy.deepcopy(BASE)
+    lying["bob"]["folders"][""]["status"] = ["STATUS MESSAGES 3, EXAMINE/FETCH 2"]
+    assert status_problems(BASE) == []
+    assert status_problems(lying) == ["bob/INBOX: STATUS MESSAGES 3, EXAMINE/FETCH 2"]
+    assert differences(BASE, lying) == ["bob/INBOX: STATUS agreed -> STATUS MESSAGES 3, EXAMINE/FETCH 2"]

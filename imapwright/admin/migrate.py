@@ -43,7 +43,7 @@ from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..resources import fixture
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
-from ..stores.tree import own_folders, read_messages
+from ..stores.tree import own_folders, read_messages, status_mismatches
 
 METHODS = ("append", "deliver", "copy")
 
@@ -526,7 +526,7 @@ def not_migrated(plan: Plan, accepted: set[str]) -> list[str]:
 @dataclass
 class Difference:
     folder: str
-    kind: str  # "missing" (in source, not on server) | "extra" | "flags" | "date" | "folder"
+    kind: str  # "missing" (in source, not on server) | "extra" | "flags" | "date" | "folder" | "status"
     text: str
 
     def __str__(self) -> str:
@@ -597,7 +597,12 @@ def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = 
             if relative not in existing:
                 diffs.append(Difference(name, "folder", "in the source, not on the server"))
                 continue
-            on_server = read_messages(client, existing[relative])
+            selected: dict = {}
+            on_server = read_messages(client, existing[relative], selected)
+            # STATUS must count what is there (a migrated folder's unseen count is what the source
+            # said, through the flags compared below): a stale status cache is a difference too.
+            diffs += [Difference(name, "status", m) for m in status_mismatches(client, existing[relative], on_server,
+                                                                                selected)]
             if relative not in planned:
                 if on_server:
                     diffs.append(Difference(name, "folder", f"on the server with {len(on_server)} messages, "

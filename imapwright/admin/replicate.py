@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from ..catalogue import ServerSpec
 from ..errors import ServerError
 from ..servers import log_gate
-from ..stores.snapshot import store_snapshot
+from ..stores.snapshot import status_problems, store_snapshot
 from ..stores.store import StoreSize, populate_store
 from .upgrade import Pair, StepResult, _counts, _output, classify, find_pair, run_step
 
@@ -308,6 +308,8 @@ def run_replication(from_spec: ServerSpec, to_spec: ServerSpec, size: StoreSize,
             return result
         classified = classify(before, after, pair.replication_expected)
         result.findings, result.explained, result.stale = classified.findings, classified.explained, classified.stale
+        result.problems += [f"{from_spec.name} before the switch: {p}" for p in status_problems(before)]
+        result.findings += [f"{to_spec.name} after the switch: {p}" for p in status_problems(after)]
         missing = missing_on(replica, traffic.acknowledged)
         result.deliveries = {"acknowledged": len(traffic.acknowledged), "on the replica": len(traffic.acknowledged) - len(missing),
                              "missing": missing[:50], "missing_count": len(missing)}

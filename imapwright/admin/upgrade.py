@@ -27,7 +27,7 @@ from ..resources import fixture
 from ..report.compare import conformance_changes, read_run
 from ..servers import log_gate
 from ..servers.logs import trouble, trouble_tail
-from ..stores.snapshot import Snapshot, differences, store_snapshot
+from ..stores.snapshot import Snapshot, differences, status_problems, store_snapshot
 from ..stores.store import Store, StoreSize, populate_store, store_problems
 
 
@@ -338,6 +338,7 @@ def run_path(specs: list[ServerSpec], size: StoreSize | None,
             hop.server_health[first.name] = log_gate.server_health(origin_server, since, "upgrade")
             return path
         hop.problems += [f"{first.name} before the upgrade: {p}" for p in origin_of.problems(origin_server, store, before)]
+        hop.problems += [f"{first.name} before the upgrade: {p}" for p in status_problems(before)]
         first_snapshot = previous = before
         for i, (hop, pair, to_spec) in enumerate(zip(hops, pairs, specs[1:])):
             from_name = specs[i].name
@@ -370,6 +371,7 @@ def run_path(specs: list[ServerSpec], size: StoreSize | None,
                 return path
             classified = classify(previous, after, pair.expected)
             hop.findings, hop.explained, hop.stale = classified.findings, classified.explained, classified.stale
+            hop.findings += [f"{to_spec.name} after the upgrade: {p}" for p in status_problems(after)]
             hop.server_health[to_spec.name] = log_gate.server_health(new, since, "upgrade")
             since = datetime.now(UTC)  # the next hop reads this server's lines from here to its stop
             previous = after

@@ -18,7 +18,7 @@ import imapclient.exceptions
 from ..errors import UserError
 from ..models.hierarchy import digest
 from ..protocol.imap import quota_root
-from .tree import own_folders, read_messages
+from .tree import own_folders, read_messages, status_mismatches
 from ..servers.handle import ServerHandle
 
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
@@ -66,7 +66,9 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
         # one changed limit is one difference, not one per folder under the root.
         state: dict = {"subscribed": subscribed, "quota": {}, "folders": {}}
         for folder, name in sorted(folders.items()):
-            messages = read_messages(client, name)
+            selected: dict = {}
+            messages = read_messages(client, name, selected)
+            mismatches = status_mismatches(client, name, messages, selected)
             uidvalidity = client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
             roots, quotas = _quota(client, name)
             for q in quotas:
@@ -78,6 +80,8 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
                 "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid, _label(m.content)]
                              for m in messages},
             }
+            if mismatches:  # absent when STATUS agrees (older snapshots compare as they did)
+                state["folders"][folder]["status"] = mismatches
         if views:
             state["views"] = _views(client)
     if scripts is not None:
@@ -229,8 +233,17 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
     return out
 
 
+def status_problems(snapshot: Snapshot) -> list[str]:
+    """Every folder whose STATUS disagreed with what EXAMINE and FETCH showed when it was read."""
+    return [f"{user}/{folder or 'INBOX'}: {m}" for user, account in sorted(snapshot.items())
+            for folder, state in sorted(account["folders"].items()) for m in state.get("status", [])]
+
+
 def _folder_differences(where: str, fa: dict, fb: dict) -> list[str]:
     out = []
+    if fa.get("status") != fb.get("status"):
+        out.append(f"{where}: STATUS {'; '.join(fa.get('status', [])) or 'agreed'} -> "
+                   f"{'; '.join(fb.get('status', [])) or 'agrees'}")
     for key, what in (("uidvalidity", "uidvalidity"), ("quota", "quota roots")):
         if fa[key] != fb[key]:
             out.append(f"{where}: {what} {fa[key]} -> {fb[key]}")

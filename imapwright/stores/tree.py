@@ -15,10 +15,13 @@ _SKIP_FLAGS = {"\\Recent"}  # session state, not the message's
 _NOT_MAILBOXES = {b"\\noselect", b"\\nonexistent"}
 
 
-def read_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredMessage]:
+def read_messages(client: imapclient.IMAPClient, mailbox: str, selected: dict | None = None) -> list[StoredMessage]:
     """Every message of a mailbox in UID order: content, flags (less \\Recent), internal date in
-    UTC and UID. The mailbox is opened read-only, so reading changes no \\Seen flag."""
-    client.select_folder(mailbox, readonly=True)
+    UTC and UID. The mailbox is opened read-only, so reading changes no \\Seen flag. `selected`
+    receives what EXAMINE said (EXISTS, UIDVALIDITY, UIDNEXT)."""
+    answer = client.select_folder(mailbox, readonly=True)
+    if selected is not None:
+        selected.update(answer)
     try:
         uids = client.search()
         fetched = client.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"]) if uids else {}
@@ -31,6 +34,30 @@ def read_messages(client: imapclient.IMAPClient, mailbox: str) -> list[StoredMes
         when = when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
         flags = frozenset(f.decode() for f in data[b"FLAGS"]) - _SKIP_FLAGS
         out.append(StoredMessage(data[b"BODY[]"], flags, when, source=f"{mailbox} UID {uid}", uid=uid))
+    return out
+
+
+def status_mismatches(client: imapclient.IMAPClient, mailbox: str, messages: list[StoredMessage],
+                      selected: dict) -> list[str]:
+    """Where STATUS (asked with the mailbox not selected, RFC 9051 6.3.11) disagrees with what
+    EXAMINE and FETCH showed: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY, and SIZE where offered. A
+    server keeping STATUS in a cache of its own (Cyrus's statuscache) can let it go stale."""
+    items = [b"MESSAGES", b"UNSEEN", b"UIDNEXT", b"UIDVALIDITY"]
+    if client.has_capability("STATUS=SIZE"):
+        items.append(b"SIZE")
+    status = client.folder_status(mailbox, items)
+    seen = {
+        b"MESSAGES": len(messages),
+        b"UNSEEN": sum("\\Seen" not in m.flags for m in messages),
+        b"UIDVALIDITY": selected.get(b"UIDVALIDITY"),
+        b"SIZE": sum(len(m.content) for m in messages),
+    }
+    out = [f"STATUS {item.decode()} {status[item]}, EXAMINE/FETCH {want}" for item, want in seen.items()
+           if item in status and want is not None and int(status[item]) != int(want)]
+    top = max((m.uid for m in messages if m.uid), default=0)
+    uidnext = selected.get(b"UIDNEXT")
+    if b"UIDNEXT" in status and (int(status[b"UIDNEXT"]) <= top or (uidnext and int(status[b"UIDNEXT"]) != int(uidnext))):
+        out.append(f"STATUS UIDNEXT {status[b'UIDNEXT']}, EXAMINE {uidnext}, highest UID {top}")
     return out
 
 

@@ -114,6 +114,12 @@ def machine_for(server, users):
         def server_tree_matches_model(self):
             if hasattr(self, "client"):
                 assert self.model.differences(read_tree(server, self.client, self.user.name)) == []
+                # STATUS of every folder, after the random renames and flag changes, counts what the
+                # model holds (issue 32: a status cache can go stale across a rename).
+                for folder, messages in self.model.folders.items():
+                    status = self.client.folder_status(self.own(folder), [b"MESSAGES", b"UNSEEN"])
+                    unseen = sum("\\Seen" not in flags for flags in messages.values())
+                    assert (status[b"MESSAGES"], status[b"UNSEEN"]) == (len(messages), unseen), (folder, status)
 
     return RenameMachine
 

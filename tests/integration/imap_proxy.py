@@ -1,7 +1,8 @@
 """A misbehaving IMAP server for can-fail tests: a proxy in front of a real one that answers some
-commands itself with OK and never passes them on (a server that says yes and does nothing).
-Everything else goes through unchanged, literals included ({n} and {n+}), so a suite run through
-a proxy that swallows nothing must be as green as one run against the server."""
+commands itself with OK and never passes them on (a server that says yes and does nothing), and
+can rewrite the server's response lines (a server that answers wrongly). Everything else goes
+through unchanged, literals included ({n} and {n+}), so a suite run through a proxy that changes
+nothing must be as green as one run against the server."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import contextlib
 import re
 import socket
 import threading
+from collections.abc import Callable
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 
 
 class SwallowingProxy:
-    def __init__(self, upstream: tuple[str, int], swallow: set[str]):
-        self.upstream, self.swallow = upstream, {c.upper() for c in swallow}
+    def __init__(self, upstream: tuple[str, int], swallow: set[str] = frozenset(),
+                 rewrite: Callable[[bytes], bytes] | None = None):
+        self.upstream, self.swallow, self.rewrite = upstream, {c.upper() for c in swallow}, rewrite
+        self.rewritten = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.swallowed: list[str] = []
@@ -38,12 +42,24 @@ class SwallowingProxy:
             threading.Thread(target=self._down, args=(server, client, lock), daemon=True).start()
             threading.Thread(target=self._up, args=(client, server, lock), daemon=True).start()
 
-    @staticmethod
-    def _down(server: socket.socket, client: socket.socket, lock: threading.Lock) -> None:
+    def _down(self, server: socket.socket, client: socket.socket, lock: threading.Lock) -> None:
         with contextlib.suppress(OSError):
-            while data := server.recv(65536):
-                with lock:
-                    client.sendall(data)
+            if self.rewrite is None:
+                while data := server.recv(65536):
+                    with lock:
+                        client.sendall(data)
+            else:  # line by line, literals passed through as they are
+                reader = server.makefile("rb")
+                while line := reader.readline():
+                    changed = self.rewrite(line)
+                    self.rewritten += changed != line
+                    with lock:
+                        client.sendall(changed)
+                    while m := _LITERAL.search(line):
+                        data = reader.read(int(m[1]))
+                        line = reader.readline()
+                        with lock:
+                            client.sendall(data + line)
         with contextlib.suppress(OSError):
             client.close()
 

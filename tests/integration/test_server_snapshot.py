@@ -19,8 +19,10 @@ pytestmark = pytest.mark.requires("exec")
 # EXAMINE and LIST included (https://doc.dovecot.org/admin_manual/mailbox_formats/maildir/: indexes
 # can be rebuilt; the ACL list is rebuilt from the ACLs); session databases a login touches are not
 # the store either.
+# NUL-separated: folder names on disk have spaces and quotes (the migration suites' awkward names).
 STORE_FILES = ("cd /srv/imapwright && find spool config/quota home -type f ! -name 'dovecot.index*' "
-               "! -name 'dovecot.list.index*' ! -name 'dovecot-acl-list' 2>/dev/null | sort | xargs -r md5sum")
+               "! -name 'dovecot.list.index*' ! -name 'dovecot-acl-list' -print0 2>/dev/null | sort -z "
+               "| xargs -0 -r md5sum")
 
 
 def _files(server) -> str:

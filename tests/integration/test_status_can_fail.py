@@ -1,0 +1,56 @@
+"""The STATUS tests go red on a server whose STATUS lies (a proxy adds one to every STATUS
+MESSAGES it relays, or one to UNSEEN), and stay green through the same proxy when it changes
+nothing (issue 32 item 2)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from imapwright.servers.handle import Endpoint
+from imapwright.servers.target import PASSWORD_ENV, format_target
+
+from .imap_proxy import SwallowingProxy
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "suites" / "health" / "test_status.py"
+pytestmark = pytest.mark.requires("exec")
+
+
+def _off_by_one(item: bytes):
+    pattern = re.compile(rb"^(\* STATUS .*\W" + item + rb" )(\d+)")
+
+    def rewrite(line: bytes) -> bytes:
+        return pattern.sub(lambda m: m[1] + str(int(m[2]) + 1).encode(), line)
+    return rewrite
+
+
+def _run(pytester, monkeypatch, server, rewrite):
+    proxy = SwallowingProxy((server.imap.host, server.imap.port), rewrite=rewrite)
+    try:
+        url = format_target(server.admin_user, Endpoint(server.imap.host, proxy.port),
+                            lmtp=server.lmtp, exec_=server.channel.name)
+        monkeypatch.setenv(PASSWORD_ENV, server.admin_password)
+        monkeypatch.setenv("PYTHONPATH", str(ROOT))
+        result = pytester.runpytest_subprocess(
+            str(SUITE), "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-p", "no:benchmark", "--target", url,
+            "--allow-destructive", "--no-consistency-check", "--log-gate", "off", "-rfs")
+    finally:
+        proxy.close()
+    failed = {line.split("::")[1].split("[")[0] for line in result.outlines if line.startswith("FAILED ")}
+    return result, failed, proxy.rewritten
+
+
+@pytest.mark.parametrize("item", [b"MESSAGES", b"UNSEEN"])
+def test_a_status_that_lies_turns_the_status_tests_red(pytester, monkeypatch, server, item):
+    result, failed, rewritten = _run(pytester, monkeypatch, server, _off_by_one(item))
+    assert rewritten
+    assert {"test_status_agrees_after_append", "test_status_agrees_after_expunge", "test_status_agrees_after_rename",
+            "test_status_agrees_after_another_session_changes_flags", "test_status_agrees_after_delivery",
+            "test_status_counts_appended_mail_before_the_mailbox_was_ever_selected"} <= failed, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines([f"*STATUS {item.decode()} *EXAMINE/FETCH*"])
+
+
+def test_the_same_proxy_changing_nothing_keeps_them_green(pytester, monkeypatch, server):
+    result, failed, rewritten = _run(pytester, monkeypatch, server, lambda line: line)
+    assert rewritten == 0 and failed == set(), result.stdout.str()[-3000:]
