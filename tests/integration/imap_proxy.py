@@ -17,8 +17,11 @@ _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 
 class SwallowingProxy:
     def __init__(self, upstream: tuple[str, int], swallow: set[str] = frozenset(),
-                 rewrite: Callable[[bytes], bytes] | None = None):
+                 rewrite: Callable[[bytes], bytes] | None = None, rewrite_literal: Callable[[bytes], bytes] | None = None):
+        """`rewrite`: each response line; `rewrite_literal`: each literal the server sends (a message
+        as FETCH returns it), keeping its length."""
         self.upstream, self.swallow, self.rewrite = upstream, {c.upper() for c in swallow}, rewrite
+        self.rewrite_literal = rewrite_literal
         self.rewritten = 0
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -44,19 +47,24 @@ class SwallowingProxy:
 
     def _down(self, server: socket.socket, client: socket.socket, lock: threading.Lock) -> None:
         with contextlib.suppress(OSError):
-            if self.rewrite is None:
+            if self.rewrite is None and self.rewrite_literal is None:
                 while data := server.recv(65536):
                     with lock:
                         client.sendall(data)
             else:  # line by line, literals passed through as they are
                 reader = server.makefile("rb")
                 while line := reader.readline():
-                    changed = self.rewrite(line)
+                    changed = self.rewrite(line) if self.rewrite else line
                     self.rewritten += changed != line
                     with lock:
                         client.sendall(changed)
                     while m := _LITERAL.search(line):
                         data = reader.read(int(m[1]))
+                        if self.rewrite_literal:
+                            new = self.rewrite_literal(data)
+                            assert len(new) == len(data), "a literal rewrite must keep the length"
+                            self.rewritten += new != data
+                            data = new
                         line = reader.readline()
                         with lock:
                             client.sendall(data + line)
