@@ -19,7 +19,7 @@ from ..errors import ServerError, UserError
 from ..params import key_values
 from ..resources import fixture, shipped_root
 from ..servers.log_gate import load_noise as load_log_noise
-from ..servers.target import TARGET_HELP
+from ..servers.target import TARGET_HELP, started_by_servers_start
 from ..report.plugin import ReportWriter
 from ..servers.families import FAMILIES, spec_features
 from . import deviations as deviations_mod
@@ -255,6 +255,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # After -k/-m deselection: judge only what will run.
     state = _state(session.config)
     refused = [i.nodeid for i in session.items if _server_name(i) == TARGET and _is_destructive(i)]
+    if refused and not state.allow_destructive and started_by_servers_start(session.config.getoption("target")):
+        state.allow_destructive = True  # `imapwright servers start` made it: a test server of the harness's
     if refused and not state.allow_destructive:
         raise pytest.UsageError(
             f"{len(refused)} selected tests create or delete data and --target is a server imapwright did not "

@@ -310,6 +310,25 @@ def _tool_identity(channel: ExecChannel, family_name: str | None) -> identify.Id
     return None
 
 
+def started_by_servers_start(url: str) -> bool:
+    """Whether the target is a server `imapwright servers start` started (its exec=docker:NAME
+    container carries the harness's detached labels, and its IMAP port is that container's): the
+    harness started it for testing, so its destructive suites need no --allow-destructive."""
+    try:
+        target = parse_target(url)
+        if target.exec is None or target.exec.kind != "docker":
+            return False
+        from . import engine, ownership
+
+        container = engine.client().containers.get(target.exec.container)
+        item = engine.Found("container", container.id, container.name, container.labels or {})
+        env = dict(e.split("=", 1) for e in container.attrs.get("Config", {}).get("Env", []) if "=" in e)
+        return (engine.LABEL_MANAGED in item.labels and ownership.is_detached(item)
+                and env.get("IMAP_PORT") == str(target.imap.port))
+    except Exception:  # no docker, no such container, a URL the connection will refuse later
+        return False
+
+
 def _container(name: str):
     """The exec=docker:NAME container. Docker (the SDK, an engine) is needed only here: a target
     without a docker channel works on a machine that has neither."""

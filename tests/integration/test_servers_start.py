@@ -53,3 +53,30 @@ def test_a_started_server_is_reachable_from_what_start_printed(tmp_path, server)
                                  text=True, timeout=300)
     assert stopped.returncode == 0, stopped.stderr
     assert not (state / "imapwright" / "servers" / container).exists()
+
+
+def test_destructive_suites_run_on_a_started_server_without_the_flag_but_not_on_others(tmp_path, server):
+    # The harness started it (`servers start`): its suites may create and delete there. The same
+    # server named without its container (no way to tell who started it) still needs the flag.
+    work, state = tmp_path / "work", tmp_path / "state"
+    work.mkdir()
+    env = {**os.environ, "XDG_STATE_HOME": str(state)}
+    started = subprocess.run(["imapwright", "servers", "start", "cyrus:3.6"], cwd=work, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr
+    container = re.search(r"container=(\S+)", started.stdout)[1]
+    try:
+        url = re.search(r"target: --target '([^']+)'", started.stdout)[1]
+        password = (state / "imapwright" / "servers" / container / "admin-password").read_text().strip()
+        run_env = {**env, "IMAPWRIGHT_TARGET_PASSWORD": password}
+        run = subprocess.run(["imapwright", "run", "subscriptions", "--target", url, "--reports", str(tmp_path / "r")],
+                             cwd=work, env=run_env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0 and "--allow-destructive" not in run.stdout + run.stderr, \
+            (run.stdout + run.stderr)[-2000:]
+        bare = url.split("?")[0] + "?" + "&".join(p for p in url.split("?")[1].split("&") if not p.startswith("exec="))
+        refused = subprocess.run(["imapwright", "run", "subscriptions", "--target", bare, "--reports",
+                                  str(tmp_path / "r2")], cwd=work, env=run_env, capture_output=True, text=True,
+                                 timeout=600)
+        assert refused.returncode != 0 and "--allow-destructive" in refused.stdout + refused.stderr
+    finally:
+        subprocess.run(["imapwright", "servers", "stop", container], env=env, capture_output=True, timeout=300)
