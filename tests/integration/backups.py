@@ -78,8 +78,14 @@ def debian_backup(server, out: Path, imapd_conf: str = DEBIAN_IMAPD_CONF) -> Pat
         f"mkdir -p /var/spool/cyrus/news; cp -a {DATA}/sieve /var/spool/sieve; "
         "rm -rf /var/lib/cyrus/socket/* /var/lib/cyrus/proc/*; "
         "printf '%s' \"$CONF\" > /etc/imapd.conf; " + README_TAR)
+    return _tar_in_helper(server, script, {"CONF": imapd_conf}, out)
+
+
+def _tar_in_helper(server, script: str, env: dict[str, str], out: Path) -> Path:
+    """Run `script` (which leaves /tmp/backup.tgz) in a container of the server's image with its
+    stopped volume mounted read-only; the archive is written to `out`."""
     helper = engine.client().containers.run(
-        server.image_id, entrypoint=["sh", "-c", script], environment={"CONF": imapd_conf}, network_mode="host",
+        server.image_id, entrypoint=["sh", "-c", script], environment=env, network_mode="host",
         volumes={server.volume_name: {"bind": DATA, "mode": "ro"}}, labels=server.labels, detach=True)
     try:
         status = helper.wait(timeout=300)
@@ -126,16 +132,4 @@ def debian_dovecot_backup(server, out: Path) -> Path:
         f"for d in {DATA}/home/*; do cp -a \"$d\" /var/vmail/; done; "
         f"for f in {DATA}/users/*; do case ${{f##*/}} in admin|anonymous) ;; *) cat \"$f\";; esac; done "
         "> /etc/dovecot/users; " + README_DOVECOT_TAR)
-    env = {f"C{n}": text for n, text in enumerate(DEBIAN_DOVECOT.values())}
-    helper = engine.client().containers.run(
-        server.image_id, entrypoint=["sh", "-c", script], environment=env, network_mode="host",
-        volumes={server.volume_name: {"bind": DATA, "mode": "ro"}}, labels=server.labels, detach=True)
-    try:
-        status = helper.wait(timeout=300)
-        assert status["StatusCode"] == 0, helper.logs().decode(errors="replace")
-        stream, _ = helper.get_archive("/tmp/backup.tgz")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            out.write_bytes(tar.extractfile("backup.tgz").read())
-    finally:
-        helper.remove(force=True)
-    return out
+    return _tar_in_helper(server, script, {f"C{n}": text for n, text in enumerate(DEBIAN_DOVECOT.values())}, out)

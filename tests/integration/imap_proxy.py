@@ -11,6 +11,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n$")
 
@@ -90,3 +91,25 @@ class SwallowingProxy:
                     server.sendall(line)
         with contextlib.suppress(OSError):
             server.close()
+
+
+def run_suite_through(pytester, monkeypatch, server, suite, *args: str, lmtp: bool = False, **proxy):
+    """Run `suite` (an inner pytest) against `server` through a SwallowingProxy(**proxy) given as
+    its --target; returns (the run's result, the names of the tests that failed, the proxy)."""
+    from imapwright.servers.handle import Endpoint
+    from imapwright.servers.target import PASSWORD_ENV, format_target
+
+    root = Path(__file__).resolve().parents[2]
+    through = SwallowingProxy((server.imap.host, server.imap.port), **proxy)
+    try:
+        url = format_target(server.admin_user, Endpoint(server.imap.host, through.port),
+                            lmtp=server.lmtp if lmtp else None, exec_=server.channel.name)
+        monkeypatch.setenv(PASSWORD_ENV, server.admin_password)
+        monkeypatch.setenv("PYTHONPATH", str(root))
+        result = pytester.runpytest_subprocess(
+            str(suite), "--rootdir", str(root), "-p", "no:cacheprovider", "-p", "no:benchmark", "--target", url,
+            "--allow-destructive", "--no-consistency-check", "--log-gate", "off", *args)
+    finally:
+        through.close()
+    failed = {line.split("::")[1].split("[")[0] for line in result.outlines if line.startswith("FAILED ")}
+    return result, failed, through

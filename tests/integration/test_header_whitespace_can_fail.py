@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from imapwright.servers.handle import Endpoint
-from imapwright.servers.target import PASSWORD_ENV, format_target
+from .imap_proxy import run_suite_through
 
-from .imap_proxy import SwallowingProxy
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "suites" / "migration" / "test_server_rewrites.py"
+SUITE = Path(__file__).resolve().parents[2] / "suites" / "migration" / "test_server_rewrites.py"
 pytestmark = pytest.mark.requires("exec")
 
 
@@ -24,18 +20,9 @@ def _refold(data: bytes) -> bytes:
 
 
 def _run(pytester, monkeypatch, server, rewrite_literal):
-    proxy = SwallowingProxy((server.imap.host, server.imap.port), rewrite_literal=rewrite_literal)
-    try:
-        url = format_target(server.admin_user, Endpoint(server.imap.host, proxy.port), exec_=server.channel.name)
-        monkeypatch.setenv(PASSWORD_ENV, server.admin_password)
-        monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        result = pytester.runpytest_subprocess(
-            str(SUITE), "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-p", "no:benchmark", "--target", url,
-            "--allow-destructive", "--no-consistency-check", "--log-gate", "off", "-k", "append", "-rf")
-    finally:
-        proxy.close()
+    result, _failed, proxy = run_suite_through(pytester, monkeypatch, server, SUITE, "-k", "append", "-rf",
+                                               rewrite_literal=rewrite_literal)
     return result, proxy.rewritten
-
 
 def test_a_server_that_refolds_headers_turns_the_rewrite_measurement_red(pytester, monkeypatch, server):
     result, rewritten = _run(pytester, monkeypatch, server, _refold)

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from imapwright.servers.handle import Endpoint
-from imapwright.servers.target import PASSWORD_ENV, format_target
+from .imap_proxy import run_suite_through
 
-from .imap_proxy import SwallowingProxy
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "suites" / "health" / "test_status.py"
+SUITE = Path(__file__).resolve().parents[2] / "suites" / "health" / "test_status.py"
 pytestmark = pytest.mark.requires("exec")
 
 
@@ -26,20 +22,8 @@ def _off_by_one(item: bytes):
 
 
 def _run(pytester, monkeypatch, server, rewrite):
-    proxy = SwallowingProxy((server.imap.host, server.imap.port), rewrite=rewrite)
-    try:
-        url = format_target(server.admin_user, Endpoint(server.imap.host, proxy.port),
-                            lmtp=server.lmtp, exec_=server.channel.name)
-        monkeypatch.setenv(PASSWORD_ENV, server.admin_password)
-        monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        result = pytester.runpytest_subprocess(
-            str(SUITE), "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-p", "no:benchmark", "--target", url,
-            "--allow-destructive", "--no-consistency-check", "--log-gate", "off", "-rfs")
-    finally:
-        proxy.close()
-    failed = {line.split("::")[1].split("[")[0] for line in result.outlines if line.startswith("FAILED ")}
+    result, failed, proxy = run_suite_through(pytester, monkeypatch, server, SUITE, "-rfs", lmtp=True, rewrite=rewrite)
     return result, failed, proxy.rewritten
-
 
 @pytest.mark.parametrize("item", [b"MESSAGES", b"UNSEEN"])
 def test_a_status_that_lies_turns_the_status_tests_red(pytester, monkeypatch, server, item):

@@ -2,33 +2,18 @@
 changes nothing (a proxy in front of a real server swallows both), and stays green through the
 same proxy when it swallows nothing (issue 32 item 1)."""
 
-import os
 from pathlib import Path
 
 import pytest
 
-from imapwright.servers.handle import Endpoint
-from imapwright.servers.target import PASSWORD_ENV, format_target
+from .imap_proxy import run_suite_through
 
-from .imap_proxy import SwallowingProxy
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE = ROOT / "suites" / "subscriptions"
+SUITE = Path(__file__).resolve().parents[2] / "suites" / "subscriptions"
 pytestmark = pytest.mark.requires("exec")
 
 
 def _run_through(pytester, monkeypatch, server, swallow: set[str]):
-    proxy = SwallowingProxy((server.imap.host, server.imap.port), swallow)
-    try:
-        url = format_target(server.admin_user, Endpoint(server.imap.host, proxy.port), exec_=server.channel.name)
-        monkeypatch.setenv(PASSWORD_ENV, server.admin_password)
-        monkeypatch.setenv("PYTHONPATH", str(ROOT))
-        result = pytester.runpytest_subprocess(
-            str(SUITE), "--rootdir", str(ROOT), "-p", "no:cacheprovider", "-p", "no:benchmark", "--target", url,
-            "--allow-destructive", "--no-consistency-check", "--log-gate", "off", "-rfx")
-    finally:
-        proxy.close()
-    failed = {line.split("::")[1].split("[")[0] for line in result.outlines if line.startswith("FAILED ")}
+    result, failed, proxy = run_suite_through(pytester, monkeypatch, server, SUITE, "-rfx", swallow=swallow)
     return result, failed, proxy.swallowed
 
 
