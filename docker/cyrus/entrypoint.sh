@@ -3,6 +3,7 @@
 set -eu
 : "${IMAP_PORT:?}" "${LMTP_PORT:?}" "${SIEVE_PORT:=0}" "${ADMIN_PASSWORD:?}" "${IMAPS_PORT:=0}" "${SYNC_PORT:=0}"
 mkdir -p /var/log/imapwright/sanitizer && chmod 1777 /var/log/imapwright/sanitizer  # before rsyslog watches it
+mkdir -p /var/spool/rsyslog  # imfile's state (rsyslog.conf workDirectory)
 rm -f /run/rsyslogd.pid
 rsyslogd
 D=/srv/imapwright

@@ -3,6 +3,7 @@ what was acknowledged is what is stored, and the check itself is shown to fail w
 missing or appears unacknowledged. Runs are short (seconds): CI shows they work, not how fast."""
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -98,11 +99,22 @@ def test_admin_churn_runs_without_failures(server, tmp_path):
                     "folder): 17-55% of fresh users in probes (1-4 renaming sessions each), none on 3.6/3.10; "
                     "a rarer race on 3.12 counts one too few ('QUOTAERROR: ... Quota root does not exist', "
                     "about 1 user in 100). Not yet a suite test: neither race hits reliably enough for a gate")
-    _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6)
+    # A population of its own: a race it may hit (below) must not leave miscounted accounts to the
+    # load tests after it (CI 2026-12-06: three more tests on cyrus:3.12 failed on this one's account).
+    _, summary = run(server, tmp_path, "admin-churn", users=8, duration=6, prefix="churn")
     rows = by_name(summary)
     for command in ("CREATE", "RENAME", "SETACL", "DELETEACL", "DELETE", "SETQUOTA"):
         assert rows[f"IMAP {command}"]["requests"] > 0 and rows[f"IMAP {command}"]["failures"] == 0, command
-    assert summary["passed"], summary["checks"]
+    checks = summary["checks"]
+    miscount = [p for p in checks["consistency"] if re.fullmatch(r"quota -f: user\.churn\d+: MAILBOX usage was 0, now 1", p)]
+    if (not summary["passed"] and server.family_name == "cyrus" and server.version_tuple >= (3, 12) and miscount
+            and miscount == checks["consistency"] and checks["ledger"]["accounted"] and summary["complete"]):
+        # The open 3.12 race named in the skip above (SETQUOTA's root creation racing RENAMEs counts
+        # one mailbox too few, about 1 user in 100): it comes and goes, so it cannot be a deviation
+        # entry; everything else of the run held. CREATE, RENAME and SETQUOTA pass on their own
+        # in suites/quota and suites/rename on 3.12.
+        pytest.xfail(f"open finding on cyrus:3.12 (a race): {miscount[0]}")
+    assert summary["passed"], checks
 
 
 def test_capacity_stops_at_the_threshold_and_names_the_saturation_point(server, tmp_path):
