@@ -55,6 +55,8 @@ class Backup:
 
         def load(server) -> None:
             fill_volume(server, lambda out: self.archive.write_tar(self.plan, out, advance), self.plan.after_load)
+            if total:  # runtime files (locks, sockets) are not copied: the copy is complete short of the total
+                progress("copied the backup into a volume", total, total)
         return start_server(spec, options=self.options, prepare=load)
 
     def make(self, server, progress) -> Store:
