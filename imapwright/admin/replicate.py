@@ -26,42 +26,26 @@ from ..errors import ServerError
 from ..servers import log_gate
 from ..stores.snapshot import status_problems, store_snapshot
 from ..stores.store import StoreSize, populate_store
-from .upgrade import Pair, StepResult, _counts, _output, classify, find_pair, run_step
+from .upgrade import Pair, StepResult, UpgradeResult, _counts, _output, classify, find_pair, run_step
 
 PROBE_TIMEOUT = 30.0  # a probe not on the replica by then counts as lost for the lag figure
 DRAIN_TIMEOUT = 120.0
 
 
 @dataclass
-class ReplicationResult:
-    from_: str
-    to: str
-    versions: dict[str, str] = field(default_factory=dict)
-    size: dict = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    steps: list[StepResult] = field(default_factory=list)
+class ReplicationResult(UpgradeResult):
+    """An upgrade's result (versions, steps, findings, server health) and what replication adds."""
     traffic: dict = field(default_factory=dict)  # deliveries, flag changes, duration
     lag: dict = field(default_factory=dict)  # probes: count, lost, p50/p95/max seconds
     switch: dict = field(default_factory=dict)  # drain, stop, promote, total seconds
     deliveries: dict = field(default_factory=dict)  # acknowledged, on the replica, missing
-    counts: dict[str, int] = field(default_factory=dict)
-    findings: list[str] = field(default_factory=list)
-    explained: list[dict] = field(default_factory=list)
-    stale: list[dict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    store_notes: list[str] = field(default_factory=list)
-    server_health: dict[str, dict] = field(default_factory=dict)
-    reference: str = ""
-    prerequisite: str = ""
-    failed: str = ""
 
     @property
     def passed(self) -> bool:
-        return not self.failed and not self.findings and not self.problems and all(s.ok for s in self.steps) \
-            and not self.deliveries.get("missing") and all(h["clean"] for h in self.server_health.values())
+        return super().passed and not self.deliveries.get("missing_count")
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "from": self.from_, "passed": self.passed, "via": "replication"}
+        return {**super().as_dict(), "via": "replication"}
 
 
 class Traffic:
@@ -152,16 +136,16 @@ class Traffic:
                 continue
             with self.lock:
                 self.acknowledged.append((user, mid))
-            while True:
-                with self.replica.user_session(user) as client:
-                    client.select_folder("INBOX", readonly=True)
-                    if client.search(["HEADER", "Message-ID", mid]):
-                        self.lags.append(time.monotonic() - sent)
+            with self.replica.user_session(user) as client:
+                client.select_folder("INBOX", readonly=True)
+                while not client.search(["HEADER", "Message-ID", mid]):
+                    if time.monotonic() - sent > PROBE_TIMEOUT:
+                        self.lost_probes.append(mid)
                         break
-                if time.monotonic() - sent > PROBE_TIMEOUT:
-                    self.lost_probes.append(mid)
-                    break
-                time.sleep(0.05)
+                    time.sleep(0.05)
+                    client.noop()  # lets the server tell this session about new messages
+                else:
+                    self.lags.append(time.monotonic() - sent)
 
     def lag_summary(self) -> dict:
         lags = sorted(self.lags)

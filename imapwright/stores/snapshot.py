@@ -69,7 +69,7 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
             selected: dict = {}
             messages = read_messages(client, name, selected)
             mismatches = status_mismatches(client, name, messages, selected)
-            uidvalidity = client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+            uidvalidity = selected[b"UIDVALIDITY"]  # EXAMINE's; STATUS's is checked against it
             roots, quotas = _quota(client, name)
             for q in quotas:
                 state["quota"][f"{q.quota_root} {q.resource}"] = [q.usage, q.limit]
