@@ -4,6 +4,7 @@ rewritten, files of the admin's machine not used, refusals in one line. The scan
 by hand; the integration test loads real backups made on each catalogue version."""
 
 import io
+import random
 import tarfile
 
 import pytest
@@ -107,3 +108,21 @@ def test_a_member_that_climbs_out_is_refused(tmp_path):
 def test_load_plan_prefers_the_longest_mapping():
     p = LoadPlan([("a/b", "x"), ("a", "y")])
     assert p.target("a/b/c") == "x/c" and p.target("a/c") == "y/c" and p.target("ab") is None
+
+
+def test_an_archive_cut_short_is_one_line_wherever_the_reading_stops(tmp_path):
+    # Found as a user (2026-12-06): a tarball cut in the middle of a member's content ended the
+    # command in a tarfile traceback (the member's read, not the member list, hit the end).
+    whole = tmp_path / "whole.tgz"
+    with tarfile.open(whole, "w:gz") as tar:
+        for n in range(40):
+            data = random.Random(n).randbytes(5000)  # incompressible: a cut lands inside contents
+            info = tarfile.TarInfo(f"var/spool/cyrus/mail/u{n}/cyrus.index")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    size = len(whole.read_bytes())
+    for cut in range(600, size - 20, size // 25):
+        short = tmp_path / f"cut{cut}.tgz"
+        short.write_bytes(whole.read_bytes()[:cut])
+        with pytest.raises(UserError, match="cannot be read to its end"):
+            BackupArchive(short).scan(("etc/imapd.conf",), ("cyrus.index",))

@@ -10,8 +10,11 @@ the volume's layout as one tar stream. Which folders map where is the family's k
 
 from __future__ import annotations
 
+import contextlib
 import io
+import lzma
 import os
+import zlib
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -81,15 +84,25 @@ class BackupArchive:
                             "'Rehearse an upgrade on your own data')")
 
     # -- reading ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Around every pass: an archive cut short or damaged is one line, wherever the pass was
+        reading (a member's header or its content)."""
+        try:
+            yield
+        except BrokenPipeError:  # writing into the volume stopped: the engine's error is the news
+            raise
+        except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as exc:
+            if self.kind != "tar":
+                raise
+            raise UserError(f"--data {self.path}: the archive cannot be read to its end ({exc})") from None
+
     def _members(self) -> Iterator[tuple[str, tarfile.TarInfo, Callable[[], BinaryIO | None]]]:
         """(relative name, TarInfo, opener) of every member, in the archive's (or a walk's) order."""
         if self.kind == "tar":
-            try:
-                with tarfile.open(self.path, "r|*") as tar:
-                    for info in tar:
-                        yield relative(info.name), info, (lambda t=tar, i=info: t.extractfile(i))
-            except (tarfile.TarError, EOFError, OSError) as exc:
-                raise UserError(f"--data {self.path}: the archive cannot be read to its end ({exc})") from None
+            with tarfile.open(self.path, "r|*") as tar:
+                for info in tar:
+                    yield relative(info.name), info, (lambda t=tar, i=info: t.extractfile(i))
             return
         root = self.path
         for folder, dirs, names in os.walk(root, onerror=_walk_error):
@@ -105,10 +118,11 @@ class BackupArchive:
 
     def read(self, name: str, limit: int = 1 << 24) -> bytes | None:
         """One member's content (None if the backup has no such file)."""
-        for member, info, open_ in self._members():
-            if member == name and info.isfile():
-                with open_() as f:
-                    return f.read(limit)
+        with self._reading():
+            for member, info, open_ in self._members():
+                if member == name and info.isfile():
+                    with open_() as f:
+                        return f.read(limit)
         return None
 
     def scan(self, config_names: tuple[str, ...], head_names: tuple[str, ...],
@@ -116,6 +130,16 @@ class BackupArchive:
         """`config_names`: files (by name or relative path) read whole; `config_prefixes`: every
         file under these folders read whole too (a configuration tree with its includes)."""
         found = Scan({}, set(), [])
+        with self._reading():
+            self._scan_into(found, config_names, head_names, config_prefixes)
+        # A folder holding something implies its parents (a tar need not list them).
+        for d in list(found.dirs):
+            while "/" in d:
+                d = d.rpartition("/")[0]
+                found.dirs.add(d)
+        return found
+
+    def _scan_into(self, found: Scan, config_names, head_names, config_prefixes) -> None:
         for name, info, open_ in self._members():
             parent = name.rpartition("/")[0]
             if info.isdir():
@@ -134,18 +158,12 @@ class BackupArchive:
             elif base in head_names:
                 with open_() as f:
                     found.heads.append((name, f.read(HEAD_BYTES)))
-        # A folder holding something implies its parents (a tar need not list them).
-        for d in list(found.dirs):
-            while "/" in d:
-                d = d.rpartition("/")[0]
-                found.dirs.add(d)
-        return found
 
     def write_tar(self, plan: LoadPlan, out: BinaryIO, progress: Callable[[int], None] = lambda _n: None) -> int:
         """The mapped members as one tar stream (paths relative to the volume's root); returns how
         many files were written."""
         count = 0
-        with tarfile.open(fileobj=out, mode="w|") as tar:
+        with self._reading(), tarfile.open(fileobj=out, mode="w|") as tar:
             for path, content in plan.generated.items():
                 made = tarfile.TarInfo(path)
                 made.size, made.mode, made.mtime = len(content), 0o640, int(time.time())
