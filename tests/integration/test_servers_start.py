@@ -17,14 +17,20 @@ from imapwright.servers.target import parse_target
 pytestmark = pytest.mark.requires("cyrus>=3.6", "cyrus<3.10")  # one server is enough: the command is the point
 
 
-def test_a_started_server_is_reachable_from_what_start_printed(tmp_path, server):
+def _start(tmp_path):
+    """`servers start cyrus:3.6` from an empty folder with its own state directory: (work folder,
+    state folder, environment, what it printed, container name)."""
     work, state = tmp_path / "work", tmp_path / "state"
     work.mkdir()
     env = {**os.environ, "XDG_STATE_HOME": str(state)}
     started = subprocess.run(["imapwright", "servers", "start", "cyrus:3.6"], cwd=work, env=env,
                              capture_output=True, text=True, timeout=300)
     assert started.returncode == 0, started.stderr
-    container = re.search(r"container=(\S+)", started.stdout)[1]
+    return work, state, env, started, re.search(r"container=(\S+)", started.stdout)[1]
+
+
+def test_a_started_server_is_reachable_from_what_start_printed(tmp_path, server):
+    work, state, env, started, container = _start(tmp_path)
     try:
         assert list(work.iterdir()) == []
         folder = state / "imapwright" / "servers" / container
@@ -58,13 +64,7 @@ def test_a_started_server_is_reachable_from_what_start_printed(tmp_path, server)
 def test_destructive_suites_run_on_a_started_server_without_the_flag_but_not_on_others(tmp_path, server):
     # The harness started it (`servers start`): its suites may create and delete there. The same
     # server named without its container (no way to tell who started it) still needs the flag.
-    work, state = tmp_path / "work", tmp_path / "state"
-    work.mkdir()
-    env = {**os.environ, "XDG_STATE_HOME": str(state)}
-    started = subprocess.run(["imapwright", "servers", "start", "cyrus:3.6"], cwd=work, env=env,
-                             capture_output=True, text=True, timeout=300)
-    assert started.returncode == 0, started.stderr
-    container = re.search(r"container=(\S+)", started.stdout)[1]
+    work, state, env, started, container = _start(tmp_path)
     try:
         url = re.search(r"target: --target '([^']+)'", started.stdout)[1]
         password = (state / "imapwright" / "servers" / container / "admin-password").read_text().strip()
