@@ -135,7 +135,8 @@ import socket, sys, threading, time
 from imapwright.load import lmtp
 from imapwright.load.ledger import LedgerWriter
 
-lmtp.TIMEOUT, lmtp.WATCH_SECONDS = 1.0, 0.1
+from imapwright.load import watchdog
+lmtp.TIMEOUT, watchdog.WATCH_SECONDS = 1.0, 0.1
 listener = socket.create_server(("127.0.0.1", 0))
 def serve():  # greets, answers LHLO, then never answers the transaction
     conn, _ = listener.accept()

@@ -1,22 +1,24 @@
-"""IMAP for Locust on imapclient: one persistent session, one request event per IMAP command
-(LOGIN, SELECT, FETCH, STORE, APPEND, EXPUNGE, IDLE, LIST, ...), never one for several.
+"""IMAP for Locust: one persistent session, one request event per IMAP command (LOGIN, SELECT,
+FETCH, STORE, APPEND, EXPUNGE, IDLE, LIST, ...), never one for several.
 
-imapclient talks through the standard library's sockets, which Locust's gevent monkey-patching
-makes cooperative."""
+Sessions speak through protocol/imap_wire.py (raw socket, imapclient's wire form, responses kept
+as bytes): imapclient cost 0.235 CPU seconds per 1,000 commands of the mixed scenario against the
+null responder, 8x a delivery (benchmarks/generator_ceiling.py, README). Standard-library sockets,
+which Locust's gevent monkey-patching makes cooperative."""
 
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
-import imapclient
-from imapclient.exceptions import IMAPClientError
+import gevent
 
+from ..protocol.imap_wire import IMAPNo, IMAPWireError, WireIMAP
 from . import budget
 from .ledger import LedgerWriter
+from .watchdog import watch
 
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 
@@ -26,14 +28,10 @@ class IMAPCommandFailed(Exception):
 
 
 def _size(result: Any) -> int:
-    """Bytes of payload in a command's result (FETCH data, LIST lines), for Locust's size column."""
-    if isinstance(result, (bytes, bytearray)):
-        return len(result)
-    if isinstance(result, dict):
-        return sum(_size(v) for v in result.values())
-    if isinstance(result, (list, tuple)):
-        return sum(_size(v) for v in result)
-    return 0
+    """Bytes of a command's untagged responses (FETCH data, LIST lines), for Locust's size column."""
+    if isinstance(result, list):  # untagged responses; SEARCH hits (numbers) count 0 as before
+        return sum(map(len, result)) if result and isinstance(result[0], bytes) else 0
+    return len(result) if isinstance(result, bytes) else 0
 
 
 class IMAPLoadClient:
@@ -42,43 +40,55 @@ class IMAPLoadClient:
         self.host, self.port, self.environment, self.timeout = host, port, environment, timeout
         self.tls, self.context = tls, context  # "imaps" or "starttls" with its ssl.SSLContext; "" plain
         self.ledger = ledger or LedgerWriter("")
-        self.conn: imapclient.IMAPClient | None = None
+        self.conn: WireIMAP | None = None
         self.user = ""
         self.selected: str | None = None
-        # Set while a command runs: if Locust kills the user mid-command (stop timeout), the
-        # session is in an unknown state (e.g. inside IDLE) and is dropped, not logged out.
-        self._busy = False
+        # Set while a command runs (monotonic seconds it must end by; 0: none under way): the
+        # watchdog ends a command past it, and if Locust kills the user mid-command (stop
+        # timeout) the session is in an unknown state (e.g. inside IDLE): dropped, not logged out.
+        self.deadline = 0.0
+        self.expired = False
+        watch(self)
 
     def command(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
-        """Any command on this session, `fn` calling the imapclient connection (self.conn): one
-        request taken from the budget, one request event named `name`. (ok, result)."""
+        """Any command on this session, `fn` calling the wire connection (self.conn, e.g.
+        `lambda: self.conn.run(b"CREATE " + mailbox(name))`): one request taken from the budget,
+        one request event named `name`. (ok, result)."""
         budget.spend()
         return self._call_taken(name, fn)
 
-    def _call_taken(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
-        """One command, one event; the request was taken from the budget already."""
+    def _call_taken(self, name: str, fn: Callable[[], Any], longer: float = 0.0) -> tuple[bool, Any]:
+        """One command, one event; the request was taken from the budget already. It may take the
+        client's timeout (plus `longer`) before the watchdog ends it."""
         start = time.perf_counter()
         exception, result = None, None
-        self._busy = True
+        self.deadline = time.monotonic() + self.timeout + longer
         try:
             result = fn()
-            self._busy = False
-        except (IMAPClientError, OSError, socket.timeout, EOFError) as exc:
+            self.deadline = 0.0
+        except IMAPNo as exc:
+            self.deadline = 0.0
             exception = IMAPCommandFailed(f"{name}: {exc}")
-            if isinstance(exc, (OSError, EOFError)) or "socket" in str(exc).lower():
-                self._drop()
+        except (OSError, ValueError) as exc:  # IMAPWireError, the watchdog, TLS: the session is gone
+            reason = f"no answer within {self.timeout + longer:g} s" if self.expired else exc
+            exception = IMAPCommandFailed(f"{name}: {reason}")
+            self.expired = False
+            self._drop()
         self.environment.events.request.fire(
             request_type="IMAP", name=name, response_time=(time.perf_counter() - start) * 1000,
             response_length=_size(result), exception=exception, context={"user": self.user})
         return exception is None, result
 
     def _drop(self) -> None:
-        conn, self.conn, self.selected, self._busy = self.conn, None, None, False
+        conn, self.conn, self.selected, self.deadline = self.conn, None, None, 0.0
         if conn is not None:
-            try:
-                conn.shutdown()
-            except Exception:
-                pass
+            conn.close()
+
+    def expire(self) -> None:
+        """Called by the watchdog: closing the socket wakes the command waiting on it with an error."""
+        self.expired = True
+        if self.conn is not None:
+            self.conn.close()
 
     @property
     def connected(self) -> bool:
@@ -86,14 +96,12 @@ class IMAPLoadClient:
 
     def connect(self) -> bool:
         def open_connection():
-            self.conn = imapclient.IMAPClient(self.host, port=self.port, ssl=self.tls == "imaps",
-                                              ssl_context=self.context, timeout=self.timeout)
-            if self.tls == "starttls":
-                self.conn.starttls(self.context)
-            # imapclient writes some commands in two pieces (line, then CRLF): with Nagle's
-            # algorithm and delayed ACKs each waited ~40 ms, and the generator, not the server,
-            # set the pace (benchmarks/generator_ceiling.py: 551 commands/s before, see README).
-            self.conn.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # TCP_NODELAY inside: a command waiting for a delayed ACK set the pace (~40 ms) when
+            # imapclient wrote some commands in two pieces (README, generator ceiling). No socket
+            # timeout (a gevent timer per wait): the watchdog bounds commands, a timer of its own
+            # the connection, whose socket it cannot reach yet.
+            with gevent.Timeout(self.timeout, IMAPWireError(f"no greeting within {self.timeout:g} s")):
+                self.conn = WireIMAP(self.host, self.port, timeout=None, tls=self.tls, context=self.context)
         return self.command("CONNECT", open_connection)[0]
 
     def login(self, user: str, password: str) -> bool:
@@ -105,38 +113,38 @@ class IMAPLoadClient:
     def logout(self) -> bool:
         if self.conn is None:
             return True
-        if self._busy or not budget.take():  # mid-command, or no request left: hang up
+        if self.deadline or not budget.take():  # mid-command, or no request left: hang up
             self._drop()
             return False
-        ok, _ = self._call_taken("LOGOUT", self.conn.logout)
+        ok, _ = self._call_taken("LOGOUT", self.conn.logout)  # closes the socket whatever the answer
         self.conn, self.selected = None, None
         return ok
 
     def list(self, pattern: str = "*") -> list:
-        ok, result = self.command("LIST", lambda: self.conn.list_folders("", pattern))
+        ok, result = self.command("LIST", lambda: self.conn.list("", pattern))
         return result if ok else []
 
-    def select(self, mailbox: str = "INBOX") -> dict | None:
-        ok, result = self.command("SELECT", lambda: self.conn.select_folder(mailbox))
+    def select(self, mailbox: str = "INBOX") -> list | None:
+        ok, result = self.command("SELECT", lambda: self.conn.select(mailbox))
         self.selected = mailbox if ok else None
         return result if ok else None
 
-    def search(self, criteria: str = "ALL") -> list[int]:
-        ok, result = self.command("SEARCH", lambda: self.conn.search(criteria))
+    def search(self, criteria: bytes = b"ALL") -> list[int]:
+        ok, result = self.command("SEARCH", lambda: self.conn.uid_search(criteria))
         return result if ok else []
 
-    def fetch(self, uids: list[int], items: list[str], name: str = "FETCH") -> dict:
-        ok, result = self.command(name, lambda: self.conn.fetch(uids, items))
-        return result if ok else {}
+    def fetch(self, uids: list[int], items: list[str], name: str = "FETCH") -> list[bytes]:
+        ok, result = self.command(name, lambda: self.conn.uid_fetch(uids, items))
+        return result if ok else []
 
     def store_flags(self, uids: list[int], flags: list[bytes], add: bool = True) -> bool:
-        fn = self.conn.add_flags if add else self.conn.remove_flags
-        return self.command("STORE", lambda: fn(uids, flags))[0]
+        op = b"+FLAGS" if add else b"-FLAGS"
+        return self.command("STORE", lambda: self.conn.uid_store(uids, op, flags))[0]
 
     def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = ()) -> int | None:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
-        self.ledger.record("sent", start_user, mailbox, message_id)
+        self.ledger.record("sent", start_user, mailbox, message_id, flush=False)  # its outcome's line flushes
         ok, result = self.command("APPEND", lambda: self.conn.append(mailbox, message, flags))
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
@@ -149,23 +157,18 @@ class IMAPLoadClient:
     def expunge_uid(self, uid: int, message_id: str) -> bool:
         """Remove one message: STORE \\Deleted, then UID EXPUNGE of just that UID (UIDPLUS), so
         messages other sessions flagged are left alone. Two commands, two events."""
-        if not self.store_flags([uid], [imapclient.DELETED]):
+        if not self.store_flags([uid], [b"\\Deleted"]):
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
-        ok, _ = self.command("EXPUNGE", lambda: self.conn.expunge([uid]))
+        ok, _ = self.command("EXPUNGE", lambda: self.conn.uid_expunge([uid]))
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
         return ok
 
     def idle(self, seconds: float) -> bool:
         """IDLE for `seconds` (one event for the whole IDLE ... DONE exchange: it is one command)."""
-        def run():
-            self.conn.idle()
-            try:
-                return self.conn.idle_check(timeout=seconds)
-            finally:
-                self.conn.idle_done()
-        return self.command("IDLE", run)[0]
+        budget.spend()
+        return self._call_taken("IDLE", lambda: self.conn.idle(seconds), longer=seconds)[0]
 
     def close(self) -> None:
         self._drop()

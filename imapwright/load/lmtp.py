@@ -8,17 +8,16 @@ messages ready for the wire), the cheapest per delivery that benchmarks/generato
 from __future__ import annotations
 
 import time
-import weakref
 
 import gevent
 
 from ..protocol.lmtp_wire import LMTPWireError, WireLMTP, wire_form
 from . import budget
 from .ledger import LedgerWriter
+from .watchdog import watch
 
 
 TIMEOUT = 60  # seconds a delivery (connect included) may take before its outcome counts as unknown
-WATCH_SECONDS = 1.0  # how often the watchdog looks (a late delivery is ended within this much of TIMEOUT)
 
 
 class DeliveryRefused(Exception):
@@ -32,7 +31,7 @@ class LMTPLoadClient:
         self._client: WireLMTP | None = None
         self.deadline = 0.0  # monotonic time the delivery under way must end by; 0: none under way
         self.expired = False
-        _watch(self)
+        watch(self)
 
     def deliver(self, message: bytes, recipient: str, message_id: str = "", user: str = "",
                 folder: str = "INBOX", sender: str = "load@imapwright.test", name: str = "deliver",
@@ -93,24 +92,3 @@ class LMTPLoadClient:
         self.expired = True
         if self._client is not None:
             self._client.abort()
-
-
-# One watchdog greenlet per process instead of a timer per delivery (a gevent.Timeout started and
-# cancelled for every delivery cost about 3% of its CPU): it looks at every client once a second.
-_clients: weakref.WeakSet = weakref.WeakSet()
-_watchdog: list = []
-
-
-def _watch(client: LMTPLoadClient) -> None:
-    _clients.add(client)
-    if not _watchdog:
-        _watchdog.append(gevent.spawn(_watchdog_loop))
-
-
-def _watchdog_loop() -> None:
-    while True:
-        gevent.sleep(WATCH_SECONDS)
-        now = time.monotonic()
-        for client in list(_clients):
-            if client.deadline and now > client.deadline:
-                client.expire()

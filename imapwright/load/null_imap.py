@@ -5,6 +5,9 @@ The load generator's requests per second and CPU against it are the generator's 
 (benchmarks/generator_ceiling.py; tests/integration/test_generator_bound.py).
 
     python3 -m imapwright.load.null_imap --port 10143     # prints "ready HOST:PORT", serves until killed
+
+`serve(..., record=list)` keeps every command as it came in (tag, line, literals): the recording
+responder of tests/test_imap_wire.py, which holds the load client's bytes to imapclient's.
 """
 
 from __future__ import annotations
@@ -45,26 +48,31 @@ def _fetch(args: bytes, by_uid: bool) -> bytes:
     return b"".join(lines)
 
 
-async def _command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes | None:
+async def _command(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                   record: list | None) -> bytes | None:
     """One whole command line, literals read (and synchronising ones answered with '+')."""
     line = await reader.readline()
     if not line:
         return None
-    whole = line
+    whole, raw = line, [line]
     while (m := _LITERAL.search(line)) is not None:
         if not m.group(2):
             writer.write(b"+ go ahead\r\n")
-        await reader.readexactly(int(m.group(1)))
+            await writer.drain()
+        raw.append(await reader.readexactly(int(m.group(1))))
         line = await reader.readline()
+        raw.append(line)
         whole = whole[:m.start()] + b"LITERAL" + line
+    if record is not None:
+        record.append(b"".join(raw))
     return whole
 
 
-async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, record: list | None = None) -> None:
     writer.write(b"* OK [CAPABILITY " + CAPABILITY + b"] null responder ready\r\n")
     appended = MESSAGES
     try:
-        while (line := await _command(reader, writer)) is not None:
+        while (line := await _command(reader, writer, record)) is not None:
             tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
             verb, _, args = rest.partition(b" ")
             verb = verb.upper()
@@ -90,8 +98,11 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             elif verb == b"IDLE":
                 writer.write(b"+ idling\r\n")
                 await writer.drain()
-                if not await reader.readline():
+                done = await reader.readline()
+                if not done:
                     break
+                if record is not None:
+                    record.append(done)
                 writer.write(ok)
             elif verb == b"ID":
                 writer.write(b"* ID NIL\r\n" + ok)

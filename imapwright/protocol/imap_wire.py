@@ -1,0 +1,283 @@
+"""IMAP on a raw socket, for load sessions: each command written in one piece as imapclient would
+write it (the recording responder test holds the two to the same bytes), responses read from one
+buffer, untagged responses kept whole (literals inline) and parsed only where a session needs a
+value (SEARCH hits, APPENDUID). imapclient spends most of a load command's CPU in imaplib's
+per-line file reads, its regular expressions and its response parsing into Python types that a
+load session throws away (benchmarks/generator_ceiling.py).
+
+Literals go out synchronising (wait for the server's "+"), as imapclient sends them; IDLE is the
+RFC 2177 exchange. The suites keep imapclient, where a readable client is worth more than speed."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import socket
+import ssl
+
+from imapclient import imap_utf7
+
+_LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
+_ATOM_SPECIALS = re.compile(r'[\x00-\x20(){%*"\\\]\x7f-\uffff]')
+
+
+class IMAPWireError(OSError):
+    """The connection broke or the server broke the protocol: the session is unusable."""
+
+
+class IMAPNo(Exception):
+    """The server answered NO or BAD: the session goes on."""
+
+    def __init__(self, status: bytes, text: bytes):
+        super().__init__(f"{status.decode()} {text.decode(errors='replace')}")
+        self.status, self.text = status, text
+
+
+def mailbox(name: str) -> bytes:
+    """A mailbox name as imapclient sends it: modified UTF-7 (RFC 3501 5.1.3), always quoted."""
+    if name.isascii() and "&" not in name:  # modified UTF-7 changes nothing (and costs a loop per name)
+        encoded = name.encode()
+    else:
+        encoded = imap_utf7.encode(name)
+    return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def astring(text: str) -> bytes:
+    """An atom where the text allows it, else a quoted string."""
+    if text and not _ATOM_SPECIALS.search(text):
+        return text.encode()
+    return b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def uid_set(uids) -> bytes:
+    return b",".join(b"%d" % u for u in uids)
+
+
+def parenthesised(items) -> bytes:
+    return b"(" + b" ".join(i if isinstance(i, bytes) else i.encode() for i in items) + b")"
+
+
+class WireIMAP:
+    def __init__(self, host: str, port: int, timeout: float | None = 60, tls: str = "",
+                 context: ssl.SSLContext | None = None):
+        """`tls`: "imaps" (TLS from the first byte), "starttls" (RFC 3501 6.2.1) or "" (plain)."""
+        sock = _connect(host, port, timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buf = b""
+        self._n = 0
+        try:
+            if tls == "imaps":
+                sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
+            self._sock = sock
+            self._cooperative()
+            self.greeting = self._response(None, greeting=True)[1]
+            if not self.greeting.startswith((b"* OK", b"* PREAUTH")):
+                raise IMAPWireError(f"greeting: {self.greeting[:80]!r}")
+            if tls == "starttls":
+                self.run(b"STARTTLS")
+                if self._buf:
+                    raise IMAPWireError("data after STARTTLS's answer (RFC 3501 6.2.1: a possible injection)")
+                self._sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
+                self._cooperative()
+        except BaseException:
+            sock.close()
+            raise
+
+    def _send(self, data: bytes) -> None:
+        # send, not sendall: gevent's sendall asks for the send buffer's size on every call
+        # (protocol/lmtp_wire.py); a command nearly always goes in one send.
+        sent = self._sock.send(data)
+        if sent < len(data):
+            view = memoryview(data)
+            while sent < len(view):
+                sent += self._sock.send(view[sent:])
+
+    def _cooperative(self) -> None:
+        """Under gevent, a plain socket waits for data before it reads. gevent's recv reads first
+        and waits when nothing is there, which for a command just sent is nearly always: a failed
+        system call and an exception per answer, about a tenth of a load command's CPU. Uses
+        gevent's socket internals (`_sock`, `_wait`, `_read_event`, stable since gevent 1.x);
+        anything else (TLS, no gevent) reads the ordinary way."""
+        sock = self._sock
+        self._raw = self._wait_read = None
+        if type(sock).__module__ == "gevent._socket3" and hasattr(sock, "_read_event"):
+            self._raw = sock._sock
+            self._wait_read = functools.partial(sock._wait, sock._read_event)
+
+    def _more(self) -> None:
+        if self._raw is not None:
+            while True:
+                self._wait_read()
+                try:
+                    chunk = self._raw.recv(65536)
+                    break
+                except BlockingIOError:  # woken without data: wait again
+                    continue
+        else:
+            chunk = self._sock.recv(65536)
+        if not chunk:
+            raise IMAPWireError("connection closed by the server")
+        self._buf += chunk
+
+    def _response(self, tag: bytes | None, greeting: bool = False) -> tuple[list[bytes], bytes]:
+        """Responses up to the tagged one for `tag`; with `tag` None, up to a "+" continuation or
+        any tagged line (a command refused before its literal); with `greeting`, the first line.
+        (untagged responses, each whole with its literals; the last line)."""
+        untagged = []
+        buf, start, pos = self._buf, 0, 0
+        while True:
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                self._buf = buf[start:]
+                pos -= start
+                start = 0
+                self._more()
+                buf = self._buf
+                continue
+            if buf[end - 1] == 125:  # "}": a literal follows this line
+                m = _LITERAL_AT_END.search(buf, pos, end)
+                if m is not None:
+                    after = end + 2 + int(m.group(1))
+                    while len(buf) < after:
+                        self._buf = buf[start:]
+                        after -= start
+                        start = 0
+                        self._more()
+                        buf = self._buf
+                    pos = after
+                    continue
+            line = buf[start:end]
+            start = pos = end + 2
+            if line[:2] == b"* " and not greeting:
+                untagged.append(line)
+                continue
+            if tag is None:
+                self._buf = buf[start:]
+                return untagged, line
+            if line[:1] == b"+":
+                raise IMAPWireError(f"unexpected continuation {line[:80]!r}")
+            self._buf = buf[start:]
+            return untagged, line  # tagged: _checked holds it to this command's tag
+
+    def _tag(self) -> bytes:
+        self._n += 1
+        return b"W%d" % self._n
+
+    @staticmethod
+    def _checked(tag: bytes, untagged: list[bytes], line: bytes) -> tuple[list[bytes], bytes]:
+        if not line.startswith(tag + b" "):
+            raise IMAPWireError(f"answer for another command: {line[:80]!r}")
+        status, _, text = line[len(tag) + 1:].partition(b" ")
+        if status.upper() != b"OK":
+            raise IMAPNo(status.upper(), text)
+        return untagged, text
+
+    def run(self, command: bytes, literal: bytes | None = None) -> tuple[list[bytes], bytes]:
+        """One command (its text after the tag; with `literal`, the literal follows it, then CRLF):
+        (untagged responses, the tagged OK's text). NO or BAD raise IMAPNo."""
+        tag = self._tag()
+        if literal is None:
+            self._send(tag + b" " + command + b"\r\n")
+        else:
+            self._send(b"%s %s {%d}\r\n" % (tag, command, len(literal)))
+            untagged, line = self._response(None)
+            if line[:1] != b"+":  # refused before the literal (e.g. NO [TRYCREATE], BAD)
+                return self._checked(tag, untagged, line)
+            self._send(literal + b"\r\n")
+            more, line = self._response(tag)
+            return self._checked(tag, untagged + more, line)
+        return self._checked(tag, *self._response(tag))
+
+    # The load sessions' commands, in imapclient's wire form.
+    def login(self, user: str, password: str) -> None:
+        self.run(b"LOGIN " + astring(user) + b" " + _quoted(password))
+
+    def select(self, name: str) -> list[bytes]:
+        return self.run(b"SELECT " + mailbox(name))[0]
+
+    def list(self, reference: str = "", pattern: str = "*") -> list[bytes]:
+        return self.run(b"LIST " + mailbox(reference) + b" " + mailbox(pattern))[0]
+
+    def uid_search(self, criteria: bytes) -> list[int]:
+        hits = []
+        for line in self.run(b"UID SEARCH " + criteria)[0]:
+            if line[:9].upper() == b"* SEARCH ":
+                hits.extend(map(int, line[9:].split()))
+        return hits
+
+    def uid_fetch(self, uids, items) -> list[bytes]:
+        return self.run(b"UID FETCH " + uid_set(uids) + b" " + parenthesised(i.upper() for i in items))[0]
+
+    def uid_store(self, uids, op: bytes, flags) -> list[bytes]:
+        return self.run(b"UID STORE " + uid_set(uids) + b" " + op + b" " + parenthesised(flags))[0]
+
+    def append(self, name: str, message: bytes, flags=()) -> bytes:
+        """The tagged OK's text (with APPENDUID, RFC 4315, where the server sends it)."""
+        return self.run(b"APPEND " + mailbox(name) + b" " + parenthesised(flags), message)[1]
+
+    def uid_expunge(self, uids) -> list[bytes]:
+        return self.run(b"UID EXPUNGE " + uid_set(uids))[0]
+
+    def idle(self, seconds: float) -> list[bytes]:
+        """IDLE for `seconds`, then DONE: the untagged responses that came meanwhile."""
+        tag = self._tag()
+        self._send(tag + b" IDLE\r\n")
+        untagged, line = self._response(None)
+        if line[:1] != b"+":
+            self._checked(tag, untagged, line)
+            raise IMAPWireError(f"IDLE answered {line[:80]!r} without a continuation")
+        if seconds > 0:
+            timeout = self._sock.gettimeout()
+            self._sock.settimeout(seconds)
+            try:
+                self._more()
+            except socket.timeout:
+                pass
+            finally:
+                self._sock.settimeout(timeout)
+        self._send(b"DONE\r\n")
+        more, line = self._response(tag)
+        return self._checked(tag, untagged + more, line)[0]
+
+    def logout(self) -> None:
+        try:
+            self.run(b"LOGOUT")
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+
+@functools.lru_cache(maxsize=64)
+def _family(host: str) -> int | None:
+    """The address family of an address written as one; None for a name."""
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        return None
+
+
+def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+    """A connected socket; an address is used as it is: under gevent, create_connection's
+    getaddrinfo runs in a thread pool, which cost a load session's reconnect (after each LOGOUT)
+    more than the connection itself."""
+    family = _family(host)
+    if family is None:
+        return socket.create_connection((host, port), timeout=timeout)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _quoted(text: str) -> bytes:
+    return b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'

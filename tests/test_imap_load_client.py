@@ -1,0 +1,94 @@
+"""The load sessions' IMAP client (load/imap.py on protocol/imap_wire.py) under gevent, as Locust
+runs it, against scripted responders: one request event per command; NO keeps the session; a
+broken connection or a command that never gets its answer (the watchdog) drops it; APPEND's
+outcome goes to the ledger as added, refused or unknown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+SCRIPT = r'''
+from gevent import monkey; monkey.patch_all()
+import json, socket, sys, threading, time
+from imapwright.load import imap, watchdog
+from imapwright.load.ledger import LedgerWriter
+
+watchdog.WATCH_SECONDS = 0.1
+listener = socket.create_server(("127.0.0.1", 0))
+
+def serve():
+    # Connection 1: LOGIN ok, SELECT NO, SELECT ok, APPEND refused before its literal, APPEND
+    # ok, then the connection breaks in the middle of a FETCH answer.
+    # Connection 2: LOGIN ok, then SEARCH is never answered.
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK ready\r\n")
+    def tag():
+        return f.readline().split(b" ")[0]
+    conn.sendall(tag() + b" OK logged in\r\n")
+    conn.sendall(tag() + b" NO no such mailbox\r\n")
+    conn.sendall(b"* 2 EXISTS\r\n" + tag() + b" OK [READ-WRITE] selected\r\n")
+    conn.sendall(tag() + b" NO [TRYCREATE] no\r\n")
+    line = f.readline()
+    conn.sendall(b"+ go\r\n")
+    f.read(int(line.rsplit(b"{", 1)[1][:-3]) + 2)
+    conn.sendall(line.split(b" ")[0] + b" OK [APPENDUID 7 42] done\r\n")
+    tag()
+    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly part")
+    conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK ready\r\n")
+    conn.sendall(tag() + b" OK logged in\r\n")
+    tag()
+    time.sleep(30)
+threading.Thread(target=serve, daemon=True).start()
+
+class Events:
+    fired = []
+    class request:
+        @staticmethod
+        def fire(**kw): Events.fired.append((kw["name"], str(kw["exception"]) if kw["exception"] else None))
+class Env: events = Events
+
+client = imap.IMAPLoadClient("127.0.0.1", listener.getsockname()[1], Env, LedgerWriter(sys.argv[1]), timeout=1)
+out = {}
+out["login"] = client.login("ann", "secret")
+out["select_no"] = client.select("Missing") is None and client.connected
+out["select"] = [r.decode() for r in client.select("INBOX")]
+out["append_refused"] = client.append("Missing", b"x\r\n", "<m1@x>")
+out["append"] = client.append("INBOX", b"Subject: y\r\n\r\nbody\r\n", "<m2@x>")
+out["fetch_broken"] = client.fetch([1], ["BODY.PEEK[]"])
+out["connected_after_break"] = client.connected
+out["relogin"] = client.login("ann", "secret")
+start = time.monotonic()
+out["search_unanswered"] = client.search(b"ALL")
+out["search_seconds"] = round(time.monotonic() - start, 1)
+out["connected_after_timeout"] = client.connected
+out["events"] = Events.fired
+print(json.dumps(out))
+'''
+
+
+def test_the_load_client_keeps_sessions_on_no_and_drops_broken_or_silent_ones(tmp_path):
+    res = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["login"] and out["select_no"] and out["select"] == ["* 2 EXISTS"]
+    assert out["append_refused"] is None and out["append"] == 42
+    assert out["fetch_broken"] == [] and not out["connected_after_break"]
+    assert out["relogin"] and out["search_unanswered"] == [] and not out["connected_after_timeout"]
+    assert 0.9 <= out["search_seconds"] < 3
+    names = [name for name, _ in out["events"]]
+    assert names == ["CONNECT", "LOGIN", "SELECT", "SELECT", "APPEND", "APPEND", "FETCH",
+                     "CONNECT", "LOGIN", "SEARCH"]
+    failures = {i: why for i, (_, why) in enumerate(out["events"]) if why}
+    assert set(failures) == {2, 4, 6, 9}, failures
+    assert "NO no such mailbox" in failures[2] and "TRYCREATE" in failures[4]
+    assert "closed" in failures[6] and failures[9] == "SEARCH: no answer within 1 s"
+    [ledger] = tmp_path.glob("ledger-*.tsv")
+    assert [line.split("\t")[0] + " " + line.split("\t")[3] for line in ledger.read_text().splitlines()] == \
+        ["sent <m1@x>", "refused <m1@x>", "sent <m2@x>", "add <m2@x>"]
