@@ -10,6 +10,7 @@ import functools
 import re
 import socket
 import threading
+import time
 
 import imapclient
 import pytest
@@ -20,14 +21,15 @@ from imapwright.protocol.imap_wire import IMAPNo, IMAPWireError, WireIMAP, astri
 
 
 class Responder:
-    """An asyncio server in a thread; `handler(reader, writer)` per connection."""
+    """An asyncio server in a thread: `handler(reader, writer)` per connection, or `starter()`
+    returning the server."""
 
-    def __init__(self, handler):
+    def __init__(self, handler=None, starter=None):
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
 
         async def start():
-            self.server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            self.server = await (starter() if starter else asyncio.start_server(handler, "127.0.0.1", 0))
             self.port = self.server.sockets[0].getsockname()[1]
             ready.set()
 
@@ -45,7 +47,7 @@ class Responder:
 @pytest.fixture
 def recording():
     record: list[bytes] = []
-    responder = Responder(functools.partial(null_imap.serve, record=record))
+    responder = Responder(starter=functools.partial(null_imap.start, "127.0.0.1", 0, record))
     yield responder.port, record
     responder.close()
 
@@ -196,3 +198,32 @@ def test_a_port_that_is_not_imap_is_a_wire_error():
     with pytest.raises(IMAPWireError, match="greeting"):
         WireIMAP("127.0.0.1", srv.getsockname()[1])
     srv.close()
+
+
+def test_a_session_closed_with_an_answer_unread_ends_with_a_plain_disconnect():
+    """A session killed while waiting for APPEND's "+" is closed with the "+" unread: without
+    reading it first the socket sends a reset, which Dovecot logs as an error."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    seen = []
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.sendall(b"* OK ready\r\n")
+        conn.recv(1000)
+        conn.sendall(b"+ go ahead\r\n")
+        try:
+            seen.append(conn.recv(1000))
+        except ConnectionResetError as exc:
+            seen.append(exc)
+        conn.close()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    w = WireIMAP("127.0.0.1", srv.getsockname()[1])
+    w._send(b"W1 APPEND \"INBOX\" {5}\r\n")
+    time.sleep(0.2)  # the "+" is in the client's receive buffer, unread
+    w.close()
+    thread.join(5)
+    srv.close()
+    assert seen == [b""]

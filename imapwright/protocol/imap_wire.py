@@ -161,14 +161,15 @@ class WireIMAP:
             return untagged, line  # tagged: _checked holds it to this command's tag
 
     def _tag(self) -> bytes:
+        """The next tag, with the space that follows it on the wire."""
         self._n += 1
-        return b"W%d" % self._n
+        return b"W%d " % self._n
 
     @staticmethod
     def _checked(tag: bytes, untagged: list[bytes], line: bytes) -> tuple[list[bytes], bytes]:
-        if not line.startswith(tag + b" "):
+        if not line.startswith(tag):
             raise IMAPWireError(f"answer for another command: {line[:80]!r}")
-        status, _, text = line[len(tag) + 1:].partition(b" ")
+        status, _, text = line[len(tag):].partition(b" ")
         if status.upper() != b"OK":
             raise IMAPNo(status.upper(), text)
         return untagged, text
@@ -176,18 +177,22 @@ class WireIMAP:
     def run(self, command: bytes, literal: bytes | None = None) -> tuple[list[bytes], bytes]:
         """One command (its text after the tag; with `literal`, the literal follows it, then CRLF):
         (untagged responses, the tagged OK's text). NO or BAD raise IMAPNo."""
-        tag = self._tag()
+        self._n += 1
+        tag = b"W%d " % self._n
         if literal is None:
-            self._send(tag + b" " + command + b"\r\n")
-        else:
-            self._send(b"%s %s {%d}\r\n" % (tag, command, len(literal)))
-            untagged, line = self._response(None)
-            if line[:1] != b"+":  # refused before the literal (e.g. NO [TRYCREATE], BAD)
-                return self._checked(tag, untagged, line)
-            self._send(literal + b"\r\n")
-            more, line = self._response(tag)
-            return self._checked(tag, untagged + more, line)
-        return self._checked(tag, *self._response(tag))
+            self._send(tag + command + b"\r\n")
+            untagged, line = self._response(tag)
+            n = len(tag)
+            if line[n:n + 3] == b"OK " and line[:n] == tag:  # the usual answer, without _checked's work
+                return untagged, line[n + 3:]
+            return self._checked(tag, untagged, line)
+        self._send(b"%s%s {%d}\r\n" % (tag, command, len(literal)))
+        untagged, line = self._response(None)
+        if line[:1] != b"+":  # refused before the literal (e.g. NO [TRYCREATE], BAD)
+            return self._checked(tag, untagged, line)
+        self._send(literal + b"\r\n")
+        more, line = self._response(tag)
+        return self._checked(tag, untagged + more, line)
 
     # The load sessions' commands, in imapclient's wire form.
     def login(self, user: str, password: str) -> None:
@@ -222,7 +227,7 @@ class WireIMAP:
     def idle(self, seconds: float) -> list[bytes]:
         """IDLE for `seconds`, then DONE: the untagged responses that came meanwhile."""
         tag = self._tag()
-        self._send(tag + b" IDLE\r\n")
+        self._send(tag + b"IDLE\r\n")
         untagged, line = self._response(None)
         if line[:1] != b"+":
             self._checked(tag, untagged, line)
@@ -247,6 +252,18 @@ class WireIMAP:
             self.close()
 
     def close(self) -> None:
+        """Close, first reading what the server sent and nobody read (a "+" the session was killed
+        waiting for): closed with unread input, the socket sends a reset, and Dovecot logs an
+        APPEND cut off that way as an error ("read() failed: Connection reset by peer"), which
+        fails the run's log check; closed after it, the server sees an ordinary disconnect."""
+        raw = self._raw if self._raw is not None else (self._sock if type(self._sock) is socket.socket else None)
+        try:
+            if raw is not None:
+                raw.settimeout(0)  # a socket with a timeout waits before each read, even with MSG_DONTWAIT
+                while raw.recv(65536, socket.MSG_DONTWAIT):
+                    pass
+        except OSError:
+            pass
         try:
             self._sock.close()
         except OSError:
