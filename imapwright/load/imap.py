@@ -50,21 +50,21 @@ class IMAPLoadClient:
         self.expired = False
         watch(self)
 
-    def command(self, name: str, fn: Callable[[], Any]) -> tuple[bool, Any]:
-        """Any command on this session, `fn` calling the wire connection (self.conn, e.g.
-        `lambda: self.conn.run(b"CREATE " + mailbox(name))`): one request taken from the budget,
-        one request event named `name`. (ok, result)."""
+    def command(self, name: str, fn: Callable[..., Any], *args) -> tuple[bool, Any]:
+        """Any command on this session, `fn(*args)` calling the wire connection (self.conn, e.g.
+        `self.conn.run, b"CREATE " + mailbox(name)`): one request taken from the budget, one
+        request event named `name`. (ok, result)."""
         budget.spend()
-        return self._call_taken(name, fn)
+        return self._call_taken(name, fn, *args)
 
-    def _call_taken(self, name: str, fn: Callable[[], Any], longer: float = 0.0) -> tuple[bool, Any]:
+    def _call_taken(self, name: str, fn: Callable[..., Any], *args, longer: float = 0.0) -> tuple[bool, Any]:
         """One command, one event; the request was taken from the budget already. It may take the
         client's timeout (plus `longer`) before the watchdog ends it."""
         start = time.perf_counter()
         exception, result = None, None
-        self.deadline = time.monotonic() + self.timeout + longer
+        self.deadline = start + self.timeout + longer
         try:
-            result = fn()
+            result = fn(*args)
             self.deadline = 0.0
         except IMAPNo as exc:
             self.deadline = 0.0
@@ -108,7 +108,7 @@ class IMAPLoadClient:
         self.user = user
         if self.conn is None and not self.connect():
             return False
-        return self.command("LOGIN", lambda: self.conn.login(user, password))[0]
+        return self.command("LOGIN", self.conn.login, user, password)[0]
 
     def logout(self) -> bool:
         if self.conn is None:
@@ -121,31 +121,31 @@ class IMAPLoadClient:
         return ok
 
     def list(self, pattern: str = "*") -> list:
-        ok, result = self.command("LIST", lambda: self.conn.list("", pattern))
+        ok, result = self.command("LIST", self.conn.list, "", pattern)
         return result if ok else []
 
     def select(self, mailbox: str = "INBOX") -> list | None:
-        ok, result = self.command("SELECT", lambda: self.conn.select(mailbox))
+        ok, result = self.command("SELECT", self.conn.select, mailbox)
         self.selected = mailbox if ok else None
         return result if ok else None
 
     def search(self, criteria: bytes = b"ALL") -> list[int]:
-        ok, result = self.command("SEARCH", lambda: self.conn.uid_search(criteria))
+        ok, result = self.command("SEARCH", self.conn.uid_search, criteria)
         return result if ok else []
 
     def fetch(self, uids: list[int], items: list[str], name: str = "FETCH") -> list[bytes]:
-        ok, result = self.command(name, lambda: self.conn.uid_fetch(uids, items))
+        ok, result = self.command(name, self.conn.uid_fetch, uids, items)
         return result if ok else []
 
     def store_flags(self, uids: list[int], flags: list[bytes], add: bool = True) -> bool:
         op = b"+FLAGS" if add else b"-FLAGS"
-        return self.command("STORE", lambda: self.conn.uid_store(uids, op, flags))[0]
+        return self.command("STORE", self.conn.uid_store, uids, op, flags)[0]
 
     def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = ()) -> int | None:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
         self.ledger.record("sent", start_user, mailbox, message_id, flush=False)  # its outcome's line flushes
-        ok, result = self.command("APPEND", lambda: self.conn.append(mailbox, message, flags))
+        ok, result = self.command("APPEND", self.conn.append, mailbox, message, flags)
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
@@ -160,7 +160,7 @@ class IMAPLoadClient:
         if not self.store_flags([uid], [b"\\Deleted"]):
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
-        ok, _ = self.command("EXPUNGE", lambda: self.conn.uid_expunge([uid]))
+        ok, _ = self.command("EXPUNGE", self.conn.uid_expunge, [uid])
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
         return ok
@@ -168,7 +168,7 @@ class IMAPLoadClient:
     def idle(self, seconds: float) -> bool:
         """IDLE for `seconds` (one event for the whole IDLE ... DONE exchange: it is one command)."""
         budget.spend()
-        return self._call_taken("IDLE", lambda: self.conn.idle(seconds), longer=seconds)[0]
+        return self._call_taken("IDLE", self.conn.idle, seconds, longer=seconds)[0]
 
     def close(self) -> None:
         self._drop()

@@ -1,7 +1,7 @@
 """One watchdog greenlet per Locust process for the load clients' command deadlines, instead of a
 timer per command: a gevent.Timeout started and cancelled around every delivery cost about 3% of
 its CPU, and gevent's per-call socket timeouts a Timeout object per wait. Each watched client has
-`deadline` (monotonic seconds its command under way must end by; 0: none under way) and
+`deadline` (time.perf_counter() seconds its command under way must end by; 0: none under way) and
 `expire()`, which closes its socket so the greenlet waiting on it wakes with an error ("closed in
 another greenlet")."""
 
@@ -27,7 +27,7 @@ def watch(client) -> None:
 def _loop() -> None:
     while True:
         gevent.sleep(WATCH_SECONDS)
-        now = time.monotonic()
+        now = time.perf_counter()
         for client in list(_clients):
             if client.deadline and now > client.deadline:
                 client.expire()
