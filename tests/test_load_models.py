@@ -188,13 +188,16 @@ def test_config_names_what_a_scenario_lacks():
 
 def test_delivery_latency_inside_and_outside_reconstruct_windows():
     from imapwright.load.results import windows_latency
+    from imapwright.load.scenarios import SCENARIOS
+
+    labels = SCENARIOS["large-list"].windows
 
     timings = {"deliver": [(1.0, 10), (2.0, 20), (3.5, 300), (5.0, 12)], "reconstruct full list": [(3.0, 1000)]}
-    result = windows_latency(timings)
+    result = windows_latency(timings, labels)
     assert result["reconstruct full list"] == {"runs": 1, "deliveries_during": 1, "p50_ms_during": 300.0,
                                                "p95_ms_during": 300.0}
     assert result["outside"] == {"deliveries": 3, "p50_ms": 12.0, "p95_ms": 20.0}
-    assert windows_latency({"deliver": [(1.0, 10)]}) is None  # no reconstruct ran
+    assert windows_latency({"deliver": [(1.0, 10)]}, labels) is None  # no reconstruct ran
 
 
 def test_ledger_counts_the_additions_that_came_back(tmp_path):
@@ -239,10 +242,13 @@ def test_the_terminal_headlines_the_check_that_failed_first():
 
 def test_a_large_list_run_without_a_completed_reconstruct_is_not_a_measurement():
     from imapwright.load.results import windows_latency, windows_unmeasured
+    from imapwright.load.scenarios import SCENARIOS
 
-    assert "nothing of reconstruct's effect" in windows_unmeasured(None)
-    only_full = windows_latency({"deliver": [(1.0, 10), (3.5, 300)], "reconstruct full list": [(3.0, 1000)]})
-    assert windows_unmeasured(only_full).startswith("reconstruct one user never completed")
+    labels = SCENARIOS["large-list"].windows
+
+    assert "nothing of their effect" in windows_unmeasured(None, labels)
+    only_full = windows_latency({"deliver": [(1.0, 10), (3.5, 300)], "reconstruct full list": [(3.0, 1000)]}, labels)
+    assert windows_unmeasured(only_full, labels).startswith("reconstruct one user never completed")
     both = windows_latency({"deliver": [(1.0, 10)], "reconstruct full list": [(3.0, 1000)],
-                             "reconstruct one user": [(5.0, 100)]})
-    assert windows_unmeasured(both) == ""
+                             "reconstruct one user": [(5.0, 100)]}, labels)
+    assert windows_unmeasured(both, labels) == ""

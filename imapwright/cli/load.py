@@ -12,13 +12,13 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
-from ..load.scenarios import CAPACITY
+from ..load.scenarios import CAPACITY, LARGE_MAILBOX_DEFAULT
 from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, ensure_images, connect
 
 
 @app.command("load")
 def load(
-    scenario: Annotated[str, typer.Argument(help="delivery, mixed, admin-churn, large-list, capacity")],
+    scenario: Annotated[str, typer.Argument(help="delivery, mixed, admin-churn, large-list, large-mailbox, capacity")],
     server: Annotated[str, typer.Option(help="catalogue server to start for the run")] = DEFAULT_SERVER,
     target: Annotated[str | None, typer.Option(help=f"external server instead: {TARGET_HELP}")] = None,
     allow_destructive: Annotated[bool, typer.Option(help="let the run create accounts and mail on --target")] = False,
@@ -37,6 +37,8 @@ def load(
                                                   "other hosts)")] = "127.0.0.1:5557",
     mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
+    messages: Annotated[int, typer.Option(help=f"large-mailbox: messages its folder is grown to first "
+                                               f"[default: {LARGE_MAILBOX_DEFAULT}]")] = 0,
     mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
     size: Annotated[int | None, typer.Option(help="fixed message size in bytes (default: a realistic mix)")] = None,
     step_users: Annotated[int, typer.Option(help=f"capacity: {CAPACITY.knob('step_users').help}")
@@ -76,7 +78,8 @@ def load(
         knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
-                        workers=workers, mailboxes=mailboxes, prefix=prefix, max_requests=max_requests,
+                        workers=workers, mailboxes=mailboxes, messages=messages, prefix=prefix,
+                        max_requests=max_requests,
                         options=knobs, tls=tls, expect_workers=expect_workers if master else 0,
                         master_bind=master_bind)
     params.check()

@@ -74,10 +74,13 @@ class IMAPLoadClient:
             exception = IMAPCommandFailed(f"{name}: {reason}")
             self.expired = False
             self._drop()
+        self._fire(name, start, result, exception)
+        return exception is None, result
+
+    def _fire(self, name: str, start: float, result: Any, exception: Exception | None) -> None:
         self.environment.events.request.fire(
             request_type="IMAP", name=name, response_time=(time.perf_counter() - start) * 1000,
             response_length=_size(result), exception=exception, context={"user": self.user})
-        return exception is None, result
 
     def _drop(self) -> None:
         conn, self.conn, self.selected, self.deadline = self.conn, None, None, 0.0
@@ -124,28 +127,28 @@ class IMAPLoadClient:
         ok, result = self.command("LIST", self.conn.list, "", pattern)
         return result if ok else []
 
-    def select(self, mailbox: str = "INBOX") -> list | None:
-        ok, result = self.command("SELECT", self.conn.select, mailbox)
+    def select(self, mailbox: str = "INBOX", name: str = "SELECT") -> list | None:
+        ok, result = self.command(name, self.conn.select, mailbox)
         self.selected = mailbox if ok else None
         return result if ok else None
 
-    def search(self, criteria: bytes = b"ALL") -> list[int]:
-        ok, result = self.command("SEARCH", self.conn.uid_search, criteria)
+    def search(self, criteria: bytes = b"ALL", name: str = "SEARCH") -> list[int]:
+        ok, result = self.command(name, self.conn.uid_search, criteria)
         return result if ok else []
 
     def fetch(self, uids: list[int], items: list[str], name: str = "FETCH") -> list[bytes]:
         ok, result = self.command(name, self.conn.uid_fetch, uids, items)
         return result if ok else []
 
-    def store_flags(self, uids: list[int], flags: list[bytes], add: bool = True) -> bool:
+    def store_flags(self, uids: list[int], flags: list[bytes], add: bool = True, name: str = "STORE") -> bool:
         op = b"+FLAGS" if add else b"-FLAGS"
-        return self.command("STORE", self.conn.uid_store, uids, op, flags)[0]
+        return self.command(name, self.conn.uid_store, uids, op, flags)[0]
 
-    def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = ()) -> int | None:
+    def append(self, mailbox: str, message: bytes, message_id: str, flags: tuple = (), name: str = "APPEND") -> int | None:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
         self.ledger.record("sent", start_user, mailbox, message_id, flush=False)  # its outcome's line flushes
-        ok, result = self.command("APPEND", self.conn.append, mailbox, message, flags)
+        ok, result = self.command(name, self.conn.append, mailbox, message, flags)
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
@@ -154,13 +157,14 @@ class IMAPLoadClient:
         self.ledger.record("refused" if self.conn is not None else "unknown", start_user, mailbox, message_id)
         return None
 
-    def expunge_uid(self, uid: int, message_id: str) -> bool:
+    def expunge_uid(self, uid: int, message_id: str, prefix: str = "") -> bool:
         """Remove one message: STORE \\Deleted, then UID EXPUNGE of just that UID (UIDPLUS), so
-        messages other sessions flagged are left alone. Two commands, two events."""
-        if not self.store_flags([uid], [b"\\Deleted"]):
+        messages other sessions flagged are left alone. Two commands, two events (names after
+        `prefix`)."""
+        if not self.store_flags([uid], [b"\\Deleted"], name=prefix + "STORE"):
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
-        ok, _ = self.command("EXPUNGE", self.conn.uid_expunge, [uid])
+        ok, _ = self.command(prefix + "EXPUNGE", self.conn.uid_expunge, [uid])
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
         return ok

@@ -69,12 +69,15 @@ class LMTPLoadClient:
             self.expired = False
             self.ledger.record("unknown", owner, folder, message_id)
             self.close()
+        self._fire(name, start, len(message), recipient, exception)
+        return exception is None
+
+    def _fire(self, name: str, start: float, size: int, recipient: str, exception: Exception | None) -> None:
         ms = (time.perf_counter() - start) * 1000
         self.ledger.timing(name, time.time() - ms / 1000, ms)
         self.environment.events.request.fire(
-            request_type="LMTP", name=name, response_time=ms, response_length=len(message),
+            request_type="LMTP", name=name, response_time=ms, response_length=size,
             exception=exception, context={"recipient": recipient})
-        return exception is None
 
     @property
     def pending(self) -> bool:

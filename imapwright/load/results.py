@@ -14,7 +14,7 @@ from pathlib import Path
 from .cpu import analyse, saturated_first, workers_bound
 from .ledger import read_timings
 from .saturation import Step, percentile, saturation
-from .scenarios import SCENARIOS
+from .scenarios import REPAIR, SCENARIOS
 
 PERCENTILES = (0.5, 0.95, 0.99)
 
@@ -121,10 +121,11 @@ def lost_workers(ledger_dir: Path) -> list[dict]:
 
 
 def statistics_check(stats: dict, finished: int) -> dict:
-    """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs) against the
+    """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs, "large APPEND"
+    included) against the
     ledger's count of those that came back: the report's figures must be the whole run."""
     reported = sum(r["requests"] for r in stats["requests"]
-                   if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"] == "APPEND"))
+                   if r["type"] == "LMTP" or (r["type"] == "IMAP" and r["name"].split()[-1] == "APPEND"))
     return {"reported": reported, "ledger": finished, "agree": reported == finished}
 
 
@@ -133,15 +134,15 @@ def percentiles_ms(values: list[float]) -> tuple[float, float]:
     return percentile(hist, 0.5), percentile(hist, 0.95)
 
 
-def windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | None:
-    """Delivery latency while reconstruct ran against the rest of the run (large-list)."""
-    admin = [(s, s + ms / 1000, name) for name in ("reconstruct one user", "reconstruct full list")
-             for s, ms in timings.get(name, [])]
+def windows_latency(timings: dict[str, list[tuple[float, float]]], labels: tuple[str, ...]) -> dict | None:
+    """Delivery latency while each admin request of `labels` ran (reconstruct in large-list, the
+    large folder's repair in large-mailbox), against the rest of the run."""
+    admin = [(s, s + ms / 1000, name) for name in labels for s, ms in timings.get(name, [])]
     deliveries = timings.get("deliver", [])
     if not admin or not deliveries:
         return None
     out = {}
-    for label in ("reconstruct one user", "reconstruct full list"):
+    for label in labels:
         spans = [(a, b) for a, b, n in admin if n == label]
         inside = [ms for s, ms in deliveries if any(a <= s <= b for a, b in spans)]
         p50, p95 = percentiles_ms(inside)
@@ -155,17 +156,27 @@ def windows_latency(timings: dict[str, list[tuple[float, float]]]) -> dict | Non
     return out
 
 
-def windows_unmeasured(latency: dict | None) -> str:
-    """Why a large-list run measured nothing of reconstruct's effect on delivery ("" if it did)."""
-    labels = ("reconstruct one user", "reconstruct full list")
+def windows_unmeasured(latency: dict | None, labels: tuple[str, ...]) -> str:
+    """Why a run measured nothing of its admin requests' effect on delivery ("" if it did)."""
     if latency is None:
-        return "no reconstruct and no delivery completed during the run: nothing of reconstruct's effect was measured"
+        return f"no {' and no '.join(labels)} and no delivery completed during the run: nothing of their effect was measured"
     never = [label for label in labels if not latency.get(label, {}).get("runs")]
     if never:
         return (f"{' and '.join(never)} never completed during the run, so its effect on delivery was not "
                 "measured (a longer --duration gives it time)")
     return ""
 
+
+def large_mailbox_summary(ledger_dir: Path, stats: dict, latency: dict | None) -> dict:
+    """The large folder: how it was grown, and what each request on it cost (the "large ..."
+    requests, the repair)."""
+    path = ledger_dir / "large-mailbox.json"
+    grown = json.loads(path.read_text()) if path.exists() else {}
+    ops = {r["name"]: {k: r[k] for k in ("requests", "failures", "p50_ms", "p95_ms", "max_ms")}
+           for r in stats["requests"] if r["name"].startswith("large ") or r["name"] == REPAIR}
+    return {"messages": grown.get("messages", 0), "user": grown.get("user", ""),
+            "grow_seconds": grown.get("seconds"), "grow_per_second": grown.get("per_second"),
+            "requests": ops, "latency": latency}
 
 
 def cpu_summary(out: Path) -> dict:
@@ -231,11 +242,16 @@ def summarize(*, run_id: str, params, server_info: dict, options: dict, out: Pat
         summary["capacity"] = {"p95_ms": data["p95_ms"], "max_failure_ratio": data["max_failure_ratio"],
                                "steps": [s.as_dict() for s in steps],
                                "saturation": saturation(steps, data["p95_ms"], data["max_failure_ratio"]).as_dict()}
-    if SCENARIOS[params.scenario].windows:
-        summary["large_list"] = {"mailboxes": params.mailboxes, "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
-                                 "seed_and_population_seconds": round(prepared_s, 1),
-                                 "latency": windows_latency(read_timings(ledger_dir))}
-        unmeasured = windows_unmeasured(summary["large_list"]["latency"])
+    labels = SCENARIOS[params.scenario].windows
+    if labels:
+        latency = windows_latency(read_timings(ledger_dir), labels)
+        if params.scenario == "large-mailbox":
+            summary["large_mailbox"] = large_mailbox_summary(ledger_dir, summary["stats"], latency)
+        else:
+            summary["large_list"] = {"mailboxes": params.mailboxes,
+                                     "mboxlist_db": server_info.get("options", {}).get("mboxlist_db", "default"),
+                                     "seed_and_population_seconds": round(prepared_s, 1), "latency": latency}
+        unmeasured = windows_unmeasured(latency, labels)
         if unmeasured and summary["complete"]:  # what the scenario exists to measure never happened
             summary.update(status="partial", complete=False, status_reason=unmeasured)
     cpu = summary["cpu"]

@@ -38,7 +38,7 @@ from . import ledger as ledger_mod
 from . import results
 from .results import lost_workers, statistics_check, unchecked_server
 from .config import LoadConfig
-from .scenarios import SCENARIOS
+from .scenarios import LARGE_MAILBOX_DEFAULT, SCENARIOS
 from .cpu import CPUSampler, cgroup_cpu_file
 from .verify import found_on_server
 
@@ -54,6 +54,7 @@ class LoadParams:
     workers: int = 0  # Locust worker processes (0: one process)
     stop_timeout: float = 15  # seconds users get to finish their task at the end
     mailboxes: int = 0  # large-list: entries to seed
+    messages: int = 0  # large-mailbox: messages its folder is grown to (0: LARGE_MAILBOX_DEFAULT)
     prefix: str = "load"  # population accounts are PREFIX00000, PREFIX00001, ...
     max_requests: int = 0  # a bound by count beside the bound by time (0: time only)
     tls: bool = False  # IMAP sessions over TLS (the IMAPS port; a target's own TLS mode)
@@ -69,8 +70,8 @@ class LoadParams:
             if getattr(self, name) <= 0:
                 raise UserError(f"--{name.replace('_', '-')} must be positive")
         duration(str(self.duration))  # the one place the bounds are (params.py)
-        if self.workers < 0 or self.mailboxes < 0 or self.max_requests < 0:
-            raise UserError("--workers, --mailboxes and --max-requests cannot be negative")
+        if self.workers < 0 or self.mailboxes < 0 or self.max_requests < 0 or self.messages < 0:
+            raise UserError("--workers, --mailboxes, --messages and --max-requests cannot be negative")
         if not self.prefix.isalnum() or not self.prefix[0].isalpha():
             raise UserError(f"--prefix {self.prefix!r}: letters and digits, starting with a letter")
         if self.expect_workers < 0:
@@ -123,18 +124,23 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
             except (OSError, SeedError) as exc:  # the server's failure, reported with its own words
                 raise ServerError(f"{server.name} failed while seeding the mailbox list ({exc}); "
                                   f"server log: {(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None
+        if params.scenario == "large-mailbox":
+            _grow_large_folder(server, params, users[0], ledger_dir, bar)
     family = server.family
     options = {"own_prefix": server.mailbox_name(users[0], "x", users[0])[:-1],
                "quota_root": server.quota_root("{user}") if "quota-roots" in server.features else "",
                "tool_user": family.tool_user, "timings": "1" if SCENARIOS[params.scenario].windows else "",
                # recorded, so compare names it against runs before it or with --knob lmtp_pipeline=0
                "lmtp_pipeline": "1",
-               **{key: command.format(mailbox=server.user_mailbox(users[0]))
+               **{key: command.format(mailbox=server.user_mailbox(users[0]), user=users[0])
                   for key, command in family.reconstruct_commands.items()}}
     if params.max_requests:
         options["max_requests"] = str(params.max_requests)
         if params.workers or params.expect_workers:  # each worker takes its part of the budget
             options["workers"] = str(params.workers or params.expect_workers)
+    if params.scenario == "large-mailbox":
+        # Deliveries go on at a pace a real site sees, not flat out (--knob delivery_pause=0: flat out).
+        options.update(large_user=users[0], delivery_pause="0.05")
     options.update(params.options)
     imap, tls, ca_file = _imap_endpoint(server, params)
     return LoadConfig(imap=(imap.host, imap.port), tls=tls, tls_ca=ca_file, tls_verify=server.tls_trust != "none",
@@ -143,6 +149,28 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
                       admin_password=server.admin_password, ledger=str(ledger_dir),
                       exec=server.channel.name if "exec" in server.features else "",
                       family=family.name, options=options)
+
+
+def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledger_dir: Path, bar) -> None:
+    """large-mailbox: `user`'s INBOX grown to params.messages over LMTP, its count checked with
+    STATUS; what it took goes to large-mailbox.json beside the ledger (the summary reads it)."""
+    from .grow import grow_inbox
+
+    count = params.messages or LARGE_MAILBOX_DEFAULT
+    task = bar.add_task("large folder", total=count, note="pipelined LMTP x4")
+    since = datetime.now(UTC)
+    try:
+        grown = grow_inbox(server.lmtp.host, server.lmtp.port, user, count,
+                           progress=lambda n: bar.advance(task, n))
+    except ServerError as exc:
+        raise ServerError(f"{server.name}: {exc}; server log: "
+                          f"{(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None
+    with server.user_session(user) as client:
+        held = client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+    if held != count:
+        raise ServerError(f"{server.name}: {user}'s INBOX holds {held} messages after {count} acknowledged deliveries")
+    ledger_dir.mkdir(parents=True, exist_ok=True)
+    (ledger_dir / "large-mailbox.json").write_text(json.dumps({"user": user, **grown}))
 
 
 def _imap_endpoint(server: ServerHandle, params: LoadParams):

@@ -25,7 +25,8 @@ class Scenario:
     needs: frozenset[str]  # server features it cannot run without (besides "exec": the
     # population's passwords are set with the server's own tools)
     about: str
-    windows: bool = False  # per-request timings kept: delivery latency while reconstruct runs
+    windows: tuple[str, ...] = ()  # admin requests whose spans get delivery latency during them
+    # (per-request timings kept): reconstruct in large-list, the folder's repair in large-mailbox
     knobs: tuple[Knob, ...] = field(default_factory=tuple)
 
     def knob(self, name: str) -> Knob:
@@ -34,6 +35,9 @@ class Scenario:
     def defaults(self) -> dict[str, str]:
         return {k.name: k.default for k in self.knobs}
 
+
+REPAIR = "repair the large folder"  # the request name of large-mailbox's reconstruct / force-resync
+LARGE_MAILBOX_DEFAULT = 10_000  # messages the large folder is grown to without --messages
 
 CAPACITY_KNOBS = (
     Knob("step_users", "5", "users added per step", int),
@@ -49,7 +53,11 @@ SCENARIOS = {s.name: s for s in (
     Scenario("admin-churn", "admin_churn.py", frozenset({"lmtp"}),
              "create/rename/SETACL/delete folders, SETQUOTA, while users read and mail arrives"),
     Scenario("large-list", "large_list.py", frozenset({"lmtp", "exec", "mailbox-list"}),
-             "reconstruct and LIST on a seeded mailbox list while delivery runs", windows=True),
+             "reconstruct and LIST on a seeded mailbox list while delivery runs",
+             windows=("reconstruct one user", "reconstruct full list")),
+    Scenario("large-mailbox", "large_mailbox.py", frozenset({"lmtp"}),
+             "one folder grown to --messages, then SELECT/FETCH/SEARCH/STORE/EXPUNGE on it and its repair "
+             "while delivery runs", windows=(REPAIR,)),
     Scenario("capacity", "capacity.py", frozenset({"lmtp"}), "step the load up until a threshold is crossed",
              knobs=CAPACITY_KNOBS),
 )}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
+import re
 import time
 import uuid
 
@@ -31,10 +32,12 @@ from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
 from .mail import SizeMix, make_message
 from .mixes import DEFAULT_MIX, STATES, parse_mix
+from .scenarios import REPAIR
 
 logger = logging.getLogger("imapwright")
 
 _ledger: LedgerWriter | None = None
+_UIDNEXT = re.compile(rb"\[UIDNEXT (\d+)\]")
 BURST_SECONDS = 0.5  # longest run of back-to-back deliveries in one Locust task (no pause set)
 
 
@@ -68,6 +71,17 @@ def _request_budget(environment, **_kwargs) -> None:
         if seen[0] == limit:
             gevent.spawn(runner.quit)
     environment.events.request.add_listener(count)
+
+
+@events.quitting.add_listener
+def _close_ledger(**_kwargs) -> None:
+    """The ledger's last lines on disk before the process exits. A "sent" line waits in the
+    buffer for its outcome's line, and a user Locust's stop kills in mid-request (it kills users
+    it finds waiting, and the kill can land after the wait has ended) never writes one: lost, the
+    message it sent, if it arrived, was counted unacknowledged (seen on dovecot:2.3 with
+    large-mailbox's paced deliverers); kept, it is a request whose outcome is unknown."""
+    if _ledger is not None:
+        _ledger.close()
 
 
 def ledger(config: LoadConfig) -> LedgerWriter:
@@ -138,11 +152,14 @@ class IMAPSession(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("IMAP", "USERS", "PASSWORD")
-        self.user = self.rng.choice(self.config.users)
+        self.user = self.account()
         self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config),
                                    tls=self.config.tls, context=self.config.ssl_context())
         self.appended: list[tuple[int, str]] = []  # (uid, Message-ID) this session may expunge
         self.imap.login(self.user, self.config.password)
+
+    def account(self) -> str:
+        return self.rng.choice(self.config.users)
 
     def on_stop(self) -> None:
         if self.imap.connected:
@@ -338,13 +355,13 @@ class Reconstructor(LoadUser):
     _FULL (set by the harness from the server family); a failing exit status is a failure."""
     abstract = True
     wait_time = constant(2)
+    COMMANDS = (("reconstruct one user", "reconstruct_user"), ("reconstruct full list", "reconstruct_full"))
 
     def on_start(self) -> None:
         self.config.need("EXEC")
         self.exec = ExecLoadClient(self.config.exec, self.environment, self.config.option("tool_user", "root"),
                                    ledger(self.config))
-        self.commands = [(name, self.config.option(key, "")) for name, key in
-                         (("reconstruct one user", "reconstruct_user"), ("reconstruct full list", "reconstruct_full"))]
+        self.commands = [(name, self.config.option(key, "")) for name, key in self.COMMANDS]
         self.commands = [(n, c) for n, c in self.commands if c]
         self.turn = 0
 
@@ -358,3 +375,48 @@ class Reconstructor(LoadUser):
 
     def on_stop(self) -> None:
         self.exec.close()
+
+
+class FolderRepairer(Reconstructor):
+    """The large folder's repair, timed: Cyrus's reconstruct of that mailbox, Dovecot's
+    force-resync of that INBOX (IMAPWRIGHT_LOAD_OPT_REPAIR_FOLDER, from the server family)."""
+    abstract = True
+    COMMANDS = ((REPAIR, "repair_folder"),)
+
+
+class LargeFolderSession(IMAPSession):
+    """A mail client on the large folder (IMAPWRIGHT_LOAD_OPT_LARGE_USER's INBOX): SELECT, FETCH of
+    the newest 20, SEARCH, STORE on the newest, then APPEND and EXPUNGE of a message of its own,
+    each request named "large ..." so the report shows what the folder's size costs them."""
+    abstract = True
+    wait_time = between(0.2, 0.5)
+
+    def account(self) -> str:
+        user = self.config.option("large_user", "")
+        if not user:
+            raise SystemExit("IMAPWRIGHT_LOAD_OPT_LARGE_USER is not set: the large folder's account")
+        return user
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+
+    @task
+    def read_and_change(self) -> None:
+        imap = self.imap
+        if not imap.connected and not imap.login(self.user, self.config.password):
+            return
+        selected = imap.select("INBOX", name="large SELECT")
+        if selected is None:
+            return
+        uidnext = next((int(m.group(1)) for line in selected if (m := _UIDNEXT.search(line))), 0)
+        newest = list(range(max(1, uidnext - 20), uidnext))
+        if newest:
+            imap.fetch(newest, ["UID", "FLAGS", "ENVELOPE"], name="large FETCH newest 20")
+            imap.store_flags(newest[-3:], [b"\\Flagged"], add=self.rng.random() < 0.5, name="large STORE")
+        imap.search(b"UNSEEN", name="large SEARCH UNSEEN")
+        imap.search(b'HEADER SUBJECT "appended"', name="large SEARCH SUBJECT")
+        mid, message = make_message(self.sizes.pick(), subject="appended")
+        uid = imap.append("INBOX", message, mid, flags=(b"\\Seen",), name="large APPEND")
+        if uid is not None:
+            imap.expunge_uid(uid, mid, prefix="large ")

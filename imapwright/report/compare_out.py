@@ -77,6 +77,32 @@ def _reconstruct_plot(runs: list[dict]) -> str:
                      "mailboxes in the list", "seconds", logx=True)
 
 
+def _large_mailbox_plots(runs: list[dict]) -> str:
+    """Large-mailbox runs: each request on the large folder (p95) and its repair (median) against
+    the folder's size, one line per server and request."""
+    requests: dict[str, list[tuple[float, float]]] = {}
+    repair: dict[str, list[tuple[float, float]]] = {}
+    for run in runs:
+        large = run.get("large_mailbox")
+        if not large or not large.get("messages"):
+            continue
+        for name, r in large["requests"].items():
+            if not r["requests"]:
+                continue
+            if name.startswith("large "):
+                requests.setdefault(f"{run['server']['name']}: {name[6:]}", []).append((large["messages"], r["p95_ms"]))
+            else:
+                repair.setdefault(f"{run['server']['name']}", []).append((large["messages"], r["p50_ms"] / 1000))
+    out = ""
+    if requests:
+        out += line_plot({k: sorted(v) for k, v in requests.items()}, "Requests on the large folder against its size (p95)",
+                         "messages in the folder", "ms", logx=True)
+    if repair:
+        out += line_plot({k: sorted(v) for k, v in repair.items()}, "Repair of the large folder against its size (median)",
+                         "messages in the folder", "seconds", logx=True)
+    return out
+
+
 def conformance_matrix(runs: list[dict]) -> str:
     """Checks by run and server; rows whose outcome differs anywhere come first."""
     columns = [(run, server) for run in runs for server in sorted(run.get("per_server", {}))]
@@ -137,6 +163,7 @@ def html(result: dict, runs: list[dict]) -> str:
         if capacity:
             out.append("<h2>Saturation curves</h2>" + saturation_plot(capacity))
         out.append(_reconstruct_plot(runs))
+        out.append(_large_mailbox_plots(runs))
     else:
         out.append(conformance_matrix(runs))
     out.append("</body></html>")

@@ -118,22 +118,38 @@ def saturation_plot(runs: dict[str, list[dict]], p95_ms: float | None = None) ->
                         hlines={"threshold": p95_ms} if p95_ms else None))
 
 
-def large_list_section(large: dict, t0: float | None) -> str:
-    out = [f"<h2>Large mailbox list</h2><p>{large['mailboxes']} seeded mailboxes, mboxlist_db "
-           f"{escape(str(large['mboxlist_db']))}; seeding and population took {large['seed_and_population_seconds']} s.</p>"]
-    lat = large.get("latency")
-    if lat:
-        rows = [[label, v["runs"], v["deliveries_during"], v["p50_ms_during"], v["p95_ms_during"]]
-                for label, v in lat.items() if label not in ("outside", "spans", "deliveries")]
-        rows.append(["no reconstruct running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
-                     lat["outside"]["p95_ms"]])
-        out.append("<h3>Delivery latency while reconstruct runs</h3>"
-                   + table(["window", "reconstruct runs", "deliveries", "delivery p50 ms", "delivery p95 ms"], rows))
-        base = t0 if t0 is not None else min(s for s, _ in lat["deliveries"])
-        points = sorted((s - base, ms) for s, ms in lat["deliveries"])
-        out.append(line_plot({"delivery latency": points}, "Delivery latency (shaded: reconstruct running)",
-                             "seconds", "ms", markers=False, spans=[(a - base, b - base) for a, b, _ in lat["spans"]]))
-    return "".join(out)
+def _windows_html(lat: dict | None, what: str) -> str:
+    """Delivery latency while each admin request ran (`what`: how the table names them), and the
+    plot of every delivery with those spans shaded."""
+    if not lat:
+        return ""
+    rows = [[label, v["runs"], v["deliveries_during"], v["p50_ms_during"], v["p95_ms_during"]]
+            for label, v in lat.items() if label not in ("outside", "spans", "deliveries")]
+    rows.append([f"no {what} running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
+                 lat["outside"]["p95_ms"]])
+    base = min(s for s, _ in lat["deliveries"])
+    points = sorted((s - base, ms) for s, ms in lat["deliveries"])
+    return (f"<h3>Delivery latency while {escape(what)} runs</h3>"
+            + table(["window", "runs", "deliveries", "delivery p50 ms", "delivery p95 ms"], rows)
+            + line_plot({"delivery latency": points}, f"Delivery latency (shaded: {what} running)",
+                        "seconds", "ms", markers=False, spans=[(a - base, b - base) for a, b, _ in lat["spans"]]))
+
+
+def large_list_section(large: dict) -> str:
+    return (f"<h2>Large mailbox list</h2><p>{large['mailboxes']} seeded mailboxes, mboxlist_db "
+            f"{escape(str(large['mboxlist_db']))}; seeding and population took {large['seed_and_population_seconds']} s.</p>"
+            + _windows_html(large.get("latency"), "reconstruct"))
+
+
+def large_mailbox_section(large: dict) -> str:
+    rows = [[name, r["requests"], r["failures"], r["p50_ms"], r["p95_ms"], r["max_ms"]]
+            for name, r in sorted(large["requests"].items())]
+    return (f"<h2>Large mailbox</h2><p>{escape(large['user'])}'s INBOX grown to {large['messages']} messages "
+            f"over LMTP in {large['grow_seconds']} s ({large['grow_per_second']}/s) before the load.</p>"
+            + table(["request on the large folder", "count", "failures", "p50 ms", "p95 ms", "max ms"], rows)
+            + "<p>Cost against the folder's size: <code>imapwright compare</code> of runs with different "
+              "<code>--messages</code> plots these per server.</p>"
+            + _windows_html(large.get("latency"), "the repair"))
 
 
 def render_load(summary: dict) -> str:
@@ -176,7 +192,9 @@ def render_load(summary: dict) -> str:
     if summary.get("cpu"):
         out.append(cpu_section(summary["cpu"], summary.get("capacity")))
     if summary.get("large_list"):
-        out.append(large_list_section(summary["large_list"], None))
+        out.append(large_list_section(summary["large_list"]))
+    if summary.get("large_mailbox"):
+        out.append(large_mailbox_section(summary["large_mailbox"]))
     log = summary.get("server_log", {})
     health = log.get("health")
     if health and health.get("lines"):

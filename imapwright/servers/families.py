@@ -28,7 +28,7 @@ class Family:
     name = ""
     admin_user = ""
     tool_user = "root"  # server tools run as this user
-    reconstruct_commands: dict[str, str] = {}  # shell commands, {mailbox} filled in
+    reconstruct_commands: dict[str, str] = {}  # shell commands, {mailbox} and {user} filled in
     spool_user = "root"  # owner of message files in the store
     # What the server's documentation has an admin run after the spool came back from a backup.
     after_restore: tuple[tuple[str, ...], ...] = ()
@@ -248,7 +248,8 @@ class Cyrus(Family):
     # Load scenario "large-list": reconstruct of one account, and of every mailbox (no argument:
     # reconstruct walks the whole mailbox list), run as tool_user.
     reconstruct_commands = {"reconstruct_user": f"{bin}/reconstruct -r {{mailbox}}",
-                            "reconstruct_full": f"{bin}/reconstruct"}
+                            "reconstruct_full": f"{bin}/reconstruct",
+                            "repair_folder": f"{bin}/reconstruct {{mailbox}}"}
     # Databases are recovered by ctl_cyrusdb -r at every start (cyrus.conf START); then the book's
     # rule: after any restore or reconstruct, quota -f.
     after_restore = ((f"{bin}/quota", "-f"),)
@@ -455,6 +456,8 @@ class Dovecot(Family):
     name = "dovecot"
     admin_user = "admin"
     tool_user = "root"
+    # force-resync is Dovecot's reconstruct of one folder (index against the Maildir)
+    reconstruct_commands = {"repair_folder": "doveadm force-resync -u {user} INBOX"}
     spool_user = "vmail"  # mail_uid in the image's configuration
     features = frozenset({"exec", "files", "lmtp", "restart", "logs", "anonymous", "sieve", "spool-copy"})
     bad_login_marker = "auth failed"

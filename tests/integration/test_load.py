@@ -145,6 +145,30 @@ def test_large_list_runs_reconstruct_while_delivering_with_two_workers(server, t
     assert summary["passed"], summary["checks"]
 
 
+@pytest.mark.requires("exec")
+def test_large_mailbox_grows_its_folder_then_reads_changes_and_repairs_it_while_delivering(server, tmp_path):
+    out, summary = run(server, tmp_path, "large-mailbox", users=5, duration=12, messages=1500, prefix="big")
+    large = summary["large_mailbox"]
+    assert large["messages"] == 1500 and large["user"] == "big00000" and large["grow_per_second"] > 0
+    # Every request on the large folder ran without a failure, and the repair (reconstruct or
+    # force-resync of that folder) ran with deliveries during it.
+    for name in ("large SELECT", "large FETCH newest 20", "large SEARCH UNSEEN", "large SEARCH SUBJECT",
+                 "large STORE", "large APPEND", "large EXPUNGE", "repair the large folder"):
+        assert large["requests"].get(name, {}).get("requests", 0) > 0, (name, sorted(large["requests"]))
+        assert large["requests"][name]["failures"] == 0, name
+    assert large["latency"]["repair the large folder"]["runs"] > 0
+    # The grown messages are not the load's: the ledger accounts for exactly what the load did,
+    # APPENDs and EXPUNGEs on the large folder included.
+    led = summary["checks"]["ledger"]
+    assert led["accounted"] and led["removed"] > 0, led
+    with server.user_session("big00000") as client:
+        held = client.folder_status(server.mailbox_name("big00000", "", "big00000"), [b"MESSAGES"])[b"MESSAGES"]
+    assert held >= 1500, held  # the grown messages, and what the load left there
+    assert summary["passed"], summary["checks"]
+    page = (out / "index.html").read_text()
+    assert "Large mailbox" in page and "grown to 1500 messages" in page
+
+
 def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, tmp_path):
     out, summary = run(server, tmp_path, "delivery", population=2, duration=3, prefix="lost")
     assert summary["passed"]

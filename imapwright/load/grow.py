@@ -1,0 +1,76 @@
+"""The large-mailbox scenario's preparation: one account's INBOX grown to N messages over pipelined
+LMTP (protocol/lmtp_wire.py: the next envelope behind each message, several connections), every
+delivery acknowledged or the preparation fails. The messages' Message-IDs are in their own domain,
+so the run's ledger check (load.mail.MID_DOMAIN) counts only what the load itself delivered; the
+folder's count is checked with STATUS before the load starts."""
+
+from __future__ import annotations
+
+import email.utils
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import ServerError
+from ..protocol.lmtp_wire import WireLMTP
+
+GROW_DOMAIN = "grow.imapwright.test"
+SENDER = "grow@imapwright.test"
+_LINE = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
+
+
+def _message(run: str, n: int, size: int, date: str) -> bytes:
+    head = (f"From: {SENDER}\r\nTo: large@imapwright.test\r\nDate: {date}\r\n"
+            f"Subject: grown {n}\r\nMessage-ID: <{run}.{n}@{GROW_DOMAIN}>\r\n\r\n").encode()
+    return head + _LINE * max(1, (size - len(head)) // len(_LINE))
+
+
+def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, connections: int = 4,
+               progress: Callable[[int], None] = lambda _n: None) -> dict:
+    """Deliver `count` messages of about `size` bytes to `user`'s INBOX. {"messages", "seconds",
+    "per_second"}. A refused delivery or a broken connection is a ServerError naming it."""
+    run = secrets.token_hex(4)
+    date = email.utils.formatdate(usegmt=True)
+    stop = threading.Event()  # set when another connection failed or the user interrupted
+    parts = [range(i, count, connections) for i in range(min(connections, count))]
+
+    def deliver(numbers: range) -> None:
+        try:
+            lmtp = WireLMTP(host, port)
+        except OSError as exc:
+            raise ServerError(f"growing {user}'s INBOX: no LMTP connection ({exc})") from None
+        numbers, sent = list(numbers), 0
+        try:
+            for k, n in enumerate(numbers):
+                going_on = k + 1 < len(numbers) and not stop.is_set()
+                code, text = lmtp.deliver(_message(run, n, size, date), user, SENDER,
+                                          then=(user, SENDER) if going_on else None)
+                if not 200 <= code < 300:
+                    raise ServerError(f"growing {user}'s INBOX: delivery {n} refused: {code} {text}")
+                sent += 1
+                if sent == 100:
+                    progress(sent)
+                    sent = 0
+                if not going_on:
+                    break
+        except OSError as exc:  # LMTPWireError included
+            raise ServerError(f"growing {user}'s INBOX: the LMTP connection failed ({exc})") from None
+        finally:
+            lmtp.close()
+            progress(sent)
+
+    start = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=len(parts))
+    try:
+        futures = [pool.submit(deliver, part) for part in parts]
+        for future in futures:
+            future.result()
+    except BaseException:
+        stop.set()  # each connection ends after the delivery under way
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    seconds = time.perf_counter() - start
+    return {"messages": count, "seconds": round(seconds, 1), "per_second": round(count / seconds, 1) if seconds else 0}
