@@ -261,3 +261,17 @@ def test_a_local_run_and_a_distributed_run_are_named_as_not_like_for_like():
     cand["generator"] = {"processes": 1, "hosts": ["ci-2"], "kind": "one local process"}
     [entry] = comparison(base, [cand], [])["candidates"]
     assert "note" not in entry  # another machine of the same shape is like for like
+
+
+def test_large_mailbox_runs_plot_each_request_and_the_repair_against_the_folder_size():
+    def run(server: str, messages: int, select_p95: float, repair_p50: float) -> dict:
+        requests = {"large SELECT": {"requests": 10, "failures": 0, "p50_ms": 1.0, "p95_ms": select_p95, "max_ms": 9.0},
+                    "repair the large folder": {"requests": 3, "failures": 0, "p50_ms": repair_p50, "p95_ms": 1.0,
+                                                "max_ms": 1.0}}
+        return {"server": {"name": server}, "large_mailbox": {"messages": messages, "requests": requests}}
+
+    page = compare_out._large_mailbox_plots([run("cyrus:3.6", 1000, 3.0, 30.0), run("cyrus:3.6", 100000, 1200.0, 1400.0),
+                                              run("dovecot:2.3", 1000, 6.0, 18.0)])
+    assert page.count("<svg") == 2
+    assert "cyrus:3.6: SELECT" in page and "dovecot:2.3: SELECT" in page and "Repair of the large folder" in page
+    assert compare_out._large_mailbox_plots([{"server": {"name": "x"}}]) == ""  # no large-mailbox run: no plot
