@@ -68,10 +68,10 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
         for folder, name in sorted(folders.items()):
             selected: dict = {}
             messages = read_messages(client, name, selected)
+            # EXAMINE's UIDVALIDITY: the mailbox's own. Where STATUS says otherwise (asked alone,
+            # Cyrus 3.2 after its mailbox list is restored says 0), the status entry records it.
             mismatches = status_mismatches(client, name, messages, selected)
-            # STATUS's, as measured snapshots have it: after a 3.2 mailbox-list restore STATUS says
-            # 0 where EXAMINE still says the old value (the listed 3.2 deviation is seen this way).
-            uidvalidity = client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"]
+            uidvalidity = selected[b"UIDVALIDITY"]
             roots, quotas = _quota(client, name)
             for q in quotas:
                 state["quota"][f"{q.quota_root} {q.resource}"] = [q.usage, q.limit]

@@ -40,7 +40,8 @@ def read_messages(client: imapclient.IMAPClient, mailbox: str, selected: dict | 
 def status_mismatches(client: imapclient.IMAPClient, mailbox: str, messages: list[StoredMessage],
                       selected: dict) -> list[str]:
     """Where STATUS (asked with the mailbox not selected, RFC 9051 6.3.11) disagrees with what
-    EXAMINE and FETCH showed: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY, and SIZE where offered. A
+    EXAMINE and FETCH showed: MESSAGES, UNSEEN, UIDNEXT, UIDVALIDITY (asked with the others and
+    alone), and SIZE where offered. A
     server keeping STATUS in a cache of its own (Cyrus's statuscache) can let it go stale."""
     items = [b"MESSAGES", b"UNSEEN", b"UIDNEXT", b"UIDVALIDITY"]
     if client.has_capability("STATUS=SIZE"):
@@ -54,6 +55,12 @@ def status_mismatches(client: imapclient.IMAPClient, mailbox: str, messages: lis
     }
     out = [f"STATUS {item.decode()} {status[item]}, EXAMINE/FETCH {want}" for item, want in seen.items()
            if item in status and want is not None and int(status[item]) != int(want)]
+    # Asked alone, UIDVALIDITY may come from elsewhere than with MESSAGES: after a Cyrus 3.2
+    # mailbox list is restored from its dump, STATUS (UIDVALIDITY) says 0 (the list entry, which
+    # 3.2's dump does not carry) while STATUS with MESSAGES and EXAMINE give the mailbox's value.
+    alone = client.folder_status(mailbox, [b"UIDVALIDITY"]).get(b"UIDVALIDITY")
+    if alone is not None and seen[b"UIDVALIDITY"] is not None and int(alone) != int(seen[b"UIDVALIDITY"]):
+        out.append(f"STATUS UIDVALIDITY asked alone {alone}, EXAMINE {seen[b'UIDVALIDITY']}")
     top = max((m.uid for m in messages if m.uid), default=0)
     uidnext = selected.get(b"UIDNEXT")
     if b"UIDNEXT" in status and (int(status[b"UIDNEXT"]) <= top or (uidnext and int(status[b"UIDNEXT"]) != int(uidnext))):

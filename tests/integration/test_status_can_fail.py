@@ -38,3 +38,13 @@ def test_a_status_that_lies_turns_the_status_tests_red(pytester, monkeypatch, se
 def test_the_same_proxy_changing_nothing_keeps_them_green(pytester, monkeypatch, server):
     result, failed, rewritten = _run(pytester, monkeypatch, server, lambda line: line)
     assert rewritten == 0 and failed == set(), result.stdout.str()[-3000:]
+
+
+def test_a_status_that_lies_only_when_uidvalidity_is_asked_alone_turns_them_red(pytester, monkeypatch, server):
+    """As Cyrus 3.2 does after its mailbox list is restored: STATUS (UIDVALIDITY) alone says 0,
+    with the other items it tells the truth."""
+    alone = re.compile(rb"^(\* STATUS .*\(UIDVALIDITY )(\d+)\)")
+    result, failed, rewritten = _run(pytester, monkeypatch, server, lambda line: alone.sub(rb"\g<1>0)", line))
+    assert rewritten
+    assert "test_status_agrees_after_append" in failed, result.stdout.str()[-3000:]
+    result.stdout.fnmatch_lines(["*STATUS UIDVALIDITY asked alone 0, EXAMINE*"])
