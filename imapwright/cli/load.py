@@ -12,7 +12,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
-from ..load.scenarios import CAPACITY, LARGE_MAILBOX_DEFAULT
+from ..load.scenarios import CAPACITY, LARGE_MAILBOX_DEFAULT, REPAIR
 from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, ensure_images, connect
 
 
@@ -188,6 +188,15 @@ def _print_load_summary(summary: dict) -> None:
     if summary.get("capacity"):
         console.print(f"capacity: {summary['capacity']['saturation']['reason']}; saturated first: "
                       f"{summary['capacity'].get('saturated_first', 'unknown')}")
+    large = summary.get("large_mailbox")
+    if large:
+        console.print(f"large folder: {large['user']}'s INBOX grown to {large['messages']} messages in "
+                      f"{large['grow_seconds']} s ({large['grow_per_second']}/s)")
+        windows = (large.get("latency") or {})
+        during, outside = windows.get(REPAIR, {}), windows.get("outside", {})
+        if during.get("runs"):
+            console.print(f"repair of it: {during['runs']} runs; delivery p95 {during['p95_ms_during']} ms while it "
+                          f"ran, {outside.get('p95_ms')} ms otherwise")
     cpu = summary.get("cpu") or {}
     if cpu.get("generator_bound"):
         console.print(f"[yellow]generator-bound[/]: a Locust process used over 90% of a core for "
