@@ -125,7 +125,7 @@ def _windows_html(lat: dict | None, what: str) -> str:
         return ""
     rows = [[label, v["runs"], v["deliveries_during"], v["p50_ms_during"], v["p95_ms_during"]]
             for label, v in lat.items() if label not in ("outside", "spans", "deliveries")]
-    rows.append([f"no {what} running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
+    rows.append([f"no {what.removeprefix('the ')} running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
                  lat["outside"]["p95_ms"]])
     base = min(s for s, _ in lat["deliveries"])
     points = sorted((s - base, ms) for s, ms in lat["deliveries"])
