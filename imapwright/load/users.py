@@ -293,9 +293,15 @@ class FolderChurner(IMAPSession):
             return
         if conn.command("RENAME", lambda: conn.conn.run(b"RENAME " + mailbox(name) + b" " + mailbox(renamed)))[0]:
             name = renamed
-        if conn.command("SETACL", lambda: conn.conn.run(b"SETACL " + mailbox(name) + b" " + astring(other) + b" lrs"))[0]:
+        # A failed command may have dropped the connection (conn.conn is None): the folder is left
+        # for the next round's churn to ignore, as a real client that lost its connection would.
+        if not conn.connected:
+            return
+        if conn.command("SETACL", lambda: conn.conn.run(b"SETACL " + mailbox(name) + b" " + astring(other) + b" lrs"))[0] \
+                and conn.connected:
             conn.command("DELETEACL", lambda: conn.conn.run(b"DELETEACL " + mailbox(name) + b" " + astring(other)))
-        conn.command("DELETE", lambda: conn.conn.run(b"DELETE " + mailbox(name)))
+        if conn.connected:
+            conn.command("DELETE", lambda: conn.conn.run(b"DELETE " + mailbox(name)))
 
 
 class QuotaChurner(LoadUser):
