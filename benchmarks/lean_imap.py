@@ -170,7 +170,7 @@ class Loop:
     def __init__(self):
         self.sel = selectors.DefaultSelector()
         self.requests = 0
-        self.first = self.last = 0.0
+        self.last = 0.0
 
     def count(self) -> None:
         self.requests += 1

@@ -6,7 +6,6 @@ folder's count is checked with STATUS before the load starts."""
 
 from __future__ import annotations
 
-import email.utils
 import secrets
 import threading
 import time
@@ -15,16 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import ServerError
 from ..protocol.lmtp_wire import WireLMTP
+from .mail import compose
 
 GROW_DOMAIN = "grow.imapwright.test"
 SENDER = "grow@imapwright.test"
-_LINE = b"0123456789abcdefghijklmnopqrstuvwxyz" * 2 + b"\r\n"
-
-
-def _message(run: str, n: int, size: int, date: str) -> bytes:
-    head = (f"From: {SENDER}\r\nTo: large@imapwright.test\r\nDate: {date}\r\n"
-            f"Subject: grown {n}\r\nMessage-ID: <{run}.{n}@{GROW_DOMAIN}>\r\n\r\n").encode()
-    return head + _LINE * max(1, (size - len(head)) // len(_LINE))
 
 
 def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, connections: int = 4,
@@ -32,7 +25,6 @@ def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, co
     """Deliver `count` messages of about `size` bytes to `user`'s INBOX. {"messages", "seconds",
     "per_second"}. A refused delivery or a broken connection is a ServerError naming it."""
     run = secrets.token_hex(4)
-    date = email.utils.formatdate(usegmt=True)
     stop = threading.Event()  # set when another connection failed or the user interrupted
     parts = [range(i, count, connections) for i in range(min(connections, count))]
 
@@ -45,7 +37,7 @@ def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, co
         try:
             for k, n in enumerate(numbers):
                 going_on = k + 1 < len(numbers) and not stop.is_set()
-                code, text = lmtp.deliver(_message(run, n, size, date), user, SENDER,
+                code, text = lmtp.deliver(compose(f"<{run}.{n}@{GROW_DOMAIN}>", size, f"grown {n}", SENDER), user, SENDER,
                                           then=(user, SENDER) if going_on else None)
                 if not 200 <= code < 300:
                     raise ServerError(f"growing {user}'s INBOX: delivery {n} refused: {code} {text}")

@@ -50,12 +50,12 @@ class IMAPLoadClient:
         self.expired = False
         watch(self)
 
-    def command(self, name: str, fn: Callable[..., Any], *args) -> tuple[bool, Any]:
+    def command(self, name: str, fn: Callable[..., Any], *args, longer: float = 0.0) -> tuple[bool, Any]:
         """Any command on this session, `fn(*args)` calling the wire connection (self.conn, e.g.
         `self.conn.run, b"CREATE " + mailbox(name)`): one request taken from the budget, one
         request event named `name`. (ok, result)."""
         budget.spend()
-        return self._call_taken(name, fn, *args)
+        return self._call_taken(name, fn, *args, longer=longer)
 
     def _call_taken(self, name: str, fn: Callable[..., Any], *args, longer: float = 0.0) -> tuple[bool, Any]:
         """One command, one event; the request was taken from the budget already. It may take the
@@ -171,8 +171,7 @@ class IMAPLoadClient:
 
     def idle(self, seconds: float) -> bool:
         """IDLE for `seconds` (one event for the whole IDLE ... DONE exchange: it is one command)."""
-        budget.spend()
-        return self._call_taken("IDLE", self.conn.idle, seconds, longer=seconds)[0]
+        return self.command("IDLE", self.conn.idle, seconds, longer=seconds)[0]
 
     def close(self) -> None:
         self._drop()

@@ -54,13 +54,18 @@ def make_message(size: int, subject: str = "load") -> tuple[str, bytes]:
     """(Message-ID, RFC 5322 message of about `size` bytes) in wire form: CRLF line ends, no line
     starting with a dot, a final CRLF (LMTP DATA and IMAP APPEND take it as it is)."""
     mid = new_message_id()
-    head = (f"From: load@imapwright.test\r\nTo: population@imapwright.test\r\nDate: {_date()}\r\n"
-            f"Subject: {subject} {next(_counter)}\r\nMessage-ID: {mid}\r\n\r\n").encode()
+    return mid, compose(mid, size, f"{subject} {next(_counter)}")
+
+
+def compose(message_id: str, size: int, subject: str, sender: str = "load@imapwright.test") -> bytes:
+    """A message of about `size` bytes in wire form with this Message-ID and Subject."""
+    head = (f"From: {sender}\r\nTo: population@imapwright.test\r\nDate: {_date()}\r\n"
+            f"Subject: {subject}\r\nMessage-ID: {message_id}\r\n\r\n").encode()
     lines = max(1, (size - len(head)) // len(_LINE))
     body = _BODIES.get(lines)
     if body is None:
         body = _BODIES.setdefault(lines, _LINE * lines)
-    return mid, head + body
+    return head + body
 
 
 class SizeMix:

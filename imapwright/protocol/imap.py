@@ -13,11 +13,15 @@ from imapclient import imap_utf7
 from .dial import Dialer
 
 
+_UTF7_AS_IS = re.compile(r"[\x20-\x25\x27-\x7e]*")
+
+
 def quote(name: str) -> str:
     """An IMAP quoted string for a mailbox name as the harness holds it: decoded, the way
     imapclient's LIST gives it back. It goes out in modified UTF-7 (RFC 3501 section 5.1.3): non-ASCII
     characters encoded, and '&' written '&-'."""
-    name = imap_utf7.encode(name).decode("ascii")
+    if not _UTF7_AS_IS.fullmatch(name):  # printable ASCII but '&' is as is (encoding it costs a loop per call)
+        name = imap_utf7.encode(name).decode("ascii")
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

@@ -16,7 +16,7 @@ import re
 import socket
 import ssl
 
-from imapclient import imap_utf7
+from .imap import quote
 
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
 _ATOM_SPECIALS = re.compile(r'[\x00-\x20(){%*"\\\]\x7f-\uffff]')
@@ -36,18 +36,14 @@ class IMAPNo(Exception):
 
 def mailbox(name: str) -> bytes:
     """A mailbox name as imapclient sends it: modified UTF-7 (RFC 3501 5.1.3), always quoted."""
-    if name.isascii() and "&" not in name:  # modified UTF-7 changes nothing (and costs a loop per name)
-        encoded = name.encode()
-    else:
-        encoded = imap_utf7.encode(name)
-    return b'"' + encoded.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    return quote(name).encode("ascii")
 
 
 def astring(text: str) -> bytes:
     """An atom where the text allows it, else a quoted string."""
     if text and not _ATOM_SPECIALS.search(text):
         return text.encode()
-    return b'"' + text.encode().replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+    return _quoted(text)
 
 
 def uid_set(uids) -> bytes:
@@ -177,8 +173,7 @@ class WireIMAP:
     def run(self, command: bytes, literal: bytes | None = None) -> tuple[list[bytes], bytes]:
         """One command (its text after the tag; with `literal`, the literal follows it, then CRLF):
         (untagged responses, the tagged OK's text). NO or BAD raise IMAPNo."""
-        self._n += 1
-        tag = b"W%d " % self._n
+        tag = self._tag()
         if literal is None:
             self._send(tag + command + b"\r\n")
             untagged, line = self._response(tag)

@@ -118,14 +118,14 @@ def saturation_plot(runs: dict[str, list[dict]], p95_ms: float | None = None) ->
                         hlines={"threshold": p95_ms} if p95_ms else None))
 
 
-def _windows_html(lat: dict | None, what: str) -> str:
-    """Delivery latency while each admin request ran (`what`: how the table names them), and the
-    plot of every delivery with those spans shaded."""
+def _windows_html(lat: dict | None, what: str, idle: str) -> str:
+    """Delivery latency while each admin request ran (`what`: what runs; `idle`: the row of the
+    rest of the run), and the plot of every delivery with those spans shaded."""
     if not lat:
         return ""
     rows = [[label, v["runs"], v["deliveries_during"], v["p50_ms_during"], v["p95_ms_during"]]
             for label, v in lat.items() if label not in ("outside", "spans", "deliveries")]
-    rows.append([f"no {what.removeprefix('the ')} running", "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
+    rows.append([idle, "", lat["outside"]["deliveries"], lat["outside"]["p50_ms"],
                  lat["outside"]["p95_ms"]])
     base = min(s for s, _ in lat["deliveries"])
     points = sorted((s - base, ms) for s, ms in lat["deliveries"])
@@ -138,7 +138,7 @@ def _windows_html(lat: dict | None, what: str) -> str:
 def large_list_section(large: dict) -> str:
     return (f"<h2>Large mailbox list</h2><p>{large['mailboxes']} seeded mailboxes, mboxlist_db "
             f"{escape(str(large['mboxlist_db']))}; seeding and population took {large['seed_and_population_seconds']} s.</p>"
-            + _windows_html(large.get("latency"), "reconstruct"))
+            + _windows_html(large.get("latency"), "reconstruct", "no reconstruct running"))
 
 
 def large_mailbox_section(large: dict) -> str:
@@ -149,7 +149,7 @@ def large_mailbox_section(large: dict) -> str:
             + table(["request on the large folder", "count", "failures", "p50 ms", "p95 ms", "max ms"], rows)
             + "<p>Cost against the folder's size: <code>imapwright compare</code> of runs with different "
               "<code>--messages</code> plots these per server.</p>"
-            + _windows_html(large.get("latency"), "the repair"))
+            + _windows_html(large.get("latency"), "the repair", "no repair running"))
 
 
 def render_load(summary: dict) -> str:
