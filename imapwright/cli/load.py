@@ -190,8 +190,9 @@ def _print_load_summary(summary: dict) -> None:
                       f"{summary['capacity'].get('saturated_first', 'unknown')}")
     large = summary.get("large_mailbox")
     if large:
-        console.print(f"large folder: {large['user']}'s INBOX grown to {large['messages']} messages in "
-                      f"{large['grow_seconds']} s ({large['grow_per_second']}/s)")
+        console.print(f"large folder: {large['user']}'s INBOX grown to {large['messages']} messages "
+                      f"({large['delivered']} delivered in {large['grow_seconds']} s, {large['grow_per_second']}/s; "
+                      f"{large['before']} there before)")
         windows = (large.get("latency") or {})
         during, outside = windows.get(REPAIR, {}), windows.get("outside", {})
         if during.get("runs"):

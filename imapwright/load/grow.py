@@ -24,6 +24,8 @@ def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, co
                progress: Callable[[int], None] = lambda _n: None) -> dict:
     """Deliver `count` messages of about `size` bytes to `user`'s INBOX. {"messages", "seconds",
     "per_second"}. A refused delivery or a broken connection is a ServerError naming it."""
+    if count <= 0:
+        return {"messages": 0, "seconds": 0.0, "per_second": 0}
     run = secrets.token_hex(4)
     stop = threading.Event()  # set when another connection failed or the user interrupted
     parts = [range(i, count, connections) for i in range(min(connections, count))]

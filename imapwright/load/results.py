@@ -175,6 +175,7 @@ def large_mailbox_summary(ledger_dir: Path, stats: dict, latency: dict | None) -
     ops = {r["name"]: {k: r[k] for k in ("requests", "failures", "p50_ms", "p95_ms", "max_ms")}
            for r in stats["requests"] if r["name"].startswith("large ") or r["name"] == REPAIR}
     return {"messages": grown.get("messages", 0), "user": grown.get("user", ""),
+            "before": grown.get("before", 0), "delivered": grown.get("delivered", grown.get("messages", 0)),
             "grow_seconds": grown.get("seconds"), "grow_per_second": grown.get("per_second"),
             "requests": ops, "latency": latency}
 

@@ -152,12 +152,18 @@ def prepare(server: ServerHandle, params: LoadParams, ledger_dir: Path) -> LoadC
 
 
 def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledger_dir: Path, bar) -> None:
-    """large-mailbox: `user`'s INBOX grown to params.messages over LMTP, its count checked with
-    STATUS; what it took goes to large-mailbox.json beside the ledger (the summary reads it)."""
+    """large-mailbox: `user`'s INBOX grown to params.messages over LMTP (only what it lacks: a
+    population reused from an earlier run on a --target already holds some), its count checked
+    with STATUS before and after; what it took goes to large-mailbox.json beside the ledger."""
     from .grow import grow_inbox
 
-    count = params.messages or LARGE_MAILBOX_DEFAULT
-    task = bar.add_task("large folder", total=count, note="pipelined LMTP x4")
+    def held() -> int:
+        with server.user_session(user) as client:
+            return client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
+
+    target, before = params.messages or LARGE_MAILBOX_DEFAULT, held()
+    count = max(0, target - before)
+    task = bar.add_task("large folder", total=count, note=f"pipelined LMTP x4, {before} there before")
     since = datetime.now(UTC)
     try:
         grown = grow_inbox(server.lmtp.host, server.lmtp.port, user, count,
@@ -165,12 +171,13 @@ def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledg
     except ServerError as exc:
         raise ServerError(f"{server.name}: {exc}; server log: "
                           f"{(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None
-    with server.user_session(user) as client:
-        held = client.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"]
-    if held != count:
-        raise ServerError(f"{server.name}: {user}'s INBOX holds {held} messages after {count} acknowledged deliveries")
+    after = held()
+    if after != before + count:
+        raise ServerError(f"{server.name}: {user}'s INBOX holds {after} messages after {count} acknowledged "
+                          f"deliveries to the {before} it held")
     ledger_dir.mkdir(parents=True, exist_ok=True)
-    (ledger_dir / "large-mailbox.json").write_text(json.dumps({"user": user, **grown}))
+    (ledger_dir / "large-mailbox.json").write_text(json.dumps({"user": user, **grown, "messages": after,
+                                                               "delivered": count, "before": before}))
 
 
 def _imap_endpoint(server: ServerHandle, params: LoadParams):

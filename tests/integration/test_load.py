@@ -169,6 +169,20 @@ def test_large_mailbox_grows_its_folder_then_reads_changes_and_repairs_it_while_
     assert "Large mailbox" in page and "grown to 1500 messages" in page
 
 
+
+@pytest.mark.requires("exec")
+def test_large_mailbox_on_a_population_from_an_earlier_run_grows_only_what_the_folder_lacks(server, tmp_path):
+    """A second run on the same server (a --target keeps its accounts) tops the folder up to
+    --messages instead of failing on the messages the first run left."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    run(server, tmp_path / "first", "large-mailbox", users=3, duration=3, messages=600, prefix="again")
+    _, summary = run(server, tmp_path / "second", "large-mailbox", users=3, duration=3, messages=900, prefix="again")
+    large = summary["large_mailbox"]
+    assert large["before"] >= 600 and large["messages"] == large["before"] + large["delivered"] >= 900, large
+    assert summary["checks"]["ledger"]["accounted"], summary["checks"]
+
+
 def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, tmp_path):
     out, summary = run(server, tmp_path, "delivery", population=2, duration=3, prefix="lost")
     assert summary["passed"]
