@@ -166,6 +166,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15, help="length of a Locust run")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 8 s (under 5 minutes)")
+    parser.add_argument("--imap-pipeline", action="store_true",
+                        help="the Locust IMAP rows with --knob imap_pipeline=1 (APPEND with LITERAL+, STORE "
+                             "with its EXPUNGE in one write); the lean client stays one command per round trip")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 2, 8
@@ -183,7 +186,8 @@ def main() -> int:
     rows: list[dict] = []
     lmtp = LoadConfig(lmtp=("127.0.0.1", sink_port), users=USERS, options={"size": str(args.size)})
     imap = LoadConfig(imap=("127.0.0.1", imap_port), users=USERS, password="x",
-                      options={"think": "0", "idle_seconds": "0", "size": str(args.size)})
+                      options={"think": "0", "idle_seconds": "0", "size": str(args.size),
+                               **({"imap_pipeline": "1"} if args.imap_pipeline else {})})
     try:
         count = 500 * int(args.seconds)
         kinds = KINDS
@@ -221,7 +225,7 @@ def main() -> int:
     ratios = {"lmtp": _ratios(summary, "locust 1 process", "locust 2 workers", "smtp-source"),
               "imap": _ratios(summary, "imap 1 process", "imap 2 workers", "imap lean")}
     table = Table(title=f"generator ceiling: {args.sessions} sessions, {args.size}-byte messages, null far side "
-                        f"(median of {args.rounds} rounds)")
+                        f"(median of {args.rounds} rounds{', IMAP pipelined' if args.imap_pipeline else ''})")
     for col in ("generator", "requests/s", "CPU s per 1000", "rate vs reference", "CPU vs reference"):
         table.add_column(col, justify="left" if col == "generator" else "right")
     for kind in kinds:

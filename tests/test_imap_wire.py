@@ -227,3 +227,69 @@ def test_a_session_closed_with_an_answer_unread_ends_with_a_plain_disconnect():
     thread.join(5)
     srv.close()
     assert seen == [b""]
+
+
+def _raw_server(greeting: bytes, serve):
+    """A one-connection server in a thread: after `greeting`, serve(conn, received) answers;
+    every byte the client sent is kept in `received`."""
+    srv = socket.create_server(("127.0.0.1", 0))
+    received = bytearray()
+
+    def run():
+        conn, _ = srv.accept()
+        conn.sendall(greeting)
+        serve(conn, received)
+        time.sleep(0.2)
+        conn.close()
+    threading.Thread(target=run, daemon=True).start()
+    return srv
+
+
+def _until(conn, received: bytearray, ending: bytes) -> None:
+    while not received.endswith(ending):
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        received.extend(chunk)
+
+
+def test_append_goes_in_one_write_with_literal_plus_where_the_server_offers_it():
+    # The server never sends "+": a client waiting for it times out.
+    def serve(conn, received):
+        _until(conn, received, MESSAGE + b"\r\n")
+        conn.sendall(b"W1 OK [APPENDUID 9 5] done\r\n")
+    srv = _raw_server(b"* OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] ready\r\n", serve)
+    w = WireIMAP("127.0.0.1", srv.getsockname()[1], timeout=3)
+    assert w.append("INBOX", MESSAGE, (b"\\Seen",), non_sync=True) == b"[APPENDUID 9 5] done"
+    w.close()
+    srv.close()
+
+
+def test_append_waits_for_the_continuation_where_literal_plus_is_not_offered():
+    def serve(conn, received):
+        _until(conn, received, b"}\r\n")
+        head = bytes(received)
+        conn.sendall(b"+ go\r\n")
+        _until(conn, received, MESSAGE + b"\r\n")
+        assert received == head + MESSAGE + b"\r\n"  # nothing of the message before the "+"
+        conn.sendall(b"W1 OK done\r\n")
+    srv = _raw_server(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS] ready\r\n", serve)
+    w = WireIMAP("127.0.0.1", srv.getsockname()[1], timeout=3)
+    assert w.append("INBOX", MESSAGE, (b"\\Seen",), non_sync=True) == b"done"
+    w.close()
+    srv.close()
+
+
+def test_pipelined_commands_go_out_before_any_answer_and_are_answered_in_order():
+    # The server answers only once both commands are in: a client waiting between them times out.
+    def serve(conn, received):
+        _until(conn, received, b"UID EXPUNGE 5\r\n")
+        conn.sendall(b"* 3 FETCH (FLAGS (\\Deleted))\r\nW1 OK stored\r\n* 3 EXPUNGE\r\nW2 NO not now\r\n")
+    srv = _raw_server(b"* OK ready\r\n", serve)
+    w = WireIMAP("127.0.0.1", srv.getsockname()[1], timeout=3)
+    store, expunge = w.send([b"UID STORE 5 +FLAGS (\\Deleted)", b"UID EXPUNGE 5"])
+    assert w.answer(store) == ([b"* 3 FETCH (FLAGS (\\Deleted))"], b"stored")
+    with pytest.raises(IMAPNo, match="NO not now"):
+        w.answer(expunge)
+    w.close()
+    srv.close()

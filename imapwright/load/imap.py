@@ -15,7 +15,7 @@ from typing import Any
 
 import gevent
 
-from ..protocol.imap_wire import IMAPNo, IMAPWireError, WireIMAP
+from ..protocol.imap_wire import IMAPNo, IMAPWireError, WireIMAP, uid_set
 from . import budget
 from .ledger import LedgerWriter
 from .watchdog import watch
@@ -36,8 +36,12 @@ def _size(result: Any) -> int:
 
 class IMAPLoadClient:
     def __init__(self, host: str, port: int, environment, ledger: LedgerWriter | None = None,
-                 timeout: float = 60, tls: str = "", context=None):
+                 timeout: float = 60, tls: str = "", context=None, pipeline: bool = False):
         self.host, self.port, self.environment, self.timeout = host, port, environment, timeout
+        # The recorded imap_pipeline option: APPEND's message in its command's write (LITERAL+,
+        # where offered) and STORE \Deleted with its UID EXPUNGE in one write. Fewer round trips,
+        # and EXPUNGE's time then runs from the write both went out in.
+        self.pipeline = pipeline
         self.tls, self.context = tls, context  # "imaps" or "starttls" with its ssl.SSLContext; "" plain
         self.ledger = ledger or LedgerWriter("")
         self.conn: WireIMAP | None = None
@@ -65,17 +69,20 @@ class IMAPLoadClient:
         self.deadline = start + self.timeout + longer
         try:
             result = fn(*args)
-            self.deadline = 0.0
         except IMAPNo as exc:
-            self.deadline = 0.0
             exception = IMAPCommandFailed(f"{name}: {exc}")
         except (OSError, ValueError) as exc:  # IMAPWireError, the watchdog, TLS: the session is gone
-            reason = f"no answer within {self.timeout + longer:g} s" if self.expired else exc
-            exception = IMAPCommandFailed(f"{name}: {reason}")
-            self.expired = False
-            self._drop()
+            exception = IMAPCommandFailed(f"{name}: {self._lost(exc, longer)}")
+        self.deadline = 0.0
         self._fire(name, start, result, exception)
         return exception is None, result
+
+    def _lost(self, exc: Exception, longer: float = 0.0) -> str:
+        """The session is gone (a broken connection, the watchdog): dropped; why, for the event."""
+        reason = f"no answer within {self.timeout + longer:g} s" if self.expired else str(exc)
+        self.expired = False
+        self._drop()
+        return reason
 
     def _fire(self, name: str, start: float, result: Any, exception: Exception | None) -> None:
         self.environment.events.request.fire(
@@ -148,7 +155,7 @@ class IMAPLoadClient:
         """APPEND; on OK the ledger gets the message and the UID (UIDPLUS, RFC 4315) is returned."""
         start_user = self.user
         self.ledger.record("sent", start_user, mailbox, message_id, flush=False)  # its outcome's line flushes
-        ok, result = self.command(name, self.conn.append, mailbox, message, flags)
+        ok, result = self.command(name, self.conn.append, mailbox, message, flags, self.pipeline)
         if ok:
             self.ledger.record("add", start_user, mailbox, message_id)
             m = _APPENDUID.search(result or b"")
@@ -161,6 +168,8 @@ class IMAPLoadClient:
         """Remove one message: STORE \\Deleted, then UID EXPUNGE of just that UID (UIDPLUS), so
         messages other sessions flagged are left alone. Two commands, two events (names after
         `prefix`)."""
+        if self.pipeline:
+            return self._expunge_pipelined(uid, message_id, prefix)
         if not self.store_flags([uid], [b"\\Deleted"], name=prefix + "STORE"):
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
@@ -168,6 +177,43 @@ class IMAPLoadClient:
         if ok:
             self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
         return ok
+
+    def _expunge_pipelined(self, uid: int, message_id: str, prefix: str) -> bool:
+        """STORE \\Deleted and UID EXPUNGE in one write, each answered in turn, one event each
+        (both timed from that write). A STORE refused leaves the message: the EXPUNGE then removes
+        nothing, and the ledger's "removing" alone says it may or may not be gone."""
+        budget.spend()
+        mailbox = self.selected or "INBOX"
+        if not budget.take():  # the budget's last request: the STORE alone, and the user stops there
+            if self._call_taken(prefix + "STORE", self.conn.uid_store, [uid], b"+FLAGS", [b"\\Deleted"])[0]:
+                self.ledger.record("removing", self.user, mailbox, message_id)
+            from locust.exception import StopUser
+            raise StopUser()
+        uids = uid_set([uid])
+        self.ledger.record("removing", self.user, mailbox, message_id)
+        start = time.perf_counter()
+        self.deadline = start + self.timeout
+        done = []
+        try:
+            tags = self.conn.send([b"UID STORE " + uids + b" +FLAGS (\\Deleted)", b"UID EXPUNGE " + uids])
+            for name, tag in zip((prefix + "STORE", prefix + "EXPUNGE"), tags):
+                try:
+                    result = self.conn.answer(tag)[0]
+                except IMAPNo as exc:
+                    self._fire(name, start, None, IMAPCommandFailed(f"{name}: {exc}"))
+                    done.append(False)
+                else:
+                    self._fire(name, start, result, None)
+                    done.append(True)
+        except (OSError, ValueError) as exc:
+            reason = self._lost(exc)
+            for name in (prefix + "STORE", prefix + "EXPUNGE")[len(done):]:
+                self._fire(name, start, None, IMAPCommandFailed(f"{name}: {reason}"))
+            return False
+        self.deadline = 0.0
+        if all(done):
+            self.ledger.record("remove", self.user, mailbox, message_id)
+        return all(done)
 
     def idle(self, seconds: float) -> bool:
         """IDLE for `seconds` (one event for the whole IDLE ... DONE exchange: it is one command)."""

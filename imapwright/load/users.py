@@ -154,7 +154,8 @@ class IMAPSession(LoadUser):
         self.config.need("IMAP", "USERS", "PASSWORD")
         self.user = self.account()
         self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config),
-                                   tls=self.config.tls, context=self.config.ssl_context())
+                                   tls=self.config.tls, context=self.config.ssl_context(),
+                                   pipeline=self.config.option("imap_pipeline", "0") == "1")
         self.appended: list[tuple[int, str]] = []  # (uid, Message-ID) this session may expunge
         self.imap.login(self.user, self.config.password)
 

@@ -5,8 +5,11 @@ value (SEARCH hits, APPENDUID). imapclient spends most of a load command's CPU i
 per-line file reads, its regular expressions and its response parsing into Python types that a
 load session throws away (benchmarks/generator_ceiling.py).
 
-Literals go out synchronising (wait for the server's "+"), as imapclient sends them; IDLE is the
-RFC 2177 exchange. The suites keep imapclient, where a readable client is worth more than speed."""
+Literals go out synchronising (wait for the server's "+"), as imapclient sends them, or, asked for
+and where the server offers LITERAL+ (RFC 7888), in the command's own write; several commands may
+go out in one write and be answered in order (RFC 3501 5.5, pipelining: the load sessions' recorded
+`imap_pipeline` option). IDLE is the RFC 2177 exchange. The suites keep imapclient, where a readable
+client is worth more than speed."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import ssl
 from .imap import quote
 
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
+_CAPABILITY = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
 _ATOM_SPECIALS = re.compile(r'[\x00-\x20(){%*"\\\]\x7f-\uffff]')
 
 
@@ -62,6 +66,7 @@ class WireIMAP:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._buf = b""
         self._n = 0
+        self.capabilities: frozenset[bytes] = frozenset()  # as the greeting or LOGIN's answer listed them
         try:
             if tls == "imaps":
                 sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
@@ -70,12 +75,14 @@ class WireIMAP:
             self.greeting = self._response(None, greeting=True)[1]
             if not self.greeting.startswith((b"* OK", b"* PREAUTH")):
                 raise IMAPWireError(f"greeting: {self.greeting[:80]!r}")
+            self._note_capabilities(self.greeting)
             if tls == "starttls":
                 self.run(b"STARTTLS")
                 if self._buf:
                     raise IMAPWireError("data after STARTTLS's answer (RFC 3501 6.2.1: a possible injection)")
                 self._sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
                 self._cooperative()
+                self.capabilities = frozenset()  # those said in the clear no longer count (RFC 3501 6.2.1)
         except BaseException:
             sock.close()
             raise
@@ -156,6 +163,13 @@ class WireIMAP:
             self._buf = buf[start:]
             return untagged, line  # tagged: _checked holds it to this command's tag
 
+    def _note_capabilities(self, text: bytes) -> None:
+        """Capabilities a response code lists (no CAPABILITY command of its own: it would change
+        the traffic a load session sends)."""
+        m = _CAPABILITY.search(text)
+        if m is not None:
+            self.capabilities = frozenset(m.group(1).upper().split())
+
     def _tag(self) -> bytes:
         """The next tag, with the space that follows it on the wire."""
         self._n += 1
@@ -189,9 +203,21 @@ class WireIMAP:
         more, line = self._response(tag)
         return self._checked(tag, untagged + more, line)
 
+    def send(self, commands: list[bytes]) -> list[bytes]:
+        """Several commands (texts after the tag, no literals) in one write, not waiting between
+        them: their tags, for answer() in the same order."""
+        tags = [self._tag() for _ in commands]
+        self._send(b"".join(t + c + b"\r\n" for t, c in zip(tags, commands)))
+        return tags
+
+    def answer(self, tag: bytes) -> tuple[list[bytes], bytes]:
+        """The answer to a command sent with send(): the servers answer pipelined commands of one
+        session in the order sent, so the next tagged line is this one's (else IMAPWireError)."""
+        return self._checked(tag, *self._response(tag))
+
     # The load sessions' commands, in imapclient's wire form.
     def login(self, user: str, password: str) -> None:
-        self.run(b"LOGIN " + astring(user) + b" " + _quoted(password))
+        self._note_capabilities(self.run(b"LOGIN " + astring(user) + b" " + _quoted(password))[1])
 
     def select(self, name: str) -> list[bytes]:
         return self.run(b"SELECT " + mailbox(name))[0]
@@ -212,9 +238,16 @@ class WireIMAP:
     def uid_store(self, uids, op: bytes, flags) -> list[bytes]:
         return self.run(b"UID STORE " + uid_set(uids) + b" " + op + b" " + parenthesised(flags))[0]
 
-    def append(self, name: str, message: bytes, flags=()) -> bytes:
-        """The tagged OK's text (with APPENDUID, RFC 4315, where the server sends it)."""
-        return self.run(b"APPEND " + mailbox(name) + b" " + parenthesised(flags), message)[1]
+    def append(self, name: str, message: bytes, flags=(), non_sync: bool = False) -> bytes:
+        """The tagged OK's text (with APPENDUID, RFC 4315, where the server sends it). With
+        `non_sync` and LITERAL+ offered, the message goes in the command's own write (RFC 7888),
+        one round trip instead of two."""
+        command = b"APPEND " + mailbox(name) + b" " + parenthesised(flags)
+        if not (non_sync and b"LITERAL+" in self.capabilities):
+            return self.run(command, message)[1]
+        tag = self._tag()
+        self._send(b"%s%s {%d+}\r\n%s\r\n" % (tag, command, len(message), message))
+        return self.answer(tag)[1]
 
     def uid_expunge(self, uids) -> list[bytes]:
         return self.run(b"UID EXPUNGE " + uid_set(uids))[0]
