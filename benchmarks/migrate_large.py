@@ -8,7 +8,13 @@ Each is a subprocess of its own, timed by wall clock, its peak memory from the k
 of the child). Rounds rotate the order. Prints a table and writes results.json under
 reports/benchmarks/migrate_large/.
 
+With --servers, the same file is then migrated as a user would (`imapwright servers start`, then
+`migrate apply --target` with each of --methods into an account of its own, then `migrate verify`
+of it), each step timed with its peak memory, and the CPU of the harness's process beside the
+server container's over the step: whichever used more of the machine's cores saturated.
+
     python3 benchmarks/migrate_large.py --messages 10000,100000 --rounds 2
+    python3 benchmarks/migrate_large.py --messages 100000 --rounds 1 --servers cyrus:3.6,dovecot:2.3
 """
 
 from __future__ import annotations
@@ -16,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+OUT_DIR = Path("reports/benchmarks/migrate_large")
 BODY = ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\n" * 36)
 
 
@@ -36,27 +45,91 @@ def write_mbox(path: Path, count: int) -> int:
     return path.stat().st_size
 
 
-def timed(cmd: list[str], cwd: Path) -> tuple[float, int, str]:
-    """(seconds, peak RSS in MB of this child, last line of its output)."""
+def timed(cmd: list[str], cwd: Path, env: dict | None = None, server_cpu=None) -> dict:
+    """A child run to its end: seconds, peak RSS in MB, CPU seconds (its own), the server's CPU
+    seconds over the same time (`server_cpu()`, if given), exit code and last line of output."""
+    before = server_cpu() if server_cpu else None
     started = time.perf_counter()
     # A fresh process reports its own peak: wait4's rusage is the child's alone.
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = proc.stdout.read()  # read while it runs: a full pipe would stop it
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    out = proc.stdout.read().strip().splitlines()
     proc.stdout.close()
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{cmd[:3]} failed: {out[-3:]}")
-    return seconds, usage.ru_maxrss // 1024, out[-1] if out else ""
+    out = output.strip().splitlines()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):
+        raise SystemExit(f"{cmd[:3]} failed ({code}): {out[-3:]}")
+    return {"seconds": seconds, "rss": usage.ru_maxrss // 1024, "cpu": usage.ru_utime + usage.ru_stime,
+            "server_cpu": server_cpu() - before if server_cpu else None, "code": code,
+            "said": out[-1] if out else "", "output": output}
+
+
+def _cgroup_cpu(container: str):
+    """A function giving the container's CPU seconds so far (its cgroup's counter)."""
+    from imapwright.load.cpu import cgroup_cpu_file, read_cgroup_cpu
+    ident = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", container], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    path = cgroup_cpu_file(ident)
+    if path is None:
+        raise SystemExit(f"no CPU counter found for container {container}")
+    return lambda: read_cgroup_cpu(path) or 0.0
+
+
+def apply_rows(server: str, methods: list[str], mbox: Path, count: int, size: int, work: Path) -> list[dict]:
+    """`servers start`, then per method: `migrate apply --target` into an account of its own and
+    `migrate verify` of it; `servers stop` whatever happens."""
+    started = subprocess.run(["imapwright", "servers", "start", server, "--password-file", str(work / "pw")],
+                             capture_output=True, text=True)
+    if started.returncode != 0:
+        raise SystemExit(f"servers start {server}: {started.stderr.strip()[-300:]}")
+    container = re.search(r"container=(\S+)", started.stdout)[1]
+    target = re.search(r"target: --target '([^']+)'", started.stdout)[1]
+    env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": (work / "pw").read_text().strip()}
+    rows = []
+    try:
+        server_cpu = _cgroup_cpu(container)
+        (work / "users").write_text("".join(f"big{m}\n" for m in methods))
+        made = subprocess.run(["imapwright", "admin", "addusers", str(work / "users"), "--target", target,
+                               "--quota", str(100 << 20), "--folders", ""], env=env, capture_output=True, text=True)
+        if made.returncode != 0:
+            raise SystemExit(f"addusers on {server}: {(made.stdout + made.stderr).strip()[-300:]}")
+        for method in methods:
+            source = work / f"apply-{method}"
+            (source / f"big{method}").mkdir(parents=True)
+            os.link(mbox, source / f"big{method}" / "INBOX")  # the same file, another user
+            for step, cmd in (("apply", ["imapwright", "migrate", "apply", str(source), "--target", target,
+                                         "--method", method]),
+                              ("verify", ["imapwright", "migrate", "verify", str(source), "--target", target,
+                                          "--method", method])):
+                r = timed(cmd, work, env, server_cpu)
+                if r["code"] != 0:  # kept where the results go: the work folder is removed
+                    failed = OUT_DIR / f"{server}-{method}-{step}.out".replace(":", "-")
+                    failed.write_text(r["output"])
+                    print(f"  {server} {step} ({method}) exit {r['code']}: see {failed}")
+                rows.append({"messages": count, "mb": round(size / 1e6), "tool": f"{server} {step} ({method})",
+                             "seconds": round(r["seconds"], 2), "mb_per_s": round(size / 1e6 / r["seconds"], 1),
+                             "messages_per_s": round(count / r["seconds"]), "max_rss_mb": r["rss"],
+                             "harness_cores": round(r["cpu"] / r["seconds"], 2),
+                             "server_cores": round(r["server_cpu"] / r["seconds"], 2), "exit": r["code"],
+                             "said": r["said"][:60]})
+                print(f"  {rows[-1]['tool']}: {rows[-1]['seconds']} s, exit {r['code']}", flush=True)
+            shutil.rmtree(source)
+    finally:
+        subprocess.run(["imapwright", "servers", "stop", container], capture_output=True)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", default="10000,100000", help="comma-separated message counts")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--servers", default="", help="also apply and verify on these, e.g. cyrus:3.6,dovecot:2.3")
+    parser.add_argument("--methods", default="append,copy", help="migration methods for --servers")
     args = parser.parse_args()
     counts = [int(c) for c in args.messages.split(",")]
-    out_dir = Path("reports/benchmarks/migrate_large")
+    servers = [x for x in args.servers.split(",") if x]
+    out_dir = OUT_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,15 +150,18 @@ def main() -> None:
                 for name in order:
                     results[name].append(timed(commands[name], Path(tmp)))
             for name, runs in results.items():
-                best = min(runs)
-                rows.append({"messages": count, "mb": round(size / 1e6), "tool": name, "seconds": round(best[0], 2),
-                             "mb_per_s": round(size / 1e6 / best[0], 1), "max_rss_mb": max(r[1] for r in runs),
-                             "said": best[2][:60]})
+                best = min(runs, key=lambda r: r["seconds"])
+                rows.append({"messages": count, "mb": round(size / 1e6), "tool": name,
+                             "seconds": round(best["seconds"], 2), "mb_per_s": round(size / 1e6 / best["seconds"], 1),
+                             "max_rss_mb": max(r["rss"] for r in runs), "said": best["said"][:60]})
+            for server in servers:
+                rows += apply_rows(server, args.methods.split(","), source / "user" / "INBOX", count, size, Path(tmp))
             (source / "user" / "INBOX").unlink()
-    print(f"{'messages':>9} {'MB':>5}  {'tool':<26} {'seconds':>8} {'MB/s':>7} {'max RSS MB':>10}")
+    print(f"{'messages':>9} {'MB':>5}  {'tool':<34} {'seconds':>8} {'MB/s':>7} {'max RSS MB':>10} {'cores: harness / server':>24}")
     for row in rows:
-        print(f"{row['messages']:>9} {row['mb']:>5}  {row['tool']:<26} {row['seconds']:>8} {row['mb_per_s']:>7} "
-              f"{row['max_rss_mb']:>10}")
+        cores = f"{row['harness_cores']} / {row['server_cores']}" if "server_cores" in row else ""
+        print(f"{row['messages']:>9} {row['mb']:>5}  {row['tool']:<34} {row['seconds']:>8} {row['mb_per_s']:>7} "
+              f"{row['max_rss_mb']:>10} {cores:>24}")
     (out_dir / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
 
 

@@ -24,7 +24,7 @@ import re
 import tempfile
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -36,8 +36,8 @@ from ..errors import UserError
 from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
-from ..mailstore.mbox import FileMessage, MboxError, MboxMessage, header_block, scan_mbox, unquoted, write_mbox
-from ..mailstore.message import StoredMessage, fingerprint, parse_date, split_metadata, to_crlf, with_metadata
+from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
+from ..mailstore.message import StoredMessage, fingerprint, header_facts, parse_date, split_metadata, to_crlf, with_metadata
 from ..mailstore import rewrites
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..resources import fixture
@@ -102,7 +102,7 @@ ON_ERROR = ("skip-user", "skip-message", "stop")
 @dataclass
 class FolderPlan:
     folder: Folder
-    messages: list[StoredMessage]  # what will be migrated
+    messages: Sequence[StoredMessage]  # what will be migrated (an mbox's: MboxMessages)
     internal_data: int = 0  # UW imapd pseudo-messages left out
     bad: list[str] = field(default_factory=list)  # messages that cannot be migrated, with the reason
 
@@ -184,15 +184,14 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
     if folder.kind == "message":
         return FolderPlan(folder, read_message_file(folder.path))
     mtime = datetime.fromtimestamp(int(folder.path.stat().st_mtime), timezone.utc)
-    messages, internal, bad = [], 0, []
+    messages, internal, bad = MboxMessages(folder.path, variant, folder.name), 0, []
     with folder.path.open("rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             return FolderPlan(folder, [], 0, [])
         # A memory map, scanned once; only each message's header is read now, its content when it
-        # is sent (FileMessage): a plan of a mbox of several GB keeps offsets, not bytes (#33).
+        # is sent: a plan of a mbox of several GB keeps offsets and a few numbers (#33).
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             released = 0
-            shared: dict = {}  # one object for each flag set, sender and date source: many messages share them
             for n, span in enumerate(scan_mbox(data, variant), 1):
                 if span.problem:
                     bad.append(f"{folder.path}: {span.problem}")
@@ -202,12 +201,7 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
                     internal += 1
                     continue
                 date, date_source = (span.date, "From_ line") if span.date else _date_of(head, mtime)
-                flags = shared.setdefault(flags, flags)
-                span.sender = shared.setdefault(span.sender, span.sender)
-                message = FileMessage(folder.path, span, variant, flags, date, f"{folder.name}: message {n}",
-                                      shared.setdefault(date_source, date_source))
-                message.remember_header(head)
-                messages.append(message)
+                messages.add(n, span, flags, date, date_source, header_facts(head))
                 if span.stop - released > RELEASE_BYTES:  # what was scanned leaves this process's memory
                     upto = span.stop - span.stop % mmap.PAGESIZE
                     data.madvise(mmap.MADV_DONTNEED, released, upto - released)
@@ -264,6 +258,13 @@ def user_session(server: ServerHandle, user: str) -> Iterator[imapclient.IMAPCli
     account) is refused in one line, so a batch goes on with the others."""
     try:
         with server.user_session(user) as client:
+            # Cyrus lets its admin act as a user that has no account: the login works, the INBOX
+            # does not exist (found migrating to a fresh --target; it ended in a traceback).
+            try:
+                client.folder_status(server.mailbox_name(user, "", user), [b"MESSAGES"])
+            except imapclient.exceptions.IMAPClientError as exc:
+                raise UserRefused(f"{user}: has no INBOX on the server ({_short(exc)}): does the account "
+                                  "exist? (`imapwright admin addusers` makes it)") from None
             yield client
     except imapclient.exceptions.LoginError as exc:
         raise UserRefused(f"{user}: the admin cannot log in as this user ({_short(exc)}): "
@@ -316,8 +317,10 @@ class ApplyResult:
     dropped_notes: list[str] = field(default_factory=list)
 
 
-def _todo(fp: FolderPlan, state: FolderState, trace: bool, rules: frozenset[str]) -> tuple[list[StoredMessage], int]:
+def _todo(fp: FolderPlan, state: FolderState, trace: bool, rules: frozenset[str]) -> tuple[Sequence[StoredMessage], int]:
     """Messages still to add: the source less what an earlier run already put there."""
+    if not state.present:  # nothing there yet: every message, none read twice or held (#33)
+        return fp.messages, 0
     left, todo = Counter(state.present), []
     for message in fp.messages:
         d = rewrites.key(message.content, rules, trace)
@@ -412,8 +415,8 @@ def _deliver(server, client, user, fp, state, todo, result, progress) -> None:
 def _copy(server, client, user, fp, state, todo, result, progress) -> None:
     first = client.folder_status(state.mailbox, [b"UIDNEXT"])[b"UIDNEXT"]
     admin_name = server.tool_name(server.mailbox_name(user, "" if fp.name == "INBOX" else fp.name))
-    server.copy_into(admin_name, [(to_crlf(m.content), m.date.timestamp() if m.date else None)
-                                                 for m in todo], first)
+    server.copy_into(admin_name, ((to_crlf(m.content), m.date.timestamp() if m.date else None)
+                                  for m in todo), first)  # read as the files are written: not held (#33)
     result.added += len(todo)
     progress(len(todo))
 

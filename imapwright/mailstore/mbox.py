@@ -16,7 +16,8 @@ reading (tests/test_mbox.py shows both), hence this module.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -213,24 +214,19 @@ def scan_mbox(data, variant: str = "mboxrd") -> Iterator[Span]:
 
 
 class FileMessage(StoredMessage):
-    """A message of an mbox file, read from the file when its content is wanted (a plan of a large
-    mbox keeps offsets, not bytes: issue 33). Flags and dates were read from its header at plan
-    time; its content is the message as stored, unquoted, metadata headers left out."""
+    """A message of an mbox file, read from the file when its content is wanted. Flags and dates
+    were read from its header at plan time; its content is the message as stored, unquoted,
+    metadata headers left out. Made on demand by MboxMessages, which is what a plan keeps."""
 
     __slots__ = ("path", "start", "stop", "variant", "_facts")
 
-    def __init__(self, path: Path, span: Span, variant: str, flags: frozenset[str], date: datetime | None,
-                 source: str, date_source: str):
-        # The caller shares equal flag sets, senders and folder names between messages: a plan of a
-        # million messages holds a million of these (issue 33).
-        self.path, self.start, self.stop, self.variant = path, span.start, span.stop, variant
-        self.flags, self.date, self.sender, self.source = flags, date, span.sender, source
+    def __init__(self, path: Path, start: int, stop: int, variant: str, flags: frozenset[str],
+                 date: datetime | None, sender: str, source: str, date_source: str,
+                 facts: tuple[bytes | None, bool] | None = None):
+        self.path, self.start, self.stop, self.variant = path, start, stop, variant
+        self.flags, self.date, self.sender, self.source = flags, date, sender, source
         self.uid, self.date_source = None, date_source
-        self._facts: tuple[bytes | None, bool] | None = None
-
-    def remember_header(self, head: bytes) -> None:
-        """What plan-time counts need of the header, kept instead of the header itself."""
-        self._facts = header_facts(head)
+        self._facts = facts
 
     def header_facts(self) -> tuple[bytes | None, bool]:
         return self._facts if self._facts is not None else super().header_facts()
@@ -241,6 +237,59 @@ class FileMessage(StoredMessage):
             handle.seek(self.start)
             raw = handle.read(self.stop - self.start)
         return split_metadata(unquoted(raw, self.variant))[0]
+
+
+_NO_DATE = -(1 << 63)  # MboxMessages' date column: no date
+
+
+class MboxMessages(Sequence):
+    """The messages of one mbox file as a plan keeps them: columns of numbers (where each one is,
+    its date, a key of its Message-ID, an index into the few flag sets, senders and date sources
+    the file has), about 50 bytes a message; FileMessage objects are made when a message is
+    looked at. An object per message took about 550 bytes: 550 MB for a million (issue 33)."""
+
+    def __init__(self, path: Path, variant: str, label: str):
+        self.path, self.variant, self.label = path, variant, label
+        self._start, self._stop = array("q"), array("q")
+        self._number = array("I")  # its place in the file, for "FOLDER: message N"
+        self._date = array("q")  # microseconds since the epoch, UTC; _NO_DATE: none
+        self._mid = array("q")  # header_facts' Message-ID key as a number; 0: no Message-ID
+        self._dated = bytearray()  # whether its header has a Date:
+        self._kind = array("I")  # index into _kinds: (flags, sender, date source)
+        self._kinds: list[tuple[frozenset[str], str, str]] = []
+        self._kind_of: dict[tuple, int] = {}
+
+    def add(self, number: int, span: Span, flags: frozenset[str], date: datetime | None, date_source: str,
+            facts: tuple[bytes | None, bool]) -> None:
+        kind = (flags, span.sender, date_source)
+        index = self._kind_of.get(kind)
+        if index is None:
+            index = self._kind_of[kind] = len(self._kinds)
+            self._kinds.append(kind)
+        self._start.append(span.start)
+        self._stop.append(span.stop)
+        self._number.append(number)
+        self._date.append(_NO_DATE if date is None else (date - EPOCH) // _MICROSECOND)
+        mid, dated = facts
+        self._mid.append(0 if mid is None else int.from_bytes(mid, "big", signed=True) or 1)
+        self._dated.append(dated)
+        self._kind.append(index)
+
+    def __len__(self) -> int:
+        return len(self._start)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        flags, sender, date_source = self._kinds[self._kind[i]]
+        micros, mid = self._date[i], self._mid[i]
+        return FileMessage(self.path, self._start[i], self._stop[i], self.variant, flags,
+                           None if micros == _NO_DATE else EPOCH + micros * _MICROSECOND, sender,
+                           f"{self.label}: message {self._number[i]}", date_source,
+                           (None if mid == 0 else mid.to_bytes(8, "big", signed=True), bool(self._dated[i])))
+
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def header_block(data, span: Span, limit: int = 256 * 1024) -> bytes:

@@ -9,6 +9,7 @@ import re
 import secrets
 import shlex
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from imapclient import imap_utf7
@@ -118,7 +119,7 @@ class Family:
         """A mailbox name as the server's command-line tools take it (Dovecot's: UTF-8)."""
         return mailbox
 
-    def copy_into(self, server: ServerHandle, mailbox: str, messages: list[tuple[bytes, float | None]],
+    def copy_into(self, server: ServerHandle, mailbox: str, messages: Iterable[tuple[bytes, float | None]],
                   first_uid: int) -> None:
         """The book's extract-and-copy: message files (CRLF content, mtime as internal date)
         written straight into the mailbox's directory, then the server's repair adopts them.

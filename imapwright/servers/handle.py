@@ -8,7 +8,7 @@ import shlex
 import socket
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,6 +23,8 @@ from ..protocol.managesieve import ManageSieveClient
 from . import logs
 from .channel import DockerChannel, ExecChannel
 from .families import Family
+
+PUT_BYTES = 32 << 20  # per transfer of files into a container (write_files)
 
 
 @dataclass
@@ -358,7 +360,7 @@ class ServerHandle:
         """A mailbox name as the server's command-line tools take it."""
         return self.family.tool_name(mailbox)
 
-    def copy_into(self, mailbox: str, messages: list[tuple[bytes, float | None]], first_uid: int) -> None:
+    def copy_into(self, mailbox: str, messages: Iterable[tuple[bytes, float | None]], first_uid: int) -> None:
         """Message files written straight into a mailbox's directory, adopted by the repair."""
         self.family.copy_into(self, mailbox, messages, first_uid)
 
@@ -412,26 +414,39 @@ class ServerHandle:
         directory, _, base = path.rpartition("/")
         self._put_files(directory or "/", [(base, data, None)], owner, mode if mode is not None else perm_i)
 
-    def write_files(self, directory: str, files: list[tuple[str, bytes, float | None]]) -> None:
-        """New files (name, content, mtime or None for now) in one transfer, owned by the user that
-        owns the store's message files, mode 0600: how message files are copied into a spool."""
+    def write_files(self, directory: str, files: Iterable[tuple[str, bytes, float | None]]) -> None:
+        """New files (name, content, mtime or None for now), owned by the user that owns the store's
+        message files, mode 0600: how message files are copied into a spool. Transfers of up to
+        PUT_BYTES each: a copy of a million messages is not held in memory at once (#33)."""
         self._put_files(directory, files, self._ids(self.family.spool_user), 0o600)
 
     def _ids(self, user: str) -> tuple[int, int]:
         ids = self.exec(["sh", "-c", f"id -u {user}; id -g {user}"], user="root").stdout.split()
         return int(ids[0]), int(ids[1])
 
-    def _put_files(self, directory: str, files: list[tuple[str, bytes, float | None]],
+    def _put_files(self, directory: str, files: Iterable[tuple[str, bytes, float | None]],
                    owner: tuple[int, int], mode: int) -> None:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name, data, mtime in files:
-                info = tarfile.TarInfo(name)
-                info.size, (info.uid, info.gid), info.mode = len(data), owner, mode
-                info.mtime = int(mtime if mtime is not None else time.time())
-                tar.addfile(info, io.BytesIO(data))
-        if not self.channel.put_archive(directory, buf.getvalue()):
-            raise RuntimeError(f"{self.name}: writing {len(files)} files into {directory} failed")
+        buf, tar, count = None, None, 0
+
+        def put() -> None:
+            tar.close()
+            if not self.channel.put_archive(directory, buf.getvalue()):
+                raise RuntimeError(f"{self.name}: writing {count} files into {directory} failed")
+
+        for name, data, mtime in files:
+            if tar is None:
+                buf = io.BytesIO()
+                tar = tarfile.open(fileobj=buf, mode="w")
+            info = tarfile.TarInfo(name)
+            info.size, (info.uid, info.gid), info.mode = len(data), owner, mode
+            info.mtime = int(mtime if mtime is not None else time.time())
+            tar.addfile(info, io.BytesIO(data))
+            count += 1
+            if buf.tell() >= PUT_BYTES:
+                put()
+                tar = None
+        if tar is not None:
+            put()
 
     def truncate_file(self, path: str, size: int = 0) -> None:
         self.exec(["truncate", "-s", str(size), path], user="root").check(f"truncate {path}")
