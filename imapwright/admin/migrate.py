@@ -39,11 +39,12 @@ from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
 from ..mailstore.message import StoredMessage, fingerprint, header_facts, parse_date, split_metadata, to_crlf, with_metadata
 from ..mailstore import rewrites
+from .folder_compare import EVERYTHING, Difference, compare_folder
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..resources import fixture
 from ..servers.handle import ServerHandle
 from .addusers import VALID_NAME
-from ..stores.tree import own_folders, read_messages, status_mismatches
+from ..stores.tree import FolderCounts, fetch_uids, iter_messages, own_folders, read_messages, status_mismatches
 
 METHODS = ("append", "deliver", "copy")
 
@@ -92,7 +93,6 @@ RISK_WORDS = {"duplicate-message-id-dropped": "share a Message-ID with an earlie
 # What a method can carry besides the message text: flags, internal date, and "trace" (the
 # content arrives without header fields added on top; deliveries add Return-Path, Received...).
 # verify compares only these; suites/migration measures what really survives per server.
-EVERYTHING = frozenset({"flags", "date", "trace"})
 CARRIES = {"append": EVERYTHING, "deliver": frozenset(), "copy": frozenset({"date", "trace"})}
 
 
@@ -526,64 +526,6 @@ def not_migrated(plan: Plan, accepted: set[str]) -> list[str]:
             if cls not in accepted:
                 out.append(f"{user.user}: {line} [{cls}]")
     return out
-@dataclass
-class Difference:
-    folder: str
-    kind: str  # "missing" (in source, not on server) | "extra" | "flags" | "date" | "folder" | "status"
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.folder}: {self.kind}: {self.text}"
-
-
-def compare_folder(name: str, source: list[StoredMessage], server: list[StoredMessage],
-                   carries: frozenset[str] = EVERYTHING, rules: frozenset[str] = frozenset()) -> list[Difference]:
-    """Both directions, by a content key the server's documented rewrites (`rules`) cannot change;
-    then, for messages that match, the flags and date the method can carry. A matched message the
-    server rewrote is "altered" (naming the rules: expected, not a failure); a source message the
-    server dropped under a rule is "dropped" with the rule; duplicates pair up in date order."""
-    trace = "trace" in carries
-
-    def index(messages):
-        out: dict[str, list[StoredMessage]] = {}
-        for m in sorted(messages, key=lambda m: (m.date is None, m.date)):
-            out.setdefault(rewrites.key(m.content, rules, trace), []).append(m)
-        return out
-
-    ours, theirs = index(source), index(server)
-    # Message-IDs of source messages found stored: a duplicate-suppression drop is only the second
-    # of two source messages with one Message-ID, never a message whose ID is elsewhere.
-    stored_ids = {i for d in ours for m in ours[d][:len(theirs.get(d, []))]
-                  if (i := rewrites.message_id(m.content)) is not None}
-    diffs = []
-    for digest in sorted(set(ours) | set(theirs)):
-        a, b = ours.get(digest, []), theirs.get(digest, [])
-        for m in a[len(b):]:
-            rule = rewrites.dropped_by(m.content, rules, stored_ids)
-            if rule:
-                diffs.append(Difference(name, "dropped", f"{m.source} {fingerprint(m).describe()} dropped by the "
-                                                         f"server: {rewrites.RULES[rule]} [{rule}]"))
-            else:
-                diffs.append(Difference(name, "missing", f"{m.source} {fingerprint(m).describe()} not on the server"))
-        for m in b[len(a):]:
-            diffs.append(Difference(name, "extra", f"{m.source} {fingerprint(m).describe()} not in the source"))
-        for x, y in zip(a, b):
-            changed = rewrites.explain(x.content, y.content, rules, trace) if rules else []
-            if changed == ["(unexplained)"]:
-                diffs.append(Difference(name, "changed", f"{x.source}: stored differently, by no rule listed "
-                                                         "for this server"))
-            elif changed:
-                diffs.append(Difference(name, "altered", f"{x.source}: altered by the server: "
-                                        + "; ".join(f"{rewrites.RULES[r]} [{r}]" for r in changed)))
-            if "flags" in carries and x.flags != y.flags:
-                diffs.append(Difference(name, "flags", f"{x.source}: source {' '.join(sorted(x.flags)) or 'none'}, "
-                                                       f"server {' '.join(sorted(y.flags)) or 'none'}"))
-            if "date" in carries and fingerprint(x).date != fingerprint(y).date:
-                diffs.append(Difference(name, "date", f"{x.source}: source {fingerprint(x).date}, "
-                                                      f"server {fingerprint(y).date}"))
-    return diffs
-
-
 # Differences verify reports without failing: the server did what its documentation says.
 EXPECTED_KINDS = {"altered"}
 
@@ -601,17 +543,24 @@ def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = 
                 diffs.append(Difference(name, "folder", "in the source, not on the server"))
                 continue
             selected: dict = {}
-            on_server = read_messages(client, existing[relative], selected)
-            # STATUS must count what is there (a migrated folder's unseen count is what the source
-            # said, through the flags compared below): a stale status cache is a difference too.
-            diffs += [Difference(name, "status", m) for m in status_mismatches(client, existing[relative], on_server,
-                                                                                selected)]
+            counts = FolderCounts()
+            # Read once, as a stream (FETCH_CHUNK messages at a time), counted as it goes.
+            on_server = (counts.add(m) for m in iter_messages(client, existing[relative], selected))
+            found = []
             if relative not in planned:
-                if on_server:
-                    diffs.append(Difference(name, "folder", f"on the server with {len(on_server)} messages, "
+                for _ in on_server:
+                    pass
+                if counts.messages:
+                    found.append(Difference(name, "folder", f"on the server with {counts.messages} messages, "
                                                             f"not in the source"))
-                continue
-            diffs += compare_folder(name, planned[relative].messages, on_server, carries, rules)
+            else:
+                found = compare_folder(name, planned[relative].messages, on_server, carries, rules,
+                                       functools.partial(fetch_uids, client, existing[relative]))
+            # STATUS must count what is there (a migrated folder's unseen count is what the source
+            # said, through the flags compared): a stale status cache is a difference too.
+            diffs += [Difference(name, "status", m) for m in status_mismatches(client, existing[relative], counts,
+                                                                                selected)]
+            diffs += found
         return diffs
 
 

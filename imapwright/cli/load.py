@@ -39,6 +39,9 @@ def load(
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
     messages: Annotated[int, typer.Option(help=f"large-mailbox: messages its folder is grown to first "
                                                f"[default: {LARGE_MAILBOX_DEFAULT}]")] = 0,
+    fill: Annotated[str, typer.Option(help="large-mailbox: how the folder is grown: lmtp (deliveries) or copy "
+                                           "(message files into the spool and the server's repair: faster "
+                                           "for a million)")] = "lmtp",
     mix: Annotated[str | None, typer.Option(help="mixed: imaptest-like state weights, e.g. select=100,fetch=50")] = None,
     size: Annotated[int | None, typer.Option(help="fixed message size in bytes (default: a realistic mix)")] = None,
     step_users: Annotated[int, typer.Option(help=f"capacity: {CAPACITY.knob('step_users').help}")
@@ -78,7 +81,7 @@ def load(
         knobs = {"step_users": str(step_users), "step_seconds": str(step_seconds), "max_users": str(users),
                  "p95_ms": str(p95_ms), "max_failure_ratio": str(max_failure_ratio), **knobs}
     params = LoadParams(scenario, users=users, spawn_rate=spawn_rate, duration=seconds, population=population,
-                        workers=workers, mailboxes=mailboxes, messages=messages, prefix=prefix,
+                        workers=workers, mailboxes=mailboxes, messages=messages, fill=fill, prefix=prefix,
                         max_requests=max_requests,
                         options=knobs, tls=tls, expect_workers=expect_workers if master else 0,
                         master_bind=master_bind)
@@ -191,7 +194,8 @@ def _print_load_summary(summary: dict) -> None:
     large = summary.get("large_mailbox")
     if large:
         console.print(f"large folder: {large['user']}'s INBOX grown to {large['messages']} messages "
-                      f"({large['delivered']} delivered in {large['grow_seconds']} s, {large['grow_per_second']}/s; "
+                      f"({large['delivered']} {large.get('fill_words', 'delivered over LMTP')} in {large['grow_seconds']} s, "
+                      f"{large['grow_per_second']}/s; "
                       f"{large['before']} there before)")
         windows = (large.get("latency") or {})
         during, outside = windows.get(REPAIR, {}), windows.get("outside", {})

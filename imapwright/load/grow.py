@@ -1,8 +1,10 @@
-"""The large-mailbox scenario's preparation: one account's INBOX grown to N messages over pipelined
-LMTP (protocol/lmtp_wire.py: the next envelope behind each message, several connections), every
-delivery acknowledged or the preparation fails. The messages' Message-IDs are in their own domain,
-so the run's ledger check (load.mail.MID_DOMAIN) counts only what the load itself delivered; the
-folder's count is checked with STATUS before the load starts."""
+"""The large-mailbox scenario's preparation: one account's INBOX grown to N messages, over pipelined
+LMTP (protocol/lmtp_wire.py: the next envelope behind each message, several connections; every
+delivery acknowledged or the preparation fails), or by the book's extract-and-copy (message files
+written into the spool, then the server's repair adopts them), for folders of a million messages,
+which LMTP takes over half an hour to fill on Cyrus and longer on Dovecot. The messages'
+Message-IDs are in their own domain, so the run's ledger check (load.mail.MID_DOMAIN) counts only
+what the load itself delivered; the folder's count is checked with STATUS before the load starts."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import ServerError
+from ..errors import ServerError, UserError
 from ..protocol.lmtp_wire import WireLMTP
 from .mail import compose
 
@@ -66,5 +68,37 @@ def grow_inbox(host: str, port: int, user: str, count: int, size: int = 3000, co
         raise
     finally:
         pool.shutdown(wait=True)
+    seconds = time.perf_counter() - start
+    return {"messages": count, "seconds": round(seconds, 1), "per_second": round(count / seconds, 1) if seconds else 0}
+
+
+# How the folder may be grown, in the words the report and the terminal use.
+FILLS = {"lmtp": "delivered over LMTP", "copy": "copied into the spool as files and adopted by the server's repair"}
+
+
+def copy_inbox(server, user: str, count: int, size: int = 3000,
+               progress: Callable[[int], None] = lambda _n: None) -> dict:
+    """`count` message files of about `size` bytes written into `user`'s INBOX in the spool
+    (ServerHandle.copy_into: transfers of 32 MB, made as they go, then Cyrus's reconstruct or
+    Dovecot's force-resync), as grow_inbox returns. Needs the server feature "spool-copy"."""
+    if count <= 0:
+        return {"messages": 0, "seconds": 0.0, "per_second": 0}
+    if "spool-copy" not in server.features:
+        raise UserError(f"--fill copy: {server.name} offers no spool copy (a server the harness starts, or a "
+                        "target with an exec channel into its store); use --fill lmtp")
+    run = secrets.token_hex(4)
+    with server.user_session(user) as client:
+        first = client.folder_status("INBOX", [b"UIDNEXT"])[b"UIDNEXT"]
+    now = time.time()
+
+    def files():
+        for n in range(count):
+            yield compose(f"<{run}.{n}@{GROW_DOMAIN}>", size, f"grown {n}", SENDER), now
+            if n % 1000 == 999:
+                progress(1000)
+        progress(count % 1000)
+
+    start = time.perf_counter()
+    server.copy_into(server.tool_name(server.mailbox_name(user, "")), files(), first)
     seconds = time.perf_counter() - start
     return {"messages": count, "seconds": round(seconds, 1), "per_second": round(count / seconds, 1) if seconds else 0}

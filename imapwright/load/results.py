@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .cpu import analyse, saturated_first, workers_bound
+from .grow import FILLS
 from .ledger import read_timings
 from .saturation import Step, percentile, saturation
 from .scenarios import REPAIR, SCENARIOS
@@ -177,6 +178,7 @@ def large_mailbox_summary(ledger_dir: Path, stats: dict, latency: dict | None) -
     return {"messages": grown.get("messages", 0), "user": grown.get("user", ""),
             "before": grown.get("before", 0), "delivered": grown.get("delivered", grown.get("messages", 0)),
             "grow_seconds": grown.get("seconds"), "grow_per_second": grown.get("per_second"),
+            "fill": grown.get("fill", "lmtp"), "fill_words": FILLS[grown.get("fill", "lmtp")],
             "requests": ops, "latency": latency}
 
 

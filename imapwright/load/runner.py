@@ -38,6 +38,7 @@ from . import ledger as ledger_mod
 from . import results
 from .results import lost_workers, statistics_check, unchecked_server
 from .config import LoadConfig
+from .grow import FILLS
 from .scenarios import LARGE_MAILBOX_DEFAULT, SCENARIOS
 from .cpu import CPUSampler, cgroup_cpu_file
 from .verify import found_on_server
@@ -55,6 +56,7 @@ class LoadParams:
     stop_timeout: float = 15  # seconds users get to finish their task at the end
     mailboxes: int = 0  # large-list: entries to seed
     messages: int = 0  # large-mailbox: messages its folder is grown to (0: LARGE_MAILBOX_DEFAULT)
+    fill: str = "lmtp"  # large-mailbox: how the folder is grown (load/grow.py FILLS)
     prefix: str = "load"  # population accounts are PREFIX00000, PREFIX00001, ...
     max_requests: int = 0  # a bound by count beside the bound by time (0: time only)
     tls: bool = False  # IMAP sessions over TLS (the IMAPS port; a target's own TLS mode)
@@ -72,6 +74,8 @@ class LoadParams:
         duration(str(self.duration))  # the one place the bounds are (params.py)
         if self.workers < 0 or self.mailboxes < 0 or self.max_requests < 0 or self.messages < 0:
             raise UserError("--workers, --mailboxes, --messages and --max-requests cannot be negative")
+        if self.fill not in FILLS:
+            raise UserError(f"--fill {self.fill!r}: one of {', '.join(FILLS)}")
         if not self.prefix.isalnum() or not self.prefix[0].isalpha():
             raise UserError(f"--prefix {self.prefix!r}: letters and digits, starting with a letter")
         if self.expect_workers < 0:
@@ -155,7 +159,7 @@ def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledg
     """large-mailbox: `user`'s INBOX grown to params.messages over LMTP (only what it lacks: a
     population reused from an earlier run on a --target already holds some), its count checked
     with STATUS before and after; what it took goes to large-mailbox.json beside the ledger."""
-    from .grow import grow_inbox
+    from .grow import copy_inbox, grow_inbox
 
     def held() -> int:
         with server.user_session(user) as client:
@@ -163,21 +167,27 @@ def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledg
 
     target, before = params.messages or LARGE_MAILBOX_DEFAULT, held()
     count = max(0, target - before)
-    task = bar.add_task("large folder", total=count, note=f"pipelined LMTP x4, {before} there before")
+    how = "pipelined LMTP x4" if params.fill == "lmtp" else "files into the spool, then the server's repair"
+    task = bar.add_task("large folder", total=count, note=f"{how}, {before} there before")
     since = datetime.now(UTC)
     try:
-        grown = grow_inbox(server.lmtp.host, server.lmtp.port, user, count,
-                           progress=lambda n: bar.advance(task, n))
-    except ServerError as exc:
+        if params.fill == "copy":
+            grown = copy_inbox(server, user, count, progress=lambda n: bar.advance(task, n))
+        else:
+            grown = grow_inbox(server.lmtp.host, server.lmtp.port, user, count,
+                               progress=lambda n: bar.advance(task, n))
+    except (ServerError, RuntimeError) as exc:  # RuntimeError: the spool transfer failed
         raise ServerError(f"{server.name}: {exc}; server log: "
                           f"{(trouble_tail(server, since, 1) or ['(nothing readable)'])[0]}") from None
     after = held()
     if after != before + count:
-        raise ServerError(f"{server.name}: {user}'s INBOX holds {after} messages after {count} acknowledged "
-                          f"deliveries to the {before} it held")
+        done = "acknowledged deliveries" if params.fill == "lmtp" else "message files copied and repaired"
+        raise ServerError(f"{server.name}: {user}'s INBOX holds {after} messages after {count} {done} "
+                          f"to the {before} it held")
     ledger_dir.mkdir(parents=True, exist_ok=True)
     (ledger_dir / "large-mailbox.json").write_text(json.dumps({"user": user, **grown, "messages": after,
-                                                               "delivered": count, "before": before}))
+                                                               "delivered": count, "before": before,
+                                                               "fill": params.fill}))
 
 
 def _imap_endpoint(server: ServerHandle, params: LoadParams):

@@ -145,7 +145,7 @@ def large_mailbox_section(large: dict) -> str:
     rows = [[name, r["requests"], r["failures"], r["p50_ms"], r["p95_ms"], r["max_ms"]]
             for name, r in sorted(large["requests"].items())]
     return (f"<h2>Large mailbox</h2><p>{escape(large['user'])}'s INBOX grown to {large['messages']} messages "
-            f"before the load: {large['delivered']} delivered over LMTP in {large['grow_seconds']} s "
+            f"before the load: {large['delivered']} {large.get('fill_words', 'delivered over LMTP')} in {large['grow_seconds']} s "
             f"({large['grow_per_second']}/s) to the {large['before']} it held.</p>"
             + table(["request on the large folder", "count", "failures", "p50 ms", "p95 ms", "max ms"], rows)
             + "<p>Cost against the folder's size: <code>imapwright compare</code> of runs with different "

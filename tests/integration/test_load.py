@@ -183,6 +183,22 @@ def test_large_mailbox_on_a_population_from_an_earlier_run_grows_only_what_the_f
     assert summary["checks"]["ledger"]["accounted"], summary["checks"]
 
 
+@pytest.mark.requires("spool-copy")
+def test_large_mailbox_filled_by_copy_holds_every_copied_file_after_the_repair(server, tmp_path):
+    """--fill copy: message files written into the spool (after deliveries there first, so Cyrus's
+    file names must start past the UIDs in use) are all in the folder once the repair ran."""
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    run(server, tmp_path / "first", "large-mailbox", users=3, duration=3, messages=300, prefix="copied")
+    out, summary = run(server, tmp_path / "second", "large-mailbox", users=3, duration=3, messages=1300,
+                       fill="copy", prefix="copied")
+    large = summary["large_mailbox"]
+    assert large["fill"] == "copy" and large["before"] >= 300, large
+    assert large["messages"] == large["before"] + large["delivered"] >= 1300, large
+    assert summary["passed"], summary["checks"]
+    assert "copied into the spool" in (out / "index.html").read_text()
+
+
 def test_the_server_check_fails_on_a_lost_and_an_unacknowledged_message(server, tmp_path):
     out, summary = run(server, tmp_path, "delivery", population=2, duration=3, prefix="lost")
     assert summary["passed"]

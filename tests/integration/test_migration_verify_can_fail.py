@@ -1,9 +1,11 @@
 """verify notices what a migration could do wrong: between apply and verify, one message has a
 byte changed, one is dropped and one loses a flag on the server, and verify names each of them."""
 
+from datetime import datetime, timedelta, timezone
+
 from imapwright.admin.migrate import apply_user, make_plan, verify_user
 from imapwright.mailstore.corpus import awkward_messages
-from imapwright.mailstore.message import to_crlf
+from imapwright.mailstore.message import StoredMessage, to_crlf
 
 from suites.migration.source import write_user
 
@@ -36,3 +38,29 @@ def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(ser
     assert found[0][1].startswith("INBOX UID ")  # the altered copy, as the server holds it
     assert found[1][1] == "INBOX: message 3: source \\Answered \\Seen, server \\Seen"
     assert sorted(text.split(" ")[2] for _, text in found[2:]) == ["1", "2"]  # altered and dropped
+
+
+def test_verify_reads_a_folder_in_chunks_and_names_what_differs_in_any_of_them(server, users, tmp_path, monkeypatch):
+    """A large folder is read FETCH_CHUNK messages at a time (one FETCH of 100,000 UIDs is too long
+    a command for Cyrus); a difference in a later chunk is found like one in the first."""
+    from imapwright.stores import tree
+
+    monkeypatch.setattr(tree, "FETCH_CHUNK", 40)
+    user = users.create("chunks").name
+    messages = [StoredMessage(f"Subject: m{i}\nMessage-ID: <{i}@chunks>\n\nbody {i}\n".encode(),
+                              frozenset({"\\Seen"}) if i % 2 else frozenset(),
+                              datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i)) for i in range(130)]
+    write_user(tmp_path / user, {"INBOX": messages}, uw_header=False)
+    [plan] = make_plan(tmp_path, [user]).users
+    apply_user(server, plan, "append")
+    assert verify_user(server, plan) == []
+    inbox = server.mailbox_name(user, "", user)
+    with server.user_session(user) as client:
+        client.select_folder(inbox)
+        uids = sorted(client.search())
+        client.delete_messages([uids[85]])  # third chunk
+        client.expunge()
+        client.add_flags([uids[125]], ["\\Flagged"])  # fourth
+    found = sorted(str(d) for d in verify_user(server, plan))
+    assert len(found) == 2 and found[0].startswith("INBOX: flags: INBOX: message 126: ") \
+        and found[1].startswith("INBOX: missing: INBOX: message 86 "), found
