@@ -190,8 +190,8 @@ def test_large_mailbox_filled_by_copy_holds_every_copied_file_after_the_repair(s
     (tmp_path / "first").mkdir()
     (tmp_path / "second").mkdir()
     run(server, tmp_path / "first", "large-mailbox", users=3, duration=3, messages=300, prefix="copied")
-    out, summary = run(server, tmp_path / "second", "large-mailbox", users=3, duration=3, messages=1300,
-                       fill="copy", prefix="copied")
+    out, summary = run(server, tmp_path / "second", "large-mailbox", users=4, duration=10, messages=1300,
+                       fill="copy", prefix="copied")  # long enough for a repair with deliveries during it
     large = summary["large_mailbox"]
     assert large["fill"] == "copy" and large["before"] >= 300, large
     assert large["messages"] == large["before"] + large["delivered"] >= 1300, large
