@@ -9,6 +9,14 @@ import json
 import subprocess
 import sys
 
+# Locust's environment as the client sees it: each request event recorded as (name, failure).
+EVENTS = '''class Events:
+    fired = []
+    class request:
+        @staticmethod
+        def fire(**kw): Events.fired.append((kw["name"], str(kw["exception"]) if kw["exception"] else None))
+class Env: events = Events'''
+
 SCRIPT = r'''
 from gevent import monkey; monkey.patch_all()
 import json, socket, sys, threading, time
@@ -47,12 +55,7 @@ def serve():
     time.sleep(30)
 threading.Thread(target=serve, daemon=True).start()
 
-class Events:
-    fired = []
-    class request:
-        @staticmethod
-        def fire(**kw): Events.fired.append((kw["name"], str(kw["exception"]) if kw["exception"] else None))
-class Env: events = Events
+EVENTS
 
 client = imap.IMAPLoadClient("127.0.0.1", listener.getsockname()[1], Env, LedgerWriter(sys.argv[1]), timeout=1)
 out = {}
@@ -70,7 +73,7 @@ out["search_seconds"] = round(time.monotonic() - start, 1)
 out["connected_after_timeout"] = client.connected
 out["events"] = Events.fired
 print(json.dumps(out))
-'''
+'''.replace("EVENTS", EVENTS)
 
 
 def test_the_load_client_keeps_sessions_on_no_and_drops_broken_or_silent_ones(tmp_path):
@@ -125,12 +128,7 @@ def serve():
             conn.sendall(l.split(b" ")[0] + b" " + a + b"\r\n")
 threading.Thread(target=serve, daemon=True).start()
 
-class Events:
-    fired = []
-    class request:
-        @staticmethod
-        def fire(**kw): Events.fired.append((kw["name"], str(kw["exception"]) if kw["exception"] else None))
-class Env: events = Events
+EVENTS
 
 client = imap.IMAPLoadClient("127.0.0.1", listener.getsockname()[1], Env, LedgerWriter(sys.argv[1]), timeout=2,
                              pipeline=True)
@@ -141,7 +139,7 @@ out["expunged"] = [client.expunge_uid(uid, f"<e{uid}@x>") for uid in (5, 6, 7)]
 out["connected"] = client.connected
 out["seen"], out["events"] = seen, Events.fired
 print(json.dumps(out))
-'''
+'''.replace("EVENTS", EVENTS)
 
 
 def test_pipelined_sessions_append_without_waiting_and_send_store_with_its_expunge(tmp_path):

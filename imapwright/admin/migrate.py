@@ -37,7 +37,8 @@ from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
-from ..mailstore.message import StoredMessage, fingerprint, header_facts, parse_date, split_metadata, to_crlf, with_metadata
+from ..mailstore.message import (StoredMessage, fingerprint, header_facts, metadata, parse_date, split_metadata,
+                                 to_crlf, with_metadata)
 from ..mailstore import rewrites
 from .folder_compare import EVERYTHING, Difference, compare_folder
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
@@ -72,9 +73,8 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
     shared = without_id = without_date = 0
     for user in plan.users:
         for folder in user.folders:
-            ids: set[bytes] = set()
-            for m in folder.messages:
-                mid, dated = m.header_facts()  # from the header alone: a large mbox is not read again
+            ids: set = set()
+            for mid, dated in _header_facts(folder.messages):  # a large mbox is not read again
                 if mid is None:
                     without_id += 1
                 elif mid in ids:
@@ -83,6 +83,20 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
                     ids.add(mid)
                 without_date += not dated
     return {"duplicate-message-id-dropped": shared, "message-id-added": without_id, "date-added": without_date}
+
+
+def _header_facts(messages: Sequence[StoredMessage]) -> Iterator[tuple[bytes | int | None, bool]]:
+    """Each message's header_facts() (a Message-ID key, comparable within a folder); an mbox's
+    from its columns, no message made."""
+    if isinstance(messages, MboxMessages):
+        return messages.header_facts()
+    return (m.header_facts() for m in messages)
+
+
+def _date_sources(messages: Sequence[StoredMessage]) -> Iterator[str]:
+    if isinstance(messages, MboxMessages):
+        return messages.date_sources()
+    return (m.date_source for m in messages)
 
 
 # The words for delivery_risks' counts (keyed by the rewrite rule that touches those messages).
@@ -148,7 +162,7 @@ class Plan:
         """Every source file and message accounted for; the totals are checked here."""
         folders = [f for u in self.users for f in u.folders]
         found = sum(f.found for f in folders)
-        dates = Counter(m.date_source or "none" for f in folders for m in f.messages)
+        dates = Counter(source or "none" for f in folders for source in _date_sources(f.messages))
         out = {"users": len(self.users), "files read": len(folders),
                "files skipped": sum(len(u.skipped) for u in self.users),
                "messages found": found, "to migrate": self.message_count,
@@ -196,7 +210,8 @@ def read_folder(folder: Folder, variant: str) -> FolderPlan:
                 if span.problem:
                     bad.append(f"{folder.path}: {span.problem}")
                     continue
-                head, flags, pseudo = split_metadata(unquoted(header_block(data, span), variant))
+                head = unquoted(header_block(data, span), variant)
+                flags, pseudo = metadata(head)  # the header is not made anew without them: not needed
                 if pseudo and n == 1:
                     internal += 1
                     continue

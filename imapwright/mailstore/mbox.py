@@ -130,8 +130,13 @@ def _header_end(content: bytes, start: int = 0, limit: int | None = None) -> int
     end = len(content) if limit is None else min(limit, len(content))
     if _at(content, start, b"\n") or (_at(content, start, b"\r\n") and end - start >= 2):
         return content.find(b"\n", start) + 1 - start
-    match = _BLANK_LINE.search(content, start, end)
-    return match.end() - start if match else None
+    # Where _BLANK_LINE (\r?\n\r?\n) would end, by two finds: a regular expression started for
+    # each of a million messages was a tenth of a plan's time.
+    lf = content.find(b"\n\n", start, end)
+    crlf = content.find(b"\n\r\n", start, end if lf < 0 else lf + 1)  # only one before it counts
+    if lf < 0 and crlf < 0:
+        return None
+    return (lf + 2 if crlf < 0 or 0 <= lf < crlf else crlf + 3) - start
 
 
 def write_mbox(messages: list[MboxMessage], variant: str = "mboxrd") -> bytes:
@@ -277,6 +282,16 @@ class MboxMessages(Sequence):
 
     def __len__(self) -> int:
         return len(self._start)
+
+    def header_facts(self) -> Iterator[tuple[int | None, bool]]:
+        """Each message's (key of its Message-ID, whether it has a Date:), in order, from the
+        columns: keys are numbers here, equal where FileMessage.header_facts' are."""
+        for mid, dated in zip(self._mid, self._dated):
+            yield (mid or None), bool(dated)
+
+    def date_sources(self) -> Iterator[str]:
+        kinds = self._kinds
+        return (kinds[k][2] for k in self._kind)
 
     def __getitem__(self, i):
         if isinstance(i, slice):
