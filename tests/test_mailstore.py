@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from imapwright.mailstore.message import (StoredMessage, content_digest, fingerprint, split_metadata,
+from imapwright.mailstore.message import (StoredMessage, content_digest, fingerprint, metadata, split_metadata,
                                           to_crlf, with_metadata)
 from imapwright.mailstore.tree import decode_component, encode_component, scan_user
 
@@ -127,3 +127,17 @@ def test_no_from_line_date_ends_reading_an_mbox(text):
     data = f"From someone {text}\nFrom: a@example.org\nDate: {text}\n\nbody\n".encode("latin-1", "replace")
     [message] = read_mbox(data, "mboxrd")
     assert message.content.endswith(b"body\n")
+
+
+_HEADER_LINES = st.sampled_from([
+    b"Status: RO", b"Status: O", b"status:R", b"X-Status: AF", b"X-Status: DT", b"X-Keywords: $Label1, work",
+    b"X-Keywords:", b"X-UID: 7", b"X-IMAP: 1234 5", b"X-IMAPbase: 1 2", b"Status-Report: R", b"Subject: hi",
+    b"From: a@example.org", b"  folded continuation", b"\tX-Keywords: not a field", b"not a header line"])
+
+
+@given(st.lists(_HEADER_LINES, max_size=8), st.sampled_from([b"\n", b"\r\n"]))
+def test_metadata_reads_the_flags_split_metadata_reads(lines, newline):
+    """The plan's fast reading of a header (metadata) agrees with split_metadata, which rebuilds
+    the content without the metadata fields."""
+    head = b"".join(line + newline for line in lines) + newline
+    assert metadata(head) == split_metadata(head)[1:]

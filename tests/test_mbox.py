@@ -1,13 +1,15 @@
 """mbox variants byte for byte, and where the standard library's mailbox module is (not) faithful."""
 
 import mailbox
+import re
 from datetime import datetime, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imapwright.mailstore.mbox import MboxError, MboxMessage, VARIANTS, parse_from_line, read_mbox, write_mbox
+from imapwright.mailstore.mbox import (MboxError, MboxMessage, VARIANTS, _header_end, parse_from_line, read_mbox,
+                                       write_mbox)
 
 WHEN = datetime(2026, 11, 29, 7, 44, 52, tzinfo=timezone.utc)
 FROM_BODY = b"Subject: quoting\n\nFrom here on\n>From quoted\n>>From twice\nFrom\n"
@@ -132,3 +134,12 @@ messages = st.builds(lambda body, crlf: b"Subject: t\n\n" + (b"\r\n" if crlf els
 @given(st.lists(messages, min_size=1, max_size=4), st.sampled_from(["mboxrd", "mboxcl2"]))
 def test_any_messages_round_trip(contents, variant):
     assert roundtrip(contents, variant) == contents
+
+
+@given(st.binary(max_size=16).map(lambda b: bytes(b"ab\r\n"[x % 4] for x in b)), st.integers(0, 16))
+def test_a_header_ends_where_the_first_blank_line_ends_whatever_its_line_ends(data, start):
+    """_header_end finds the blank line by two finds; it agrees with the expression it replaced."""
+    start = min(start, len(data))
+    match = re.compile(rb"\r?\n\r?\n").search(data, start)
+    if data[start:start + 1] != b"\n" and data[start:start + 2] != b"\r\n":  # a header that is empty: its own case
+        assert _header_end(data, start) == (match.end() - start if match else None)
