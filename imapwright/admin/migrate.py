@@ -32,7 +32,7 @@ from pathlib import Path
 
 import imapclient
 
-from ..errors import UserError
+from ..errors import ServerError, UserError
 from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
@@ -368,7 +368,12 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
             if todo:
                 before = client.folder_status(state.mailbox, [b"MESSAGES"])[b"MESSAGES"]
                 added = result.added
-                _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
+                try:
+                    _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
+                except (imapclient.exceptions.IMAPClientAbortError, OSError) as exc:
+                    raise ServerError(f"{plan.user}: the connection to {server.name} broke during {method} "
+                                      f"into {state.mailbox} ({_short(exc)}); a re-run adds only what is "
+                                      "missing") from None
                 # What the server acknowledged is not always what it stored (duplicate suppression,
                 # a repair leaving a file out): count, and say so.
                 stored = client.folder_status(state.mailbox, [b"MESSAGES"])[b"MESSAGES"] - before
@@ -381,15 +386,58 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
     return result
 
 
+# MULTIAPPEND batches (RFC 3502): one round trip, and one commit on the server, per batch. One
+# APPEND at a time moved 250-340 messages/s into Cyrus with neither side busy (each waited on the
+# other's round trip and fsync), and into Dovecot's Maildir it fell to ~23/s at 36,000 messages.
+BATCH_MESSAGES, BATCH_BYTES = 200, 8 << 20
+
+
 def _append(server, client, user, fp, state, todo, result, progress) -> None:
+    if not client.has_capability("MULTIAPPEND"):
+        for message in todo:
+            _append_one(client, fp, state, message, to_crlf(message.content), result, progress)
+        return
+    batch, size = [], 0
     for message in todo:
-        flags = sorted(message.flags)
-        try:
-            client.append(state.mailbox, to_crlf(message.content), flags, message.date)
-            result.added += 1
-        except imapclient.exceptions.IMAPClientError as exc:
-            result.refused.append(f"{fp.name}: {message.source}: {exc}")
-        progress(1)
+        content = to_crlf(message.content)
+        batch.append((message, content))
+        size += len(content)
+        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            _append_batch(client, fp, state, batch, result, progress)
+            batch, size = [], 0
+    if batch:
+        _append_batch(client, fp, state, batch, result, progress)
+
+
+def _append_batch(client, fp, state, batch, result, progress) -> None:
+    items = [{"msg": content, "flags": sorted(m.flags), **({"date": m.date} if m.date else {})}
+             for m, content in batch]
+    try:
+        # imapclient returns a NO here rather than raising it (its _raw_command checks nothing).
+        refused = client.multiappend(state.mailbox, items)[0] != "OK"
+    except imapclient.exceptions.IMAPClientAbortError:
+        raise
+    except imapclient.exceptions.IMAPClientError:
+        refused = True
+    if refused:
+        # All or nothing (RFC 3502 3): none of the batch is there. One at a time, so each message
+        # gets the server's own answer (a refused one named, the others stored).
+        for message, content in batch:
+            _append_one(client, fp, state, message, content, result, progress)
+        return
+    result.added += len(batch)
+    progress(len(batch))
+
+
+def _append_one(client, fp, state, message, content, result, progress) -> None:
+    try:
+        client.append(state.mailbox, content, sorted(message.flags), message.date)
+        result.added += 1
+    except imapclient.exceptions.IMAPClientAbortError:
+        raise
+    except imapclient.exceptions.IMAPClientError as exc:
+        result.refused.append(f"{fp.name}: {message.source}: {exc}")
+    progress(1)
 
 
 def _deliver(server, client, user, fp, state, todo, result, progress) -> None:

@@ -433,7 +433,7 @@ awk -F: -v u="$u" -v want=" $* " 'BEGIN { OFS = ":" } NF >= 4 {
     def copy_into(self, server, mailbox, messages, first_uid):
         # Cyrus names message files UID. and reconstruct indexes files it finds (mtime: internal date).
         server.write_files(self.mailbox_path(server, mailbox),
-                           [(f"{first_uid + i}.", content, mtime) for i, (content, mtime) in enumerate(messages)])
+                           ((f"{first_uid + i}.", content, mtime) for i, (content, mtime) in enumerate(messages)))
         server.exec([f"{self.bin}/reconstruct", mailbox]).check(f"reconstruct {mailbox}")
 
     def tool_argv(self, name):
@@ -643,7 +643,7 @@ class Dovecot(Family):
         user, _, rest = mailbox.removeprefix("user.").partition(".")
         stamp = f"{int(time.time())}.M{{}}P{os.getpid()}Q{secrets.token_hex(3)}.imapwright:2,"
         server.write_files(self.mailbox_path(server, mailbox) + "/cur",
-                           [(stamp.format(i), content, mtime) for i, (content, mtime) in enumerate(messages)])
+                           ((stamp.format(i), content, mtime) for i, (content, mtime) in enumerate(messages)))
         server.exec(["doveadm", "force-resync", "-u", user, rest or "INBOX"]).check(f"force-resync {mailbox}")
 
 
