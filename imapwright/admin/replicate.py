@@ -25,6 +25,7 @@ from ..catalogue import ServerSpec
 from ..errors import ServerError
 from ..servers import log_gate
 from ..stores.snapshot import status_problems, store_snapshot
+from ..stores.tree import fetch_chunked
 from ..stores.store import StoreSize, populate_store
 from .upgrade import Pair, StepResult, UpgradeResult, _counts, _output, classify, find_pair, run_step
 
@@ -166,7 +167,7 @@ def missing_on(server, acknowledged: list[tuple[str, str]]) -> list[str]:
             client.select_folder("INBOX", readonly=True)
             uids = client.search()
             found = set()
-            for data in (client.fetch(uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values() if uids else ()):
+            for data in fetch_chunked(client, uids, [b"BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values():
                 header = data.get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"").decode(errors="replace")
                 found |= {line.split(":", 1)[1].strip() for line in header.splitlines() if ":" in line}
         missing += [f"{user} {mid}" for mid in sorted(wanted - found)]

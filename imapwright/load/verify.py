@@ -7,6 +7,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from ..servers.handle import ServerHandle
+from ..stores.tree import fetch_chunked
 from .mail import MID_DOMAIN
 
 _HEADERS = email.parser.BytesHeaderParser()
@@ -21,7 +22,7 @@ def load_message_ids(server: ServerHandle, user: str, folders: list[str]) -> dic
             client.select_folder(folder, readonly=True)
             try:
                 uids = client.search(["HEADER", "Message-ID", MID_DOMAIN])
-                data = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
+                data = fetch_chunked(client, uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
             finally:
                 client.unselect_folder()
             ids = Counter()

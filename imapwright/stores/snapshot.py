@@ -18,7 +18,7 @@ import imapclient.exceptions
 from ..errors import UserError
 from ..models.hierarchy import digest
 from ..protocol.imap import quota_root
-from .tree import own_folders, read_messages, status_mismatches
+from .tree import fetch_chunked, own_folders, read_messages, status_mismatches
 from ..servers.handle import ServerHandle
 
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
@@ -133,7 +133,7 @@ def _views(client) -> dict:
                 continue
             try:
                 uids = client.search()
-                fetched = client.fetch(uids, ["FLAGS"]) if uids else {}
+                fetched = fetch_chunked(client, uids, ["FLAGS"])
             finally:
                 client.unselect_folder()
             out[name] = {str(uid): sorted(f.decode() for f in data[b"FLAGS"] if f != b"\\Recent")

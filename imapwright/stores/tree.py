@@ -39,15 +39,20 @@ def iter_messages(client: imapclient.IMAPClient, mailbox: str, selected: dict | 
         client.unselect_folder()
 
 
+def fetch_chunked(client: imapclient.IMAPClient, uids: list[int], items: list) -> dict[int, dict]:
+    """client.fetch of any number of UIDs of the selected mailbox, FETCH_CHUNK at a time."""
+    out: dict[int, dict] = {}
+    for i in range(0, len(uids), FETCH_CHUNK):
+        out.update(client.fetch(uids[i:i + FETCH_CHUNK], items))
+    return out
+
+
 def fetch_uids(client: imapclient.IMAPClient, mailbox: str, uids: list[int]) -> dict[int, StoredMessage]:
     """The messages of these UIDs (read-only, FETCH_CHUNK at a time), by UID."""
     client.select_folder(mailbox, readonly=True)
     try:
-        out = {}
-        for i in range(0, len(uids), FETCH_CHUNK):
-            fetched = client.fetch(uids[i:i + FETCH_CHUNK], ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
-            out.update((uid, _stored(mailbox, uid, data)) for uid, data in fetched.items())
-        return out
+        fetched = fetch_chunked(client, uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
+        return {uid: _stored(mailbox, uid, data) for uid, data in fetched.items()}
     finally:
         client.unselect_folder()
 
