@@ -77,10 +77,12 @@ FILLS = {"lmtp": "delivered over LMTP", "copy": "copied into the spool as files 
 
 
 def copy_inbox(server, user: str, count: int, size: int = 3000,
-               progress: Callable[[int], None] = lambda _n: None) -> dict:
+               progress: Callable[[int], None] = lambda _n: None,
+               phase: Callable[[str], None] = lambda _text: None) -> dict:
     """`count` message files of about `size` bytes written into `user`'s INBOX in the spool
     (ServerHandle.copy_into: transfers of 32 MB, made as they go, then Cyrus's reconstruct or
-    Dovecot's force-resync), as grow_inbox returns. Needs the server feature "spool-copy"."""
+    Dovecot's force-resync; `phase` is told when the repair starts), as grow_inbox returns.
+    Needs the server feature "spool-copy"."""
     if count <= 0:
         return {"messages": 0, "seconds": 0.0, "per_second": 0}
     if "spool-copy" not in server.features:
@@ -97,6 +99,7 @@ def copy_inbox(server, user: str, count: int, size: int = 3000,
             if n % 1000 == 999:
                 progress(1000)
         progress(count % 1000)
+        phase(f"files written; the server's repair adopts them ({server.family_name})")  # minutes at a million
 
     start = time.perf_counter()
     server.copy_into(server.tool_name(server.mailbox_name(user, "")), files(), first)

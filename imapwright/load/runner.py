@@ -172,7 +172,8 @@ def _grow_large_folder(server: ServerHandle, params: LoadParams, user: str, ledg
     since = datetime.now(UTC)
     try:
         if params.fill == "copy":
-            grown = copy_inbox(server, user, count, progress=lambda n: bar.advance(task, n))
+            grown = copy_inbox(server, user, count, progress=lambda n: bar.advance(task, n),
+                               phase=lambda text: bar.update(task, note=text))
         else:
             grown = grow_inbox(server.lmtp.host, server.lmtp.port, user, count,
                                progress=lambda n: bar.advance(task, n))

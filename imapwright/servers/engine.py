@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import docker
 import docker.errors
+import requests  # docker's own transport
 
 from ..errors import UserError
 
@@ -77,6 +78,29 @@ def users_of_volume(name: str) -> list[str]:
             for c in client().api.containers(all=True, filters={"volume": name})]
 
 
+REMOVAL_WAIT = 3600.0  # seconds to wait for dockerd to finish removing a large volume
+
+
+def _wait_removed(api, item: Found) -> bool:
+    import time
+
+    from ..progress import console
+
+    console.print(f"waiting for docker to finish removing {item.kind} {item.name} (a large store takes minutes)",
+                  markup=False, highlight=False)
+    deadline = time.monotonic() + REMOVAL_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        try:
+            (api.inspect_container if item.kind == "container" else api.inspect_volume)(item.id)
+        except docker.errors.NotFound:
+            return True
+        except requests.exceptions.RequestException:  # dockerd busy with the removal: ask again
+            continue
+    raise UserError(f"docker has not removed {item.kind} {item.name} after {REMOVAL_WAIT:.0f} s; "
+                    f"it may go on in the background (`docker {item.kind} ls`)")
+
+
 def remove(item: Found, in_use_wait: float = 10.0) -> bool:
     """Remove a container (forcibly) or volume; False if it was already gone.
 
@@ -94,6 +118,10 @@ def remove(item: Found, in_use_wait: float = 10.0) -> bool:
             else:
                 api.remove_volume(item.id, force=True)
             return True
+        except requests.exceptions.ReadTimeout:
+            # dockerd goes on removing: a store of a million message files takes minutes (the
+            # 1M large-mailbox run ended in a traceback here, its results already written)
+            return _wait_removed(api, item)
         except docker.errors.NotFound:
             return False
         except docker.errors.APIError as exc:
