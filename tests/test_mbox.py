@@ -143,3 +143,21 @@ def test_a_header_ends_where_the_first_blank_line_ends_whatever_its_line_ends(da
     match = re.compile(rb"\r?\n\r?\n").search(data, start)
     if data[start:start + 1] != b"\n" and data[start:start + 2] != b"\r\n":  # a header that is empty: its own case
         assert _header_end(data, start) == (match.end() - start if match else None)
+
+
+@given(st.lists(st.tuples(st.one_of(st.just(0), st.integers(-3, 3), st.integers(-(1 << 63), (1 << 63) - 1)),
+                          st.booleans()), max_size=300))
+def test_a_plans_risk_counts_from_its_columns_are_a_sets(facts):
+    """MboxMessages.risk_counts' own table of Message-ID keys counts as a set of them would."""
+    from array import array
+    from pathlib import Path
+
+    from imapwright.mailstore.mbox import MboxMessages
+
+    messages = MboxMessages(Path("INBOX"), "mboxrd", "INBOX")
+    messages._mid, messages._dated = array("q", [m for m, _ in facts]), bytearray(d for _, d in facts)
+    seen, shared = set(), 0
+    for mid, _ in facts:
+        shared += mid != 0 and mid in seen
+        seen.add(mid)
+    assert messages.risk_counts() == (shared, sum(m == 0 for m, _ in facts), sum(not d for _, d in facts))

@@ -283,11 +283,29 @@ class MboxMessages(Sequence):
     def __len__(self) -> int:
         return len(self._start)
 
-    def header_facts(self) -> Iterator[tuple[int | None, bool]]:
-        """Each message's (key of its Message-ID, whether it has a Date:), in order, from the
-        columns: keys are numbers here, equal where FileMessage.header_facts' are."""
-        for mid, dated in zip(self._mid, self._dated):
-            yield (mid or None), bool(dated)
+    def risk_counts(self) -> tuple[int, int, int]:
+        """(messages whose Message-ID an earlier message has, messages without a Message-ID,
+        messages without a Date:), from the columns. The IDs seen are kept in an open-addressing
+        table of numbers (16 bytes a message), not a set of Python ints (over 60): a set was most
+        of a plan's memory at 1.7 million messages (issue 33)."""
+        size = 1 << max(4, (2 * len(self._mid)).bit_length())
+        mask, table = size - 1, array("q", bytes(8 * size))  # 0: an empty slot (no key is 0)
+        shared = without_id = 0
+        for mid in self._mid:
+            if mid == 0:
+                without_id += 1
+                continue
+            slot = mid & mask
+            while True:
+                held = table[slot]
+                if held == 0:
+                    table[slot] = mid
+                    break
+                if held == mid:
+                    shared += 1
+                    break
+                slot = (slot + 1) & mask
+        return shared, without_id, len(self._dated) - sum(self._dated)
 
     def date_sources(self) -> Iterator[str]:
         kinds = self._kinds
