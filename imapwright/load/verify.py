@@ -5,8 +5,13 @@ from __future__ import annotations
 import email.parser
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
+import imapclient
+
+from ..errors import ServerError
 from ..servers.handle import ServerHandle
+from ..servers.logs import trouble_tail
 from ..stores.tree import fetch_chunked
 from .mail import MID_DOMAIN
 
@@ -15,7 +20,19 @@ _HEADERS = email.parser.BytesHeaderParser()
 
 def load_message_ids(server: ServerHandle, user: str, folders: list[str]) -> dict[str, Counter]:
     """folder -> Message-IDs of load messages (by their domain) in that folder of `user`, read as
-    the user (admin credentials with the user as authorization identity)."""
+    the user (admin credentials with the user as authorization identity). The server failing to
+    answer (the connection dropped, a NO) is a ServerError naming the folder and the server's log."""
+    try:
+        return _load_message_ids(server, user, folders)
+    except (imapclient.exceptions.IMAPClientError, OSError) as exc:
+        # Found at a million messages on dovecot:2.3: its imap process ended during the SEARCH.
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        tail = (trouble_tail(server, since, 1) or ["(nothing readable)"])[0]
+        raise ServerError(f"{server.name}: reading {user}'s {', '.join(folders)} for the ledger check failed "
+                          f"({' '.join(str(exc).split())[:160]}); server log: {tail}") from None
+
+
+def _load_message_ids(server: ServerHandle, user: str, folders: list[str]) -> dict[str, Counter]:
     out = {}
     with server.user_session(user) as client:
         for folder in folders:
