@@ -76,3 +76,25 @@ def test_message_files_shaped_like_pythons_email_test_corpus_are_read(tmp_path):
     assert [(f.name, f.kind) for f in folders] == [("mime_056txt", "message"), ("noblank_056txt", "message"),
                                                    ("parts_056txt", "message")]
     assert [s.path.name for s in skipped] == ["note.txt"]
+
+
+def test_a_plan_of_files_of_one_message_each_holds_names_not_contents(tmp_path):
+    """Maildir, MH and single-message files are read when a message is sent (issue 33: a plan of
+    a Maildir of a million messages held every one): a file changed after the plan is sent as it
+    is then, and what the plan counts of the header was read at plan time."""
+    from imapwright.admin.migrate import delivery_risks
+
+    for sub in ("cur", "new", "tmp"):
+        (tmp_path / "ann" / "Maildir" / sub).mkdir(parents=True)
+    (tmp_path / "ann" / "mh").mkdir()
+    (tmp_path / "ann" / "mh" / "1").write_bytes(b"Subject: one\nMessage-ID: <1@x>\n\nfirst\n")
+    (tmp_path / "ann" / "mh" / ".mh_sequences").write_text("unseen: 1\n")
+    first = tmp_path / "ann" / "Maildir" / "cur" / "1.M1.host:2,S"
+    first.write_bytes(b"Subject: two\nMessage-ID: <1@x>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nsecond\n")
+    plan = make_plan(tmp_path)
+    messages = {fp.name: fp.messages for fp in plan.users[0].folders}
+    assert {name: len(m) for name, m in messages.items()} == {"Maildir": 1, "mh": 1}, messages
+    first.write_bytes(b"Subject: two\n\nchanged after the plan\n")
+    assert messages["Maildir"][0].content.endswith(b"changed after the plan\n")
+    assert messages["Maildir"][0].header_facts()[1] is True  # its Date:, as the plan read it
+    assert delivery_risks(plan)["date-added"] == 1  # the MH message has none

@@ -367,6 +367,11 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
                 added = result.added
                 try:
                     _METHOD[method](server, client, plan.user, fp, state, todo, result, progress)
+                except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+                    # A source file read when its message is sent (PathMessage, FileMessage) went or
+                    # changed since the plan: the user's to look at, not the server's.
+                    raise UserError(f"{plan.user}: {exc.filename}: {exc.strerror} (changed since the plan?); "
+                                    "a re-run adds only what is missing") from None
                 except (imapclient.exceptions.IMAPClientAbortError, OSError) as exc:
                     raise ServerError(f"{plan.user}: the connection to {server.name} broke during {method} "
                                       f"into {state.mailbox} ({_short(exc)}); a re-run adds only what is "

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .message import StoredMessage
+from .message import PathMessage, StoredMessage
 
 # Maildir info letters (https://cr.yp.to/proto/maildir.html) and the IMAP flags they stand for.
 LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
@@ -33,7 +33,7 @@ def flags_of(name: str) -> frozenset[str]:
 
 def read_maildir(path: Path) -> list[StoredMessage]:
     """Messages of new/ and cur/ (hidden files, as Maildir readers do, left out), oldest first (by
-    internal date, then place)."""
+    internal date, then place); each read from its file when its content is wanted."""
     messages = []
     for sub in ("new", "cur"):
         for entry in sorted((path / sub).iterdir()):
@@ -42,8 +42,7 @@ def read_maildir(path: Path) -> list[StoredMessage]:
             date = datetime.fromtimestamp(int(entry.stat().st_mtime), timezone.utc)
             flags = flags_of(entry.name) if sub == "cur" else frozenset()
             source = f"{path.name}/{sub}/{entry.name}"
-            messages.append((date, source, StoredMessage(entry.read_bytes(), flags, date, source=source,
-                                                         date_source="file time")))
+            messages.append((date, source, PathMessage(entry, flags, date, source, "file time")))
     return [m for _, _, m in sorted(messages, key=lambda t: (t[0], t[1]))]
 
 

@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .message import StoredMessage
+from .message import PathMessage, StoredMessage
 
 SEQUENCES = ".mh_sequences"
 SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
@@ -98,12 +98,11 @@ def read_mh(path: Path) -> list[StoredMessage]:
         if number not in unseen:
             flags.add("\\Seen")
         date = datetime.fromtimestamp(int(entry.stat().st_mtime), timezone.utc)
-        messages.append(StoredMessage(entry.read_bytes(), frozenset(flags), date, source=f"{path.name}/{number}",
-                                      date_source="file time"))
+        messages.append(PathMessage(entry, frozenset(flags), date, f"{path.name}/{number}", "file time"))
     return messages
 
 
 def read_message_file(path: Path) -> list[StoredMessage]:
     """A single-message file: one message, dated by its mtime."""
     date = datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
-    return [StoredMessage(path.read_bytes(), frozenset(), date, source=path.name, date_source="file time")]
+    return [PathMessage(path, frozenset(), date, path.name, "file time")]
