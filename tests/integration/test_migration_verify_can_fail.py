@@ -10,15 +10,20 @@ from imapwright.mailstore.message import StoredMessage, to_crlf
 from suites.migration.source import write_user
 
 
-def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(server, users, tmp_path):
-    user = users.create("verify").name
-    messages = awkward_messages(big=False)[:5]  # kinds: plain, From lines, mixed ends, 8-bit, attachment
+def _migrated(server, users, tmp_path, name, messages):
+    """A new account's INBOX migrated by append from these messages, verified clean: (user, its
+    plan, its INBOX's name on the server)."""
+    user = users.create(name).name
     write_user(tmp_path / user, {"INBOX": messages}, uw_header=False)
     [plan] = make_plan(tmp_path, [user]).users
     apply_user(server, plan, "append")
     assert verify_user(server, plan) == []
+    return user, plan, server.mailbox_name(user, "", user)
 
-    inbox = server.mailbox_name(user, "", user)
+
+def test_verify_reports_an_altered_byte_a_dropped_message_and_a_cleared_flag(server, users, tmp_path):
+    messages = awkward_messages(big=False)[:5]  # kinds: plain, From lines, mixed ends, 8-bit, attachment
+    user, plan, inbox = _migrated(server, users, tmp_path, "verify", messages)
     with server.user_session(user) as client:
         client.select_folder(inbox)
         uids = sorted(client.search())
@@ -46,15 +51,10 @@ def test_verify_reads_a_folder_in_chunks_and_names_what_differs_in_any_of_them(s
     from imapwright.stores import tree
 
     monkeypatch.setattr(tree, "FETCH_CHUNK", 40)
-    user = users.create("chunks").name
     messages = [StoredMessage(f"Subject: m{i}\nMessage-ID: <{i}@chunks>\n\nbody {i}\n".encode(),
                               frozenset({"\\Seen"}) if i % 2 else frozenset(),
                               datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i)) for i in range(130)]
-    write_user(tmp_path / user, {"INBOX": messages}, uw_header=False)
-    [plan] = make_plan(tmp_path, [user]).users
-    apply_user(server, plan, "append")
-    assert verify_user(server, plan) == []
-    inbox = server.mailbox_name(user, "", user)
+    user, plan, inbox = _migrated(server, users, tmp_path, "chunks", messages)
     with server.user_session(user) as client:
         client.select_folder(inbox)
         uids = sorted(client.search())
