@@ -37,7 +37,7 @@ from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
-from ..mailstore.message import (StoredMessage, fingerprint, header_facts, metadata, parse_date, split_metadata,
+from ..mailstore.message import (StoredMessage, fingerprint, header_facts, metadata, parse_date,
                                  to_crlf, with_metadata)
 from ..mailstore import rewrites
 from .folder_compare import EVERYTHING, Difference, compare_folder
