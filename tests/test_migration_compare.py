@@ -63,3 +63,10 @@ def test_revert_lock_refuses_a_file_someone_else_holds(tmp_path):
     with locked(target):
         assert (tmp_path / "INBOX.lock").exists()
     assert not (tmp_path / "INBOX.lock").exists()
+
+
+def test_a_server_side_given_as_a_stream_is_read_again_for_what_differs():
+    """A one-shot iterable without a way to read it again is kept before it is read: an extra
+    message on the server is still named (it was a KeyError when the stream was already spent)."""
+    diffs = compare_folder("x", [msg(b"a\n")], iter([msg(b"a\n"), msg(b"b\n")]))
+    assert kinds(diffs) == ["extra"]

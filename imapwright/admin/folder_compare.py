@@ -76,10 +76,13 @@ def compare_folder(name: str, source: Sequence[StoredMessage], server: Iterable[
     `server` may be a stream read once (then `reread_server` reads messages again by UID)."""
     trace = "trace" in carries
     ours = _index(source, rules, trace, ids=True, by_uid=False)
-    theirs = _index(server, rules, trace, ids=False, by_uid=reread_server is not None)
-    if reread_server is None:
+    if reread_server is None:  # read again by position: a one-shot stream is kept (before it is read)
         server = server if isinstance(server, Sequence) else list(server)
         reread_server = _by_position(server)
+        by_uid = False
+    else:
+        by_uid = True
+    theirs = _index(server, rules, trace, ids=False, by_uid=by_uid)
     # Message-IDs of source messages found stored: a duplicate-suppression drop is only the second
     # of two source messages with one Message-ID, never a message whose ID is elsewhere.
     stored_ids = {s.mid for d in ours for s in ours[d][:len(theirs.get(d, []))] if s.mid is not None}
