@@ -22,6 +22,7 @@ import mmap
 import os
 import re
 import tempfile
+import threading
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -505,18 +506,27 @@ class BatchResult:
             f"{u}: {line}" for u, r in self.users.items() for line in r["refused"] + r.get("notes", [])]
 
 
+class _Stopped(Exception):
+    """A parallel user's session told to stop (Ctrl-C, or another user's broken connection)."""
+
+
 def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "skip-user",
               progress: Callable[[int], None] = lambda _n: None,
-              say: Callable[[str], None] = lambda _t: None) -> BatchResult:
+              say: Callable[[str], None] = lambda _t: None, jobs: int = 1) -> BatchResult:
     """Every user of the plan. A user with problems is, by `on_error`: refused before anything of
     theirs is written (skip-user), migrated without the messages that cannot go (skip-message), or
     the whole batch refused before anything is written (stop). A user the server refuses (no
-    account, a mailbox with other mail) does not stop the others."""
+    account, a mailbox with other mail) does not stop the others. `jobs` users at a time, each in
+    a session of its own: one session leaves both sides idle half the time (each waits on the
+    other's answer), so the server is the limit only with several."""
     if on_error not in ON_ERROR:
         raise UserError(f"--on-error {on_error!r}: one of {', '.join(ON_ERROR)}")
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: at least 1")
     if on_error == "stop":
         plan.check()
     batch = BatchResult()
+    runnable = []
     for user in plan.users:
         count = sum(len(f.messages) for f in user.folders)
         entry = {"status": "applied", "reason": "", "added": 0, "already": 0, "refused": [], "dropped": 0,
@@ -528,18 +538,28 @@ def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "sk
             progress(count)
             say(f"{user.user}: refused: {entry['reason']}")
             continue
+        runnable.append(user)
+
+    def settle(user: UserPlan, run: Callable[[], ApplyResult]) -> None:
+        entry = batch.users[user.user]
         try:
-            result = apply_user(server, user, method, progress)
+            result = run()
         except UserRefused as exc:
             entry.update(status="refused", reason=str(exc).removeprefix(f"{user.user}: "))
-            progress(count)
+            progress(entry["to migrate"])
             say(f"{user.user}: refused: {entry['reason']}")
-            continue
+            return
         entry.update(added=result.added, already=result.already, refused=result.refused,
                      dropped=result.dropped, notes=result.dropped_notes)
         say(f"{user.user}: {result.added} added, {result.already} already there, {len(result.refused)} refused"
             + (f", {result.dropped} dropped by the server" if result.dropped else "")
             + (f", {entry['cannot be migrated']} could not be migrated" if entry["cannot be migrated"] else ""))
+
+    if jobs == 1:
+        for user in runnable:
+            settle(user, functools.partial(apply_user, server, user, method, progress))
+    else:
+        _apply_parallel(server, runnable, method, progress, settle, jobs)
     batch.ledger = {**plan.ledger(), "method": method, "on_error": on_error,
                     "stored": sum(e["added"] for e in batch.users.values()),
                     "already there": sum(e["already"] for e in batch.users.values()),
@@ -553,6 +573,33 @@ def apply_all(server: ServerHandle, plan: Plan, method: str, on_error: str = "sk
     if sent + batch.ledger["not sent (user refused)"] != batch.ledger["to migrate"]:
         raise AssertionError(f"migration ledger does not add up: {batch.ledger}")  # a harness bug
     return batch
+
+
+def _apply_parallel(server, users, method, progress, settle, jobs) -> None:
+    """Users `jobs` at a time. Anything raised here or in a user's session (Ctrl-C in the main
+    thread, a broken connection in one) stops the others after the batch each has in flight (a
+    re-run adds what is missing), then goes on up."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    stop = threading.Event()
+
+    def tick(n: int) -> None:
+        if stop.is_set():
+            raise _Stopped()
+        progress(n)
+
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="migrate")
+    try:
+        running = {pool.submit(apply_user, server, user, method, tick): user for user in users}
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                settle(running.pop(future), future.result)
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 # -- verify ------------------------------------------------------------------------------------

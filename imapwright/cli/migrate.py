@@ -111,6 +111,8 @@ def migrate_apply(
     on_error: Annotated[str, typer.Option(help="a user with problems: skip-user (refused, nothing of theirs "
                                                "written), skip-message (the rest migrated), stop (nothing at all)")
                         ] = "skip-user",
+    jobs: Annotated[int, typer.Option(help="users migrated at the same time, each in a session of its own "
+                                           "(one session leaves the server idle half the time)")] = 1,
     report: Annotated[Path | None, typer.Option(help="write the ledger and every user's outcome as JSON")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the plan, change nothing")] = False,
 ) -> None:
@@ -126,6 +128,7 @@ def migrate_apply(
         raise UserError(f"--on-error {on_error!r}: one of {', '.join(ON_ERROR)}")
     if report is not None and report.is_dir():
         raise UserError(f"--report {report}: is a folder; give a file name")
+    params_mod.positive(jobs, "--jobs")
     plan = _migration_plan(source, users, variant)
     if dry_run:
         _print_plan(plan)
@@ -143,7 +146,7 @@ def migrate_apply(
     with Progress(console=console) as bar:
         task = bar.add_task(f"migrate ({method})", total=plan.message_count)
         batch = apply_all(server, plan, method, on_error, progress=lambda n: bar.advance(task, n),
-                          say=lambda text: console.print(text, markup=False, highlight=False))
+                          say=lambda text: console.print(text, markup=False, highlight=False), jobs=jobs)
     for line in batch.failed:
         typer.echo(f"not migrated: {line}")
     _print_ledger(batch.ledger)

@@ -168,28 +168,40 @@ def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_pa
 
 
 @pytest.mark.requires("cyrus")
-def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, tmp_path):
+@pytest.mark.parametrize("jobs", [1, 2], ids=["one-session", "jobs-2"])
+def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, tmp_path, jobs):
     """Ctrl-C half-way through `migrate apply`: exit 130 with the line saying so (click turns
-    Ctrl-C into Abort, which used to exit silently), and a re-run stores exactly the rest."""
-    user = users.create("cut").name
-    (tmp_path / user).mkdir()
-    (tmp_path / user / "INBOX").write_bytes(b"".join(
-        b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
-        for n in range(5000)))
+    Ctrl-C into Abort, which used to exit silently), every session stopped there (with --jobs, the
+    other users' threads too: not run to their end), and a re-run stores exactly the rest."""
+    names = [users.create(f"cut{j}").name for j in range(jobs)]
+    for user in names:
+        (tmp_path / user).mkdir()
+        (tmp_path / user / "INBOX").write_bytes(b"".join(
+            b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
+            for n in range(5000)))
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
-    cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", target_url(server)]
+    cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", target_url(server), "--jobs", str(jobs)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=_terminal_signals)
+
+    def stored() -> list[int]:
+        counts = []
+        for user in names:
+            with server.user_session(user) as own:
+                counts.append(own.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"])
+        return counts
+
     deadline = time.monotonic() + 120
-    while True:  # half-way: some messages stored, the run still going
+    while True:  # half-way: some messages stored for every user, the run still going
         assert proc.poll() is None and time.monotonic() < deadline, "the migration ended before it was cut"
-        with server.user_session(user) as own:
-            if own.folder_status("INBOX", [b"MESSAGES"])[b"MESSAGES"] > 200:
-                break
+        if min(stored()) > 200:
+            break
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)
     out = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 130 and "imapwright: interrupted" in out, out[-500:]
+    assert "Traceback" not in out, out[-1500:]
+    assert sum(stored()) < 5000 * jobs, "the sessions went on to the end after Ctrl-C"
     again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert again.returncode == 0, again.stdout[-1000:]
-    verify = subprocess.run(["imapwright", "migrate", "verify", *cmd[3:]], capture_output=True, text=True, env=env, timeout=300)
-    assert verify.returncode == 0 and verify.stdout.strip().endswith("0 differences in 1 users"), verify.stdout[-500:]
+    verify = subprocess.run(["imapwright", "migrate", "verify", *cmd[3:6]], capture_output=True, text=True, env=env, timeout=300)
+    assert verify.returncode == 0 and verify.stdout.strip().endswith(f"0 differences in {jobs} users"), verify.stdout[-500:]
