@@ -15,6 +15,8 @@ server container's over the step: whichever used more of the machine's cores sat
 
     python3 benchmarks/migrate_large.py --messages 10000,100000 --rounds 2
     python3 benchmarks/migrate_large.py --messages 100000 --rounds 1 --servers cyrus:3.6,dovecot:2.3
+    python3 benchmarks/migrate_large.py --messages 100000 --rounds 1 --servers cyrus:3.6 \
+        --methods append --users 8 --jobs 1,2,4
 """
 
 from __future__ import annotations
@@ -76,9 +78,11 @@ def _cgroup_cpu(container: str):
     return lambda: read_cgroup_cpu(path) or 0.0
 
 
-def apply_rows(server: str, methods: list[str], mbox: Path, count: int, size: int, work: Path) -> list[dict]:
-    """`servers start`, then per method: `migrate apply --target` into an account of its own and
-    `migrate verify` of it; `servers stop` whatever happens."""
+def apply_rows(server: str, methods: list[str], mboxes: list[Path], count: int, size: int, work: Path,
+               jobs: list[int]) -> list[dict]:
+    """`servers start`, then per method and --jobs value: `migrate apply --target` of the users
+    (one per mbox in `mboxes`) into accounts of their own, and `migrate verify` of them;
+    `servers stop` whatever happens."""
     started = subprocess.run(["imapwright", "servers", "start", server, "--password-file", str(work / "pw")],
                              capture_output=True, text=True)
     if started.returncode != 0:
@@ -89,25 +93,28 @@ def apply_rows(server: str, methods: list[str], mbox: Path, count: int, size: in
     rows = []
     try:
         server_cpu = _cgroup_cpu(container)
-        (work / "users").write_text("".join(f"big{m}\n" for m in methods))
+        runs = [(m, j, [f"big{m}{j}u{k}" for k in range(len(mboxes))]) for m in methods for j in jobs]
+        (work / "users").write_text("".join(f"{u}\n" for _m, _j, names in runs for u in names))
         made = subprocess.run(["imapwright", "admin", "addusers", str(work / "users"), "--target", target,
                                "--quota", str(100 << 20), "--folders", ""], env=env, capture_output=True, text=True)
         if made.returncode != 0:
             raise SystemExit(f"addusers on {server}: {(made.stdout + made.stderr).strip()[-300:]}")
-        for method in methods:
-            source = work / f"apply-{method}"
-            (source / f"big{method}").mkdir(parents=True)
-            os.link(mbox, source / f"big{method}" / "INBOX")  # the same file, another user
+        for method, j, names in runs:
+            source = work / f"apply-{method}-{j}"
+            for name, mbox in zip(names, mboxes):
+                (source / name).mkdir(parents=True)
+                os.link(mbox, source / name / "INBOX")  # the same files, other users
+            label = f"{method}" + (f", {len(names)} users, --jobs {j}" if len(mboxes) > 1 else "")
             for step, cmd in (("apply", ["imapwright", "migrate", "apply", str(source), "--target", target,
-                                         "--method", method]),
+                                         "--method", method, "--jobs", str(j)]),
                               ("verify", ["imapwright", "migrate", "verify", str(source), "--target", target,
                                           "--method", method])):
                 r = timed(cmd, work, env, server_cpu)
                 if r["code"] != 0:  # kept where the results go: the work folder is removed
-                    failed = OUT_DIR / f"{server}-{method}-{step}.out".replace(":", "-")
+                    failed = OUT_DIR / f"{server}-{method}-{j}-{step}.out".replace(":", "-")
                     failed.write_text(r["output"])
                     print(f"  {server} {step} ({method}) exit {r['code']}: see {failed}")
-                rows.append({"messages": count, "mb": round(size / 1e6), "tool": f"{server} {step} ({method})",
+                rows.append({"messages": count, "mb": round(size / 1e6), "tool": f"{server} {step} ({label})",
                              "seconds": round(r["seconds"], 2), "mb_per_s": round(size / 1e6 / r["seconds"], 1),
                              "messages_per_s": round(count / r["seconds"]), "max_rss_mb": r["rss"],
                              "harness_cores": round(r["cpu"] / r["seconds"], 2),
@@ -126,6 +133,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--servers", default="", help="also apply and verify on these, e.g. cyrus:3.6,dovecot:2.3")
     parser.add_argument("--methods", default="append,copy", help="migration methods for --servers")
+    parser.add_argument("--users", type=int, default=1,
+                        help="for --servers: the messages spread over this many users (one mbox each)")
+    parser.add_argument("--jobs", default="1", help="for --servers: comma-separated `migrate apply --jobs` values")
     args = parser.parse_args()
     counts = [int(c) for c in args.messages.split(",")]
     servers = [x for x in args.servers.split(",") if x]
@@ -154,13 +164,23 @@ def main() -> None:
                 rows.append({"messages": count, "mb": round(size / 1e6), "tool": name,
                              "seconds": round(best["seconds"], 2), "mb_per_s": round(size / 1e6 / best["seconds"], 1),
                              "max_rss_mb": max(r["rss"] for r in runs), "said": best["said"][:60]})
+            mboxes = [source / "user" / "INBOX"]
+            if servers and args.users > 1:  # the same messages over several users' files
+                (source / "user" / "INBOX").unlink()
+                mboxes = []
+                for k in range(args.users):
+                    (source / f"u{k}").mkdir()
+                    write_mbox(source / f"u{k}" / "INBOX", count // args.users)
+                    mboxes.append(source / f"u{k}" / "INBOX")
             for server in servers:
-                rows += apply_rows(server, args.methods.split(","), source / "user" / "INBOX", count, size, Path(tmp))
-            (source / "user" / "INBOX").unlink()
-    print(f"{'messages':>9} {'MB':>5}  {'tool':<34} {'seconds':>8} {'MB/s':>7} {'max RSS MB':>10} {'cores: harness / server':>24}")
+                rows += apply_rows(server, args.methods.split(","), mboxes, count, size, Path(tmp),
+                                   [int(j) for j in args.jobs.split(",")])
+            for mbox in mboxes:
+                mbox.unlink()
+    print(f"{'messages':>9} {'MB':>5}  {'tool':<48} {'seconds':>8} {'MB/s':>7} {'max RSS MB':>10} {'cores: harness / server':>24}")
     for row in rows:
         cores = f"{row['harness_cores']} / {row['server_cores']}" if "server_cores" in row else ""
-        print(f"{row['messages']:>9} {row['mb']:>5}  {row['tool']:<34} {row['seconds']:>8} {row['mb_per_s']:>7} "
+        print(f"{row['messages']:>9} {row['mb']:>5}  {row['tool']:<48} {row['seconds']:>8} {row['mb_per_s']:>7} "
               f"{row['max_rss_mb']:>10} {cores:>24}")
     (out_dir / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
 
