@@ -240,6 +240,20 @@ def test_the_terminal_headlines_the_check_that_failed_first():
     assert _first_failure(summary) is None
 
 
+def test_a_server_that_failed_under_the_check_is_the_headline_and_in_the_report():
+    """dovecot:2.3 at a million messages: its imap process died under the ledger check. The run's
+    measurements are kept; the terminal and the page say the server was not checked, and why."""
+    from imapwright.cli.load import _first_failure
+    from imapwright.load.results import unchecked_server
+    from imapwright.report.load_html import checks_section
+
+    why = "the server failed while it was checked: dovecot:2.3: reading big00000's INBOX failed (EOF)"
+    summary = {"complete": True, "exceptions": [], "passed": False, "checks": unchecked_server(why)}
+    assert _first_failure(summary) == f"the server was not checked: {why}"
+    page = checks_section(summary)
+    assert "<span class='failed'>failed</span>" in page and f"Not checked: {why}" in page.replace("&#x27;", "'")
+
+
 def test_a_large_list_run_without_a_completed_reconstruct_is_not_a_measurement():
     from imapwright.load.results import windows_latency, windows_unmeasured
     from imapwright.load.scenarios import SCENARIOS

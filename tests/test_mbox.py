@@ -161,3 +161,25 @@ def test_a_plans_risk_counts_from_its_columns_are_a_sets(facts):
         shared += mid != 0 and mid in seen
         seen.add(mid)
     assert messages.risk_counts() == (shared, sum(m == 0 for m, _ in facts), sum(not d for _, d in facts))
+
+
+_LINES = st.lists(st.sampled_from([b"From a", b">From b", b">>From c", b"From", b" From d", b"x", b"", b"\r"]),
+                  max_size=8).map(b"\n".join)
+
+
+@given(_LINES, st.sampled_from(["mboxrd", "mboxo", "mboxcl", "mboxcl2"]), st.booleans())
+def test_quoting_skips_a_message_without_from_lines_and_otherwise_does_as_the_expression(content, variant, undo):
+    """_quote returns a message with no From_ line to (un)quote as it is, without the expression:
+    the same answer as the expression on every message."""
+    from imapwright.mailstore.mbox import _QUOTING, _quote
+
+    rules = _QUOTING.get(variant)
+    expected = re.sub(*rules[1 if undo else 0], content) if rules else content
+    assert _quote(content, variant, undo) == expected
+
+
+@given(st.lists(st.sampled_from([b"a", b"\n", b"\r", b"\r\n", b"From "]), max_size=12).map(b"".join))
+def test_crlf_by_replace_is_the_expressions_answer(content):
+    from imapwright.mailstore.message import to_crlf
+
+    assert to_crlf(content) == re.sub(rb"\r?\n", b"\r\n", content)

@@ -311,7 +311,9 @@ def preflight(server: ServerHandle, plan: UserPlan, trace: bool = True,
             mailbox = server.mailbox_name(plan.user, relative, plan.user)
             present = Counter()
             if relative in existing:
-                present = Counter(rewrites.key(m.content, rules, trace) for m in read_messages(client, mailbox))
+                # Streamed: a re-run into a folder of a million keeps keys, not messages (#33).
+                present = Counter(rewrites.key(m.content, rules, trace) for m in iter_messages(client, mailbox))
+            if present:  # an empty mailbox (addusers made it) holds nothing foreign: no source read for it
                 source = Counter(rewrites.key(m.content, rules, trace) for m in fp.messages)
                 foreign = present - source
                 if foreign:

@@ -150,6 +150,8 @@ def _first_failure(summary: dict) -> str | None:
         return f"exception in scenario code: {summary['exceptions'][0]['message']}"
     if stat and not stat.get("agree", True) and "reported" in stat:
         return f"statistics incomplete: Locust counted {stat['reported']} deliveries and APPENDs, the ledger {stat['ledger']}"
+    if checks.get("skipped"):
+        return f"the server was not checked: {checks['skipped']}"
     if not led.get("passed", False):
         return (f"the server does not hold what was acknowledged: {led['missing_count']} missing, "
                 f"{led['extra_count']} unacknowledged")

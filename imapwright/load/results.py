@@ -197,7 +197,7 @@ def unchecked_server(why: str) -> dict:
     ledger = {k: 0 for k in ("acknowledged", "removed", "expected", "on_server", "missing_count", "extra_count",
                              "unknown_stored", "unknown_removed")}
     return {"ledger": {**ledger, "missing": [], "extra": [], "accounted": False, "passed": False},
-            "consistency": [why], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
+            "consistency": [], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
             "skipped": why}
 
 

@@ -414,6 +414,10 @@ def run_load(server: ServerHandle, params: LoadParams, reports: Path, server_inf
         except KeyboardInterrupt as exc:
             interrupted = interrupted or exc
             checks = unchecked_server("interrupted before the server was checked")
+        except ServerError as exc:
+            # The server gave way under the check (dovecot:2.3's imap process out of memory opening
+            # a folder of a million): a finding, and what the run measured before it stands.
+            checks = unchecked_server(f"the server failed while it was checked: {exc}")
         summary = results.summarize(
             run_id=run_id, params=params, server_info=server_info, options=config.options, out=out,
             ledger_dir=ledger_dir, checks=checks, started=started, finished=finished, prepared_s=prepared_s,

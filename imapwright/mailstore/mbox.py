@@ -112,6 +112,8 @@ def _quote(content: bytes, variant: str, undo: bool = False) -> bytes:
     rules = _QUOTING.get(variant)
     if rules is None:
         return content
+    if (b">From " if undo else b"From ") not in content:  # every match holds it; most messages have none
+        return content
     pattern, replacement = rules[1 if undo else 0]
     return re.sub(pattern, replacement, content)
 

@@ -134,6 +134,8 @@ def fingerprint(message: StoredMessage, flags: bool = True, date: bool = True) -
 
 def to_crlf(content: bytes) -> bytes:
     """Every line end CRLF, as IMAP APPEND and LMTP DATA need (the book's user2cyrus does this)."""
+    if b"\r" not in content:  # the usual case (mbox, Maildir): a plain replace, several times faster
+        return content.replace(b"\n", b"\r\n")
     return re.sub(rb"\r?\n", b"\r\n", content)
 
 

@@ -37,7 +37,10 @@ def checks_section(summary: dict) -> str:
     led = checks["ledger"]
     stat = checks.get("statistics", {})  # runs before 2026-12 have none
     verdict = "passed" if checks["passed"] else "failed"
-    out = [f"<h2>Server checks: <span class='{verdict}'>{verdict}</span></h2>",
+    out = [f"<h2>Server checks: <span class='{verdict}'>{verdict}</span></h2>"]
+    if checks.get("skipped"):  # nothing below was measured: say why, not a table of zeros alone
+        out.append(f"<p class='failed'>Not checked: {escape(checks['skipped'])}</p>")
+    out += [
            table(["check", "result"], [
                ["acknowledged (delivered or appended)", led["acknowledged"]],
                ["removed (expunged by the load)", led["removed"]],
