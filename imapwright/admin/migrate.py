@@ -355,7 +355,8 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
                         f"started (or an exec= target) whose store takes copied files")
     trace = "trace" in CARRIES[method]
     rules = rewrite_rules(method, server.family_name)
-    states = preflight(server, plan, trace, rules)
+    with _server_trouble(server, plan.user, "looking at what is there"):
+        states = preflight(server, plan, trace, rules)
     result = ApplyResult()
     with user_session(server, plan.user) as client:
         for fp in plan.folders:
@@ -644,8 +645,24 @@ def not_migrated(plan: Plan, accepted: set[str]) -> list[str]:
 EXPECTED_KINDS = {"altered"}
 
 
+@contextmanager
+def _server_trouble(server: ServerHandle, user: str, doing: str) -> Iterator[None]:
+    """A server that fails a read (a broken connection, an answer imaplib refuses) is one line
+    naming the user and what was under way, not a traceback."""
+    try:
+        yield
+    except (imapclient.exceptions.IMAPClientError, OSError) as exc:
+        raise ServerError(f"{user}: {server.name} failed while {doing} ({_short(exc)})") from None
+
+
 def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING,
                 method: str | None = None) -> list[Difference]:
+    with _server_trouble(server, plan.user, "verify read its folders"):
+        return _verify_user(server, plan, carries, method)
+
+
+def _verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str],
+                 method: str | None) -> list[Difference]:
     rules = rewrite_rules(method, server.family_name)
     with user_session(server, plan.user) as client:
         existing = own_folders(server, client, plan.user)
