@@ -27,7 +27,7 @@ def _messages(user: str, folder: str, count: int) -> list[StoredMessage]:
 @pytest.mark.parametrize("method", METHODS)
 def test_users_migrated_in_parallel_each_arrive_whole_in_their_own_account(server, users, tmp_path, method):
     names = [users.create(f"par{i}").name for i in range(4)]
-    # More than one MULTIAPPEND batch in INBOX, so the sessions are busy at the same time.
+    # Four users on three sessions: at least two run side by side.
     source = {u: {"INBOX": _messages(u, "INBOX", 450 + 10 * i), "work": _messages(u, "work", 7)}
               for i, u in enumerate(names)}
     for user, folders in source.items():

@@ -176,8 +176,10 @@ def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, t
     names = [users.create(f"cut{j}").name for j in range(jobs)]
     for user in names:
         (tmp_path / user).mkdir()
+        # 4 KB messages: 8 MB MULTIAPPEND batches of about 2,000, so a user takes three
         (tmp_path / user / "INBOX").write_bytes(b"".join(
-            b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n\n" % (n, n, n)
+            b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n%s\n"
+            % (n, n, n, b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n" * 52)
             for n in range(5000)))
     env = {**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": server.admin_password}
     cmd = ["imapwright", "migrate", "apply", str(tmp_path), "--target", target_url(server), "--jobs", str(jobs)]
