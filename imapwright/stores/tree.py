@@ -3,6 +3,8 @@ of the hierarchy model (`imapwright.models.hierarchy`), so the two compare direc
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timezone
@@ -35,8 +37,12 @@ def iter_messages(client: imapclient.IMAPClient, mailbox: str, selected: dict | 
             fetched = client.fetch(uids[i:i + FETCH_CHUNK], ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])
             for uid in sorted(fetched):
                 yield _stored(mailbox, uid, fetched[uid])
-    finally:
-        client.unselect_folder()
+    except BaseException:
+        # The first failure is the one to report: UNSELECT on a session left mid-answer fails too.
+        with contextlib.suppress(Exception):
+            client.unselect_folder()
+        raise
+    client.unselect_folder()
 
 
 def fetch_chunked(client: imapclient.IMAPClient, uids: list[int], items: list) -> dict[int, dict]:
