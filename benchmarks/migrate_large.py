@@ -90,8 +90,8 @@ def timed(cmd: list[str], cwd: Path, env: dict | None = None, server_cpu=None) -
     proc.stdout.close()
     out = output.strip().splitlines()
     code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"{cmd[:3]} failed ({code}): {out[-3:]}")
+    if code not in (0, 1):  # a row all the same (the server gave way at a million: that is a result)
+        print(f"  {' '.join(cmd[:3])} failed ({code}): {out[-1] if out else ''}", flush=True)
     return {"seconds": seconds, "rss": usage.ru_maxrss // 1024, "cpu": usage.ru_utime + usage.ru_stime,
             "server_cpu": server_cpu() - before if server_cpu else None, "code": code,
             "machine_busy": busy / hz / seconds, "machine_iowait": iowait / hz / seconds,

@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import imapclient
@@ -45,6 +45,7 @@ from .folder_compare import EVERYTHING, Difference, compare_folder
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
 from ..resources import fixture
 from ..servers.handle import ServerHandle
+from ..servers.logs import trouble_tail
 from .addusers import VALID_NAME
 from ..stores.tree import FolderCounts, fetch_uids, iter_messages, own_folders, read_messages, status_mismatches
 
@@ -379,7 +380,7 @@ def apply_user(server: ServerHandle, plan: UserPlan, method: str,
                 except (imapclient.exceptions.IMAPClientAbortError, OSError) as exc:
                     raise ServerError(f"{plan.user}: the connection to {server.name} broke during {method} "
                                       f"into {state.mailbox} ({_short(exc)}); a re-run adds only what is "
-                                      "missing") from None
+                                      f"missing{_log_tail(server)}") from None
                 # What the server acknowledged is not always what it stored (duplicate suppression,
                 # a repair leaving a file out): count, and say so.
                 stored = client.folder_status(state.mailbox, [b"MESSAGES"])[b"MESSAGES"] - before
@@ -654,7 +655,14 @@ def _server_trouble(server: ServerHandle, user: str, doing: str) -> Iterator[Non
     try:
         yield
     except (imapclient.exceptions.IMAPClientError, OSError) as exc:
-        raise ServerError(f"{user}: {server.name} failed while {doing} ({_short(exc)})") from None
+        raise ServerError(f"{user}: {server.name} failed while {doing} ({_short(exc)}){_log_tail(server)}") from None
+
+
+def _log_tail(server: ServerHandle) -> str:
+    """The server's last trouble line, where its log can be read: why it hung up (dovecot:2.3's
+    imap process out of memory under a folder of 869,000 messages reset the connection)."""
+    tail = trouble_tail(server, datetime.now(timezone.utc) - timedelta(minutes=5), 1)
+    return f"; server log: {tail[0].strip()}" if tail else ""
 
 
 def verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str] = EVERYTHING,
