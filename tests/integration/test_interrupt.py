@@ -176,7 +176,7 @@ def test_interrupted_migration_says_so_and_a_rerun_completes_it(server, users, t
     names = [users.create(f"cut{j}").name for j in range(jobs)]
     for user in names:
         (tmp_path / user).mkdir()
-        # 4 KB messages: 8 MB MULTIAPPEND batches of about 2,000, so a user takes three
+        # 4 KB messages in MULTIAPPEND batches of 1,000 (or 8 MB): a user takes five
         (tmp_path / user / "INBOX").write_bytes(b"".join(
             b"From a@example.org Mon Dec  2 15:26:33 2002\nSubject: m%d\nMessage-ID: <cut%d@x>\n\nbody %d\n%s\n"
             % (n, n, n, b"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor\n" * 52)
