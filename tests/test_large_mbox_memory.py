@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from migrate_large import write_mbox  # noqa: E402
+from migrate_large import write_maildir, write_mbox  # noqa: E402
 
 LIMIT = 72 << 20
 MESSAGES = 250_000
@@ -29,3 +29,20 @@ def test_a_mbox_larger_than_the_memory_allowed_is_planned(tmp_path):
                          timeout=300, preexec_fn=limited)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().splitlines()[-1] == f"1 users, {MESSAGES} messages, 0 problems"
+
+
+MAILDIR_LIMIT, MAILDIR_MESSAGES = 80 << 20, 100_000
+
+
+def test_a_maildir_of_many_files_is_planned_in_columns_too(tmp_path):
+    """A Maildir of 100,000 files under 80 MB: an object per message (PathMessage, about 1.1 KB:
+    1,172 MB at a million) needs well over 150 MB here; the columns of MaildirMessages about 70."""
+    write_maildir(tmp_path / "user" / "INBOX", MAILDIR_MESSAGES)
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_DATA, (MAILDIR_LIMIT, MAILDIR_LIMIT))
+
+    run = subprocess.run(["imapwright", "migrate", "plan", str(tmp_path)], capture_output=True, text=True,
+                         timeout=300, preexec_fn=limited)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == f"1 users, {MAILDIR_MESSAGES} messages, 0 problems"

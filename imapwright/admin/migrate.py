@@ -34,7 +34,7 @@ from pathlib import Path
 import imapclient
 
 from ..errors import ServerError, UserError
-from ..mailstore.maildir import read_maildir
+from ..mailstore.maildir import MaildirMessages, read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
@@ -75,7 +75,7 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
     shared = without_id = without_date = 0
     for user in plan.users:
         for folder in user.folders:
-            if isinstance(folder.messages, MboxMessages):  # from its columns: the file is not read again
+            if isinstance(folder.messages, (MboxMessages, MaildirMessages)):  # from the columns: no file read again
                 counts = folder.messages.risk_counts()
                 shared, without_id, without_date = (a + b for a, b in zip((shared, without_id, without_date), counts))
                 continue
@@ -93,7 +93,7 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
 
 
 def _date_sources(messages: Sequence[StoredMessage]) -> Iterator[str]:
-    if isinstance(messages, MboxMessages):
+    if isinstance(messages, (MboxMessages, MaildirMessages)):
         return messages.date_sources()
     return (m.date_source for m in messages)
 

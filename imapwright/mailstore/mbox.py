@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .message import StoredMessage, header_facts, parse_date, split_metadata
+from .message import StoredMessage, header_facts, key_bytes, key_number, parse_date, risk_counts, split_metadata
 
 VARIANTS = ("mboxo", "mboxrd", "mboxcl", "mboxcl2")
 # The date of a From_ line as seen in the wild: asctime ("Thu Jan  1 00:00:00 1970"), with or
@@ -278,7 +278,7 @@ class MboxMessages(Sequence):
         self._number.append(number)
         self._date.append(_NO_DATE if date is None else (date - EPOCH) // _MICROSECOND)
         mid, dated = facts
-        self._mid.append(0 if mid is None else int.from_bytes(mid, "big", signed=True) or 1)
+        self._mid.append(key_number(mid))
         self._dated.append(dated)
         self._kind.append(index)
 
@@ -286,28 +286,7 @@ class MboxMessages(Sequence):
         return len(self._start)
 
     def risk_counts(self) -> tuple[int, int, int]:
-        """(messages whose Message-ID an earlier message has, messages without a Message-ID,
-        messages without a Date:), from the columns. The IDs seen are kept in an open-addressing
-        table of numbers (16 bytes a message), not a set of Python ints (over 60): a set was most
-        of a plan's memory at 1.7 million messages (issue 33)."""
-        size = 1 << max(4, (2 * len(self._mid)).bit_length())
-        mask, table = size - 1, array("q", bytes(8 * size))  # 0: an empty slot (no key is 0)
-        shared = without_id = 0
-        for mid in self._mid:
-            if mid == 0:
-                without_id += 1
-                continue
-            slot = mid & mask
-            while True:
-                held = table[slot]
-                if held == 0:
-                    table[slot] = mid
-                    break
-                if held == mid:
-                    shared += 1
-                    break
-                slot = (slot + 1) & mask
-        return shared, without_id, len(self._dated) - sum(self._dated)
+        return risk_counts(self._mid, self._dated)
 
     def date_sources(self) -> Iterator[str]:
         kinds = self._kinds
@@ -321,7 +300,7 @@ class MboxMessages(Sequence):
         return FileMessage(self.path, self._start[i], self._stop[i], self.variant, flags,
                            None if micros == _NO_DATE else EPOCH + micros * _MICROSECOND, sender,
                            f"{self.label}: message {self._number[i]}", date_source,
-                           (None if mid == 0 else mid.to_bytes(8, "big", signed=True), bool(self._dated[i])))
+                           (key_bytes(mid), bool(self._dated[i])))
 
 
 _MICROSECOND = timedelta(microseconds=1)
