@@ -91,6 +91,18 @@ def test_scan_reads_a_maildir_plus_plus_account(tmp_path):
     assert [(f.name, f.kind) for f in folders] == [("INBOX", "maildir"), ("work", "maildir"), ("work.2026", "maildir")]
 
 
+def test_scan_reads_a_home_directorys_maildir_as_the_account(tmp_path):
+    """A copied home directory: ~/Maildir with Maildir++ folders (Dovecot's maildir:~/Maildir) is
+    INBOX and its folders, not a folder "Maildir" with every sub-folder skipped as hidden."""
+    for sub in ("Maildir", "Maildir/.work", "Maildir/.work.2026", "mail/archive"):
+        for d in ("cur", "new", "tmp"):
+            (tmp_path / sub / d).mkdir(parents=True, exist_ok=True)
+    folders, skipped = scan_user(tmp_path)
+    assert [(f.name, f.kind) for f in folders] == [("INBOX", "maildir"), ("mail.archive", "maildir"),
+                                                   ("work", "maildir"), ("work.2026", "maildir")]
+    assert skipped == []
+
+
 # Fuzzed mail (issue 27, item 14): a date that cannot be read means "no date from here", never an
 # exception that ends the migration of a whole tree.
 import string  # noqa: E402

@@ -28,6 +28,7 @@ GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrs
 COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"PK\x03\x04": "zip",
               b"\x28\xb5\x2f\xfd": "zstd", b"\x1f\x9d": "compress"}
 INBOX_NAMES = ("INBOX", "inbox", "mbox")
+HOME_MAILDIR = "Maildir"  # a user directory holding ~/Maildir: that is the account's Maildir
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,12 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
                     walk(path, parts, True)
                 else:
                     skipped.append(Skipped(path, "hidden"))
+            elif is_maildir(path) and not prefix and not in_maildir and path.name == HOME_MAILDIR:
+                # A home directory's ~/Maildir (Dovecot's maildir:~/Maildir, Courier, qmail) is the
+                # account's Maildir: INBOX, its ".work" folders Maildir++ (was: a folder "Maildir"
+                # and every sub-folder skipped as hidden, found migrating copied home directories).
+                folders.append(Folder(path, (), "maildir"))
+                walk(path, (), True)
             elif is_maildir(path):
                 name = prefix + (encode_component(path.name),)
                 folders.append(Folder(path, name, "maildir"))
