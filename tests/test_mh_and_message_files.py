@@ -93,8 +93,8 @@ def test_a_plan_of_files_of_one_message_each_holds_names_not_contents(tmp_path):
     first.write_bytes(b"Subject: two\nMessage-ID: <1@x>\nDate: Mon, 1 Jan 2024 00:00:00 +0000\n\nsecond\n")
     plan = make_plan(tmp_path)
     messages = {fp.name: fp.messages for fp in plan.users[0].folders}
-    assert {name: len(m) for name, m in messages.items()} == {"Maildir": 1, "mh": 1}, messages
+    assert {name: len(m) for name, m in messages.items()} == {"INBOX": 1, "mh": 1}, messages
     first.write_bytes(b"Subject: two\n\nchanged after the plan\n")
-    assert messages["Maildir"][0].content.endswith(b"changed after the plan\n")
-    assert messages["Maildir"][0].header_facts()[1] is True  # its Date:, as the plan read it
+    assert messages["INBOX"][0].content.endswith(b"changed after the plan\n")
+    assert messages["INBOX"][0].header_facts()[1] is True  # its Date:, as the plan read it
     assert delivery_risks(plan)["date-added"] == 1  # the MH message has none
