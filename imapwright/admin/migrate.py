@@ -68,6 +68,10 @@ def documented_rewrites(method: str) -> list[dict]:
     return [{"family": family, **entry} for family, entry in sorted(table.get(method, {}).items())]
 
 
+# A folder's messages kept as columns: risks and date sources are counted from them.
+_COLUMNS = (MboxMessages, MaildirMessages)
+
+
 def delivery_risks(plan: Plan) -> dict[str, int]:
     """Messages a delivering method changes or drops on servers that rewrite: a Message-ID that an
     earlier message of the same folder already has (duplicate suppression keeps one), and
@@ -75,7 +79,7 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
     shared = without_id = without_date = 0
     for user in plan.users:
         for folder in user.folders:
-            if isinstance(folder.messages, (MboxMessages, MaildirMessages)):  # from the columns: no file read again
+            if isinstance(folder.messages, _COLUMNS):  # no file read again
                 counts = folder.messages.risk_counts()
                 shared, without_id, without_date = (a + b for a, b in zip((shared, without_id, without_date), counts))
                 continue
@@ -93,7 +97,7 @@ def delivery_risks(plan: Plan) -> dict[str, int]:
 
 
 def _date_sources(messages: Sequence[StoredMessage]) -> Iterator[str]:
-    if isinstance(messages, (MboxMessages, MaildirMessages)):
+    if isinstance(messages, _COLUMNS):
         return messages.date_sources()
     return (m.date_source for m in messages)
 
