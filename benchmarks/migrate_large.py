@@ -4,8 +4,9 @@ N ordinary messages, beside two references run on the same file in the same roun
 - Python's mailbox.mbox counting the messages (a lower bar a good reader should reach), and
 - `grep -c '^From '` (the floor: one pass over the bytes).
 
-With --maildir, a Maildir of the same messages (one file each in cur/) is planned too, beside
-mailbox.Maildir reading every file once and `find | wc -l` (listing only) in the same rounds.
+With --maildir (--mh), a Maildir (an MH folder) of the same messages, one file each, is planned
+too, beside mailbox.Maildir (mailbox.MH) reading every file once and `find | wc -l` (listing only)
+in the same rounds.
 
 Each is a subprocess of its own, timed by wall clock, its peak memory from the kernel (ru_maxrss
 of the child). Rounds rotate the order. Prints a table and writes results.json under
@@ -63,6 +64,25 @@ def write_maildir(path: Path, count: int) -> int:
         (path / "cur" / f"1764402292.M{i}P1.bench:2,S").write_bytes(content)
         size += len(content)
     return size
+
+
+def write_mh(path: Path, count: int) -> int:
+    """An MH folder of the same `count` messages, files 1..count, the first half in "unseen" and
+    every tenth "flagged" in .mh_sequences, as nmh leaves a folder; their total size."""
+    path.mkdir(parents=True)
+    size = 0
+    for i in range(count):
+        content = (f"Return-Path: <sender{i % 97}@example.org>\nFrom: Sender <sender{i % 97}@example.org>\n"
+                   f"To: user@example.org\nSubject: message {i}\nMessage-ID: <{i}.bench@example.org>\n"
+                   f"Date: Tue, 29 Nov 2026 07:44:52 +0000\n\n{BODY}").encode()
+        (path / str(i + 1)).write_bytes(content)
+        size += len(content)
+    flagged = " ".join(str(n) for n in range(1, count + 1, 10))
+    (path / ".mh_sequences").write_text(f"unseen: 1-{max(1, count // 2)}\nflagged: {flagged}\n")
+    return size
+
+
+FILE_LAYOUTS = {"Maildir": write_maildir, "MH": write_mh}
 
 
 def machine_ticks() -> tuple[int, int]:
@@ -168,6 +188,8 @@ def main() -> None:
     parser.add_argument("--methods", default="append,copy", help="migration methods for --servers")
     parser.add_argument("--maildir", action="store_true",
                         help="also plan a Maildir of the same messages (one file each) beside mailbox.Maildir")
+    parser.add_argument("--mh", action="store_true",
+                        help="also plan an MH folder of the same messages (one numbered file each) beside mailbox.MH")
     parser.add_argument("--users", type=int, default=1,
                         help="for --servers: the messages spread over this many users (one mbox each)")
     parser.add_argument("--jobs", default="1", help="for --servers: comma-separated `migrate apply --jobs` values")
@@ -190,31 +212,33 @@ def main() -> None:
                 "grep -c '^From '": ["grep", "-c", "^From ", str(source / "user" / "INBOX")],
             }
             results = {name: [] for name in commands}
+            file_sizes: dict[str, int] = {}  # the Maildir and MH rows: their files' total
             for r in range(args.rounds):
                 order = list(commands)[r % len(commands):] + list(commands)[:r % len(commands)]
                 for name in order:
                     results[name].append(timed(commands[name], Path(tmp)))
-            if args.maildir:
-                maildir = Path(tmp) / f"maildir{count}"
-                files = write_maildir(maildir / "user" / "INBOX", count)
-                commands_md = {
-                    "imapwright migrate plan (Maildir)": ["imapwright", "migrate", "plan", str(maildir)],
-                    # len() only lists cur/ and new/; a plan reads every file's header: the
+            for layout in [x for x, wanted in (("Maildir", args.maildir), ("MH", args.mh)) if wanted]:
+                tree = Path(tmp) / f"{layout}{count}"
+                folder = tree / "user" / "INBOX"
+                files = FILE_LAYOUTS[layout](folder, count)
+                commands_f = {
+                    f"imapwright migrate plan ({layout})": ["imapwright", "migrate", "plan", str(tree)],
+                    # len() only lists the files; a plan reads every file's header: the
                     # comparable bar reads every file once (get_bytes, no parsing).
-                    "mailbox.Maildir read every file": [sys.executable, "-c", "import mailbox, sys; "
-                                                        "md = mailbox.Maildir(sys.argv[1], create=False); "
-                                                        "print(sum(len(md.get_bytes(k)) for k in md.keys()))",
-                                              str(maildir / "user" / "INBOX")],
-                    "find -type f | wc -l (Maildir)": ["sh", "-c", f"find {maildir / 'user' / 'INBOX'} -type f | wc -l"],
+                    f"mailbox.{layout} read every file": [
+                        sys.executable, "-c", f"import mailbox, sys; md = mailbox.{layout}(sys.argv[1], create=False); "
+                        "print(sum(len(md.get_bytes(k)) for k in md.keys()))", str(folder)],
+                    f"find -type f | wc -l ({layout})": ["sh", "-c", f"find {folder} -type f | wc -l"],
                 }
                 for r in range(args.rounds):
-                    order = list(commands_md)[r % 3:] + list(commands_md)[:r % 3]
+                    order = list(commands_f)[r % 3:] + list(commands_f)[:r % 3]
                     for name in order:
-                        results.setdefault(name, []).append(timed(commands_md[name], Path(tmp)))
-                shutil.rmtree(maildir)
+                        results.setdefault(name, []).append(timed(commands_f[name], Path(tmp)))
+                file_sizes.update(dict.fromkeys(commands_f, files))
+                shutil.rmtree(tree)
             for name, runs in results.items():
                 best = min(runs, key=lambda r: r["seconds"])
-                mb = (files if "Maildir" in name else size) / 1e6
+                mb = file_sizes.get(name, size) / 1e6
                 rows.append({"messages": count, "mb": round(mb), "tool": name,
                              "seconds": round(best["seconds"], 2), "mb_per_s": round(mb / best["seconds"], 1),
                              "max_rss_mb": max(r["rss"] for r in runs), "said": best["said"][:60]})

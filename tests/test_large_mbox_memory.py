@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from migrate_large import write_maildir, write_mbox  # noqa: E402
+from migrate_large import write_maildir, write_mbox, write_mh  # noqa: E402
 
 LIMIT = 72 << 20
 MESSAGES = 250_000
@@ -40,6 +40,13 @@ MAILDIR_LIMIT, MAILDIR_MESSAGES = 80 << 20, 100_000
 
 def test_a_maildir_of_many_files_is_planned_in_columns_too(tmp_path):
     """A Maildir of 100,000 files under 80 MB: an object per message (PathMessage, about 1.1 KB:
-    1,172 MB at a million) needs about 140 MB here; the columns of MaildirMessages about 70."""
+    1,172 MB at a million) needs about 140 MB here; the columns of FileMessages about 70."""
     write_maildir(tmp_path / "user" / "INBOX", MAILDIR_MESSAGES)
+    _plans_within(tmp_path, MAILDIR_LIMIT, MAILDIR_MESSAGES)
+
+
+def test_an_mh_folder_of_many_files_is_planned_in_columns_too(tmp_path):
+    """The same for MH: 100,000 numbered files, half of them in an "unseen" range, under 80 MB
+    (an object per message, or the range as a set of numbers, does not fit)."""
+    write_mh(tmp_path / "user" / "INBOX", MAILDIR_MESSAGES)
     _plans_within(tmp_path, MAILDIR_LIMIT, MAILDIR_MESSAGES)

@@ -5,7 +5,9 @@ import os
 from pathlib import Path
 
 from imapwright.admin.migrate import make_plan
-from imapwright.mailstore.mh import read_sequences
+from hypothesis import given, strategies as st
+
+from imapwright.mailstore.mh import Numbers, read_sequences
 from imapwright.mailstore.tree import scan_user
 
 
@@ -28,7 +30,18 @@ def nmh_tree(root: Path) -> Path:
 
 def test_sequences_are_read_with_ranges_and_continued_lines(tmp_path):
     user = nmh_tree(tmp_path)
-    assert read_sequences(user / "inbox") == {"unseen": {2, 3}, "flagged": {1}, "replied": {1, 3}, "cur": {3}}
+    sequences = {name: set(numbers) for name, numbers in read_sequences(user / "inbox").items()}
+    assert sequences == {"unseen": {2, 3}, "flagged": {1}, "replied": {1, 3}, "cur": {3}}
+
+
+@given(st.lists(st.tuples(st.integers(1, 60), st.integers(0, 8)), max_size=12), st.integers(0, 80))
+def test_sequence_ranges_hold_the_numbers_a_set_would(parts, probe):
+    """Numbers keeps merged ranges (a set of a million was 60 MB); membership as a set's."""
+    ranges = [(low, low + extra) for low, extra in parts]
+    expected = {n for low, high in ranges for n in range(low, high + 1)}
+    numbers = Numbers(ranges)
+    assert (probe in numbers) == (probe in expected)
+    assert list(numbers) == sorted(expected)
 
 
 def test_an_nmh_tree_plans_as_folders_with_flags_from_its_sequences(tmp_path):

@@ -34,11 +34,11 @@ from pathlib import Path
 import imapclient
 
 from ..errors import ServerError, UserError
-from ..mailstore.maildir import MaildirMessages, read_maildir
+from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
-from ..mailstore.message import (StoredMessage, fingerprint, header_facts, metadata, parse_date,
+from ..mailstore.message import (FileMessages, StoredMessage, fingerprint, header_facts, metadata, parse_date,
                                  to_crlf, with_metadata)
 from ..mailstore import rewrites
 from .folder_compare import EVERYTHING, Difference, compare_folder
@@ -69,7 +69,7 @@ def documented_rewrites(method: str) -> list[dict]:
 
 
 # A folder's messages kept as columns: risks and date sources are counted from them.
-_COLUMNS = (MboxMessages, MaildirMessages)
+_COLUMNS = (MboxMessages, FileMessages)
 
 
 def delivery_risks(plan: Plan) -> dict[str, int]:

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import re
 from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -73,6 +74,61 @@ class PathMessage(StoredMessage):
 
     def header_facts(self) -> tuple[bytes | None, bool]:
         return self._facts
+
+
+class FileMessages(Sequence):
+    """The messages of a folder whose messages are files of their own (Maildir, MH) as a plan keeps
+    them: columns (each file's name under the folder, its mtime, a key of its Message-ID, whether
+    it has a Date:, an index into the folder's few flag sets), about 110 bytes a message; a
+    PathMessage is made when one is looked at. An object per message took 1,172 MB for a Maildir
+    of a million (issue 33), four times mailbox.Maildir reading them."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._names: list[str] = []  # "cur/NAME" (Maildir), "17" (MH)
+        self._mtime = array("q")  # seconds since the epoch: the internal date
+        self._mid = array("q")  # header_facts' Message-ID key as a number; 0: none
+        self._dated = bytearray()
+        self._kind = array("I")  # index into _flag_sets
+        self._flag_sets: list[frozenset[str]] = []
+        self._kind_of: dict[frozenset[str], int] = {}
+
+    def add(self, name: str, mtime: int, flags: frozenset[str], facts: tuple[bytes | None, bool]) -> None:
+        index = self._kind_of.get(flags)
+        if index is None:
+            index = self._kind_of[flags] = len(self._flag_sets)
+            self._flag_sets.append(flags)
+        self._names.append(name)
+        self._mtime.append(mtime)
+        self._mid.append(key_number(facts[0]))
+        self._dated.append(facts[1])
+        self._kind.append(index)
+
+    def order_by_date(self) -> None:
+        """Oldest first; equal dates in the order added."""
+        order = sorted(range(len(self._names)), key=self._mtime.__getitem__)  # stable
+        self._names = [self._names[i] for i in order]
+        for column in ("_mtime", "_mid", "_kind"):
+            old = getattr(self, column)
+            setattr(self, column, array(old.typecode, (old[i] for i in order)))
+        self._dated = bytearray(self._dated[i] for i in order)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def risk_counts(self) -> tuple[int, int, int]:
+        return risk_counts(self._mid, self._dated)
+
+    def date_sources(self) -> Iterator[str]:
+        return ("file time" for _ in self._names)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        name = self._names[i]
+        date = datetime.fromtimestamp(self._mtime[i], timezone.utc)
+        return PathMessage(self.path / name, self._flag_sets[self._kind[i]], date, f"{self.path.name}/{name}",
+                           "file time", (key_bytes(self._mid[i]), bool(self._dated[i])))
 
 
 HEAD_BYTES = 256 * 1024  # a header block longer than this is read no further for a plan's counts

@@ -9,11 +9,14 @@ as a file) is one message."""
 
 from __future__ import annotations
 
+import bisect
+import os
 import re
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .message import PathMessage, StoredMessage
+from .message import FileMessages, PathMessage, StoredMessage, file_facts
 
 SEQUENCES = ".mh_sequences"
 SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
@@ -26,7 +29,8 @@ _MAIL_FIELDS = {b"from", b"to", b"subject", b"date", b"message-id", b"received",
 
 
 def message_numbers(path: Path) -> list[int]:
-    return sorted(int(p.name) for p in path.iterdir() if _NUMBER.fullmatch(p.name) and p.is_file())
+    with os.scandir(path) as entries:  # the kind of entry from the listing, not a stat per file
+        return sorted(int(e.name) for e in entries if _NUMBER.fullmatch(e.name) and e.is_file())
 
 
 def is_mh(path: Path) -> bool:
@@ -68,37 +72,61 @@ def looks_like_message(head: bytes) -> bool:
     return (len(names) >= 2 or (len(names) == 1 and blank)) and bool(set(names) & _MAIL_FIELDS)
 
 
-def read_sequences(path: Path) -> dict[str, set[int]]:
+class Numbers:
+    """A sequence's message numbers as sorted, merged ranges: "unseen: 1-1000000" is one range,
+    not a set of a million numbers (60 MB; issue 33)."""
+
+    def __init__(self, ranges: list[tuple[int, int]] = ()):
+        merged: list[tuple[int, int]] = []
+        for low, high in sorted(ranges):
+            if merged and low <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+            else:
+                merged.append((low, high))
+        self._lows = [low for low, _ in merged]
+        self._highs = [high for _, high in merged]
+
+    def __contains__(self, number: int) -> bool:
+        at = bisect.bisect_right(self._lows, number) - 1
+        return at >= 0 and number <= self._highs[at]
+
+    def __iter__(self) -> Iterator[int]:
+        for low, high in zip(self._lows, self._highs):
+            yield from range(low, high + 1)
+
+
+def read_sequences(path: Path) -> dict[str, Numbers]:
     """name -> message numbers, from .mh_sequences ("name: 1-3 7"; lines may be continued)."""
-    out: dict[str, set[int]] = {}
+    ranges: dict[str, list[tuple[int, int]]] = {}
     file = path / SEQUENCES
     if not file.is_file():
-        return out
+        return {}
     text = re.sub(r"\n[ \t]+", " ", file.read_text(errors="replace"))
     for line in text.splitlines():
-        name, sep, ranges = line.partition(":")
+        name, sep, parts = line.partition(":")
         if not sep:
             continue
-        numbers = out.setdefault(name.strip().lower(), set())
-        for part in ranges.split():
+        found = ranges.setdefault(name.strip().lower(), [])
+        for part in parts.split():
             low, dash, high = part.partition("-")
-            if low.isdigit() and (not dash or high.isdigit()):
-                numbers.update(range(int(low), int(high or low) + 1))
-    return out
+            if low.isdigit() and (not dash or high.isdigit()) and int(high or low) >= int(low):
+                found.append((int(low), int(high or low)))
+    return {name: Numbers(found) for name, found in ranges.items()}
 
 
-def read_mh(path: Path) -> list[StoredMessage]:
-    """The folder's messages in number order, flags from its sequences."""
+def read_mh(path: Path) -> FileMessages:
+    """The folder's messages in number order, flags from its sequences; each read from its file
+    when its content is wanted, only its header's first bytes now (for the plan's counts)."""
     sequences = read_sequences(path)
-    unseen = sequences.get("unseen", set())
-    messages = []
+    unseen = sequences.get("unseen", Numbers())
+    marked = [(flag, sequences[name]) for name, flag in SEQUENCE_FLAGS.items() if name in sequences]
+    messages = FileMessages(path)
     for number in message_numbers(path):
         entry = path / str(number)
-        flags = {flag for name, flag in SEQUENCE_FLAGS.items() if number in sequences.get(name, set())}
+        flags = {flag for flag, numbers in marked if number in numbers}
         if number not in unseen:
             flags.add("\\Seen")
-        date = datetime.fromtimestamp(int(entry.stat().st_mtime), timezone.utc)
-        messages.append(PathMessage(entry, frozenset(flags), date, f"{path.name}/{number}", "file time"))
+        messages.add(str(number), int(entry.stat().st_mtime), frozenset(flags), file_facts(entry))
     return messages
 
 
