@@ -14,7 +14,7 @@ import stat
 import time
 from pathlib import Path
 
-from .message import FileMessages, StoredMessage, file_facts
+from .message import FileMessages, StoredMessage, file_head
 
 # Maildir info letters (https://cr.yp.to/proto/maildir.html) and the IMAP flags they stand for.
 LETTERS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
@@ -45,16 +45,17 @@ def read_maildir(path: Path) -> FileMessages:
     for sub in ("cur", "new"):
         with os.scandir(path / sub) as entries:
             names = sorted(e.name for e in entries if not e.name.startswith("."))
+        folder = os.path.join(path, sub)
         for name in names:
-            entry = path / sub / name
+            entry = os.path.join(folder, name)  # a string: a Path per message cost a tenth of the time
             try:
-                info = entry.stat()
+                info, facts = file_head(entry)
             except FileNotFoundError:  # gone since the listing (a client moved it): not there
                 continue
             if not stat.S_ISREG(info.st_mode):
                 continue
             flags = flags_of(name) if sub == "cur" else frozenset()
-            messages.add(f"{sub}/{name}", int(info.st_mtime), flags, file_facts(entry))
+            messages.add(f"{sub}/{name}", int(info.st_mtime), flags, facts)
     messages.order_by_date()
     return messages
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .message import FileMessages, PathMessage, StoredMessage, file_facts
+from .message import FileMessages, PathMessage, StoredMessage, file_head
 
 SEQUENCES = ".mh_sequences"
 SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
@@ -120,13 +120,14 @@ def read_mh(path: Path) -> FileMessages:
     sequences = read_sequences(path)
     unseen = sequences.get("unseen", Numbers())
     marked = [(flag, sequences[name]) for name, flag in SEQUENCE_FLAGS.items() if name in sequences]
-    messages = FileMessages(path)
+    messages, folder = FileMessages(path), str(path)
     for number in message_numbers(path):
-        entry = path / str(number)
+        entry = os.path.join(folder, str(number))  # a string: a Path per message cost a tenth of the time
         flags = {flag for flag, numbers in marked if number in numbers}
         if number not in unseen:
             flags.add("\\Seen")
-        messages.add(str(number), int(entry.stat().st_mtime), frozenset(flags), file_facts(entry))
+        info, facts = file_head(entry)
+        messages.add(str(number), int(info.st_mtime), frozenset(flags), facts)
     return messages
 
 
