@@ -25,6 +25,7 @@ def nmh_tree(root: Path) -> Path:
             (user / folder / str(n)).write_bytes(message(n, f"{folder.replace('/', '-')}-{n}"))
     (user / "inbox" / ".mh_sequences").write_text("unseen: 2-3\nflagged: 1\nreplied: 1\n 3\ncur: 3\n")
     (user / "context").write_text("Current-Folder: inbox\n")  # nmh's own file: not mail
+    (user / "inbox" / ",4").write_bytes(message(4, "removed"))  # what `rmm 4` (or refile) leaves
     return user
 
 
@@ -53,7 +54,10 @@ def test_an_nmh_tree_plans_as_folders_with_flags_from_its_sequences(tmp_path):
     inbox = {m.content.split(b"Subject: ")[1].split(b"\n")[0].decode(): set(m.flags) for m in folders["INBOX"].messages}
     assert inbox == {"inbox-1": {"\\Seen", "\\Flagged", "\\Answered"}, "inbox-2": set(), "inbox-3": {"\\Answered"}}
     assert len(folders["work.projects"].messages) == 2
-    assert [s.path.name for s in user.skipped] == ["context"]  # said, not hidden
+    # Said, not hidden: nmh's context file, and a removed message (found migrating a real nmh
+    # ~/Mail: each ",N" had become a folder of its own holding deleted mail).
+    assert [(s.path.name, s.reason.split(" (")[0]) for s in user.skipped] == [
+        ("context", "not an mbox"), (",4", "a removed message")]
     assert plan.ledger()["messages found"] == 6 and not plan.problems
 
 

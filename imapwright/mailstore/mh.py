@@ -21,6 +21,9 @@ from .message import FileMessages, PathMessage, StoredMessage, file_head
 SEQUENCES = ".mh_sequences"
 SEQUENCE_FLAGS = {"flagged": "\\Flagged", "replied": "\\Answered"}
 _NUMBER = re.compile(r"[1-9][0-9]*")
+# What rmm and refile leave of a message they took away: the file renamed with the profile's
+# Backup-Prefix, "," by default (nmh's mh-profile(5)), "#" in older MH set-ups. No mail to migrate.
+REMOVED_MH = re.compile(r"[,#][0-9]+")
 _FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 # Fields one of which every message has; a text file whose first line is "Note: ..." has none.
 # MIME-only header blocks are mail too (Python's own email test corpus has several).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .maildir import PARTS, is_maildir
-from .mh import SEQUENCES, is_mh, looks_like_message
+from .mh import REMOVED_MH, SEQUENCES, is_mh, looks_like_message
 
 # Cyrus mboxname.c GOODCHARS, less "." (our hierarchy separator); non-ASCII passes through.
 GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&")
@@ -127,6 +127,10 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
             return
         for path in (directory / name for name in names):
             if in_maildir and path.name in PARTS:
+                continue
+            if in_mh and REMOVED_MH.fullmatch(path.name):
+                skipped.append(Skipped(path, "a removed message (MH keeps what rmm and refile took away as "
+                                             "\",NUMBER\")"))
                 continue
             if path.name.startswith("."):
                 if in_maildir and not prefix and is_maildir(path):
