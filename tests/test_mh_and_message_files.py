@@ -4,7 +4,7 @@ files shaped like nmh's and a mail client's, written here."""
 import os
 from pathlib import Path
 
-from imapwright.admin.migrate import make_plan
+from imapwright.admin.migrate import make_plan, not_migrated
 from hypothesis import given, strategies as st
 
 from imapwright.mailstore.mh import Numbers, read_sequences
@@ -58,6 +58,9 @@ def test_an_nmh_tree_plans_as_folders_with_flags_from_its_sequences(tmp_path):
     # ~/Mail: each ",N" had become a folder of its own holding deleted mail).
     assert [(s.path.name, s.reason.split(" (")[0]) for s in user.skipped] == [
         ("context", "not an mbox"), (",4", "a removed message")]
+    # verify counts it as left out, a class of its own that --accept can let pass
+    assert [line.rsplit(" ", 1)[1] for line in not_migrated(plan, set())] == ["[skipped:not-mbox]", "[skipped:removed]"]
+    assert not_migrated(plan, {"skipped:removed", "skipped:not-mbox"}) == []
     assert plan.ledger()["messages found"] == 6 and not plan.problems
 
 

@@ -619,8 +619,8 @@ def _apply_parallel(server, users, method, progress, settle, jobs) -> None:
 # file was skipped or a message could not go, as tree.scan_user and mbox.read_mbox word them.
 LEFT_OUT = (("skipped:hidden", "hidden"), ("skipped:compressed", "compressed"), ("skipped:binary", "binary"),
             ("skipped:not-mbox", "not an mbox"), ("skipped:special", "not a regular file"),
-            ("skipped:unreadable", "unreadable"), ("message:not-mail", "not mail"),
-            ("message:cut-short", "cut short"))
+            ("skipped:unreadable", "unreadable"), ("skipped:removed", "a removed message"),
+            ("message:not-mail", "not mail"), ("message:cut-short", "cut short"))
 
 
 def dropped_class(rule: str) -> str:
