@@ -8,7 +8,9 @@ side costs nothing, beside Postfix's `smtp-source` (C) in the same run.
   process and with `--workers 2`, and benchmarks/lean_imap.py (a minimal raw-socket client for the
   benchmark only, the same mix and sizes: what Python can do here) as the reference, all against
   imapwright/load/null_imap.py, which answers every command at once. (Dovecot's imaptest, the C
-  anchor, does not build against Debian's dovecot-dev.)
+  anchor, does not build against Debian's dovecot-dev.) A last row runs the lean client as a
+  Locust process at the least would (`--under-locust`: woken by gevent's hub, a Locust request
+  event per command): the floor for any client inside Locust.
 
 Rates and CPU are taken from each Locust run's first request to its last (locust.json, every
 worker's included; the process tree's CPU from /proc sampled beside it), so Python's start-up is
@@ -56,7 +58,8 @@ USERS = [f"gen{i:03d}" for i in range(50)]
 
 # Targets of issue #20 (LMTP, as ratios to smtp-source) and #31 (IMAP, to the lean client), same run.
 TARGET_RATE_ONE, TARGET_RATE_TWO, TARGET_CPU = 0.8, 1.0, 1.5
-KINDS = ["locust 1 process", "locust 2 workers", "smtp-source", "imap 1 process", "imap 2 workers", "imap lean"]
+KINDS = ["locust 1 process", "locust 2 workers", "smtp-source", "imap 1 process", "imap 2 workers", "imap lean",
+         "imap lean under locust"]
 REFERENCE = {"locust": "smtp-source", "smtp-source": "smtp-source", "imap": "imap lean"}
 
 
@@ -127,10 +130,10 @@ def run_smtp_source(binary: Path, env: dict, sink: int, sessions: int, size: int
             "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 3)}
 
 
-def run_lean_imap(port: int, sessions: int, size: int, seconds: float) -> dict:
+def run_lean_imap(port: int, sessions: int, size: int, seconds: float, under_locust: bool = False) -> dict:
     res = subprocess.run([sys.executable, str(HERE / "lean_imap.py"), "--port", str(port), "--sessions", str(sessions),
-                          "--size", str(size), "--seconds", str(seconds)], capture_output=True, text=True,
-                         timeout=seconds + 60)
+                          "--size", str(size), "--seconds", str(seconds)] + ["--under-locust"] * under_locust,
+                         capture_output=True, text=True, timeout=seconds + 60)
     if res.returncode != 0:
         raise UserError(f"lean_imap failed: {(res.stderr or res.stdout).strip()[-300:]}")
     r = json.loads(res.stdout)
@@ -199,8 +202,8 @@ def main() -> int:
                 workers = 2 if "2 workers" in kind else 0
                 if kind == "smtp-source":
                     r = run_smtp_source(source, env, sink_port, args.sessions, args.size, count)
-                elif kind == "imap lean":
-                    r = run_lean_imap(imap_port, args.sessions, args.size, args.seconds)
+                elif kind.startswith("imap lean"):
+                    r = run_lean_imap(imap_port, args.sessions, args.size, args.seconds, "locust" in kind)
                 elif kind.startswith("imap"):
                     r = run_locust(HERE / "imap_sessions.py", LoadConfig(**{**imap.__dict__, "ledger": str(here / "ledger")}),
                                    args.sessions, args.seconds, workers, here)

@@ -9,7 +9,13 @@ A connection counts as a request, as the Locust client's CONNECT event does.
 It shows what Python can do on this machine; benchmarks/generator_ceiling.py runs it in the same
 rounds as the harness against the same null responder.
 
-    python3 benchmarks/lean_imap.py --port PORT [--sessions 8] [--seconds 8] [--size 2000]
+With --under-locust the same sessions run as a Locust process would have to run them to come
+near: one gevent greenlet woken by the hub for every batch of answers (a gevent watcher on a real
+epoll of every session's socket), one Locust request event per command into Locust's own
+statistics. What it costs over the plain loop is what Locust's event and gevent's hub cost at the
+least; the harness's sessions (a greenlet each, waiting per answer) cost the rest.
+
+    python3 benchmarks/lean_imap.py --port PORT [--sessions 8] [--seconds 8] [--size 2000] [--under-locust]
 
 Prints one JSON line: requests, seconds and CPU seconds from the first request to the last.
 """
@@ -176,6 +182,50 @@ class Loop:
         self.requests += 1
         self.last = time.perf_counter()
 
+    def run(self, until: float) -> None:
+        while self.last < until:
+            for key, _ in self.sel.select(1):
+                key.data.readable()
+
+
+class LocustLoop(Loop):
+    """The loop inside gevent's hub, a Locust request event per command (see --under-locust)."""
+
+    def __init__(self):
+        super().__init__()
+        from locust import User
+        from locust.env import Environment
+        environment = Environment(user_classes=[User])
+        environment.create_local_runner()  # its statistics listen to the request event
+        self.fire, self.started = environment.events.request.fire, time.perf_counter()
+
+    def count(self) -> None:
+        now = time.perf_counter()
+        if self.requests:  # the previous command's answer came: its event (times are what they cost)
+            self.fire(request_type="IMAP", name="lean", response_time=(now - self.started) * 1000,
+                      response_length=0, exception=None, context={})
+        self.requests += 1
+        self.last = self.started = now
+
+    def run(self, until: float) -> None:
+        import gevent
+        from gevent.hub import Waiter
+        hub = gevent.get_hub()
+        watcher = hub.loop.io(self.sel.fileno(), 1)  # DefaultSelector is epoll here: its own fd
+
+        def loop():
+            while self.last < until:
+                waiter = Waiter()
+                watcher.start(waiter.switch, None)
+                try:
+                    waiter.get()
+                finally:
+                    watcher.stop()
+                for key, _ in self.sel.select(0):
+                    key.data.readable()
+
+        gevent.spawn(loop).join()
+
 
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -189,17 +239,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--size", type=int, default=2000)
     parser.add_argument("--mix", default=DEFAULT_MIX)
+    parser.add_argument("--under-locust", action="store_true",
+                        help="driven from a gevent greenlet, a Locust request event per command")
     args = parser.parse_args()
     mix = parse_mix(args.mix)
     mix.pop("idle", None)  # the benchmark's sessions do not IDLE (idle_seconds 0 on the Locust side)
     args.mix = ([s for s in mix if mix[s]], [mix[s] for s in mix if mix[s]])
-    loop = Loop()
+    loop = LocustLoop() if args.under_locust else Loop()
     cpu0, t0 = cpu(), time.perf_counter()
     sessions = [Session(loop, n, args) for n in range(args.sessions)]
-    end = t0 + args.seconds
-    while loop.last < end:
-        for key, _ in loop.sel.select(1):
-            key.data.readable()
+    loop.run(t0 + args.seconds)
     cpu1, t1 = cpu(), loop.last
     for s in sessions:
         s.sock.close()

@@ -130,11 +130,12 @@ def _cgroup_cpu(container: str):
 
 
 def apply_rows(server: str, methods: list[str], mboxes: list[Path], count: int, size: int, work: Path,
-               jobs: list[int]) -> list[dict]:
+               jobs: list[int], options: list[str] = ()) -> list[dict]:
     """`servers start`, then per method and --jobs value: `migrate apply --target` of the users
     (one per mbox in `mboxes`) into accounts of their own, and `migrate verify` of them;
     `servers stop` whatever happens."""
-    started = subprocess.run(["imapwright", "servers", "start", server, "--password-file", str(work / "pw")],
+    started = subprocess.run(["imapwright", "servers", "start", server, "--password-file", str(work / "pw")]
+                             + [arg for option in options for arg in ("--option", option)],
                              capture_output=True, text=True)
     if started.returncode != 0:
         raise SystemExit(f"servers start {server}: {started.stderr.strip()[-300:]}")
@@ -192,6 +193,8 @@ def main() -> None:
                         help="also plan an MH folder of the same messages (one numbered file each) beside mailbox.MH")
     parser.add_argument("--users", type=int, default=1,
                         help="for --servers: the messages spread over this many users (one mbox each)")
+    parser.add_argument("--server-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="for --servers: a server setting (servers start --option), repeatable")
     parser.add_argument("--jobs", default="1", help="for --servers: comma-separated `migrate apply --jobs` values")
     args = parser.parse_args()
     counts = [int(c) for c in args.messages.split(",")]
@@ -252,7 +255,7 @@ def main() -> None:
                     mboxes.append(source / f"u{k}" / "INBOX")
             for server in servers:
                 rows += apply_rows(server, args.methods.split(","), mboxes, count, size, Path(tmp),
-                                   [int(j) for j in args.jobs.split(",")])
+                                   [int(j) for j in args.jobs.split(",")], args.server_option)
             for mbox in mboxes:
                 mbox.unlink()
     print(f"{'messages':>9} {'MB':>5}  {'tool':<48} {'seconds':>8} {'MB/s':>7} {'max RSS MB':>10} {'cores: harness / server':>24} {'machine: busy / iowait':>23}")
