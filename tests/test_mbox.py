@@ -183,3 +183,21 @@ def test_crlf_by_replace_is_the_expressions_answer(content):
     from imapwright.mailstore.message import to_crlf
 
     assert to_crlf(content) == re.sub(rb"\r?\n", b"\r\n", content)
+
+
+def test_messages_are_written_as_they_come_not_held_whole():
+    """revert streams a folder from the server into its file: each message is written before the
+    next is asked for (a folder of a million messages was read whole, then written whole)."""
+    import io
+    from imapwright.mailstore.mbox import write_mbox_to
+    out = io.BytesIO()
+    written_before = []
+
+    def messages():
+        for n in range(3):
+            written_before.append(out.tell())
+            yield MboxMessage(b"Subject: %d\n\nbody\n" % n, "a@b", WHEN)
+
+    assert write_mbox_to(out, messages()) == 3
+    assert written_before[0] == 0 and written_before[1] > 0 and written_before[2] > written_before[1]
+    assert out.getvalue() == write_mbox([MboxMessage(b"Subject: %d\n\nbody\n" % n, "a@b", WHEN) for n in range(3)])

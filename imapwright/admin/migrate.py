@@ -37,7 +37,7 @@ from ..errors import ServerError, UserError
 from ..mailstore.maildir import read_maildir
 from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
-from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox
+from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox_to
 from ..mailstore.message import (FileMessages, StoredMessage, fingerprint, header_facts, metadata, parse_date,
                                  to_crlf, with_metadata)
 from ..mailstore import rewrites
@@ -747,19 +747,26 @@ def revert_user(server: ServerHandle, user: str, dest: Path, variant: str = "mbo
     with user_session(server, user) as client:
         folders = own_folders(server, client, user)
         for relative, mailbox in sorted(folders.items()):
-            messages = read_messages(client, mailbox)
             has_children = any(other.startswith(relative + ".") for other in folders if relative)
-            if has_children and not messages:
-                continue  # only a level of the hierarchy: the directory stands for it
             path = mbox_path(dest / user, relative, has_children)
             path.parent.mkdir(parents=True, exist_ok=True)
-            data = write_mbox([MboxMessage(with_metadata(m.content.replace(b"\r\n", b"\n"), m.flags),
-                                           _return_path(m.content), m.date) for m in messages], variant)
+            # Streamed from the server into the temporary file (a folder of a million messages
+            # was read whole, then written whole: twice its size in memory; issue 33).
+            messages = (MboxMessage(with_metadata(m.content.replace(b"\r\n", b"\n"), m.flags),
+                                    _return_path(m.content), m.date) for m in iter_messages(client, mailbox))
             with locked(path):
-                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".revert-") as tmp:
-                    tmp.write(data)
-                os.replace(tmp.name, path)
-            counts[relative or "INBOX"] = len(messages)
+                tmp = tempfile.NamedTemporaryFile(dir=path.parent, delete=False, prefix=".revert-")
+                try:
+                    with tmp:
+                        count = write_mbox_to(tmp, messages, variant)
+                    if has_children and not count:
+                        os.unlink(tmp.name)  # only a level of the hierarchy: the directory stands for it
+                        continue
+                    os.replace(tmp.name, path)
+                except BaseException:
+                    Path(tmp.name).unlink(missing_ok=True)  # never half a file, under its name or another
+                    raise
+            counts[relative or "INBOX"] = count
     return counts
 
 

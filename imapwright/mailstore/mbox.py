@@ -15,12 +15,14 @@ reading (tests/test_mbox.py shows both), hence this module.
 
 from __future__ import annotations
 
+import io
 import re
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from .message import StoredMessage, header_facts, key_bytes, key_number, parse_date, risk_counts, split_metadata
 
@@ -141,21 +143,29 @@ def _header_end(content: bytes, start: int = 0, limit: int | None = None) -> int
     return (lf + 2 if crlf < 0 or 0 <= lf < crlf else crlf + 3) - start
 
 
-def write_mbox(messages: list[MboxMessage], variant: str = "mboxrd") -> bytes:
+def write_mbox(messages: Iterable[MboxMessage], variant: str = "mboxrd") -> bytes:
+    out = io.BytesIO()
+    write_mbox_to(out, messages, variant)
+    return out.getvalue()
+
+
+def write_mbox_to(out: BinaryIO, messages: Iterable[MboxMessage], variant: str = "mboxrd") -> int:
+    """Write the messages as they come (a folder of a million is never held whole); how many."""
     if variant not in VARIANTS:
         raise MboxError(f"unknown mbox variant {variant!r} (one of {', '.join(VARIANTS)})")
-    out = bytearray()
+    count = 0
     for message in messages:
-        out += from_line(message.sender, message.date)
+        out.write(from_line(message.sender, message.date))
         content = _quote(message.content, variant)
         if variant in ("mboxcl", "mboxcl2"):
             content = _with_content_length(content)
-            out += content
-            out += b"\n" if content.endswith(b"\n") else b"\n\n"
+            out.write(content)
+            out.write(b"\n" if content.endswith(b"\n") else b"\n\n")
         else:
-            out += content if content.endswith(b"\n") else content + b"\n"
-            out += b"\n"
-    return bytes(out)
+            out.write(content if content.endswith(b"\n") else content + b"\n")
+            out.write(b"\n")
+        count += 1
+    return count
 
 
 def _with_content_length(content: bytes) -> bytes:
