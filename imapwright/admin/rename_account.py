@@ -11,7 +11,7 @@ import imapclient
 
 from ..protocol.imap import command, list_names, quota_root, quote, status_text
 from ..servers.handle import ServerHandle
-from ..stores.tree import read_messages
+from ..stores.tree import iter_messages
 
 ALL_RIGHTS = "lrswipkxtea"
 
@@ -110,6 +110,6 @@ def snapshot(server: ServerHandle, account: str) -> dict[str, list[tuple[str, tu
             admin.setacl(box, server.admin_user, "lr")
             out[box[len(account):]] = sorted(
                 (hashlib.sha256(m.content).hexdigest(), tuple(sorted(m.flags - {"\\Seen"})), m.date.isoformat())
-                for m in read_messages(admin, box))
+                for m in iter_messages(admin, box))
             command(admin, "DELETEACL", quote(box), server.admin_user)
     return out

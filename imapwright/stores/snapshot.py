@@ -18,7 +18,7 @@ import imapclient.exceptions
 from ..errors import UserError
 from ..models.hierarchy import digest
 from ..protocol.imap import quota_root
-from .tree import fetch_chunked, own_folders, read_messages, status_mismatches
+from .tree import FolderCounts, fetch_chunked, iter_messages, own_folders, status_mismatches
 from ..servers.handle import ServerHandle
 
 Snapshot = dict[str, dict]  # user -> account state (JSON-able)
@@ -67,10 +67,13 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
         state: dict = {"subscribed": subscribed, "quota": {}, "folders": {}}
         for folder, name in sorted(folders.items()):
             selected: dict = {}
-            messages = read_messages(client, name, selected)
+            counts = FolderCounts()
+            # Each message's entry as it is read (a folder of a million messages was held whole).
+            entries = {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid, _label(m.content)]
+                       for m in map(counts.add, iter_messages(client, name, selected))}
             # EXAMINE's UIDVALIDITY: the mailbox's own. Where STATUS says otherwise (asked alone,
             # Cyrus 3.2 after its mailbox list is restored says 0), the status entry records it.
-            mismatches = status_mismatches(client, name, messages, selected)
+            mismatches = status_mismatches(client, name, counts, selected)
             uidvalidity = selected[b"UIDVALIDITY"]
             roots, quotas = _quota(client, name)
             for q in quotas:
@@ -79,8 +82,7 @@ def account_snapshot(server: ServerHandle, user: str, password: str | None, view
                 "uidvalidity": int(uidvalidity),
                 "acl": {i.decode(): "".join(sorted(r.decode())) for i, r in client.getacl(name)},
                 "quota": roots,
-                "messages": {digest(m.content): [sorted(m.flags), m.date.isoformat(), m.uid, _label(m.content)]
-                             for m in messages},
+                "messages": entries,
             }
             if mismatches:  # absent when STATUS agrees (older snapshots compare as they did)
                 state["folders"][folder]["status"] = mismatches

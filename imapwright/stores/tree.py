@@ -131,7 +131,7 @@ def status_mismatches(client: imapclient.IMAPClient, mailbox: str, messages: Ite
 
 
 def mailbox_messages(client: imapclient.IMAPClient, mailbox: str) -> Messages:
-    return {digest(m.content): m.flags for m in read_messages(client, mailbox)}
+    return {digest(m.content): m.flags for m in iter_messages(client, mailbox)}
 
 
 def own_folders(server: ServerHandle, client: imapclient.IMAPClient, user: str) -> dict[str, str]:
