@@ -16,6 +16,7 @@ nothing; if it holds anything else, the user is refused before any of its folder
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import fcntl
 import mmap
@@ -39,7 +40,7 @@ from ..mailstore.mh import read_message_file, read_mh
 from ..protocol.imap import command, quote
 from ..mailstore.mbox import MboxError, MboxMessage, MboxMessages, header_block, scan_mbox, unquoted, write_mbox_to
 from ..mailstore.message import (FileMessages, StoredMessage, fingerprint, header_facts, metadata, parse_date,
-                                 to_crlf, with_metadata)
+                                 split_metadata, to_crlf, with_metadata)
 from ..mailstore import rewrites
 from .folder_compare import EVERYTHING, Difference, compare_folder
 from ..mailstore.tree import Folder, Skipped, decode_component, scan_user
@@ -701,14 +702,30 @@ def _verify_user(server: ServerHandle, plan: UserPlan, carries: frozenset[str],
                     found.append(Difference(name, "folder", f"on the server with {counts.messages} messages, "
                                                             f"not in the source"))
             else:
-                found = compare_folder(name, planned[relative].messages, on_server, carries, rules,
-                                       functools.partial(fetch_uids, client, existing[relative]))
+                reread = functools.partial(fetch_uids, client, existing[relative])
+                if planned[relative].folder.kind == "mbox":
+                    # An mbox holds Status, X-Status, X-Keywords... as its own metadata, never as a
+                    # message's content: a server message carrying them (stored from a Maildir or
+                    # MH file, then reverted to mbox) is compared as an mbox can hold it.
+                    on_server = map(_as_in_mbox, on_server)
+                    reread = functools.partial(_reread_as_in_mbox, reread)
+                found = compare_folder(name, planned[relative].messages, on_server, carries, rules, reread)
             # STATUS must count what is there (a migrated folder's unseen count is what the source
             # said, through the flags compared): a stale status cache is a difference too.
             diffs += [Difference(name, "status", m) for m in status_mismatches(client, existing[relative], counts,
                                                                                 selected)]
             diffs += found
         return diffs
+
+
+def _as_in_mbox(m: StoredMessage) -> StoredMessage:
+    content = split_metadata(m.content)[0]
+    return m if content == m.content else dataclasses.replace(m, content=content)
+
+
+def _reread_as_in_mbox(reread: Callable[[list[int]], dict[int, StoredMessage]],
+                       uids: list[int]) -> dict[int, StoredMessage]:
+    return {uid: _as_in_mbox(m) for uid, m in reread(uids).items()}
 
 
 # -- revert ------------------------------------------------------------------------------------
