@@ -118,3 +118,12 @@ def test_a_plan_of_files_of_one_message_each_holds_names_not_contents(tmp_path):
     assert messages["INBOX"][0].content.endswith(b"changed after the plan\n")
     assert messages["INBOX"][0].header_facts()[1] is True  # its Date:, as the plan read it
     assert delivery_risks(plan)["date-added"] == 1  # the MH message has none
+
+
+def test_a_numbered_file_that_is_no_message_number_is_accounted_for(tmp_path):
+    """"007" is not an MH message number (they start at 1, no leading zero): the scan once left it
+    out as a message and the reader did not read it either, so it vanished without a word."""
+    user = nmh_tree(tmp_path)
+    (user / "inbox" / "007").write_bytes(message(7, "zero-padded"))
+    folders, skipped = scan_user(user)
+    assert any(f.path.name == "007" for f in folders) or any(s.path.name == "007" for s in skipped)

@@ -31,9 +31,15 @@ _MAIL_FIELDS = {b"from", b"to", b"subject", b"date", b"message-id", b"received",
                 b"mime-version", b"content-type"}
 
 
+def is_message_entry(entry: os.DirEntry) -> bool:
+    """A file of an MH folder that is one of its messages (named by a number; the kind from the
+    listing, not a stat per file)."""
+    return _NUMBER.fullmatch(entry.name) is not None and entry.is_file()
+
+
 def message_numbers(path: Path) -> list[int]:
-    with os.scandir(path) as entries:  # the kind of entry from the listing, not a stat per file
-        return sorted(int(e.name) for e in entries if _NUMBER.fullmatch(e.name) and e.is_file())
+    with os.scandir(path) as entries:
+        return sorted(int(e.name) for e in entries if is_message_entry(e))
 
 
 def is_mh(path: Path) -> bool:
@@ -132,7 +138,10 @@ def read_mh(path: Path) -> FileMessages:
         if flags is None:
             flags = flag_sets[marks] = frozenset(
                 [flag for (flag, _), on in zip(marked, marks[1:]) if on] + ["\\Seen"] * marks[0])
-        info, facts = file_head(entry)
+        try:
+            info, facts = file_head(entry)
+        except FileNotFoundError:  # gone since the listing (refiled meanwhile): not there, as in Maildir
+            continue
         messages.add(str(number), int(info.st_mtime), flags, facts)
     return messages
 

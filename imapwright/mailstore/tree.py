@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .maildir import PARTS, is_maildir
-from .mh import REMOVED_MH, SEQUENCES, is_mh, looks_like_message
+from .mh import REMOVED_MH, SEQUENCES, is_message_entry, is_mh, looks_like_message
 
 # Cyrus mboxname.c GOODCHARS, less "." (our hierarchy separator); non-ASCII passes through.
 GOOD = set(" #$'+,-0123456789:=@ABCDEFGHIJKLMNOPQRSTUVWXYZ^_`abcdefghijklmnopqrstuvwxyz~&")
@@ -120,8 +120,7 @@ def scan_user(root: Path) -> tuple[list[Folder], list[Skipped]]:
                 # Names, not Paths, and the MH folder's own messages and sequences left out here,
                 # from the listing's file types: a Path each, sorted, and a stat each made the
                 # scan of an MH folder of a million messages most of its plan's time and memory.
-                names = sorted(e.name for e in listing
-                               if not (in_mh and (e.name == SEQUENCES or (e.name.isdigit() and e.is_file()))))
+                names = sorted(e.name for e in listing if not (in_mh and (e.name == SEQUENCES or is_message_entry(e))))
         except OSError as exc:
             skipped.append(Skipped(directory, f"unreadable: {exc.strerror or exc}"))
             return
