@@ -266,18 +266,3 @@ def test_a_large_list_run_without_a_completed_reconstruct_is_not_a_measurement()
     both = windows_latency({"deliver": [(1.0, 10)], "reconstruct full list": [(3.0, 1000)],
                              "reconstruct one user": [(5.0, 100)]}, labels)
     assert windows_unmeasured(both, labels) == ""
-
-
-def test_reports_the_master_discarded_are_counted(tmp_path):
-    """Recorded from a CI run (two workers, large-list): the master dropped the workers' late
-    reports and the run's statistics came out empty; where the figures then disagree with the
-    ledger, the summary calls the run partial and says why."""
-    from imapwright.load.results import discarded_reports
-    log = tmp_path / "locust.log"
-    assert discarded_reports(log) == 0  # no log: nothing known to be lost
-    log.write_text(
-        "[2026-12-07 08:45:03,972] vm/INFO/locust.runners: vm_2f07 (index 1) reported that it has stopped\n"
-        "[2026-12-07 08:45:04,812] vm/INFO/locust.runners: Discarded report from unrecognized worker vm_2f07\n"
-        "[2026-12-07 08:45:07,734] vm/INFO/locust.runners: Discarded report from unrecognized worker vm_a023\n"
-        "[2026-12-07 08:45:11,695] vm/INFO/locust.main: Shutting down (exit code 0)\n")
-    assert discarded_reports(log) == 2

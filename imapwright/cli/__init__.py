@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import sys
 from typing import Annotated
@@ -52,6 +53,8 @@ def main() -> None:
 
     keep_bytecode_out_of_the_install()
 
+    # A run that seems stuck: `kill -USR1 PID` prints where each thread is, and goes on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     # SIGTERM ends a run like Ctrl-C does, so containers are removed either way.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt("SIGTERM")))
     try:

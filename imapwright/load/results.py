@@ -120,17 +120,6 @@ def lost_workers(ledger_dir: Path) -> list[dict]:
     return [{"id": worker_id, **node} for worker_id, node in workers_seen(ledger_dir).items() if "lost" in node]
 
 
-def discarded_reports(locust_log: Path) -> int:
-    """Statistics reports Locust's master threw away: a worker's report that arrives after the
-    worker said it stopped is "from unrecognized worker" and dropped (Locust issue 3003, open),
-    so the run's figures miss what it held (seen in CI: a two-worker run reported no request)."""
-    if not locust_log.exists():
-        return 0
-    with locust_log.open(errors="replace") as lines:
-        return sum("Discarded report from unrecognized worker" in line for line in lines)
-
-
-
 def statistics_check(stats: dict, finished: int) -> dict:
     """Locust's count of the requests that add mail (LMTP deliveries, IMAP APPENDs, "large APPEND"
     included) against the
@@ -243,14 +232,6 @@ def summarize(*, run_id: str, params, server_info: dict, options: dict, out: Pat
         summary.update(status="partial", complete=False, status_reason="; ".join(
             f"worker {w.get('index', '?')} ({w['id']}) lost {w['lost']:.0f} s into the run; the rest went on "
             "without it" for w in lost))
-    # Late reports are dropped in most two-worker runs, usually holding nothing the master lacks;
-    # where the figures then disagree with the ledger, they are why (the run is partial).
-    discarded = discarded_reports(out / "locust.log")
-    summary["discarded_reports"] = discarded
-    if discarded and not checks.get("statistics", {}).get("agree", True) and summary["complete"]:
-        summary.update(status="partial", complete=False, status_reason=(
-            f"Locust's master discarded {discarded} statistics report(s) of workers it had counted as stopped "
-            "(Locust issue 3003): its figures miss what they held"))
     if interrupted:
         ran = (finished - started).total_seconds()
         summary.update(status="interrupted", complete=False, status_reason=(

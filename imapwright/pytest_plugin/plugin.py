@@ -4,6 +4,7 @@ failure, deviations as data. Options and fixtures are listed by `pytest --help` 
 from __future__ import annotations
 
 import contextlib
+import faulthandler
 import os
 import signal
 import threading
@@ -129,6 +130,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if threading.current_thread() is threading.main_thread() and \
             signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _terminate_like_interrupt)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where a stuck run is
     config.addinivalue_line("markers", "requires(*specs): server needs, e.g. 'cyrus>=3.6', 'partitions', 'lmtp'")
     config.addinivalue_line("markers", "destructive: creates or deletes data on the server")
     config.addinivalue_line("markers", "provokes(*classes, reason): the test makes the server log lines of these "

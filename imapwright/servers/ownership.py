@@ -133,14 +133,24 @@ def hold(container) -> None:
 
 
 def release(container) -> None:
-    with _lock:
+    """Stop renewing this container's lease; once this returns, no renewal touches it (one in
+    flight is waited for: CI 2026-12-07 saw a renewal land after the release, a lease made stale
+    by hand fresh again)."""
+    with _renewing, _lock:  # in _beat's order
         _containers.pop(getattr(container, "id", None), None)
+
+
+_renewing = threading.Lock()  # held while a renewal runs; release waits for it
 
 
 def _beat() -> None:
     while True:
         time.sleep(HEARTBEAT)
         with _lock:
-            held = list(_containers.values())
-        for container in held:
-            renew(container)
+            held = list(_containers)
+        for container_id in held:
+            with _renewing:
+                with _lock:
+                    container = _containers.get(container_id)
+                if container is not None:  # released since the list was taken: not renewed
+                    renew(container)

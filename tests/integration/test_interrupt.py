@@ -53,7 +53,7 @@ def test_interrupted_pytest_run_removes_its_server(tmp_path, sig):
         time.sleep(0.2)
     assert _leftovers(proc.pid), "the running server should carry its owner's pid"
     proc.send_signal(sig)
-    proc.wait(timeout=60)
+    _wait_or_show_where(proc, 60)
     assert _leftovers(proc.pid) == []
 
 
@@ -90,12 +90,26 @@ def test_ctrl_c_on_parallel_imapwright_run_removes_every_server(tmp_path):
             break
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(timeout=60)
+    _wait_or_show_where(proc, 120)
     assert proc.returncode != 0
     deadline = time.monotonic() + 10
     while any(_leftovers(pid) for pid in pids):
         assert time.monotonic() < deadline, "containers or volumes left behind after Ctrl-C"
         time.sleep(0.2)
+
+
+def _wait_or_show_where(proc, timeout: float) -> None:
+    """Wait for the interrupted run to end; one that does not is made to print where each of its
+    processes' threads is (SIGUSR1: faulthandler in the CLI and the plugin), then killed."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        group = os.getpgid(proc.pid) == proc.pid  # started in its own session: signal its workers too
+        for sig in (signal.SIGUSR1, signal.SIGKILL):
+            os.killpg(proc.pid, sig) if group else proc.send_signal(sig)
+            time.sleep(3)
+        output = b"".join(part for part in proc.communicate() if part).decode(errors="replace")
+        pytest.fail(f"the run had not ended {timeout:.0f} s after Ctrl-C; where it was:\n{output[-12000:]}")
 
 
 def _wait_for_output(proc, needle: bytes, timeout: float = 120) -> bytes:
@@ -125,7 +139,7 @@ def test_interrupted_suite_run_says_so_in_every_output(tmp_path, servers):
         _wait_for_output(proc, b"items]")
         time.sleep(8)
     os.killpg(proc.pid, signal.SIGINT)
-    proc.wait(timeout=90)
+    _wait_or_show_where(proc, 90)
     assert proc.returncode == 130
     (run,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     summary = json.loads((run / "summary.json").read_text())
@@ -154,7 +168,7 @@ def test_interrupted_load_run_leaves_no_server_locust_or_half_written_run(tmp_pa
         time.sleep(0.2)
     pids = _family(proc.pid)
     proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    _wait_or_show_where(proc, 30)
     assert proc.returncode == 130
     assert not any(os.path.exists(f"/proc/{pid}") for pid in pids - {proc.pid}), "Locust outlived the run"
     (run,) = list(reports.iterdir())  # no ".partial" folder: the report was finished, then renamed
