@@ -134,12 +134,15 @@ def test_capacity_stops_at_the_threshold_and_names_the_saturation_point(server, 
 
 @pytest.mark.requires("exec", "mailbox-list")
 def test_large_list_runs_reconstruct_while_delivering_with_two_workers(server, tmp_path):
-    _, summary = run(server, tmp_path, "large-list", users=3, duration=12, mailboxes=300, workers=2)
+    out, summary = run(server, tmp_path, "large-list", users=3, duration=12, mailboxes=300, workers=2)
     rows = by_name(summary)
     for name in ("ADMIN reconstruct one user", "ADMIN reconstruct full list", "IMAP LIST", "LMTP deliver"):
         row = rows.get(name, {"requests": 0, "failures": 0})
-        assert row["requests"] > 0 and row["failures"] == 0, (name, summary["status_reason"], sorted(rows),
-                                                              summary["exceptions"], summary.get("workers"))
+        # Twice in CI (cyrus:3.12) the master's figures came out empty with the ledger full; not
+        # reproduced under CPU load here: Locust's own log says what its master saw.
+        assert row["requests"] > 0 and row["failures"] == 0, (
+            name, summary["status_reason"], sorted(rows), summary["exceptions"], summary.get("workers"),
+            summary["checks"].get("statistics"), (out / "locust.log").read_text(errors="replace")[-4000:])
     latency = summary["large_list"]["latency"]
     assert latency["reconstruct full list"]["runs"] > 0
     assert summary["passed"], summary["checks"]
