@@ -7,8 +7,10 @@ are still added.) Real Locust processes (a master and two workers on 127.0.0.1),
 requests are the locustfile's own events."""
 
 import csv
+import json
 import subprocess
 import sys
+import time
 
 from imapwright.servers import ports
 
@@ -60,3 +62,40 @@ def test_the_last_requests_of_every_worker_reach_the_masters_figures(tmp_path):
         counts = {row["Name"]: int(row["Request Count"]) for row in csv.DictReader(fh)}
     assert counts.get("task") == 4, (counts, output[-3000:])
     assert counts.get("stop") == 4, (counts, output[-3000:])  # sent as the users stopped
+
+
+SLOW_EXIT = '''
+import time
+
+from locust import User, constant, events, task
+from locust.runners import WorkerRunner
+
+import imapwright.load.distributed  # noqa: F401  (the harness's master and worker hooks)
+
+
+class Busy(User):
+    wait_time = constant(0.2)
+
+    @task
+    def one(self):
+        self.environment.events.request.fire(request_type="T", name="task", response_time=1, response_length=0,
+                                              exception=None, context={})
+
+
+@events.init.add_listener
+def _slow_exit(environment, **_kw):
+    if isinstance(environment.runner, WorkerRunner):  # a worker slower to exit than its master (a busy machine)
+        environment.events.quitting.add_listener(lambda **_k: time.sleep(2))
+'''
+
+
+def test_a_worker_process_that_exits_last_leaves_the_run_figures_whole(tmp_path):
+    """`--processes`, as `imapwright load --workers` runs Locust: its children inherit --json-file
+    and wrote their own (emptied) statistics over the master's when they exited after it."""
+    (tmp_path / "locustfile.py").write_text(SLOW_EXIT)
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(tmp_path / "locustfile.py"), "--headless",
+                           "-u", "4", "-r", "10", "-t", "3s", "--processes", "2", "--json-file", str(tmp_path / "run"),
+                           "--only-summary"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    time.sleep(3)  # the workers' exit, after the master's
+    entries = json.loads((tmp_path / "run.json").read_text())
+    assert [e["name"] for e in entries] == ["task"] and entries[0]["num_requests"] > 10, (entries, done.stderr[-3000:])

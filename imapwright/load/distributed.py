@@ -111,9 +111,14 @@ def _init(environment, **_kwargs) -> None:
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         Master(environment, runner).install()
-    elif isinstance(runner, WorkerRunner) and remote_worker():
-        remote_ledger = RemoteLedger(runner)
-        environment.events.test_stop.add_listener(lambda **_kw: remote_ledger.flush())
+    elif isinstance(runner, WorkerRunner):
+        # Locust's --processes children keep the master's --json-file (it clears their --csv and
+        # --html only) and write their own, emptied, statistics there when they exit: a worker
+        # slower to exit than its master overwrote the run's figures with nothing (CI, twice).
+        environment.parsed_options.json_file = None
+        if remote_worker():
+            remote_ledger = RemoteLedger(runner)
+            environment.events.test_stop.add_listener(lambda **_kw: remote_ledger.flush())
 
 
 class Master:
