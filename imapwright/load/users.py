@@ -22,8 +22,9 @@ from locust.runners import MasterRunner, WorkerRunner
 from locust.user.users import LOCUST_STATE_STOPPING
 
 from ..errors import UserError
+from ..protocol import imap_wire
 from ..protocol.imap_wire import astring, mailbox
-from . import budget, distributed
+from . import budget, distributed, imap_loop
 from .config import LoadConfig
 from .distributed import current_config
 from .exec import ExecLoadClient
@@ -176,9 +177,11 @@ class IMAPSession(LoadUser):
 class MixedSession(IMAPSession):
     """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX), after
     a think time of IMAPWRIGHT_LOAD_OPT_THINK seconds ("0.05-0.3" by default; "0": none, as the
-    generator benchmark drives it)."""
+    generator benchmark drives it). With the recorded option imap_loop=1 (plain TCP), the session
+    runs in the process's IMAP loop (load/imap_loop.py, MixedSteps) instead of this user's greenlet."""
     abstract = True
     STATES = STATES
+    loop_session = None
 
     def wait_time(self) -> float:
         low, high = self.think
@@ -191,7 +194,6 @@ class MixedSession(IMAPSession):
         except ValueError:
             raise SystemExit(f"IMAPWRIGHT_LOAD_OPT_THINK={self.config.option('think', '')!r}: "
                              "expected SECONDS or LOW-HIGH") from None
-        super().on_start()
         try:
             mix = parse_mix(self.config.option("mix", DEFAULT_MIX))
         except UserError as exc:
@@ -199,6 +201,20 @@ class MixedSession(IMAPSession):
         self.states = [s for s in mix if mix[s] > 0]
         self.cum_weights = list(itertools.accumulate(mix[s] for s in self.states))
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+        if self.config.option("imap_loop", "0") == "1" and not self.config.tls:
+            from .imap_loop import loop_for
+            self.config.need("IMAP", "USERS", "PASSWORD")
+            self.user = self.account()
+            self.loop_session = loop_for(self.environment).start(MixedSteps(self).run(), *self.config.imap,
+                                                                 lambda: self.user)
+            return
+        super().on_start()
+
+    def on_stop(self) -> None:
+        if self.loop_session is not None:
+            self.loop_session.loop.abort(self.loop_session)  # killed mid-session: dropped (ended: nothing)
+            return
+        super().on_stop()
 
     @task
     def step(self) -> None:
@@ -206,6 +222,11 @@ class MixedSession(IMAPSession):
         (Locust's way round its loop between tasks cost about a fifth of a command's CPU against
         the null responder); a stop is seen between two states."""
         if not self.states:
+            raise StopUser()
+        if self.loop_session is not None:  # the loop runs the session; this user waits for its end
+            self.loop_session.done.wait()
+            if self.loop_session.error is not None:
+                raise self.loop_session.error
             raise StopUser()
         end = time.monotonic() + BURST_SECONDS if not self.think[1] else 0.0
         while True:
@@ -269,6 +290,149 @@ class MixedSession(IMAPSession):
         self.imap.logout()
         self.appended.clear()  # UIDs stay valid, but keep sessions independent like imaptest
         self.imap.login(self.user, self.config.password)
+
+
+class MixedSteps:
+    """MixedSession's states as steps for the IMAP loop (load/imap_loop.py): the same commands, the
+    same request names, the same ledger lines, in the same order as MixedSession's do_* methods."""
+
+    def __init__(self, session: MixedSession):
+        self.session, self.rng, self.config = session, session.rng, session.config
+        self.ledger = ledger(session.config)
+        self.pipeline = session.config.option("imap_pipeline", "0") == "1"
+        self.connected = False
+        self.selected = False
+        self.appended: list[tuple[int, str]] = []
+
+    def run(self):
+        session = self.session
+        yield from self.login()
+        while True:
+            state = self.rng.choices(session.states, cum_weights=session.cum_weights)[0]
+            yield from getattr(self, "do_" + state)()
+            if session._state == LOCUST_STATE_STOPPING or not budget.left():
+                break
+            if session.think[1]:
+                yield imap_loop.Think(self.rng.uniform(*session.think))
+                if session._state == LOCUST_STATE_STOPPING:
+                    break
+        yield from self.logout()
+
+    def _seen(self, answer) -> None:
+        if answer.lost:
+            self.connected = self.selected = False
+
+    def command(self, name: str, text: bytes, literal: bytes | None = None):
+        answer = yield imap_loop.Command(name, text, literal, non_sync=self.pipeline)
+        self._seen(answer)
+        return answer
+
+    def login(self):
+        if not self.connected:
+            answer = yield imap_loop.CONNECT
+            if not answer.ok:
+                return False
+            self.connected = True
+        return (yield from self.command("LOGIN", imap_wire.login_text(self.session.user,
+                                                                      self.config.password))).ok
+
+    def logout(self):
+        if not self.connected:
+            return True
+        answer = yield from self.command("LOGOUT", b"LOGOUT")
+        yield imap_loop.HANGUP  # closes whatever the answer
+        self.connected = self.selected = False
+        return answer.ok
+
+    def select(self):
+        self.selected = (yield from self.command("SELECT", imap_wire.select_text("INBOX"))).ok
+        return self.selected
+
+    def ensure_selected(self):
+        if not self.connected and not (yield from self.login()):
+            return False
+        return self.selected or (yield from self.select())
+
+    def some_uids(self, n: int):
+        if not (yield from self.ensure_selected()):
+            return []
+        answer = yield from self.command("SEARCH", imap_wire.search_text(b"ALL"))
+        uids = imap_wire.search_hits(answer.untagged) if answer.ok else []
+        return self.rng.sample(uids, min(n, len(uids))) if uids else []
+
+    def do_list(self):
+        if (yield from self.ensure_selected()):
+            yield from self.command("LIST", imap_wire.list_text("", "*"))
+
+    def do_select(self):
+        if self.connected or (yield from self.login()):
+            yield from self.select()
+
+    def do_fetch(self):
+        uids = yield from self.some_uids(10)
+        if uids:
+            yield from self.command("FETCH", imap_wire.fetch_text(uids, ["UID", "FLAGS", "INTERNALDATE",
+                                                                         "RFC822.SIZE", "ENVELOPE"]))
+
+    def do_fetch2(self):
+        uids = yield from self.some_uids(1)
+        if uids:
+            yield from self.command("FETCH BODY", imap_wire.fetch_text(uids, ["BODY.PEEK[]"]))
+
+    def do_search(self):
+        if (yield from self.ensure_selected()):
+            yield from self.command("SEARCH", imap_wire.search_text(b"UNSEEN"))
+
+    def do_store(self):
+        uids = yield from self.some_uids(3)
+        if uids:
+            flag = self.rng.choice([b"\\Seen", b"\\Flagged", b"$Label1"])
+            op = b"+FLAGS" if self.rng.random() < 0.7 else b"-FLAGS"
+            yield from self.command("STORE", imap_wire.store_text(uids, op, [flag]))
+
+    def do_append(self):
+        if not (yield from self.ensure_selected()):
+            return
+        mid, message = make_message(self.session.sizes.pick(), subject="appended")
+        user = self.session.user
+        self.ledger.record("sent", user, "INBOX", mid, flush=False)  # its outcome's line flushes
+        answer = yield from self.command("APPEND", imap_wire.append_text("INBOX", (b"\\Seen",)), message)
+        if answer.ok:
+            self.ledger.record("add", user, "INBOX", mid)
+            uid = imap_loop.appended_uid(answer)
+            if uid is not None:
+                self.appended.append((uid, mid))
+        else:  # a NO or BAD: it must not be there; a broken connection: the outcome is unknown
+            self.ledger.record("unknown" if answer.lost else "refused", user, "INBOX", mid)
+
+    def do_expunge(self):
+        # Only messages this session appended: the ledger knows exactly what left.
+        if not (self.appended and (yield from self.ensure_selected())):
+            return
+        uid, mid = self.appended.pop(self.rng.randrange(len(self.appended)))
+        user, store = self.session.user, imap_wire.store_text([uid], b"+FLAGS", [b"\\Deleted"])
+        if self.pipeline:  # STORE and UID EXPUNGE in one write (the recorded imap_pipeline option)
+            self.ledger.record("removing", user, "INBOX", mid)
+            answers = yield imap_loop.Pipelined(["STORE", "EXPUNGE"], [store, imap_wire.expunge_text([uid])])
+            for answer in answers:
+                self._seen(answer)
+            if len(answers) == 2 and all(a.ok for a in answers):
+                self.ledger.record("remove", user, "INBOX", mid)
+            return
+        if not (yield from self.command("STORE", store)).ok:
+            return
+        self.ledger.record("removing", user, "INBOX", mid)
+        if (yield from self.command("EXPUNGE", imap_wire.expunge_text([uid]))).ok:
+            self.ledger.record("remove", user, "INBOX", mid)
+
+    def do_idle(self):
+        if (yield from self.ensure_selected()):
+            self._seen((yield imap_loop.Idle(float(self.config.option("idle_seconds", "1")))))
+
+    def do_logout(self):  # imaptest LOGOUT: the session ends, the next begins
+        yield from self.logout()
+        self.appended.clear()
+        yield from self.login()
 
 
 class FolderChurner(IMAPSession):

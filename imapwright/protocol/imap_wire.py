@@ -58,13 +58,62 @@ def parenthesised(items) -> bytes:
     return b"(" + b" ".join(i if isinstance(i, bytes) else i.encode() for i in items) + b")"
 
 
+class Responses:
+    """IMAP responses framed from bytes as they arrive (no I/O: the blocking client and the load
+    loop both feed it): lines, each untagged response whole with its literals."""
+
+    __slots__ = ("buf", "start", "pos", "untagged")
+
+    def __init__(self):
+        self.buf, self.start, self.pos, self.untagged = b"", 0, 0, []
+
+    def feed(self, chunk: bytes) -> None:
+        if self.start:
+            self.buf, self.pos, self.start = self.buf[self.start:], self.pos - self.start, 0
+        self.buf += chunk
+
+    def pending(self) -> bool:
+        """Whether bytes came that no answer took."""
+        return len(self.buf) > self.start
+
+    def take(self, tag: bytes | None, greeting: bool = False) -> tuple[list[bytes], bytes] | None:
+        """(untagged responses, the last line) up to the tagged line for `tag`; with `tag` None,
+        up to a "+" continuation or any tagged line (a command refused before its literal); with
+        `greeting`, the first line. None while incomplete (feed more and ask again)."""
+        buf, start, pos = self.buf, self.start, self.pos
+        while True:
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                break
+            if buf[end - 1] == 125:  # "}": a literal follows this line
+                m = _LITERAL_AT_END.search(buf, pos, end)
+                if m is not None:
+                    after = end + 2 + int(m.group(1))
+                    if len(buf) < after:
+                        break
+                    pos = after
+                    continue
+            line = buf[start:end]
+            start = pos = end + 2
+            if line[:2] == b"* " and not greeting:
+                self.untagged.append(line)
+                continue
+            if tag is not None and line[:1] == b"+":
+                raise IMAPWireError(f"unexpected continuation {line[:80]!r}")
+            self.start = self.pos = start
+            untagged, self.untagged = self.untagged, []
+            return untagged, line  # tagged: the caller holds it to its command's tag
+        self.start, self.pos = start, pos
+        return None
+
+
 class WireIMAP:
     def __init__(self, host: str, port: int, timeout: float | None = 60, tls: str = "",
                  context: ssl.SSLContext | None = None):
         """`tls`: "imaps" (TLS from the first byte), "starttls" (RFC 3501 6.2.1) or "" (plain)."""
         sock = _connect(host, port, timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._buf = b""
+        self._responses = Responses()
         self._n = 0
         self.capabilities: frozenset[bytes] = frozenset()  # as the greeting or LOGIN's answer listed them
         try:
@@ -78,7 +127,7 @@ class WireIMAP:
             self._note_capabilities(self.greeting)
             if tls == "starttls":
                 self.run(b"STARTTLS")
-                if self._buf:
+                if self._responses.pending():
                     raise IMAPWireError("data after STARTTLS's answer (RFC 3501 6.2.1: a possible injection)")
                 self._sock = (context or ssl.create_default_context()).wrap_socket(sock, server_hostname=host)
                 self._cooperative()
@@ -121,47 +170,14 @@ class WireIMAP:
             chunk = self._sock.recv(65536)
         if not chunk:
             raise IMAPWireError("connection closed by the server")
-        self._buf += chunk
+        self._responses.feed(chunk)
 
     def _response(self, tag: bytes | None, greeting: bool = False) -> tuple[list[bytes], bytes]:
-        """Responses up to the tagged one for `tag`; with `tag` None, up to a "+" continuation or
-        any tagged line (a command refused before its literal); with `greeting`, the first line.
-        (untagged responses, each whole with its literals; the last line)."""
-        untagged = []
-        buf, start, pos = self._buf, 0, 0
-        while True:
-            end = buf.find(b"\r\n", pos)
-            if end < 0:
-                self._buf = buf[start:]
-                pos -= start
-                start = 0
-                self._more()
-                buf = self._buf
-                continue
-            if buf[end - 1] == 125:  # "}": a literal follows this line
-                m = _LITERAL_AT_END.search(buf, pos, end)
-                if m is not None:
-                    after = end + 2 + int(m.group(1))
-                    while len(buf) < after:
-                        self._buf = buf[start:]
-                        after -= start
-                        start = 0
-                        self._more()
-                        buf = self._buf
-                    pos = after
-                    continue
-            line = buf[start:end]
-            start = pos = end + 2
-            if line[:2] == b"* " and not greeting:
-                untagged.append(line)
-                continue
-            if tag is None:
-                self._buf = buf[start:]
-                return untagged, line
-            if line[:1] == b"+":
-                raise IMAPWireError(f"unexpected continuation {line[:80]!r}")
-            self._buf = buf[start:]
-            return untagged, line  # tagged: _checked holds it to this command's tag
+        """Responses up to the tagged one for `tag` (Responses.take), reading as needed."""
+        take, more = self._responses.take, self._more
+        while (got := take(tag, greeting)) is None:
+            more()
+        return got
 
     def _note_capabilities(self, text: bytes) -> None:
         """Capabilities a response code lists (no CAPABILITY command of its own: it would change
@@ -215,34 +231,30 @@ class WireIMAP:
         session in the order sent, so the next tagged line is this one's (else IMAPWireError)."""
         return self._checked(tag, *self._response(tag))
 
-    # The load sessions' commands, in imapclient's wire form.
+    # The load sessions' commands, in imapclient's wire form (the texts: module functions below).
     def login(self, user: str, password: str) -> None:
-        self._note_capabilities(self.run(b"LOGIN " + astring(user) + b" " + _quoted(password))[1])
+        self._note_capabilities(self.run(login_text(user, password))[1])
 
     def select(self, name: str) -> list[bytes]:
-        return self.run(b"SELECT " + mailbox(name))[0]
+        return self.run(select_text(name))[0]
 
     def list(self, reference: str = "", pattern: str = "*") -> list[bytes]:
-        return self.run(b"LIST " + mailbox(reference) + b" " + mailbox(pattern))[0]
+        return self.run(list_text(reference, pattern))[0]
 
     def uid_search(self, criteria: bytes) -> list[int]:
-        hits = []
-        for line in self.run(b"UID SEARCH " + criteria)[0]:
-            if line[:9].upper() == b"* SEARCH ":
-                hits.extend(map(int, line[9:].split()))
-        return hits
+        return search_hits(self.run(search_text(criteria))[0])
 
     def uid_fetch(self, uids, items) -> list[bytes]:
-        return self.run(b"UID FETCH " + uid_set(uids) + b" " + parenthesised(i.upper() for i in items))[0]
+        return self.run(fetch_text(uids, items))[0]
 
     def uid_store(self, uids, op: bytes, flags) -> list[bytes]:
-        return self.run(b"UID STORE " + uid_set(uids) + b" " + op + b" " + parenthesised(flags))[0]
+        return self.run(store_text(uids, op, flags))[0]
 
     def append(self, name: str, message: bytes, flags=(), non_sync: bool = False) -> bytes:
         """The tagged OK's text (with APPENDUID, RFC 4315, where the server sends it). With
         `non_sync` and LITERAL+ offered, the message goes in the command's own write (RFC 7888),
         one round trip instead of two."""
-        command = b"APPEND " + mailbox(name) + b" " + parenthesised(flags)
+        command = append_text(name, flags)
         if not (non_sync and b"LITERAL+" in self.capabilities):
             return self.run(command, message)[1]
         tag = self._tag()
@@ -250,7 +262,7 @@ class WireIMAP:
         return self.answer(tag)[1]
 
     def uid_expunge(self, uids) -> list[bytes]:
-        return self.run(b"UID EXPUNGE " + uid_set(uids))[0]
+        return self.run(expunge_text(uids))[0]
 
     def idle(self, seconds: float) -> list[bytes]:
         """IDLE for `seconds`, then DONE: the untagged responses that came meanwhile."""
@@ -296,6 +308,48 @@ class WireIMAP:
             self._sock.close()
         except OSError:
             pass
+
+
+# -- the texts of the load sessions' commands (after the tag), as imapclient writes them ----------
+def login_text(user: str, password: str) -> bytes:
+    return b"LOGIN " + astring(user) + b" " + _quoted(password)
+
+
+def select_text(name: str) -> bytes:
+    return b"SELECT " + mailbox(name)
+
+
+def list_text(reference: str = "", pattern: str = "*") -> bytes:
+    return b"LIST " + mailbox(reference) + b" " + mailbox(pattern)
+
+
+def search_text(criteria: bytes) -> bytes:
+    return b"UID SEARCH " + criteria
+
+
+def search_hits(untagged: list[bytes]) -> list[int]:
+    hits = []
+    for line in untagged:
+        if line[:9].upper() == b"* SEARCH ":
+            hits.extend(map(int, line[9:].split()))
+    return hits
+
+
+def fetch_text(uids, items) -> bytes:
+    return b"UID FETCH " + uid_set(uids) + b" " + parenthesised(i.upper() for i in items)
+
+
+def store_text(uids, op: bytes, flags) -> bytes:
+    return b"UID STORE " + uid_set(uids) + b" " + op + b" " + parenthesised(flags)
+
+
+def append_text(name: str, flags=()) -> bytes:
+    """APPEND's text before its literal."""
+    return b"APPEND " + mailbox(name) + b" " + parenthesised(flags)
+
+
+def expunge_text(uids) -> bytes:
+    return b"UID EXPUNGE " + uid_set(uids)
 
 
 @functools.lru_cache(maxsize=64)

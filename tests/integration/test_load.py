@@ -52,11 +52,15 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     assert "Generator and server CPU" in page and isinstance(cpu["generator_bound"], bool)
 
 
-def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path):
+@pytest.mark.parametrize("engine", [{}, {"imap_loop": "1"}, {"imap_loop": "1", "imap_pipeline": "1"}],
+                         ids=["greenlet-per-session", "loop", "loop-pipelined"])
+def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
+    """Both ways of running sessions (a greenlet each, or the process's IMAP loop) on a real server."""
     mix = "select=100,fetch=100,fetch2=50,search=50,store=50,append=60,expunge=60,idle=10,logout=20,list=20"
-    _, summary = run(server, tmp_path, "mixed", users=10, duration=8, options={"mix": mix, "idle_seconds": "0.2"})
+    _, summary = run(server, tmp_path, "mixed", users=10, duration=8,
+                     options={"mix": mix, "idle_seconds": "0.2", **engine})
     rows = by_name(summary)
-    for command in ("LOGIN", "SELECT", "FETCH", "STORE", "APPEND", "EXPUNGE", "LIST", "SEARCH", "LOGOUT"):
+    for command in ("LOGIN", "SELECT", "FETCH", "STORE", "APPEND", "EXPUNGE", "LIST", "SEARCH", "LOGOUT", "IDLE"):
         assert rows[f"IMAP {command}"]["requests"] > 0, command
         assert rows[f"IMAP {command}"]["failures"] == 0, command
     # Sessions are persistent: a LOGIN for each Locust session and each imaptest-style logout, no more.

@@ -1,0 +1,530 @@
+"""IMAP load sessions driven by one loop per process (the recorded option `imap_loop=1`).
+
+A session is a generator of steps (connect, a command, two pipelined commands, IDLE, a think
+time); one greenlet per Locust process runs every session's steps: their sockets are
+non-blocking on one epoll, woken through gevent's hub, and each answer resumes its session's
+generator where it stopped, no greenlet switch per answer. With a greenlet per session (load/imap.py)
+a command cost about twice the CPU of the lean reference client, and gevent's hub plus Locust's
+request event cost 0.36x of that over it (benchmarks/README.md, issue 31).
+
+What load/imap.py does per command, this does too: one request taken from the budget before it
+(none left: the session ends and its Locust user stops), one request event named after it, a
+deadline (the client's timeout) after which the session is dropped, APPEND's outcome in the ledger,
+a broken connection dropping the session. The wire form is protocol/imap_wire.py's (its texts and
+its response framing). Plain TCP only: a TLS session keeps the greenlet client.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import itertools
+import re
+import socket
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+import gevent
+import gevent.event
+from gevent.hub import Waiter
+from gevent.monkey import get_original
+
+from ..protocol.imap_wire import IMAPWireError, Responses, _CAPABILITY, _family
+from . import budget
+
+_epoll = get_original("select", "epoll")  # gevent's monkey-patching hides the real one
+_EPOLLIN, _EPOLLOUT = 0x001, 0x004
+_APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
+TICK = 0.05  # the loop looks at deadlines and new sessions' timers at least this often
+
+
+# -- what a session's generator yields --------------------------------------------------------------
+class Connect:
+    """Open the connection and read the greeting (a "CONNECT" request)."""
+
+
+class Command:
+    """One command (its text after the tag); `literal` follows it, synchronising unless
+    `non_sync` and the server offers LITERAL+ (RFC 7888)."""
+
+    __slots__ = ("name", "text", "literal", "non_sync")
+
+    def __init__(self, name: str, text: bytes, literal: bytes | None = None, non_sync: bool = False):
+        self.name, self.text, self.literal, self.non_sync = name, text, literal, non_sync
+
+
+class Pipelined:
+    """Commands in one write, answered in order: one event each, timed from that write."""
+
+    __slots__ = ("names", "texts")
+
+    def __init__(self, names: list[str], texts: list[bytes]):
+        self.names, self.texts = names, texts
+
+
+class Idle:
+    """IDLE for `seconds`, then DONE (RFC 2177): one event for the exchange."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
+class Think:
+    """No command for `seconds` (a think time)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
+class Hangup:
+    """Close the connection (after LOGOUT, or to drop a session in an unknown state)."""
+
+
+CONNECT, HANGUP = Connect(), Hangup()
+
+
+class Answer:
+    """What a step's generator gets back: ok, the untagged responses, the tagged line's text after
+    its status; `lost`: the connection is gone (the session is disconnected now)."""
+
+    __slots__ = ("ok", "untagged", "text", "lost")
+
+    def __init__(self, ok: bool, untagged: list[bytes], text: bytes, lost: bool = False):
+        self.ok, self.untagged, self.text, self.lost = ok, untagged, text, lost
+
+
+# -- one session ------------------------------------------------------------------------------------
+class Session:
+    """One connection's state in the loop."""
+
+    def __init__(self, loop: "Loop", steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
+                 timeout: float):
+        self.loop, self.steps, self.host, self.port, self.timeout = loop, steps, host, port, timeout
+        self.user_of_event = user_of_event
+        self.sock: socket.socket | None = None
+        self.fd = -1
+        self.responses = Responses()
+        self.capabilities: frozenset[bytes] = frozenset()
+        self.n = 0
+        self.out = b""  # bytes a full send buffer left to write
+        self.waiting: str = ""  # "connect", "greeting", "continuation", "answer", "idle", "think"
+        self.names: list[str] = []  # the events still due (a pipelined write: one per command)
+        self.tags: list[bytes] = []
+        self.literal: bytes | None = None
+        self.idle_untagged: list[bytes] = []
+        self.idle_seconds = 0.0
+        self.answers: list[Answer] = []  # a pipelined write's answers so far
+        self.end_after = False  # the budget allowed only part of a pipelined write: the session ends after it
+        self.started = 0.0
+        self.deadline = 0.0
+        self.wake = 0.0
+        self.done = gevent.event.Event()
+        self.ended = False
+        self.stopped_by_budget = False
+        self.error: BaseException | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.sock is not None
+
+    def tag(self) -> bytes:
+        self.n += 1
+        return b"W%d " % self.n
+
+
+class Loop:
+    """Every session of this process, on one epoll, run from one greenlet (started with the first
+    session, ended with the last)."""
+
+    def __init__(self, fire: Callable[..., None]):
+        self.fire = fire
+        self.epoll = _epoll()
+        self.by_fd: dict[int, Session] = {}
+        self.sessions: set[Session] = set()
+        self.timers: list[tuple[float, int, Session]] = []
+        self.counter = itertools.count()
+        self.greenlet: gevent.Greenlet | None = None
+        self.next_deadlines = 0.0
+
+    # -- sessions in and out ----------------------------------------------------------------------
+    def start(self, steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
+              timeout: float = 60) -> Session:
+        session = Session(self, steps, host, port, user_of_event, timeout)
+        self.sessions.add(session)
+        self.advance(session, None)
+        if self.greenlet is None or self.greenlet.dead:
+            self.greenlet = gevent.spawn(self.run)
+        return session
+
+    def abort(self, session: Session) -> None:
+        """Drop a session at once, whatever it waits for (its Locust user was killed)."""
+        if session.ended:
+            return
+        self._disconnect(session)
+        session.steps.close()
+        self._end(session)
+
+    def _end(self, session: Session) -> None:
+        session.ended = True
+        self.sessions.discard(session)
+        session.done.set()
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self._run()
+        except BaseException as exc:  # a fault of the loop itself: every session ends with it
+            for session in list(self.sessions):
+                session.error = exc
+                self._disconnect(session)
+                self._end(session)
+            raise
+
+    def _run(self) -> None:
+        hub = gevent.get_hub()
+        watcher = hub.loop.io(self.epoll.fileno(), 1)
+        while self.sessions:
+            waiter = Waiter()
+            timer = hub.loop.timer(max(0.0, min(TICK, self._next_timer() - time.monotonic())))
+            watcher.start(waiter.switch, None)
+            timer.start(waiter.switch, None)
+            try:
+                waiter.get()
+            finally:
+                watcher.stop()
+                timer.stop()
+                timer.close()
+            for fd, events in self.epoll.poll(0):
+                session = self.by_fd.get(fd)
+                if session is not None:
+                    self._ready(session, events)
+            self._timers()
+            if time.monotonic() >= self.next_deadlines:
+                self._deadlines()
+        watcher.close()
+
+    def _next_timer(self) -> float:
+        return self.timers[0][0] if self.timers else time.monotonic() + TICK
+
+    def _timers(self) -> None:
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now:
+            _, _, session = heapq.heappop(self.timers)
+            if session.ended or session.wake == 0.0:
+                continue
+            session.wake = 0.0
+            if session.waiting == "think":
+                session.waiting = ""
+                self.advance(session, None)
+            elif session.waiting == "idle":  # the IDLE's time is up: DONE, then its tagged answer
+                session.waiting = "answer"
+                self._write(session, b"DONE\r\n")
+
+    def _deadlines(self) -> None:
+        """Sessions whose command is past its deadline are dropped (load/watchdog.py's job for the
+        greenlet client), looked at every TICK seconds."""
+        now = time.monotonic()
+        self.next_deadlines = now + TICK
+        for session in [s for s in self.sessions if s.deadline and s.deadline <= now]:
+            self._lost(session, f"no answer within {session.timeout:g} s")
+
+    def _timer(self, session: Session, seconds: float) -> None:
+        session.wake = time.monotonic() + seconds
+        heapq.heappush(self.timers, (session.wake, next(self.counter), session))
+
+    # -- a session's next step --------------------------------------------------------------------
+    def advance(self, session: Session, value: Any) -> None:
+        """Resume the session's generator with `value` and begin the step it yields."""
+        while not session.ended:
+            try:
+                step = session.steps.send(value)
+            except StopIteration:
+                self._disconnect(session)
+                self._end(session)
+                return
+            except Exception as exc:  # the steps' own error: that session ends, its user raises it
+                session.error = exc
+                self._disconnect(session)
+                self._end(session)
+                return
+            value = self._begin(session, step)
+            if value is None:
+                return  # under way: the loop resumes the generator when it is done
+
+    def _begin(self, session: Session, step) -> Answer | None:
+        """Start a step; an Answer where it is over at once (e.g. a connection that failed)."""
+        if isinstance(step, Think):
+            session.waiting = "think"
+            self._timer(session, step.seconds)
+            return None
+        if isinstance(step, Hangup):
+            self._disconnect(session)
+            return Answer(True, [], b"")
+        if not budget.take():  # no request left: the session ends where it stands (its user stops)
+            session.stopped_by_budget = True
+            self._disconnect(session)
+            session.steps.close()
+            self._end(session)
+            return None
+        if isinstance(step, Connect):
+            return self._connect(session)
+        if session.sock is None:  # a command on a dropped session: refused here, as a failure
+            name = step.name if isinstance(step, Command) else "IDLE" if isinstance(step, Idle) else step.names[0]
+            self._event(session, name, time.perf_counter(), 0, "not connected")
+            return Answer(False, [], b"", lost=True)
+        session.started = time.perf_counter()
+        session.deadline = time.monotonic() + session.timeout
+        session.waiting = "answer"
+        if isinstance(step, Command):
+            tag = session.tag()
+            session.names, session.tags = [step.name], [tag]
+            if step.literal is None:
+                self._write(session, tag + step.text + b"\r\n")
+            elif step.non_sync and b"LITERAL+" in session.capabilities:
+                self._write(session, b"%s%s {%d+}\r\n%s\r\n" % (tag, step.text, len(step.literal), step.literal))
+            else:
+                session.literal = step.literal
+                session.waiting = "continuation"
+                self._write(session, b"%s%s {%d}\r\n" % (tag, step.text, len(step.literal)))
+        elif isinstance(step, Pipelined):
+            n = 1  # one request taken above; one more for each further command, while any is left
+            while n < len(step.texts) and budget.take():
+                n += 1
+            session.end_after = n < len(step.texts)
+            session.tags = [session.tag() for _ in step.texts[:n]]
+            session.names = list(step.names[:n])
+            self._write(session, b"".join(t + c + b"\r\n" for t, c in zip(session.tags, step.texts[:n])))
+        elif isinstance(step, Idle):
+            tag = session.tag()
+            session.names, session.tags = ["IDLE"], [tag]
+            session.deadline += step.seconds
+            session.waiting = "continuation"
+            session.literal = None
+            session.idle_untagged = []
+            session.idle_seconds = step.seconds  # counted from the server's "+"
+            self._write(session, tag + b"IDLE\r\n")
+        else:
+            raise TypeError(f"not a session step: {step!r}")
+        return None
+
+    def _connect(self, session: Session) -> Answer | None:
+        session.started = time.perf_counter()
+        session.deadline = time.monotonic() + session.timeout
+        session.responses = Responses()
+        session.capabilities = frozenset()
+        try:
+            sock = socket.socket(_family(session.host) or socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            code = sock.connect_ex((session.host, session.port))
+            if code not in (0, errno.EINPROGRESS):
+                sock.close()
+                raise OSError(code, errno.errorcode.get(code, str(code)))
+        except OSError as exc:
+            session.deadline = 0.0
+            self._event(session, "CONNECT", session.started, 0, str(exc))
+            return Answer(False, [], b"", lost=True)
+        session.sock, session.fd = sock, sock.fileno()
+        session.names, session.tags = ["CONNECT"], []
+        session.waiting = "connect"
+        self.by_fd[session.fd] = session
+        self.epoll.register(session.fd, _EPOLLOUT | _EPOLLIN)
+        return None
+
+    # -- I/O --------------------------------------------------------------------------------------
+    def _write(self, session: Session, data: bytes) -> None:
+        if session.out:
+            session.out += data
+            return
+        try:
+            sent = session.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            self._lost(session, str(exc))
+            return
+        if sent < len(data):
+            session.out = data[sent:]
+            self.epoll.modify(session.fd, _EPOLLIN | _EPOLLOUT)
+
+    def _ready(self, session: Session, events: int) -> None:
+        if session.waiting == "connect":
+            code = session.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                self._lost(session, errno.errorcode.get(code, str(code)), refused=True)
+                return
+            session.waiting = "greeting"
+            self.epoll.modify(session.fd, _EPOLLIN)
+            if not events & _EPOLLIN:
+                return
+        if events & _EPOLLOUT and session.out:
+            try:
+                sent = session.sock.send(session.out)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                self._lost(session, str(exc))
+                return
+            session.out = session.out[sent:]
+            if not session.out:
+                self.epoll.modify(session.fd, _EPOLLIN)
+        if not events & (_EPOLLIN | 0x008 | 0x010):  # in, error, hang-up
+            return
+        try:
+            chunk = session.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._lost(session, str(exc))
+            return
+        if not chunk:
+            self._lost(session, "connection closed by the server")
+            return
+        session.responses.feed(chunk)
+        try:
+            self._answers(session)
+        except IMAPWireError as exc:
+            self._lost(session, str(exc))
+
+    def _answers(self, session: Session) -> None:
+        """Every answer the bytes so far complete, in turn."""
+        while not session.ended and session.sock is not None:
+            waiting = session.waiting
+            if waiting == "greeting":
+                got = session.responses.take(None, greeting=True)
+                if got is None:
+                    return
+                line = got[1]
+                if not line.startswith((b"* OK", b"* PREAUTH")):
+                    raise IMAPWireError(f"greeting: {line[:80]!r}")
+                self._capabilities(session, line)
+                self._done(session, Answer(True, [], line))
+            elif waiting == "continuation":
+                got = session.responses.take(None)
+                if got is None:
+                    return
+                untagged, line = got
+                if line[:1] == b"+":
+                    if session.names[0] == "IDLE":
+                        session.idle_untagged = untagged
+                        session.waiting = "idle"
+                        self._timer(session, session.idle_seconds)
+                    else:
+                        literal, session.literal = session.literal, None
+                        session.waiting = "answer"
+                        session.responses.untagged = untagged  # they belong to this answer
+                        self._write(session, literal + b"\r\n")
+                else:  # refused before its literal (NO [TRYCREATE], BAD), or IDLE refused
+                    self._tagged(session, untagged, line)
+            elif waiting == "idle":
+                # Untagged responses while idling; anything else is a protocol error.
+                got = session.responses.take(None)
+                if got is not None:
+                    raise IMAPWireError(f"during IDLE: {got[1][:80]!r}")
+                session.idle_untagged += session.responses.untagged
+                session.responses.untagged = []
+                return
+            elif waiting == "answer":
+                got = session.responses.take(session.tags[0])
+                if got is None:
+                    return
+                self._tagged(session, *got)
+            else:  # bytes nobody asked for (e.g. an untagged EXISTS during a think time): kept for later
+                return
+
+    def _tagged(self, session: Session, untagged: list[bytes], line: bytes) -> None:
+        tag, name = session.tags[0], session.names[0]
+        if not line.startswith(tag):
+            raise IMAPWireError(f"answer for another command: {line[:80]!r}")
+        if name == "IDLE":
+            untagged = session.idle_untagged + untagged
+        status, _, text = line[len(tag):].partition(b" ")
+        ok = status.upper() == b"OK"
+        if ok and name == "LOGIN":
+            self._capabilities(session, text)
+        self._event(session, name, session.started, sum(map(len, untagged)),
+                    None if ok else f"{status.upper().decode(errors='replace')} {text.decode(errors='replace')}")
+        del session.tags[0], session.names[0]
+        answer = Answer(ok, untagged, text)
+        if session.tags:  # the next of a pipelined write is due
+            session.answers.append(answer)
+            return
+        if session.answers:
+            answer, session.answers = [*session.answers, answer], []
+        self._done(session, answer)
+
+    def _done(self, session: Session, answer) -> None:
+        session.deadline = 0.0
+        session.waiting = ""
+        if session.names == ["CONNECT"]:
+            session.names = []
+            self._event(session, "CONNECT", session.started, 0, None)
+        if session.end_after:  # the budget's last request went out with this write
+            self._disconnect(session)
+            session.stopped_by_budget = True
+            session.steps.close()
+            self._end(session)
+            return
+        self.advance(session, answer)
+
+    def _capabilities(self, session: Session, text: bytes) -> None:
+        m = _CAPABILITY.search(text)
+        if m is not None:
+            session.capabilities = frozenset(m.group(1).upper().split())
+
+    def _lost(self, session: Session, reason: str, refused: bool = False) -> None:
+        """The connection broke or the deadline passed: every event still due fails with the reason,
+        the session is disconnected, and its generator learns it (lost)."""
+        names = session.names or ["?"]
+        for name in names:
+            self._event(session, name, session.started or time.perf_counter(), 0, reason)
+        pipelined = len(names) + len(session.answers) > 1
+        self._disconnect(session)
+        answers = session.answers
+        session.deadline, session.waiting, session.names, session.tags, session.answers = 0.0, "", [], [], []
+        lost = Answer(False, [], b"", lost=True)
+        self.advance(session, [*answers, *[lost] * len(names)] if pipelined else lost)
+
+    def _disconnect(self, session: Session) -> None:
+        sock, session.sock = session.sock, None
+        if sock is None:
+            return
+        self.by_fd.pop(session.fd, None)
+        try:
+            self.epoll.unregister(session.fd)
+        except (OSError, ValueError):
+            pass
+        try:  # read what came unread first: a close with unread input sends a reset (imap_wire.close)
+            while sock.recv(65536):
+                pass
+        except OSError:
+            pass
+        sock.close()
+        session.fd, session.out, session.literal = -1, b"", None
+
+    def _event(self, session: Session, name: str, started: float, size: int, error: str | None) -> None:
+        from .imap import IMAPCommandFailed
+        self.fire(request_type="IMAP", name=name, response_time=(time.perf_counter() - started) * 1000,
+                  response_length=size, exception=IMAPCommandFailed(f"{name}: {error}") if error else None,
+                  context={"user": session.user_of_event()})
+
+
+_loops: dict[int, Loop] = {}
+
+
+def loop_for(environment) -> Loop:
+    """This process's loop (one per Locust environment)."""
+    key = id(environment)
+    if key not in _loops:
+        _loops[key] = Loop(environment.events.request.fire)
+    return _loops[key]
+
+
+def appended_uid(answer: Answer) -> int | None:
+    m = _APPENDUID.search(answer.text or b"")
+    return int(m.group(1)) if m else None

@@ -1,0 +1,187 @@
+"""The IMAP loop (load/imap_loop.py: every load session of a process on one epoll, a generator of
+steps each) against a recording responder and a scripted one, run under gevent as Locust runs it:
+it sends exactly what imapclient sends for each command of the mix (literals both ways, IDLE),
+one request event per command; NO keeps the session; a connection broken mid-answer or a command
+never answered (the deadline) drops it and the session's steps learn so; a spent budget ends it."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+
+import pytest
+
+from imapwright.load import null_imap
+
+from .test_imap_wire import FOLDER, MESSAGE, Responder, _mix_imapclient, _untagged
+
+DRIVER = r'''
+from gevent import monkey; monkey.patch_all()
+import json, sys
+from imapwright.load import budget, imap_loop
+from imapwright.protocol import imap_wire as w
+
+fired = []
+def fire(**kw):
+    fired.append([kw["name"], str(kw["exception"]) if kw["exception"] else None])
+
+MESSAGE, FOLDER = json.loads(sys.argv[3]).encode("latin-1"), json.loads(sys.argv[4])
+C = imap_loop.Command
+out = {}
+
+SCRIPT
+
+loop = imap_loop.Loop(fire)
+session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), lambda: "load00001", timeout=float(sys.argv[2]))
+session.done.wait(60)
+out["ended"], out["by_budget"], out["events"] = session.ended, session.stopped_by_budget, fired
+print(json.dumps(out))
+'''
+
+MIX = '''
+def steps():
+    assert (yield imap_loop.CONNECT).ok
+    assert (yield C("LOGIN", w.login_text("load00001", 'pa ss"word\\\\'))).ok
+    yield C("LIST", w.list_text("", "*"))
+    yield C("SELECT", w.select_text("INBOX"))
+    yield C("SELECT", w.select_text(FOLDER))
+    out["all"] = w.search_hits((yield C("SEARCH", w.search_text(b"ALL"))).untagged)
+    yield C("SEARCH", w.search_text(b"UNSEEN"))
+    yield C("FETCH", w.fetch_text([3, 1, 7], ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"]))
+    out["body"] = (yield C("FETCH BODY", w.fetch_text([2], ["BODY.PEEK[]"]))).untagged[0].decode("latin-1")
+    yield C("STORE", w.store_text([4, 5], b"+FLAGS", [b"\\\\Seen"]))
+    yield C("STORE", w.store_text([6], b"-FLAGS", [b"$Label1"]))
+    out["uid"] = imap_loop.appended_uid((yield C("APPEND", w.append_text("INBOX", (b"\\\\Seen",)), MESSAGE)))
+    yield C("STORE", w.store_text([21], b"+FLAGS", [b"\\\\Deleted"]))
+    yield C("EXPUNGE", w.expunge_text([21]))
+    out["idle"] = (yield imap_loop.Idle(0)).ok
+    out["logout"] = (yield C("LOGOUT", b"LOGOUT")).ok
+    yield imap_loop.HANGUP
+'''
+
+
+def _drive(port: int, script: str, timeout: float = 5, env: dict | None = None) -> dict:
+    code = DRIVER.replace("SCRIPT", script)
+    res = subprocess.run([sys.executable, "-c", code, str(port), str(timeout), json.dumps(MESSAGE.decode("latin-1")),
+                          json.dumps(FOLDER)], capture_output=True, text=True, timeout=90, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout)
+
+
+@pytest.fixture
+def recording():
+    record: list[bytes] = []
+    responder = Responder(starter=functools.partial(null_imap.start, "127.0.0.1", 0, record))
+    yield responder.port, record
+    responder.close()
+
+
+def test_every_command_of_the_mix_goes_out_from_the_loop_as_imapclient_sends_it(recording):
+    port, record = recording
+    _mix_imapclient(port)
+    theirs = [c for c in _untagged(record) if c != b"CAPABILITY\r\n"]
+    record.clear()
+    out = _drive(port, MIX)
+    assert _untagged(record) == theirs
+    assert out["all"] == list(range(1, null_imap.MESSAGES + 1)) and null_imap.BODY.decode("latin-1") in out["body"]
+    assert out["uid"] == 21 and out["idle"] and out["logout"] and out["ended"]
+    names = [name for name, _ in out["events"]]
+    assert names == ["CONNECT", "LOGIN", "LIST", "SELECT", "SELECT", "SEARCH", "SEARCH", "FETCH", "FETCH BODY",
+                     "STORE", "STORE", "APPEND", "STORE", "EXPUNGE", "IDLE", "LOGOUT"]
+    assert all(why is None for _, why in out["events"]), out["events"]
+
+
+SCRIPTED = r'''
+import socket, threading, time
+listener = socket.create_server(("127.0.0.1", 0))
+PORT = listener.getsockname()[1]
+
+def serve():
+    # Connection 1: LOGIN ok, SELECT NO, SELECT ok, APPEND refused before its literal, APPEND ok,
+    # then the connection breaks in the middle of a FETCH answer.
+    # Connection 2: LOGIN ok, then SEARCH is never answered.
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK ready\r\n")
+    def tag():
+        return f.readline().split(b" ")[0]
+    conn.sendall(tag() + b" OK logged in\r\n")
+    conn.sendall(tag() + b" NO no such mailbox\r\n")
+    conn.sendall(b"* 2 EXISTS\r\n" + tag() + b" OK [READ-WRITE] selected\r\n")
+    conn.sendall(tag() + b" NO [TRYCREATE] no\r\n")
+    line = f.readline()
+    conn.sendall(b"+ go\r\n")
+    f.read(int(line.rsplit(b"{", 1)[1][:-3]) + 2)
+    conn.sendall(line.split(b" ")[0] + b" OK [APPENDUID 7 42] done\r\n")
+    tag()
+    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly part")
+    conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK ready\r\n")
+    conn.sendall(tag() + b" OK logged in\r\n")
+    tag()
+    time.sleep(30)
+threading.Thread(target=serve, daemon=True).start()
+'''
+
+BROKEN = '''
+def steps():
+    yield imap_loop.CONNECT
+    out["login"] = (yield C("LOGIN", w.login_text("ann", "secret"))).ok
+    no = yield C("SELECT", w.select_text("Missing"))
+    out["select_no"] = [no.ok, no.lost]
+    out["select"] = [u.decode() for u in (yield C("SELECT", w.select_text("INBOX"))).untagged]
+    refused = yield C("APPEND", w.append_text("Missing"), b"x\\r\\n")
+    out["append_refused"] = [refused.ok, refused.lost]
+    out["append"] = imap_loop.appended_uid((yield C("APPEND", w.append_text("INBOX"), b"Subject: y\\r\\n\\r\\nbody\\r\\n")))
+    broken = yield C("FETCH", w.fetch_text([1], ["BODY.PEEK[]"]))
+    out["fetch_broken"] = [broken.ok, broken.lost]
+    out["reconnect"] = (yield imap_loop.CONNECT).ok and (yield C("LOGIN", w.login_text("ann", "secret"))).ok
+    silent = yield C("SEARCH", w.search_text(b"ALL"))
+    out["search_unanswered"] = [silent.ok, silent.lost]
+    out["after"] = [(yield C("NOOP", b"NOOP")).lost]  # on a dropped session: refused at once
+'''
+
+
+def test_the_loop_keeps_sessions_on_no_and_drops_broken_or_silent_ones(tmp_path):
+    script = (tmp_path / "drive.py")
+    script.write_text(SCRIPTED + DRIVER.replace("SCRIPT", BROKEN).replace("int(sys.argv[1])", "PORT")
+                      .replace("from gevent import monkey; monkey.patch_all()\n", ""))
+    code = "from gevent import monkey; monkey.patch_all()\n" + script.read_text()
+    res = subprocess.run([sys.executable, "-c", code, "0", "1", json.dumps(""), json.dumps("")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["login"] and out["select_no"] == [False, False] and out["select"] == ["* 2 EXISTS"]
+    assert out["append_refused"] == [False, False] and out["append"] == 42
+    assert out["fetch_broken"] == [False, True] and out["reconnect"]
+    assert out["search_unanswered"] == [False, True] and out["after"] == [True]
+    names = [name for name, _ in out["events"]]
+    assert names == ["CONNECT", "LOGIN", "SELECT", "SELECT", "APPEND", "APPEND", "FETCH", "CONNECT", "LOGIN",
+                     "SEARCH", "NOOP"]
+    failures = {i: why for i, (_, why) in enumerate(out["events"]) if why}
+    assert set(failures) == {2, 4, 6, 9, 10}, failures
+    assert "NO no such mailbox" in failures[2] and "TRYCREATE" in failures[4]
+    assert "closed" in failures[6] and failures[9] == "SEARCH: no answer within 1 s"
+    assert out["ended"] and not out["by_budget"]
+
+
+BUDGET = '''
+budget.set_limit(4)
+def steps():
+    yield imap_loop.CONNECT
+    yield C("LOGIN", w.login_text("ann", "x"))
+    while True:
+        yield C("SELECT", w.select_text("INBOX"))
+'''
+
+
+def test_a_spent_budget_ends_the_session_before_the_next_command(recording):
+    port, _ = recording
+    out = _drive(port, BUDGET)
+    assert [name for name, _ in out["events"]] == ["CONNECT", "LOGIN", "SELECT", "SELECT"]
+    assert out["ended"] and out["by_budget"]
