@@ -185,3 +185,40 @@ def test_a_spent_budget_ends_the_session_before_the_next_command(recording):
     out = _drive(port, BUDGET)
     assert [name for name, _ in out["events"]] == ["CONNECT", "LOGIN", "SELECT", "SELECT"]
     assert out["ended"] and out["by_budget"]
+
+
+HANGUP_SERVER = r'''
+import socket, threading
+listener = socket.create_server(("127.0.0.1", 0))
+PORT = listener.getsockname()[1]
+
+def serve():  # LOGIN ok, then the server hangs up while the session thinks
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK ready\r\n")
+    conn.sendall(f.readline().split(b" ")[0] + b" OK logged in\r\n")
+    conn.shutdown(socket.SHUT_RDWR)
+    conn.close()
+threading.Thread(target=serve, daemon=True).start()
+'''
+
+THINKS = '''
+def steps():
+    yield imap_loop.CONNECT
+    yield C("LOGIN", w.login_text("ann", "x"))
+    yield imap_loop.Think(0.3)
+    after = yield C("SELECT", w.select_text("INBOX"))
+    out["after"] = [after.ok, after.lost]
+'''
+
+
+def test_a_server_that_hangs_up_between_commands_fails_the_next_command_only():
+    code = ("from gevent import monkey; monkey.patch_all()\n" + HANGUP_SERVER
+            + DRIVER.replace("SCRIPT", THINKS).replace("int(sys.argv[1])", "PORT")
+            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
+    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps("")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["after"] == [False, True]
+    assert out["events"] == [["CONNECT", None], ["LOGIN", None], ["SELECT", "SELECT: connection closed by the server (between commands)"]]

@@ -34,6 +34,7 @@ from ..protocol.imap_wire import IMAPWireError, Responses, _CAPABILITY, _family
 from . import budget
 
 _epoll = get_original("select", "epoll")  # gevent's monkey-patching hides the real one
+_socket = get_original("socket", "socket")  # and wraps sockets for greenlets: not needed here
 _EPOLLIN, _EPOLLOUT = 0x001, 0x004
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 TICK = 0.05  # the loop looks at deadlines and new sessions' timers at least this often
@@ -127,6 +128,7 @@ class Session:
         self.ended = False
         self.stopped_by_budget = False
         self.error: BaseException | None = None
+        self.gone = ""  # why the connection went while no command was under way
 
     @property
     def connected(self) -> bool:
@@ -275,7 +277,7 @@ class Loop:
             return self._connect(session)
         if session.sock is None:  # a command on a dropped session: refused here, as a failure
             name = step.name if isinstance(step, Command) else "IDLE" if isinstance(step, Idle) else step.names[0]
-            self._event(session, name, time.perf_counter(), 0, "not connected")
+            self._event(session, name, time.perf_counter(), 0, session.gone or "not connected")
             return Answer(False, [], b"", lost=True)
         session.started = time.perf_counter()
         session.deadline = time.monotonic() + session.timeout
@@ -317,8 +319,9 @@ class Loop:
         session.deadline = time.monotonic() + session.timeout
         session.responses = Responses()
         session.capabilities = frozenset()
+        session.gone = ""
         try:
-            sock = socket.socket(_family(session.host) or socket.AF_INET, socket.SOCK_STREAM)
+            sock = _socket(_family(session.host) or socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             code = sock.connect_ex((session.host, session.port))
@@ -356,7 +359,7 @@ class Loop:
         if session.waiting == "connect":
             code = session.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
-                self._lost(session, errno.errorcode.get(code, str(code)), refused=True)
+                self._lost(session, errno.errorcode.get(code, str(code)))
                 return
             session.waiting = "greeting"
             self.epoll.modify(session.fd, _EPOLLIN)
@@ -477,10 +480,15 @@ class Loop:
         if m is not None:
             session.capabilities = frozenset(m.group(1).upper().split())
 
-    def _lost(self, session: Session, reason: str, refused: bool = False) -> None:
+    def _lost(self, session: Session, reason: str) -> None:
         """The connection broke or the deadline passed: every event still due fails with the reason,
-        the session is disconnected, and its generator learns it (lost)."""
-        names = session.names or ["?"]
+        the session is disconnected, and its generator learns it (lost). With no command under way
+        (the server hung up during a think time) it is only disconnected: its next command fails."""
+        names = session.names
+        if not names:
+            self._disconnect(session)
+            session.gone = f"{reason} (between commands)"
+            return
         for name in names:
             self._event(session, name, session.started or time.perf_counter(), 0, reason)
         pipelined = len(names) + len(session.answers) > 1
