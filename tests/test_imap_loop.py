@@ -222,3 +222,40 @@ def test_a_server_that_hangs_up_between_commands_fails_the_next_command_only():
     out = json.loads(res.stdout)
     assert out["after"] == [False, True]
     assert out["events"] == [["CONNECT", None], ["LOGIN", None], ["SELECT", "SELECT: connection closed by the server (between commands)"]]
+
+
+TWO_SESSIONS = r'''
+from gevent import monkey; monkey.patch_all()
+import json, sys
+from imapwright.load import budget, imap_loop
+from imapwright.protocol import imap_wire as w
+
+fired = []
+loop = imap_loop.Loop(lambda **kw: fired.append(kw["name"]))
+budget.set_limit(2000)
+C = imap_loop.Command
+
+def failing():  # never connects: every command fails at once
+    while True:
+        yield C("NOOP", b"NOOP")
+
+def working():
+    yield imap_loop.CONNECT
+    yield C("LOGIN", w.login_text("ann", "x"))
+    yield C("SELECT", w.select_text("INBOX"))
+
+a = loop.start(failing(), "127.0.0.1", int(sys.argv[1]), lambda: "a")
+b = loop.start(working(), "127.0.0.1", int(sys.argv[1]), lambda: "b")
+b.done.wait(30)
+a.done.wait(30)
+print(json.dumps({"names": [n for n in fired if n != "NOOP"], "noops": fired.count("NOOP")}))
+'''
+
+
+def test_a_session_failing_at_once_in_a_row_leaves_the_others_their_turn(recording):
+    port, _ = recording
+    res = subprocess.run([sys.executable, "-c", TWO_SESSIONS, str(port)], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["names"] == ["CONNECT", "LOGIN", "SELECT"], out  # done before the budget ran out
+    assert out["noops"] == 2000 - 3

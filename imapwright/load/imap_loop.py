@@ -38,6 +38,7 @@ _socket = get_original("socket", "socket")  # and wraps sockets for greenlets: n
 _EPOLLIN, _EPOLLOUT = 0x001, 0x004
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 TICK = 0.05  # the loop looks at deadlines and new sessions' timers at least this often
+SPIN = 50  # steps of one session that end at once, in a row, before the others get their turn
 
 
 # -- what a session's generator yields --------------------------------------------------------------
@@ -129,6 +130,7 @@ class Session:
         self.stopped_by_budget = False
         self.error: BaseException | None = None
         self.gone = ""  # why the connection went while no command was under way
+        self.pending: Any = None  # what the generator gets when a deferred turn comes
 
     @property
     def connected(self) -> bool:
@@ -222,7 +224,8 @@ class Loop:
             session.wake = 0.0
             if session.waiting == "think":
                 session.waiting = ""
-                self.advance(session, None)
+                value, session.pending = session.pending, None
+                self.advance(session, value)
             elif session.waiting == "idle":  # the IDLE's time is up: DONE, then its tagged answer
                 session.waiting = "answer"
                 self._write(session, b"DONE\r\n")
@@ -241,8 +244,12 @@ class Loop:
 
     # -- a session's next step --------------------------------------------------------------------
     def advance(self, session: Session, value: Any) -> None:
-        """Resume the session's generator with `value` and begin the step it yields."""
-        while not session.ended:
+        """Resume the session's generator with `value` and begin the step it yields. Steps that end
+        at once (commands on a dropped session) are taken in turn, at most SPIN before the loop
+        looks at the other sessions (a session failing in a row must not hold the process)."""
+        for _ in range(SPIN):
+            if session.ended:
+                return
             try:
                 step = session.steps.send(value)
             except StopIteration:
@@ -257,6 +264,8 @@ class Loop:
             value = self._begin(session, step)
             if value is None:
                 return  # under way: the loop resumes the generator when it is done
+        session.waiting, session.pending = "think", value  # the rest after the other sessions' turn
+        self._timer(session, 0.0)
 
     def _begin(self, session: Session, step) -> Answer | None:
         """Start a step; an Answer where it is over at once (e.g. a connection that failed)."""
