@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from imapwright.load import null_imap
+from imapwright.servers.tls import RunCA
 
 from .test_imap_wire import FOLDER, MESSAGE, Responder, _mix_imapclient, _untagged
 
@@ -33,8 +37,13 @@ out = {}
 
 SCRIPT
 
+tls, context = (sys.argv[5:6] or [""])[0], None
+if tls:
+    import ssl
+    context = ssl.create_default_context(cafile=sys.argv[6])
 loop = imap_loop.Loop(fire)
-session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), lambda: "load00001", timeout=float(sys.argv[2]))
+session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), lambda: "load00001", timeout=float(sys.argv[2]),
+                     tls=tls, context=context)
 session.done.wait(60)
 out["ended"], out["by_budget"], out["events"] = session.ended, session.stopped_by_budget, fired
 print(json.dumps(out))
@@ -62,10 +71,10 @@ def steps():
 '''
 
 
-def _drive(port: int, script: str, timeout: float = 5, env: dict | None = None) -> dict:
+def _drive(port: int, script: str, timeout: float = 5, tls: tuple[str, str] = ()) -> dict:
     code = DRIVER.replace("SCRIPT", script)
     res = subprocess.run([sys.executable, "-c", code, str(port), str(timeout), json.dumps(MESSAGE.decode("latin-1")),
-                          json.dumps(FOLDER)], capture_output=True, text=True, timeout=90, env=env)
+                          json.dumps(FOLDER), *tls], capture_output=True, text=True, timeout=90)
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout)
 
@@ -259,3 +268,118 @@ def test_a_session_failing_at_once_in_a_row_leaves_the_others_their_turn(recordi
     out = json.loads(res.stdout)
     assert out["names"] == ["CONNECT", "LOGIN", "SELECT"], out  # done before the budget ran out
     assert out["noops"] == 2000 - 3
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A CA's file and a server context with a certificate for 127.0.0.1 from it."""
+    ca = RunCA()
+    issued = ca.issue("127.0.0.1")
+    (tmp_path / "cert.pem").write_text(issued.cert_pem)
+    (tmp_path / "key.pem").write_text(issued.key_pem)
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return str(ca.ca_file), server
+
+
+def _tls_front(server_context: ssl.SSLContext, backend_port: int) -> int:
+    """IMAPS in front of a plain responder: TLS ends here, the bytes go on as they are."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pump(src, dst):
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve():
+        while True:
+            conn, _ = listener.accept()
+            try:
+                front = server_context.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                continue
+            back = socket.create_connection(("127.0.0.1", backend_port))
+            threading.Thread(target=pump, args=(front, back), daemon=True).start()
+            threading.Thread(target=pump, args=(back, front), daemon=True).start()
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_imaps_sessions_send_the_same_commands_over_tls(recording, certificate, tmp_path):
+    port, record = recording
+    ca_file, server_context = certificate
+    _mix_imapclient(port)
+    theirs = [c for c in _untagged(record) if c != b"CAPABILITY\r\n"]
+    record.clear()
+    out = _drive(_tls_front(server_context, port), MIX, tls=("imaps", ca_file))
+    assert _untagged(record) == theirs  # the responder saw, behind TLS, what imapclient sends
+    assert out["uid"] == 21 and out["logout"] and all(why is None for _, why in out["events"]), out["events"]
+
+
+def test_imaps_with_a_certificate_nobody_trusts_fails_connect(recording, certificate, tmp_path):
+    port, _ = recording
+    _, server_context = certificate
+    other_ca = RunCA()  # the session trusts this one only
+    out = _drive(_tls_front(server_context, port), "def steps():\n    out['connect'] = (yield imap_loop.CONNECT).lost\n",
+                 tls=("imaps", str(other_ca.ca_file)))
+    assert out["connect"] is True
+    [(name, why)] = out["events"]
+    assert name == "CONNECT" and "TLS" in why and "certificate verify failed" in why
+
+
+STARTTLS_SERVER = r'''
+import socket, ssl, sys, threading
+listener = socket.create_server(("127.0.0.1", 0))
+PORT = listener.getsockname()[1]
+server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server_context.load_cert_chain(sys.argv[7], sys.argv[8])
+seen = []
+
+def serve():  # STARTTLS (RFC 3501 6.2.1), then LOGIN and LOGOUT over TLS
+    conn, _ = listener.accept()
+    f = conn.makefile("rb")
+    conn.sendall(b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n")
+    line = f.readline()
+    seen.append(line.split(b" ", 1)[1].decode())
+    conn.sendall(line.split(b" ")[0] + b" OK begin TLS\r\n")
+    tls = server_context.wrap_socket(conn, server_side=True)
+    f = tls.makefile("rb")
+    for answer in (b" OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] in\r\n", b" OK bye\r\n"):
+        line = f.readline()
+        seen.append(line.split(b" ", 1)[1].split(b" ")[0].decode())
+        tls.sendall(line.split(b" ")[0] + answer)
+threading.Thread(target=serve, daemon=True).start()
+'''
+
+STARTTLS_STEPS = '''
+def steps():
+    out["connect"] = (yield imap_loop.CONNECT).ok
+    out["login"] = (yield C("LOGIN", w.login_text("ann", "x"))).ok
+    out["logout"] = (yield C("LOGOUT", b"LOGOUT")).ok
+    yield imap_loop.HANGUP
+    out["seen"] = seen
+'''
+
+
+def test_starttls_sessions_upgrade_within_connect(certificate, tmp_path):
+    ca_file, _ = certificate
+    code = ("from gevent import monkey; monkey.patch_all()\n" + STARTTLS_SERVER
+            + DRIVER.replace("SCRIPT", STARTTLS_STEPS).replace("int(sys.argv[1])", "PORT")
+            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
+    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps(""), "starttls", ca_file,
+                          str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["connect"] and out["login"] and out["logout"], (out, res.stderr[-2000:])
+    assert out["seen"] == ["STARTTLS\r\n", "LOGIN", "LOGOUT\r\n"]  # LOGIN only after the upgrade
+    assert [name for name, _ in out["events"]] == ["CONNECT", "LOGIN", "LOGOUT"]

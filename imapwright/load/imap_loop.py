@@ -11,7 +11,8 @@ What load/imap.py does per command, this does too: one request taken from the bu
 (none left: the session ends and its Locust user stops), one request event named after it, a
 deadline (the client's timeout) after which the session is dropped, APPEND's outcome in the ledger,
 a broken connection dropping the session. The wire form is protocol/imap_wire.py's (its texts and
-its response framing). Plain TCP only: a TLS session keeps the greenlet client.
+its response framing). TLS (IMAPS, STARTTLS) runs over memory buffers (ssl.MemoryBIO), so the
+socket stays non-blocking.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ import heapq
 import itertools
 import re
 import socket
+import ssl
 import time
 from collections.abc import Callable, Generator
 from typing import Any
 
 import gevent
 import gevent.event
-from gevent.hub import Waiter
 from gevent.monkey import get_original
 
 from ..protocol.imap_wire import IMAPWireError, Responses, _CAPABILITY, _family
 from . import budget
+from .imap import IMAPCommandFailed
 
 _epoll = get_original("select", "epoll")  # gevent's monkey-patching hides the real one
 _socket = get_original("socket", "socket")  # and wraps sockets for greenlets: not needed here
@@ -105,8 +107,12 @@ class Session:
     """One connection's state in the loop."""
 
     def __init__(self, loop: "Loop", steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
-                 timeout: float):
+                 timeout: float, tls: str = "", context: ssl.SSLContext | None = None):
         self.loop, self.steps, self.host, self.port, self.timeout = loop, steps, host, port, timeout
+        # "imaps" (TLS from the first byte), "starttls" (RFC 3501 6.2.1, part of CONNECT) or "".
+        self.tls, self.context = tls, context
+        self.tls_object: ssl.SSLObject | None = None  # TLS over memory buffers: no blocking socket
+        self.tls_in = self.tls_out = None
         self.user_of_event = user_of_event
         self.sock: socket.socket | None = None
         self.fd = -1
@@ -130,6 +136,7 @@ class Session:
         self.stopped_by_budget = False
         self.error: BaseException | None = None
         self.gone = ""  # why the connection went while no command was under way
+        self.handshaking = False
         self.pending: Any = None  # what the generator gets when a deferred turn comes
 
     @property
@@ -154,11 +161,12 @@ class Loop:
         self.counter = itertools.count()
         self.greenlet: gevent.Greenlet | None = None
         self.next_deadlines = 0.0
+        self.parked = False  # the loop's greenlet waits for the hub to wake it
 
     # -- sessions in and out ----------------------------------------------------------------------
     def start(self, steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
-              timeout: float = 60) -> Session:
-        session = Session(self, steps, host, port, user_of_event, timeout)
+              timeout: float = 60, tls: str = "", context: ssl.SSLContext | None = None) -> Session:
+        session = Session(self, steps, host, port, user_of_event, timeout, tls, context)
         self.sessions.add(session)
         self.advance(session, None)
         if self.greenlet is None or self.greenlet.dead:
@@ -190,30 +198,46 @@ class Loop:
             raise
 
     def _run(self) -> None:
-        hub = gevent.get_hub()
-        watcher = hub.loop.io(self.epoll.fileno(), 1)
-        while self.sessions:
-            waiter = Waiter()
-            timer = hub.loop.timer(max(0.0, min(TICK, self._next_timer() - time.monotonic())))
-            watcher.start(waiter.switch, None)
-            timer.start(waiter.switch, None)
-            try:
-                waiter.get()
-            finally:
-                watcher.stop()
-                timer.stop()
-                timer.close()
-            for fd, events in self.epoll.poll(0):
-                session = self.by_fd.get(fd)
-                if session is not None:
-                    self._ready(session, events)
-            self._timers()
-            if time.monotonic() >= self.next_deadlines:
-                self._deadlines()
-        watcher.close()
+        """Park until gevent's hub sees the epoll readable or a tick (TICK: deadlines, and timers
+        added meanwhile) or the next timer comes; then every ready session in turn. The watchers
+        stay started (a start and stop of each per wake-up cost as much as a command's parsing)."""
+        hub, me = gevent.get_hub(), gevent.getcurrent()
 
-    def _next_timer(self) -> float:
-        return self.timers[0][0] if self.timers else time.monotonic() + TICK
+        def wake() -> None:
+            if self.parked:
+                self.parked = False
+                me.switch()
+
+        watcher, ticker = hub.loop.io(self.epoll.fileno(), 1), hub.loop.timer(TICK, TICK)
+        watcher.start(wake)
+        ticker.start(wake)
+        timer = None
+        try:
+            while self.sessions:
+                due = self.timers[0][0] - time.monotonic() if self.timers else TICK
+                if due < TICK:  # a timer before the next tick: a one-off wake-up for it
+                    timer = hub.loop.timer(max(0.0, due))
+                    timer.start(wake)
+                self.parked = True
+                hub.switch()
+                if timer is not None:
+                    timer.stop()
+                    timer.close()
+                    timer = None
+                for fd, events in self.epoll.poll(0):
+                    session = self.by_fd.get(fd)
+                    if session is not None:
+                        self._ready(session, events)
+                if self.timers:
+                    self._timers()
+                if time.monotonic() >= self.next_deadlines:
+                    self._deadlines()
+        finally:
+            self.parked = False
+            for w in (watcher, ticker, timer):
+                if w is not None:
+                    w.stop()
+                    w.close()
 
     def _timers(self) -> None:
         now = time.monotonic()
@@ -350,6 +374,15 @@ class Loop:
 
     # -- I/O --------------------------------------------------------------------------------------
     def _write(self, session: Session, data: bytes) -> None:
+        if session.tls_object is not None:
+            session.tls_object.write(data)
+            data = session.tls_out.read()
+        self._send(session, data)
+
+    def _send(self, session: Session, data: bytes) -> None:
+        """Bytes onto the socket; what a full send buffer leaves waits for it to drain."""
+        if not data:
+            return
         if session.out:
             session.out += data
             return
@@ -372,6 +405,8 @@ class Loop:
                 return
             session.waiting = "greeting"
             self.epoll.modify(session.fd, _EPOLLIN)
+            if session.tls == "imaps":
+                self._start_tls(session)
             if not events & _EPOLLIN:
                 return
         if events & _EPOLLOUT and session.out:
@@ -397,11 +432,58 @@ class Loop:
         if not chunk:
             self._lost(session, "connection closed by the server")
             return
-        session.responses.feed(chunk)
         try:
+            if session.tls_object is not None:
+                chunk = self._decrypt(session, chunk)
+                if session.sock is None or session.tls_object is None or not chunk:
+                    return  # the handshake goes on, or it failed (dropped)
+            session.responses.feed(chunk)
             self._answers(session)
         except IMAPWireError as exc:
             self._lost(session, str(exc))
+
+    # -- TLS --------------------------------------------------------------------------------------
+    def _start_tls(self, session: Session) -> None:
+        session.tls_in, session.tls_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        context = session.context or ssl.create_default_context()
+        session.tls_object = context.wrap_bio(session.tls_in, session.tls_out, server_hostname=session.host)
+        session.handshaking = True
+        self._handshake(session)
+
+    def _handshake(self, session: Session) -> None:
+        try:
+            session.tls_object.do_handshake()
+        except ssl.SSLWantReadError:
+            self._send(session, session.tls_out.read())
+            return
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            self._lost(session, f"TLS: {exc}")
+            return
+        session.handshaking = False
+        self._send(session, session.tls_out.read())
+        if session.waiting == "starttls":  # the connection is ready: CONNECT is done
+            session.capabilities = frozenset()  # those said in the clear no longer count (RFC 3501 6.2.1)
+            self._done(session, Answer(True, [], b""))
+
+    def _decrypt(self, session: Session, chunk: bytes) -> bytes:
+        """The plaintext in these bytes of the TLS stream ('' while the handshake goes on)."""
+        session.tls_in.write(chunk)
+        if session.handshaking:
+            self._handshake(session)
+            if session.handshaking or session.sock is None:
+                return b""
+        plain = []
+        while True:
+            try:
+                plain.append(session.tls_object.read(65536))
+            except ssl.SSLWantReadError:
+                break
+            except ssl.SSLZeroReturnError:
+                raise IMAPWireError("connection closed by the server (TLS close)") from None
+            except ssl.SSLError as exc:
+                raise IMAPWireError(f"TLS: {exc}") from None
+        self._send(session, session.tls_out.read())  # e.g. a key update's answer
+        return b"".join(plain)
 
     def _answers(self, session: Session) -> None:
         """Every answer the bytes so far complete, in turn."""
@@ -415,7 +497,25 @@ class Loop:
                 if not line.startswith((b"* OK", b"* PREAUTH")):
                     raise IMAPWireError(f"greeting: {line[:80]!r}")
                 self._capabilities(session, line)
+                if session.tls == "starttls":  # STARTTLS, then the handshake, all within CONNECT
+                    session.tags = [session.tag()]
+                    session.waiting = "starttls-answer"
+                    self._write(session, session.tags[0] + b"STARTTLS\r\n")
+                    continue
                 self._done(session, Answer(True, [], line))
+            elif waiting == "starttls-answer":
+                got = session.responses.take(session.tags[0])
+                if got is None:
+                    return
+                line = got[1]
+                if not line.startswith(session.tags[0] + b"OK"):
+                    raise IMAPWireError(f"STARTTLS refused: {line[:80]!r}")
+                if session.responses.pending():
+                    raise IMAPWireError("data after STARTTLS's answer (RFC 3501 6.2.1: a possible injection)")
+                session.tags = []
+                session.waiting = "starttls"
+                self._start_tls(session)
+                return
             elif waiting == "continuation":
                 got = session.responses.take(None)
                 if got is None:
@@ -523,9 +623,9 @@ class Loop:
             pass
         sock.close()
         session.fd, session.out, session.literal = -1, b"", None
+        session.tls_object = session.tls_in = session.tls_out = None
 
     def _event(self, session: Session, name: str, started: float, size: int, error: str | None) -> None:
-        from .imap import IMAPCommandFailed
         self.fire(request_type="IMAP", name=name, response_time=(time.perf_counter() - started) * 1000,
                   response_length=size, exception=IMAPCommandFailed(f"{name}: {error}") if error else None,
                   context={"user": session.user_of_event()})

@@ -177,7 +177,7 @@ class IMAPSession(LoadUser):
 class MixedSession(IMAPSession):
     """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX), after
     a think time of IMAPWRIGHT_LOAD_OPT_THINK seconds ("0.05-0.3" by default; "0": none, as the
-    generator benchmark drives it). With the recorded option imap_loop=1 (plain TCP), the session
+    generator benchmark drives it). With the recorded option imap_loop=1, the session
     runs in the process's IMAP loop (load/imap_loop.py, MixedSteps) instead of this user's greenlet."""
     abstract = True
     STATES = STATES
@@ -201,12 +201,12 @@ class MixedSession(IMAPSession):
         self.states = [s for s in mix if mix[s] > 0]
         self.cum_weights = list(itertools.accumulate(mix[s] for s in self.states))
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
-        if self.config.option("imap_loop", "0") == "1" and not self.config.tls:
-            from .imap_loop import loop_for
+        if self.config.option("imap_loop", "0") == "1":
             self.config.need("IMAP", "USERS", "PASSWORD")
             self.user = self.account()
-            self.loop_session = loop_for(self.environment).start(MixedSteps(self).run(), *self.config.imap,
-                                                                 lambda: self.user)
+            self.loop_session = imap_loop.loop_for(self.environment).start(
+                MixedSteps(self).run(), *self.config.imap, lambda: self.user, tls=self.config.tls,
+                context=self.config.ssl_context())
             return
         super().on_start()
 

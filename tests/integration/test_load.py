@@ -74,7 +74,8 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
 
 
 @pytest.mark.requires("tls")
-def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
+@pytest.mark.parametrize("engine", [{}, {"imap_loop": "1"}], ids=["greenlet-per-session", "loop"])
+def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path, engine):
     """--tls: the run's IMAP sessions are on the IMAPS port; the server's own login lines mark TLS
     (Cyrus 'plaintext+TLS', Dovecot ', TLS,') for at least as many logins as the run made. (The
     harness's own check sessions before and after the run stay plain; without --tls none is TLS.)"""
@@ -82,7 +83,7 @@ def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
     from datetime import UTC, datetime
 
     since = datetime.now(UTC)
-    _, summary = run(server, tmp_path, "mixed", users=4, duration=6, prefix="tlsload", tls=True)
+    _, summary = run(server, tmp_path, "mixed", users=4, duration=6, prefix="tlsload", tls=True, options=engine)
     # Once in CI (dovecot:2.3) the run failed with its checks passing: say which part failed.
     assert summary["passed"], (summary["status_reason"], summary["exceptions"][:2],
                                summary["server_log"]["health"]["summary"], summary["checks"])
