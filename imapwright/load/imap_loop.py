@@ -31,7 +31,7 @@ import gevent
 import gevent.event
 from gevent.monkey import get_original
 
-from ..protocol.imap_wire import IMAPWireError, Responses, _CAPABILITY, _family
+from ..protocol.imap_wire import IMAPWireError, Responses, address_family, capabilities_in
 from . import budget
 from .imap import IMAPCommandFailed
 
@@ -354,7 +354,7 @@ class Loop:
         session.capabilities = frozenset()
         session.gone = ""
         try:
-            sock = _socket(_family(session.host) or socket.AF_INET, socket.SOCK_STREAM)
+            sock = _socket(address_family(session.host) or socket.AF_INET, socket.SOCK_STREAM)
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             code = sock.connect_ex((session.host, session.port))
@@ -585,9 +585,7 @@ class Loop:
         self.advance(session, answer)
 
     def _capabilities(self, session: Session, text: bytes) -> None:
-        m = _CAPABILITY.search(text)
-        if m is not None:
-            session.capabilities = frozenset(m.group(1).upper().split())
+        session.capabilities = capabilities_in(text, session.capabilities)
 
     def _lost(self, session: Session, reason: str) -> None:
         """The connection broke or the deadline passed: every event still due fails with the reason,

@@ -22,7 +22,7 @@ import ssl
 from .imap import quote
 
 _LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}$")
-_CAPABILITY = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
+_CAPABILITY_CODE = re.compile(rb"\[CAPABILITY ([^\]]*)\]", re.IGNORECASE)
 _ATOM_SPECIALS = re.compile(r'[\x00-\x20(){%*"\\\]\x7f-\uffff]')
 
 
@@ -182,9 +182,7 @@ class WireIMAP:
     def _note_capabilities(self, text: bytes) -> None:
         """Capabilities a response code lists (no CAPABILITY command of its own: it would change
         the traffic a load session sends)."""
-        m = _CAPABILITY.search(text)
-        if m is not None:
-            self.capabilities = frozenset(m.group(1).upper().split())
+        self.capabilities = capabilities_in(text, self.capabilities)
 
     def _tag(self) -> bytes:
         """The next tag, with the space that follows it on the wire."""
@@ -310,6 +308,12 @@ class WireIMAP:
             pass
 
 
+def capabilities_in(text: bytes, otherwise: frozenset[bytes]) -> frozenset[bytes]:
+    """The capabilities a [CAPABILITY ...] response code in `text` lists, else `otherwise`."""
+    m = _CAPABILITY_CODE.search(text)
+    return frozenset(m.group(1).upper().split()) if m is not None else otherwise
+
+
 # -- the texts of the load sessions' commands (after the tag), as imapclient writes them ----------
 def login_text(user: str, password: str) -> bytes:
     return b"LOGIN " + astring(user) + b" " + _quoted(password)
@@ -353,7 +357,7 @@ def expunge_text(uids) -> bytes:
 
 
 @functools.lru_cache(maxsize=64)
-def _family(host: str) -> int | None:
+def address_family(host: str) -> int | None:
     """The address family of an address written as one; None for a name."""
     try:
         return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
@@ -365,7 +369,7 @@ def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
     """A connected socket; an address is used as it is: under gevent, create_connection's
     getaddrinfo runs in a thread pool, which cost a load session's reconnect (after each LOGOUT)
     more than the connection itself."""
-    family = _family(host)
+    family = address_family(host)
     if family is None:
         return socket.create_connection((host, port), timeout=timeout)
     sock = socket.socket(family, socket.SOCK_STREAM)
