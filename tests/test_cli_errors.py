@@ -259,9 +259,12 @@ def test_an_interrupted_command_says_what_its_own_rerun_does(tmp_path):
     silent = socket.create_server(("127.0.0.1", 0))  # accepts, never greets: the command waits
     port = silent.getsockname()[1]
     out = tmp_path / "snap.json"
+    # SIGINT as a terminal delivers it: a run started in the background (`nohup ... &`) passes it
+    # on ignored, and Python then never raises KeyboardInterrupt (tests/integration/test_interrupt.py).
     proc = subprocess.Popen(["imapwright", "snapshot", "--all", "-o", str(out), "--target", f"imap://cyrus@127.0.0.1:{port}"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": "x"})
+                            env={**os.environ, "IMAPWRIGHT_TARGET_PASSWORD": "x"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         conn, _ = silent.accept()
         time.sleep(0.5)
