@@ -206,7 +206,8 @@ def test_workers_end_within_seconds_of_an_interrupted_master(server, tmp_path):
                                "--expect-workers", "2", "--master-bind", f"127.0.0.1:{port}", "--duration", "60",
                                "--users", "4", "--population", "4", "--prefix", "intr", "--reports", str(tmp_path)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              start_new_session=True)
+                              start_new_session=True,  # SIGINT as a terminal delivers it, even from a background run
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     workers = _workers(port, 2, tmp_path)
     try:
         deadline = time.monotonic() + 90
