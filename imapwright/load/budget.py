@@ -51,7 +51,7 @@ def take() -> bool:
     """One request may start (True), or the budget is spent. gevent switches only on I/O, so
     this check-and-count needs no lock."""
     global _started
-    if _spent():
+    if (_limit or _part is not None) and _spent():  # no bound: no more to check
         return False
     _started += 1
     return True

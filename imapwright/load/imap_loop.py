@@ -230,7 +230,7 @@ class Loop:
                         self._ready(session, events)
                 if self.timers:
                     self._timers()
-                if time.monotonic() >= self.next_deadlines:
+                if time.perf_counter() >= self.next_deadlines:
                     self._deadlines()
         finally:
             self.parked = False
@@ -257,7 +257,7 @@ class Loop:
     def _deadlines(self) -> None:
         """Sessions whose command is past its deadline are dropped (load/watchdog.py's job for the
         greenlet client), looked at every TICK seconds."""
-        now = time.monotonic()
+        now = time.perf_counter()  # the clock deadlines are set on (a command's start time)
         self.next_deadlines = now + TICK
         for session in [s for s in self.sessions if s.deadline and s.deadline <= now]:
             self._lost(session, f"no answer within {session.timeout:g} s")
@@ -293,29 +293,31 @@ class Loop:
 
     def _begin(self, session: Session, step) -> Answer | None:
         """Start a step; an Answer where it is over at once (e.g. a connection that failed)."""
-        if isinstance(step, Think):
-            session.waiting = "think"
-            self._timer(session, step.seconds)
-            return None
-        if isinstance(step, Hangup):
-            self._disconnect(session)
-            return Answer(True, [], b"")
+        is_command = type(step) is Command
+        if not is_command:
+            if isinstance(step, Think):
+                session.waiting = "think"
+                self._timer(session, step.seconds)
+                return None
+            if isinstance(step, Hangup):
+                self._disconnect(session)
+                return Answer(True, [], b"")
         if not budget.take():  # no request left: the session ends where it stands (its user stops)
             session.stopped_by_budget = True
             self._disconnect(session)
             session.steps.close()
             self._end(session)
             return None
-        if isinstance(step, Connect):
+        if not is_command and isinstance(step, Connect):
             return self._connect(session)
         if session.sock is None:  # a command on a dropped session: refused here, as a failure
-            name = step.name if isinstance(step, Command) else "IDLE" if isinstance(step, Idle) else step.names[0]
+            name = step.name if is_command else "IDLE" if isinstance(step, Idle) else step.names[0]
             self._event(session, name, time.perf_counter(), 0, session.gone or "not connected")
             return Answer(False, [], b"", lost=True)
-        session.started = time.perf_counter()
-        session.deadline = time.monotonic() + session.timeout
+        session.started = started = time.perf_counter()
+        session.deadline = started + session.timeout
         session.waiting = "answer"
-        if isinstance(step, Command):
+        if is_command:
             tag = session.tag()
             session.names, session.tags = [step.name], [tag]
             if step.literal is None:
@@ -349,7 +351,7 @@ class Loop:
 
     def _connect(self, session: Session) -> Answer | None:
         session.started = time.perf_counter()
-        session.deadline = time.monotonic() + session.timeout
+        session.deadline = session.started + session.timeout
         session.responses = Responses()
         session.capabilities = frozenset()
         session.gone = ""
@@ -398,6 +400,30 @@ class Loop:
             self.epoll.modify(session.fd, _EPOLLIN | _EPOLLOUT)
 
     def _ready(self, session: Session, events: int) -> None:
+        if session.waiting == "answer" and events == _EPOLLIN and session.tls_object is None:
+            # The usual case, kept short: a plain session's answer coming in.
+            try:
+                chunk = session.sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self._lost(session, str(exc))
+                return
+            if not chunk:
+                self._lost(session, "connection closed by the server")
+                return
+            responses = session.responses
+            responses.feed(chunk)
+            try:
+                got = responses.take(session.tags[0])
+                if got is None:
+                    return
+                self._tagged(session, *got)
+                if responses.pending() and session.sock is not None:
+                    self._answers(session)  # more came (pipelined answers)
+            except IMAPWireError as exc:
+                self._lost(session, str(exc))
+            return
         if session.waiting == "connect":
             code = session.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
@@ -551,16 +577,20 @@ class Loop:
 
     def _tagged(self, session: Session, untagged: list[bytes], line: bytes) -> None:
         tag, name = session.tags[0], session.names[0]
-        if not line.startswith(tag):
-            raise IMAPWireError(f"answer for another command: {line[:80]!r}")
+        n = len(tag)
+        if line[n:n + 3] == b"OK " and line[:n] == tag:  # the usual answer, in few steps
+            ok, text, error = True, line[n + 3:], None
+        else:
+            if not line.startswith(tag):
+                raise IMAPWireError(f"answer for another command: {line[:80]!r}")
+            status, _, text = line[n:].partition(b" ")
+            ok = status.upper() == b"OK"
+            error = None if ok else f"{status.upper().decode(errors='replace')} {text.decode(errors='replace')}"
         if name == "IDLE":
             untagged = session.idle_untagged + untagged
-        status, _, text = line[len(tag):].partition(b" ")
-        ok = status.upper() == b"OK"
-        if ok and name == "LOGIN":
+        elif name == "LOGIN" and ok:
             self._capabilities(session, text)
-        self._event(session, name, session.started, sum(map(len, untagged)),
-                    None if ok else f"{status.upper().decode(errors='replace')} {text.decode(errors='replace')}")
+        self._event(session, name, session.started, sum(map(len, untagged)) if untagged else 0, error)
         del session.tags[0], session.names[0]
         answer = Answer(ok, untagged, text)
         if session.tags:  # the next of a pipelined write is due
