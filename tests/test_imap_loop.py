@@ -42,7 +42,7 @@ if tls:
     import ssl
     context = ssl.create_default_context(cafile=sys.argv[6])
 loop = imap_loop.Loop(fire)
-session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), lambda: "load00001", timeout=float(sys.argv[2]),
+session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), "load00001", timeout=float(sys.argv[2]),
                      tls=tls, context=context)
 session.done.wait(60)
 out["ended"], out["by_budget"], out["events"] = session.ended, session.stopped_by_budget, fired
@@ -253,8 +253,8 @@ def working():
     yield C("LOGIN", w.login_text("ann", "x"))
     yield C("SELECT", w.select_text("INBOX"))
 
-a = loop.start(failing(), "127.0.0.1", int(sys.argv[1]), lambda: "a")
-b = loop.start(working(), "127.0.0.1", int(sys.argv[1]), lambda: "b")
+a = loop.start(failing(), "127.0.0.1", int(sys.argv[1]), "a")
+b = loop.start(working(), "127.0.0.1", int(sys.argv[1]), "b")
 b.done.wait(30)
 a.done.wait(30)
 print(json.dumps({"names": [n for n in fired if n != "NOOP"], "noops": fired.count("NOOP")}))

@@ -40,6 +40,7 @@ _socket = get_original("socket", "socket")  # and wraps sockets for greenlets: n
 _EPOLLIN, _EPOLLOUT = 0x001, 0x004
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 TICK = 0.05  # the loop looks at deadlines and new sessions' timers at least this often
+AGAIN = 8  # rounds of ready sessions taken in a row before the loop parks in gevent's hub
 SPIN = 50  # steps of one session that end at once, in a row, before the others get their turn
 
 
@@ -106,14 +107,14 @@ class Answer:
 class Session:
     """One connection's state in the loop."""
 
-    def __init__(self, loop: "Loop", steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
+    def __init__(self, loop: "Loop", steps: Generator, host: str, port: int, user: str,
                  timeout: float, tls: str = "", context: ssl.SSLContext | None = None):
         self.loop, self.steps, self.host, self.port, self.timeout = loop, steps, host, port, timeout
+        self.context = {"user": user}  # every event's context (Locust's request event)
         # "imaps" (TLS from the first byte), "starttls" (RFC 3501 6.2.1, part of CONNECT) or "".
         self.tls, self.context = tls, context
         self.tls_object: ssl.SSLObject | None = None  # TLS over memory buffers: no blocking socket
         self.tls_in = self.tls_out = None
-        self.user_of_event = user_of_event
         self.sock: socket.socket | None = None
         self.fd = -1
         self.responses = Responses()
@@ -164,9 +165,9 @@ class Loop:
         self.parked = False  # the loop's greenlet waits for the hub to wake it
 
     # -- sessions in and out ----------------------------------------------------------------------
-    def start(self, steps: Generator, host: str, port: int, user_of_event: Callable[[], str],
+    def start(self, steps: Generator, host: str, port: int, user: str,
               timeout: float = 60, tls: str = "", context: ssl.SSLContext | None = None) -> Session:
-        session = Session(self, steps, host, port, user_of_event, timeout, tls, context)
+        session = Session(self, steps, host, port, user, timeout, tls, context)
         self.sessions.add(session)
         self.advance(session, None)
         if self.greenlet is None or self.greenlet.dead:
@@ -224,10 +225,17 @@ class Loop:
                     timer.stop()
                     timer.close()
                     timer = None
-                for fd, events in self.epoll.poll(0):
-                    session = self.by_fd.get(fd)
-                    if session is not None:
-                        self._ready(session, events)
+                # Answers that came while the last ones were handled are taken before parking
+                # again (a round through gevent's hub costs about as much as a command's parsing);
+                # at most AGAIN rounds, so the other greenlets (Locust's own) get their turn.
+                for _ in range(AGAIN):
+                    ready = self.epoll.poll(0)
+                    if not ready:
+                        break
+                    for fd, events in ready:
+                        session = self.by_fd.get(fd)
+                        if session is not None:
+                            self._ready(session, events)
                 if self.timers:
                     self._timers()
                 if time.perf_counter() >= self.next_deadlines:
@@ -271,7 +279,9 @@ class Loop:
         """Resume the session's generator with `value` and begin the step it yields. Steps that end
         at once (commands on a dropped session) are taken in turn, at most SPIN before the loop
         looks at the other sessions (a session failing in a row must not hold the process)."""
-        for _ in range(SPIN):
+        spins = SPIN
+        while spins:
+            spins -= 1
             if session.ended:
                 return
             try:
@@ -318,7 +328,8 @@ class Loop:
         session.deadline = started + session.timeout
         session.waiting = "answer"
         if is_command:
-            tag = session.tag()
+            session.n += 1
+            tag = b"W%d " % session.n
             session.names, session.tags = [step.name], [tag]
             if step.literal is None:
                 self._write(session, tag + step.text + b"\r\n")
@@ -603,7 +614,7 @@ class Loop:
     def _done(self, session: Session, answer) -> None:
         session.deadline = 0.0
         session.waiting = ""
-        if session.names == ["CONNECT"]:
+        if session.names and session.names[0] == "CONNECT":
             session.names = []
             self._event(session, "CONNECT", session.started, 0, None)
         if session.end_after:  # the budget's last request went out with this write
@@ -656,7 +667,7 @@ class Loop:
     def _event(self, session: Session, name: str, started: float, size: int, error: str | None) -> None:
         self.fire(request_type="IMAP", name=name, response_time=(time.perf_counter() - started) * 1000,
                   response_length=size, exception=IMAPCommandFailed(f"{name}: {error}") if error else None,
-                  context={"user": session.user_of_event()})
+                  context=session.context)
 
 
 _loops: dict[int, Loop] = {}

@@ -205,7 +205,7 @@ class MixedSession(IMAPSession):
             self.config.need("IMAP", "USERS", "PASSWORD")
             self.user = self.account()
             self.loop_session = imap_loop.loop_for(self.environment).start(
-                MixedSteps(self).run(), *self.config.imap, lambda: self.user, tls=self.config.tls,
+                MixedSteps(self).run(), *self.config.imap, self.user, tls=self.config.tls,
                 context=self.config.ssl_context())
             return
         super().on_start()
