@@ -290,7 +290,9 @@ def _tls_front(server_context: ssl.SSLContext, backend_port: int) -> int:
         try:
             while data := src.recv(65536):
                 dst.sendall(data)
-        except OSError:
+            if isinstance(dst, ssl.SSLSocket):  # the backend hung up (after LOGOUT): close_notify, as Dovecot sends
+                dst.unwrap()
+        except (OSError, ValueError):
             pass
         finally:
             for sock in (src, dst):
@@ -383,3 +385,47 @@ def test_starttls_sessions_upgrade_within_connect(certificate, tmp_path):
     assert out["connect"] and out["login"] and out["logout"], (out, res.stderr[-2000:])
     assert out["seen"] == ["STARTTLS\r\n", "LOGIN", "LOGOUT\r\n"]  # LOGIN only after the upgrade
     assert [name for name, _ in out["events"]] == ["CONNECT", "LOGIN", "LOGOUT"]
+
+
+CLOSE_NOTIFY_SERVER = r'''
+import socket, ssl, sys, threading, time
+listener = socket.create_server(("127.0.0.1", 0))
+PORT = listener.getsockname()[1]
+server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server_context.load_cert_chain(sys.argv[7], sys.argv[8])
+
+def serve():  # IMAPS: LOGIN ok, then TLS ends (close_notify) instead of SELECT's answer; TCP stays open
+    conn, _ = listener.accept()
+    tls = server_context.wrap_socket(conn, server_side=True)
+    f = tls.makefile("rb")
+    tls.sendall(b"* OK ready\r\n")
+    tls.sendall(f.readline().split(b" ")[0] + b" OK in\r\n")
+    f.readline()
+    tls.unwrap()
+    time.sleep(30)
+threading.Thread(target=serve, daemon=True).start()
+'''
+
+CLOSE_NOTIFY_STEPS = '''
+def steps():
+    yield imap_loop.CONNECT
+    yield C("LOGIN", w.login_text("ann", "x"))
+    ended = yield C("SELECT", w.select_text("INBOX"))
+    out["select"] = [ended.ok, ended.lost]
+'''
+
+
+def test_a_tls_close_from_the_server_drops_the_session(certificate, tmp_path):
+    """close_notify (Dovecot sends it when it ends a session) is the end of the connection: the
+    command under way fails, as for a TCP close (a first version read it as empty data, forever)."""
+    ca_file, _ = certificate
+    code = ("from gevent import monkey; monkey.patch_all()\n" + CLOSE_NOTIFY_SERVER
+            + DRIVER.replace("SCRIPT", CLOSE_NOTIFY_STEPS).replace("int(sys.argv[1])", "PORT")
+            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
+    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps(""), "imaps", ca_file,
+                          str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout)
+    assert out["select"] == [False, True]
+    assert out["events"][-1] == ["SELECT", "SELECT: connection closed by the server (TLS close)"]

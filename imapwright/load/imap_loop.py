@@ -138,6 +138,7 @@ class Session:
         self.error: BaseException | None = None
         self.gone = ""  # why the connection went while no command was under way
         self.handshaking = False
+        self.tls_closed = False  # the server ended TLS (close_notify)
         self.pending: Any = None  # what the generator gets when a deferred turn comes
 
     @property
@@ -472,10 +473,13 @@ class Loop:
         try:
             if session.tls_object is not None:
                 chunk = self._decrypt(session, chunk)
-                if session.sock is None or session.tls_object is None or not chunk:
-                    return  # the handshake goes on, or it failed (dropped)
-            session.responses.feed(chunk)
-            self._answers(session)
+                if session.sock is None or session.tls_object is None:
+                    return  # the handshake failed (dropped)
+            if chunk:
+                session.responses.feed(chunk)
+                self._answers(session)
+            if session.tls_closed and session.sock is not None:  # what came before it was answered
+                self._lost(session, "connection closed by the server (TLS close)")
         except IMAPWireError as exc:
             self._lost(session, str(exc))
 
@@ -512,13 +516,17 @@ class Loop:
         plain = []
         while True:
             try:
-                plain.append(session.tls_object.read(65536))
+                data = session.tls_object.read(65536)
             except ssl.SSLWantReadError:
                 break
             except ssl.SSLZeroReturnError:
-                raise IMAPWireError("connection closed by the server (TLS close)") from None
+                data = b""
             except ssl.SSLError as exc:
                 raise IMAPWireError(f"TLS: {exc}") from None
+            if not data:  # the server's close_notify (Dovecot sends it after LOGOUT's answer)
+                session.tls_closed = True
+                break
+            plain.append(data)
         self._send(session, session.tls_out.read())  # e.g. a key update's answer
         return b"".join(plain)
 
@@ -663,6 +671,7 @@ class Loop:
         sock.close()
         session.fd, session.out, session.literal = -1, b"", None
         session.tls_object = session.tls_in = session.tls_out = None
+        session.tls_closed = False
 
     def _event(self, session: Session, name: str, started: float, size: int, error: str | None) -> None:
         self.fire(request_type="IMAP", name=name, response_time=(time.perf_counter() - started) * 1000,

@@ -177,8 +177,10 @@ class IMAPSession(LoadUser):
 class MixedSession(IMAPSession):
     """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX), after
     a think time of IMAPWRIGHT_LOAD_OPT_THINK seconds ("0.05-0.3" by default; "0": none, as the
-    generator benchmark drives it). With the recorded option imap_loop=1, the session
-    runs in the process's IMAP loop (load/imap_loop.py, MixedSteps) instead of this user's greenlet."""
+    generator benchmark drives it). The session runs in the process's IMAP loop
+    (load/imap_loop.py, MixedSteps); with the recorded option imap_loop=0, in this user's greenlet
+    (the do_* methods below, the engine before the loop: kept to compare the two while the loop is
+    new)."""
     abstract = True
     STATES = STATES
     loop_session = None
@@ -201,7 +203,7 @@ class MixedSession(IMAPSession):
         self.states = [s for s in mix if mix[s] > 0]
         self.cum_weights = list(itertools.accumulate(mix[s] for s in self.states))
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
-        if self.config.option("imap_loop", "0") == "1":
+        if self.config.option("imap_loop", "1") == "1":
             self.config.need("IMAP", "USERS", "PASSWORD")
             self.user = self.account()
             self.loop_session = imap_loop.loop_for(self.environment).start(

@@ -52,7 +52,7 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     assert "Generator and server CPU" in page and isinstance(cpu["generator_bound"], bool)
 
 
-@pytest.mark.parametrize("engine", [{}, {"imap_loop": "1"}, {"imap_loop": "1", "imap_pipeline": "1"}],
+@pytest.mark.parametrize("engine", [{"imap_loop": "0"}, {}, {"imap_pipeline": "1"}],
                          ids=["greenlet-per-session", "loop", "loop-pipelined"])
 def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
     """Both ways of running sessions (a greenlet each, or the process's IMAP loop) on a real server."""
@@ -74,7 +74,7 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
 
 
 @pytest.mark.requires("tls")
-@pytest.mark.parametrize("engine", [{}, {"imap_loop": "1"}], ids=["greenlet-per-session", "loop"])
+@pytest.mark.parametrize("engine", [{"imap_loop": "0"}, {}], ids=["greenlet-per-session", "loop"])
 def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path, engine):
     """--tls: the run's IMAP sessions are on the IMAPS port; the server's own login lines mark TLS
     (Cyrus 'plaintext+TLS', Dovecot ', TLS,') for at least as many logins as the run made. (The
