@@ -31,6 +31,28 @@ def test_ledger_counts_adds_minus_removes_per_folder(tmp_path):
     assert check.passed
 
 
+def test_an_expunge_answered_without_an_expunge_keeps_its_message_and_is_counted(tmp_path):
+    write_ledger(tmp_path, ["add\talice\tINBOX\t<1@x>", "removing\talice\tINBOX\t<1@x>", "kept\talice\tINBOX\t<1@x>"])
+    expected = ledger.read_ledgers(tmp_path)
+    assert expected.kept == 1 and not expected.maybe_gone
+    check = ledger.compare(expected, {("alice", "INBOX"): Counter({"<1@x>": 1})})
+    assert check.passed and check.accounted and check.as_dict()["kept"] == 1
+    gone = ledger.compare(expected, {("alice", "INBOX"): Counter()})
+    assert gone.missing == ["alice/INBOX <1@x>"]  # kept means there: gone after all is a loss
+
+
+
+def test_an_expunge_is_read_from_its_answers_for_the_message_it_was_for():
+    flagged = b"* 5 FETCH (UID 9 FLAGS (\\Deleted))"
+    assert ledger.expunge_outcome([flagged, b"* 5 EXPUNGE"], 9) == "remove"
+    # Another session's expunge of an earlier message comes first: ours moves down to 4.
+    assert ledger.expunge_outcome([flagged, b"* 2 EXPUNGE", b"* 4 EXPUNGE"], 9) == "remove"
+    assert ledger.expunge_outcome([flagged, b"* 2 EXPUNGE", b"* 5 EXPUNGE"], 9) == ""  # 5 is another now
+    assert ledger.expunge_outcome([flagged], 9) == "kept"  # answered OK, nothing expunged
+    assert ledger.expunge_outcome([b"* 1 EXPUNGE", b"* 0 RECENT"], 9) == ""  # no FETCH: cannot tell
+    assert ledger.expunge_outcome([b"* 0 RECENT"], 9) == "kept"
+
+
 def test_ledger_names_a_missing_and_an_unacknowledged_message(tmp_path):
     write_ledger(tmp_path, ["add\talice\tINBOX\t<1@x>", "add\talice\tINBOX\t<2@x>"])
     check = ledger.compare(ledger.read_ledgers(tmp_path),

@@ -182,6 +182,9 @@ def _print_load_summary(summary: dict) -> None:
     console.print(f"server check {verdict}: {led['acknowledged']} acknowledged, {led['removed']} removed, "
                   f"{led['on_server']} on the server, {led['missing_count']} missing, {led['extra_count']} "
                   f"unacknowledged, {summary['checks']['consistency_count']} consistency problems")
+    if led.get("kept"):  # the server said OK to an expunge and removed nothing: its behaviour, counted
+        console.print(f"[yellow]expunges answered OK that removed nothing[/]: {led['kept']} (no untagged EXPUNGE; "
+                      "the messages stay, and the check counts them as there)")
     stat = summary["checks"].get("statistics")
     if stat and not stat["agree"]:
         console.print(f"[red]statistics incomplete[/]: Locust counted {stat['reported']} deliveries and APPENDs, "

@@ -17,7 +17,7 @@ import gevent
 
 from ..protocol.imap_wire import IMAPNo, IMAPWireError, WireIMAP, uid_set
 from . import budget
-from .ledger import LedgerWriter
+from .ledger import LedgerWriter, expunge_outcome
 from .watchdog import watch
 
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
@@ -170,13 +170,20 @@ class IMAPLoadClient:
         `prefix`)."""
         if self.pipeline:
             return self._expunge_pipelined(uid, message_id, prefix)
-        if not self.store_flags([uid], [b"\\Deleted"], name=prefix + "STORE"):
+        stored, flagged = self.command(prefix + "STORE", self.conn.uid_store, [uid], b"+FLAGS", [b"\\Deleted"])
+        if not stored:
             return False
         self.ledger.record("removing", self.user, self.selected or "INBOX", message_id)
-        ok, _ = self.command(prefix + "EXPUNGE", self.conn.uid_expunge, [uid])
+        ok, untagged = self.command(prefix + "EXPUNGE", self.conn.uid_expunge, [uid])
         if ok:
-            self.ledger.record("remove", self.user, self.selected or "INBOX", message_id)
+            self._removed(uid, message_id, flagged + untagged)
         return ok
+
+    def _removed(self, uid: int, message_id: str, untagged: list[bytes]) -> None:
+        """An expunge answered OK: what its answers say of the message (ledger.expunge_outcome)."""
+        outcome = expunge_outcome(untagged, uid)
+        if outcome:
+            self.ledger.record(outcome, self.user, self.selected or "INBOX", message_id)
 
     def _expunge_pipelined(self, uid: int, message_id: str, prefix: str) -> bool:
         """STORE \\Deleted and UID EXPUNGE in one write, each answered in turn, one event each
@@ -193,7 +200,7 @@ class IMAPLoadClient:
         self.ledger.record("removing", self.user, mailbox, message_id)
         start = time.perf_counter()
         self.deadline = start + self.timeout
-        done = []
+        done, untagged = [], []
         try:
             tags = self.conn.send([b"UID STORE " + uids + b" +FLAGS (\\Deleted)", b"UID EXPUNGE " + uids])
             for name, tag in zip((prefix + "STORE", prefix + "EXPUNGE"), tags):
@@ -204,6 +211,7 @@ class IMAPLoadClient:
                     done.append(False)
                 else:
                     self._fire(name, start, result, None)
+                    untagged += result
                     done.append(True)
         except (OSError, ValueError) as exc:
             reason = self._lost(exc)
@@ -212,7 +220,7 @@ class IMAPLoadClient:
             return False
         self.deadline = 0.0
         if all(done):
-            self.ledger.record("remove", self.user, mailbox, message_id)
+            self._removed(uid, message_id, untagged)
         return all(done)
 
     def idle(self, seconds: float) -> bool:

@@ -6,17 +6,21 @@ own, line-buffered, so a run stopped at any moment has a ledger that is true:
   server said no (the message must not be there); a `sent` with neither after it (the command was
   killed at the run's end, or the connection broke: `unknown`) may or may not be stored.
 - `removing` before an expunge and `remove` once acknowledged; a `removing` alone may or may not
-  have taken effect.
+  have taken effect. `remove` is written where the answers show the message expunged
+  (expunge_outcome); `kept` where the expunge was answered OK and the server reported no message
+  expunged at all (RFC 3501 7.4.1): the message stays, and the run counts it (Dovecot 2.3 did this
+  with a UID EXPUNGE pipelined behind the STORE of its \\Deleted flag).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-OPS = ("sent", "add", "refused", "unknown", "removing", "remove")
+OPS = ("sent", "add", "refused", "unknown", "removing", "remove", "kept")
 
 
 class LedgerWriter:
@@ -79,6 +83,7 @@ class Expected:
     maybe_gone: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     acknowledged: int = 0  # adds
     removed: int = 0
+    kept: int = 0  # expunges answered OK that removed nothing
     finished: int = 0  # additions whose command came back (add, refused, unknown): one request event each
 
 
@@ -104,6 +109,9 @@ def read_ledgers(directory: Path) -> Expected:
                 pending.get(key, set()).discard(mid)
             elif op == "removing":
                 removing.setdefault(key, set()).add(mid)
+            elif op == "kept":  # answered, nothing expunged: it stays
+                removing.get(key, set()).discard(mid)
+                expected.kept += 1
             else:  # remove
                 removing.get(key, set()).discard(mid)
                 expected.present.setdefault(key, Counter())[mid] -= 1
@@ -123,6 +131,7 @@ class LedgerCheck:
     extra: list[str]  # there, but never acknowledged (nor sent with an unknown outcome)
     unknown_stored: int  # sent with the outcome unknown, found stored
     unknown_removed: int = 0  # an expunge whose answer never came, found done
+    kept: int = 0  # expunges the server answered OK without removing the message
 
     @property
     def accounted(self) -> bool:
@@ -139,7 +148,7 @@ class LedgerCheck:
                 "on_server": self.on_server, "missing_count": len(self.missing), "missing": self.missing[:50],
                 "extra_count": len(self.extra), "extra": self.extra[:50],
                 "unknown_stored": self.unknown_stored, "unknown_removed": self.unknown_removed,
-                "accounted": self.accounted, "passed": self.passed}
+                "kept": self.kept, "accounted": self.accounted, "passed": self.passed}
 
 
 def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> LedgerCheck:
@@ -164,4 +173,32 @@ def compare(expected: Expected, found: dict[tuple[str, str], Counter]) -> Ledger
             else:
                 extra += [f"{where} {mid}"] * n
     return LedgerCheck(expected.acknowledged, expected.removed, want_total, have_total,
-                       missing, extra, unknown_stored, unknown_removed)
+                       missing, extra, unknown_stored, unknown_removed, expected.kept)
+
+
+_FETCH_UID = re.compile(rb"^\* (\d+) FETCH \(.*\bUID (\d+)\b", re.IGNORECASE)
+_EXPUNGE = re.compile(rb"^\* (\d+) EXPUNGE$", re.IGNORECASE)
+
+
+def expunge_outcome(untagged: list[bytes], uid: int) -> str:
+    """What the untagged responses of a STORE \\Deleted and its UID EXPUNGE (in the order they came)
+    say of message `uid`: "remove" where an EXPUNGE names the sequence number a FETCH gave it
+    (counting down past the messages expunged before it); "kept" where no EXPUNGE came at all (a
+    server reports each message it expunges, RFC 3501 7.4.1); else "" (other sessions' expunges
+    came too and none can be told for this one: the ledger's "removing" alone, gone or not)."""
+    seq, any_expunge = None, False
+    for line in untagged:
+        m = _FETCH_UID.match(line)
+        if m is not None and int(m.group(2)) == uid:
+            seq = int(m.group(1))
+            continue
+        m = _EXPUNGE.match(line)
+        if m is None:
+            continue
+        any_expunge, n = True, int(m.group(1))
+        if seq is not None:
+            if n == seq:
+                return "remove"
+            if n < seq:
+                seq -= 1
+    return "" if any_expunge else "kept"

@@ -194,7 +194,7 @@ def cpu_summary(out: Path) -> dict:
 def unchecked_server(why: str) -> dict:
     """The checks of a run whose server was not checked: failed, and saying why."""
     ledger = {k: 0 for k in ("acknowledged", "removed", "expected", "on_server", "missing_count", "extra_count",
-                             "unknown_stored", "unknown_removed")}
+                             "unknown_stored", "unknown_removed", "kept")}
     return {"ledger": {**ledger, "missing": [], "extra": [], "accounted": False, "passed": False},
             "consistency": [], "consistency_count": 0, "statistics": {"agree": False}, "passed": False,
             "skipped": why}

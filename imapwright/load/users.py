@@ -29,6 +29,7 @@ from .config import LoadConfig
 from .distributed import current_config
 from .exec import ExecLoadClient
 from .imap import IMAPLoadClient
+from . import ledger as ledger_mod
 from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
 from .mail import SizeMix, make_message
@@ -419,13 +420,21 @@ class MixedSteps:
             for answer in answers:
                 self._seen(answer)
             if len(answers) == 2 and all(a.ok for a in answers):
-                self.ledger.record("remove", user, "INBOX", mid)
+                self._removed(uid, mid, [line for a in answers for line in a.untagged])
             return
-        if not (yield from self.command("STORE", store)).ok:
+        stored = yield from self.command("STORE", store)
+        if not stored.ok:
             return
         self.ledger.record("removing", user, "INBOX", mid)
-        if (yield from self.command("EXPUNGE", imap_wire.expunge_text([uid]))).ok:
-            self.ledger.record("remove", user, "INBOX", mid)
+        answer = yield from self.command("EXPUNGE", imap_wire.expunge_text([uid]))
+        if answer.ok:
+            self._removed(uid, mid, stored.untagged + answer.untagged)
+
+    def _removed(self, uid: int, mid: str, untagged: list[bytes]) -> None:
+        """An expunge answered OK: what its answers say of the message (ledger.expunge_outcome)."""
+        outcome = ledger_mod.expunge_outcome(untagged, uid)
+        if outcome:
+            self.ledger.record(outcome, self.session.user, "INBOX", mid)
 
     def do_idle(self):
         if (yield from self.ensure_selected()):

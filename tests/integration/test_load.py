@@ -66,7 +66,10 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
     # Sessions are persistent: a LOGIN for each Locust session and each imaptest-style logout, no more.
     assert rows["IMAP LOGIN"]["requests"] <= rows["IMAP LOGOUT"]["requests"] + 10
     led = summary["checks"]["ledger"]
-    assert led["removed"] > 0 and led["expected"] == led["acknowledged"] - led["removed"], led
+    # Expunges ran; those the answers show done are "removed", the rest (pipelined on Dovecot, whose
+    # answers name no message: ledger.expunge_outcome) may be gone or not and are counted as such.
+    assert led["removed"] + led["unknown_removed"] > 0, led
+    assert led["expected"] == led["acknowledged"] - led["removed"], led
     # A command the run's end cut off may or may not have happened (once in CI: an APPEND stored
     # whose answer never came): accounted for, not forgotten.
     assert led["accounted"], led
