@@ -15,7 +15,10 @@ epoll of every session's socket), one Locust request event per command into Locu
 statistics. What it costs over the plain loop is what Locust's event and gevent's hub cost at the
 least; the harness's sessions (a greenlet each, waiting per answer) cost the rest.
 
-    python3 benchmarks/lean_imap.py --port PORT [--sessions 8] [--seconds 8] [--size 2000] [--under-locust]
+With --through-loop the same script runs through the harness's IMAP loop (load/imap_loop.py, no
+Locust: a no-op request event): what the loop's own machinery costs over the plain loop.
+
+    python3 benchmarks/lean_imap.py --port PORT [--sessions 8] [--seconds 8] [--size 2000] [--under-locust | --through-loop]
 
 Prints one JSON line: requests, seconds and CPU seconds from the first request to the last.
 """
@@ -227,6 +230,43 @@ class LocustLoop(Loop):
         gevent.spawn(loop).join()
 
 
+def through_loop(args, seconds: float) -> tuple[int, float]:
+    """The sessions' script through load/imap_loop.py (under gevent, as in a Locust process):
+    (commands, seconds from the first to the last)."""
+    from gevent import monkey
+    monkey.patch_all()
+    from imapwright.load import imap_loop
+
+    count, first, last = [0], [0.0], [0.0]
+
+    def fire(**_kw) -> None:
+        count[0] += 1
+        last[0] = time.perf_counter()
+
+    end = time.monotonic() + seconds
+
+    def steps(n: int):
+        lean = script(b"gen%03d" % (n % 50), random.Random(n), *args.mix, args.size)
+        answer = None
+        yield imap_loop.CONNECT
+        while time.monotonic() < end:
+            item = lean.send(answer) if answer is not None else next(lean)
+            if item is None:  # hang up, then a new connection
+                yield imap_loop.HANGUP
+                yield imap_loop.CONNECT
+                answer = None
+                continue
+            got = yield imap_loop.Command("lean", item[0], item[1])
+            answer = (b"OK" if got.ok else b"NO", [*got.untagged, b"W OK " + got.text])
+
+    loop = imap_loop.Loop(fire)
+    first[0] = time.perf_counter()
+    sessions = [loop.start(steps(n), "127.0.0.1", args.port, "lean") for n in range(args.sessions)]
+    for session in sessions:
+        session.done.wait()
+    return count[0], last[0] - first[0]
+
+
 def cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -241,10 +281,19 @@ def main() -> int:
     parser.add_argument("--mix", default=DEFAULT_MIX)
     parser.add_argument("--under-locust", action="store_true",
                         help="driven from a gevent greenlet, a Locust request event per command")
+    parser.add_argument("--through-loop", action="store_true",
+                        help="the same sessions through the harness's IMAP loop (load/imap_loop.py), no Locust")
     args = parser.parse_args()
     mix = parse_mix(args.mix)
     mix.pop("idle", None)  # the benchmark's sessions do not IDLE (idle_seconds 0 on the Locust side)
     args.mix = ([s for s in mix if mix[s]], [mix[s] for s in mix if mix[s]])
+    if args.through_loop:
+        cpu0 = cpu()
+        requests, seconds = through_loop(args, args.seconds)
+        used = cpu() - cpu0
+        print(json.dumps({"requests": requests, "seconds": round(seconds, 3), "cpu_seconds": round(used, 3),
+                          "rate": requests / seconds, "cpu_per_1000": used / requests * 1000}))
+        return 0
     loop = LocustLoop() if args.under_locust else Loop()
     cpu0, t0 = cpu(), time.perf_counter()
     sessions = [Session(loop, n, args) for n in range(args.sessions)]
