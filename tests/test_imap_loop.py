@@ -6,7 +6,6 @@ never answered (the deadline) drops it and the session's steps learn so; a spent
 
 from __future__ import annotations
 
-import functools
 import json
 import socket
 import ssl
@@ -19,7 +18,7 @@ import pytest
 from imapwright.load import null_imap
 from imapwright.servers.tls import RunCA
 
-from .test_imap_wire import FOLDER, MESSAGE, Responder, _mix_imapclient, _untagged
+from .test_imap_wire import FOLDER, MESSAGE, _mix_imapclient, _untagged, recording  # noqa: F401 (a fixture)
 
 DRIVER = r'''
 from gevent import monkey; monkey.patch_all()
@@ -77,14 +76,6 @@ def _drive(port: int, script: str, timeout: float = 5, tls: tuple[str, str] = ()
                           json.dumps(FOLDER), *tls], capture_output=True, text=True, timeout=90)
     assert res.returncode == 0, res.stderr[-3000:]
     return json.loads(res.stdout)
-
-
-@pytest.fixture
-def recording():
-    record: list[bytes] = []
-    responder = Responder(starter=functools.partial(null_imap.start, "127.0.0.1", 0, record))
-    yield responder.port, record
-    responder.close()
 
 
 def test_every_command_of_the_mix_goes_out_from_the_loop_as_imapclient_sends_it(recording):

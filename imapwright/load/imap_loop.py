@@ -411,18 +411,24 @@ class Loop:
             session.out = data[sent:]
             self.epoll.modify(session.fd, _EPOLLIN | _EPOLLOUT)
 
+    def _receive(self, session: Session) -> bytes:
+        """What the socket holds; b"" when nothing (or the session was dropped: closed, broken)."""
+        try:
+            chunk = session.sock.recv(65536)
+        except BlockingIOError:
+            return b""
+        except OSError as exc:
+            self._lost(session, str(exc))
+            return b""
+        if not chunk:
+            self._lost(session, "connection closed by the server")
+        return chunk
+
     def _ready(self, session: Session, events: int) -> None:
         if session.waiting == "answer" and events == _EPOLLIN and session.tls_object is None:
             # The usual case, kept short: a plain session's answer coming in.
-            try:
-                chunk = session.sock.recv(65536)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                self._lost(session, str(exc))
-                return
+            chunk = self._receive(session)
             if not chunk:
-                self._lost(session, "connection closed by the server")
                 return
             responses = session.responses
             responses.feed(chunk)
@@ -460,15 +466,8 @@ class Loop:
                 self.epoll.modify(session.fd, _EPOLLIN)
         if not events & (_EPOLLIN | 0x008 | 0x010):  # in, error, hang-up
             return
-        try:
-            chunk = session.sock.recv(65536)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self._lost(session, str(exc))
-            return
+        chunk = self._receive(session)
         if not chunk:
-            self._lost(session, "connection closed by the server")
             return
         try:
             if session.tls_object is not None:
