@@ -23,7 +23,7 @@ from .test_imap_wire import FOLDER, MESSAGE, _mix_imapclient, _untagged, recordi
 DRIVER = r'''
 from gevent import monkey; monkey.patch_all()
 import json, sys
-from imapwright.load import imap_loop
+from imapwright.load import budget, imap_loop
 from imapwright.protocol import imap_wire as w
 
 fired = []
