@@ -26,9 +26,10 @@ import json, sys
 from imapwright.load import budget, imap_loop
 from imapwright.protocol import imap_wire as w
 
-fired = []
+fired, contexts = [], set()
 def fire(**kw):
     fired.append([kw["name"], str(kw["exception"]) if kw["exception"] else None])
+    contexts.add(json.dumps(kw["context"], default=lambda o: type(o).__name__))
 
 MESSAGE, FOLDER = json.loads(sys.argv[3]).encode("latin-1"), json.loads(sys.argv[4])
 C = imap_loop.Command
@@ -45,6 +46,7 @@ session = loop.start(steps(), "127.0.0.1", int(sys.argv[1]), "load00001", timeou
                      tls=tls, context=context)
 session.done.wait(60)
 out["ended"], out["by_budget"], out["events"] = session.ended, session.stopped_by_budget, fired
+out["contexts"] = sorted(contexts)  # the request events' context: the session's user
 print(json.dumps(out))
 '''
 
@@ -91,6 +93,7 @@ def test_every_command_of_the_mix_goes_out_from_the_loop_as_imapclient_sends_it(
     assert names == ["CONNECT", "LOGIN", "LIST", "SELECT", "SELECT", "SEARCH", "SEARCH", "FETCH", "FETCH BODY",
                      "STORE", "STORE", "APPEND", "STORE", "EXPUNGE", "IDLE", "LOGOUT"]
     assert all(why is None for _, why in out["events"]), out["events"]
+    assert out["contexts"] == ['{"user": "load00001"}']
 
 
 SCRIPTED = r'''
@@ -316,6 +319,7 @@ def test_imaps_sessions_send_the_same_commands_over_tls(recording, certificate, 
     out = _drive(_tls_front(server_context, port), MIX, tls=("imaps", ca_file))
     assert _untagged(record) == theirs  # the responder saw, behind TLS, what imapclient sends
     assert out["uid"] == 21 and out["logout"] and all(why is None for _, why in out["events"]), out["events"]
+    assert out["contexts"] == ['{"user": "load00001"}']  # not the session's TLS context
 
 
 def test_imaps_with_a_certificate_nobody_trusts_fails_connect(recording, certificate, tmp_path):

@@ -1,4 +1,4 @@
-"""IMAP load sessions driven by one loop per process (the recorded option `imap_loop=1`).
+"""IMAP load sessions driven by one loop per process (the mixed scenario's sessions).
 
 A session is a generator of steps (connect, a command, two pipelined commands, IDLE, a think
 time); one greenlet per Locust process runs every session's steps: their sockets are
@@ -112,7 +112,7 @@ class Session:
         self.loop, self.steps, self.host, self.port, self.timeout = loop, steps, host, port, timeout
         self.context = {"user": user}  # every event's context (Locust's request event)
         # "imaps" (TLS from the first byte), "starttls" (RFC 3501 6.2.1, part of CONNECT) or "".
-        self.tls, self.context = tls, context
+        self.tls, self.ssl_context = tls, context
         self.tls_object: ssl.SSLObject | None = None  # TLS over memory buffers: no blocking socket
         self.tls_in = self.tls_out = None
         self.sock: socket.socket | None = None
@@ -485,7 +485,7 @@ class Loop:
     # -- TLS --------------------------------------------------------------------------------------
     def _start_tls(self, session: Session) -> None:
         session.tls_in, session.tls_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        context = session.context or ssl.create_default_context()
+        context = session.ssl_context or ssl.create_default_context()
         session.tls_object = context.wrap_bio(session.tls_in, session.tls_out, server_hostname=session.host)
         session.handshaking = True
         self._handshake(session)
