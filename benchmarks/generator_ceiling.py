@@ -172,9 +172,6 @@ def main() -> int:
     parser.add_argument("--imap-pipeline", action="store_true",
                         help="the Locust IMAP rows with --knob imap_pipeline=1 (APPEND with LITERAL+, STORE "
                              "with its EXPUNGE in one write); the lean client stays one command per round trip")
-    parser.add_argument("--imap-greenlets", action="store_true",
-                        help="the Locust IMAP rows with --knob imap_loop=0 (a greenlet per session, the engine "
-                             "before load/imap_loop.py)")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds = 2, 8
@@ -193,8 +190,7 @@ def main() -> int:
     lmtp = LoadConfig(lmtp=("127.0.0.1", sink_port), users=USERS, options={"size": str(args.size)})
     imap = LoadConfig(imap=("127.0.0.1", imap_port), users=USERS, password="x",
                       options={"think": "0", "idle_seconds": "0", "size": str(args.size),
-                               **({"imap_pipeline": "1"} if args.imap_pipeline else {}),
-                               **({"imap_loop": "0"} if args.imap_greenlets else {})})
+                               **({"imap_pipeline": "1"} if args.imap_pipeline else {})})
     try:
         count = 500 * int(args.seconds)
         kinds = KINDS
@@ -232,8 +228,7 @@ def main() -> int:
     ratios = {"lmtp": _ratios(summary, "locust 1 process", "locust 2 workers", "smtp-source"),
               "imap": _ratios(summary, "imap 1 process", "imap 2 workers", "imap lean")}
     table = Table(title=f"generator ceiling: {args.sessions} sessions, {args.size}-byte messages, null far side "
-                        f"(median of {args.rounds} rounds{', IMAP pipelined' if args.imap_pipeline else ''}"
-                        f"{', IMAP greenlets' if args.imap_greenlets else ''})")
+                        f"(median of {args.rounds} rounds{', IMAP pipelined' if args.imap_pipeline else ''})")
     for col in ("generator", "requests/s", "CPU s per 1000", "rate vs reference", "CPU vs reference"):
         table.add_column(col, justify="left" if col == "generator" else "right")
     for kind in kinds:

@@ -223,9 +223,5 @@ class IMAPLoadClient:
             self._removed(uid, message_id, untagged)
         return all(done)
 
-    def idle(self, seconds: float) -> bool:
-        """IDLE for `seconds` (one event for the whole IDLE ... DONE exchange: it is one command)."""
-        return self.command("IDLE", self.conn.idle, seconds, longer=seconds)[0]
-
     def close(self) -> None:
         self._drop()

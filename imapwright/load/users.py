@@ -158,7 +158,6 @@ class IMAPSession(LoadUser):
         self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config),
                                    tls=self.config.tls, context=self.config.ssl_context(),
                                    pipeline=self.config.option("imap_pipeline", "0") == "1")
-        self.appended: list[tuple[int, str]] = []  # (uid, Message-ID) this session may expunge
         self.imap.login(self.user, self.config.password)
 
     def account(self) -> str:
@@ -169,28 +168,19 @@ class IMAPSession(LoadUser):
             self.imap.logout()
         self.imap.close()
 
-    def ensure_selected(self) -> bool:
-        if not self.imap.connected and not self.imap.login(self.user, self.config.password):
-            return False
-        return self.imap.selected is not None or self.imap.select("INBOX") is not None
 
-
-class MixedSession(IMAPSession):
+class MixedSession(LoadUser):
     """Dovecot imaptest's way: every step picks a state by weight (IMAPWRIGHT_LOAD_OPT_MIX), after
     a think time of IMAPWRIGHT_LOAD_OPT_THINK seconds ("0.05-0.3" by default; "0": none, as the
     generator benchmark drives it). The session runs in the process's IMAP loop
-    (load/imap_loop.py, MixedSteps); with the recorded option imap_loop=0, in this user's greenlet
-    (the do_* methods below, the engine before the loop: kept to compare the two while the loop is
-    new)."""
+    (load/imap_loop.py) as MixedSteps; this user starts it and waits for its end."""
     abstract = True
     STATES = STATES
     loop_session = None
-
-    def wait_time(self) -> float:
-        low, high = self.think
-        return self.rng.uniform(low, high) if high else 0.0
+    wait_time = constant(0)  # the session thinks inside the loop (MixedSteps)
 
     def on_start(self) -> None:
+        self.config.need("IMAP", "USERS", "PASSWORD")
         low, _, high = self.config.option("think", "0.05-0.3").partition("-")
         try:
             self.think = (float(low), float(high or low))
@@ -204,100 +194,32 @@ class MixedSession(IMAPSession):
         self.states = [s for s in mix if mix[s] > 0]
         self.cum_weights = list(itertools.accumulate(mix[s] for s in self.states))
         self.sizes = SizeMix(self.config.option("size", ""), self.rng)
-        if self.config.option("imap_loop", "1") == "1":
-            self.config.need("IMAP", "USERS", "PASSWORD")
-            self.user = self.account()
+        self.user = self.rng.choice(self.config.users)
+        if self.states:
             self.loop_session = imap_loop.loop_for(self.environment).start(
                 MixedSteps(self).run(), *self.config.imap, self.user, tls=self.config.tls,
                 context=self.config.ssl_context())
-            return
-        super().on_start()
 
     def on_stop(self) -> None:
         if self.loop_session is not None:
             self.loop_session.loop.abort(self.loop_session)  # killed mid-session: dropped (ended: nothing)
-            return
-        super().on_stop()
 
     @task
     def step(self) -> None:
-        """One state; with no think time, states for up to BURST_SECONDS, as LMTPDeliverer does
-        (Locust's way round its loop between tasks cost about a fifth of a command's CPU against
-        the null responder); a stop is seen between two states."""
-        if not self.states:
+        """The loop runs the session; this user waits for its end (a stop, the budget, or an error
+        in its steps, which it raises)."""
+        if self.loop_session is None:  # a mix of no state
             raise StopUser()
-        if self.loop_session is not None:  # the loop runs the session; this user waits for its end
-            self.loop_session.done.wait()
-            if self.loop_session.error is not None:
-                raise self.loop_session.error
-            raise StopUser()
-        end = time.monotonic() + BURST_SECONDS if not self.think[1] else 0.0
-        while True:
-            getattr(self, "do_" + self.rng.choices(self.states, cum_weights=self.cum_weights)[0])()
-            if self._state == LOCUST_STATE_STOPPING or time.monotonic() >= end or not budget.left():
-                return
-
-    def _some_uids(self, n: int) -> list[int]:
-        if not self.ensure_selected():
-            return []
-        uids = self.imap.search(b"ALL")
-        return self.rng.sample(uids, min(n, len(uids))) if uids else []
-
-    def do_list(self) -> None:
-        if self.ensure_selected():
-            self.imap.list("*")
-
-    def do_select(self) -> None:
-        if self.imap.connected or self.imap.login(self.user, self.config.password):
-            self.imap.select("INBOX")
-
-    def do_fetch(self) -> None:  # imaptest FETCH: envelope-ish metadata of a few messages
-        uids = self._some_uids(10)
-        if uids:
-            self.imap.fetch(uids, ["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE"])
-
-    def do_fetch2(self) -> None:  # imaptest FETCH2: one whole message body
-        uids = self._some_uids(1)
-        if uids:
-            self.imap.fetch(uids, ["BODY.PEEK[]"], name="FETCH BODY")
-
-    def do_search(self) -> None:
-        if self.ensure_selected():
-            self.imap.search(b"UNSEEN")
-
-    def do_store(self) -> None:
-        uids = self._some_uids(3)
-        if uids:
-            flag = self.rng.choice([b"\\Seen", b"\\Flagged", b"$Label1"])
-            self.imap.store_flags(uids, [flag], add=self.rng.random() < 0.7)
-
-    def do_append(self) -> None:
-        if not self.ensure_selected():
-            return
-        mid, message = make_message(self.sizes.pick(), subject="appended")
-        uid = self.imap.append("INBOX", message, mid, flags=(b"\\Seen",))
-        if uid is not None:
-            self.appended.append((uid, mid))
-
-    def do_expunge(self) -> None:
-        # Only messages this session appended: the ledger knows exactly what left.
-        if self.appended and self.ensure_selected():
-            uid, mid = self.appended.pop(self.rng.randrange(len(self.appended)))
-            self.imap.expunge_uid(uid, mid)
-
-    def do_idle(self) -> None:
-        if self.ensure_selected():
-            self.imap.idle(float(self.config.option("idle_seconds", "1")))
-
-    def do_logout(self) -> None:  # imaptest LOGOUT: the session ends, the next begins
-        self.imap.logout()
-        self.appended.clear()  # UIDs stay valid, but keep sessions independent like imaptest
-        self.imap.login(self.user, self.config.password)
+        self.loop_session.done.wait()
+        if self.loop_session.error is not None:
+            raise self.loop_session.error
+        raise StopUser()
 
 
 class MixedSteps:
-    """MixedSession's states as steps for the IMAP loop (load/imap_loop.py): the same commands, the
-    same request names, the same ledger lines, in the same order as MixedSession's do_* methods."""
+    """MixedSession's states as steps for the IMAP loop (load/imap_loop.py): imaptest's states as
+    commands, one request event each, the ledger's lines for what APPEND adds and EXPUNGE
+    removes."""
 
     def __init__(self, session: MixedSession):
         self.session, self.rng, self.config = session, session.rng, session.config

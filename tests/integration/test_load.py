@@ -52,10 +52,9 @@ def test_delivery_run_stores_exactly_what_was_acknowledged(server, tmp_path):
     assert "Generator and server CPU" in page and isinstance(cpu["generator_bound"], bool)
 
 
-@pytest.mark.parametrize("engine", [{"imap_loop": "0"}, {}, {"imap_pipeline": "1"}],
-                         ids=["greenlet-per-session", "loop", "loop-pipelined"])
+@pytest.mark.parametrize("engine", [{}, {"imap_pipeline": "1"}], ids=["one-per-round-trip", "pipelined"])
 def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
-    """Both ways of running sessions (a greenlet each, or the process's IMAP loop) on a real server."""
+    """The process's IMAP loop on a real server, a command per round trip and pipelined."""
     mix = "select=100,fetch=100,fetch2=50,search=50,store=50,append=60,expunge=60,idle=10,logout=20,list=20"
     _, summary = run(server, tmp_path, "mixed", users=10, duration=8,
                      options={"mix": mix, "idle_seconds": "0.2", **engine})
@@ -77,8 +76,7 @@ def test_mixed_run_sends_one_event_per_imap_command(server, tmp_path, engine):
 
 
 @pytest.mark.requires("tls")
-@pytest.mark.parametrize("engine", [{"imap_loop": "0"}, {}], ids=["greenlet-per-session", "loop"])
-def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path, engine):
+def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path):
     """--tls: the run's IMAP sessions are on the IMAPS port; the server's own login lines mark TLS
     (Cyrus 'plaintext+TLS', Dovecot ', TLS,') for at least as many logins as the run made. (The
     harness's own check sessions before and after the run stay plain; without --tls none is TLS.)"""
@@ -86,7 +84,7 @@ def test_mixed_run_with_tls_logs_in_over_tls(server, tmp_path, engine):
     from datetime import UTC, datetime
 
     since = datetime.now(UTC)
-    _, summary = run(server, tmp_path, "mixed", users=4, duration=6, prefix="tlsload", tls=True, options=engine)
+    _, summary = run(server, tmp_path, "mixed", users=4, duration=6, prefix="tlsload", tls=True)
     # Once in CI (dovecot:2.3) the run failed with its checks passing: say which part failed.
     assert summary["passed"], (summary["status_reason"], summary["exceptions"][:2],
                                summary["server_log"]["health"]["summary"], summary["checks"])
