@@ -360,9 +360,15 @@ def test_a_worker_without_a_master_says_where_it_waits_and_gives_up_or_stops_cle
     assert err.strip().splitlines()[-1] == "imapwright: interrupted"
 
 
-def test_a_malformed_log_noise_entry_is_one_line_before_any_test(tmp_path):
+@pytest.mark.parametrize("command", [["run", "health", "--reports", "{r}"], ["load", "delivery", "--reports", "{r}"],
+                                     ["upgrade", "cyrus:3.6", "cyrus:3.10", "--reports", "{r}"],
+                                     ["migrate", "apply", "/tmp", "--target", "imap://cyrus@127.0.0.1:1",
+                                      "--report", "{r}/m.json"]],
+                         ids=["run", "load", "upgrade", "migrate-apply"])
+def test_a_malformed_log_noise_entry_is_one_line_before_any_test(tmp_path, command):
+    """Every command that judges a server's log takes --deviations, checked before it starts anything."""
     (tmp_path / "cyrus.toml").write_text('[[log_noise]]\npattern = "("\nreason = "r"\nreference = "x"\n')
-    result = run_cli("run", "health", "--deviations", str(tmp_path), "--reports", str(tmp_path / "r"))
+    result = run_cli(*[a.format(r=tmp_path / "r") for a in command], "--deviations", str(tmp_path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (f"imapwright: error: {tmp_path}/cyrus.toml: log_noise #1: missing ), "
                                      "unterminated subpattern at position 0")

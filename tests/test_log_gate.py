@@ -119,3 +119,22 @@ def test_a_child_ended_by_sigterm_in_a_stop_is_not_a_crash():
             "path:/usr/lib/cyrus/bin/imapd age:0.225s pid:52 signaled to death by signal 15 (Terminated)")
     assert kinds("cyrus", stop) == []
     assert kinds("cyrus", stop.replace("signal 15 (Terminated)", "signal 11 (Segmentation fault)")) == [("crash", 1)]
+
+
+def test_a_commands_deviations_folder_is_what_its_whole_run_gate_lets_pass(tmp_path):
+    """`load`, `upgrade` and `migrate apply --deviations DIR` (log_gate.use_deviations): the run's
+    health counts a line DIR lists as listed, not failing; without it the shipped lists hold."""
+    (tmp_path / "cyrus.toml").write_text('[[log_noise]]\npattern = "^DBERROR: opening"\nreason = "r"\n'
+                                         'reference = "https://example.org"\n')
+    lines = [line for line in logs.parse(CYRUS) if line.message.startswith("DBERROR")]
+    try:
+        assert log_gate.health("cyrus", (3, 6), lines, "load")["clean"] is False
+        log_gate.use_deviations(tmp_path)
+        judged = log_gate.health("cyrus", (3, 6), lines, "load")
+        assert judged["clean"] is True and judged["listed"] == [[lines[0].raw, "cyrus: ^DBERROR: opening"]]
+        assert log_gate.chosen_deviations() == tmp_path.resolve()
+    finally:
+        log_gate.use_deviations(None)
+    assert log_gate.health("cyrus", (3, 6), lines, "load")["clean"] is False
+    with pytest.raises(UserError, match="no such folder"):
+        log_gate.use_deviations(tmp_path / "missing")

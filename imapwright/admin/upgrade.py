@@ -417,6 +417,8 @@ def conformance_both(paths: list[str], servers: list[str], out: Path) -> dict:
             "-q", "-n", str(len(servers)), "--dist", "loadgroup"]
     for name in servers:
         args += ["--server", name]
+    if log_gate.chosen_deviations() is not None:  # the command's --deviations hold for its suites too
+        args += ["--deviations", str(log_gate.chosen_deviations())]
     subprocess.run(args, stdout=subprocess.DEVNULL)
     run = read_run(out)
     split = [{**run, "checks": [c for c in run["checks"] if c["server"] == name],

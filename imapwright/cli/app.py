@@ -17,6 +17,23 @@ from ..servers import target as _target
 # Outputs go where the user is, never into the install tree.
 REPORTS_ENV = "IMAPWRIGHT_REPORTS"
 REPORTS_HELP = f"folder for <run-id>/ results (default ./reports; or {REPORTS_ENV})"
+DEVIATIONS_HELP = ("folder of <family>.toml deviation lists instead of the shipped ones (`imapwright paths` says "
+                   "where those are): their [[log_noise]] is what the server log gate lets pass")
+
+
+def choose_deviations(folder: Path | None) -> None:
+    """A command's --deviations: every list checked now (a malformed one: one line, nothing run), and
+    its [[log_noise]] used by the run's log gate (servers/log_gate.py)."""
+    if folder is None:
+        return
+    from ..pytest_plugin.deviations import DeviationError, load_all
+    from ..servers import log_gate
+
+    try:
+        load_all(folder)
+    except DeviationError as exc:
+        raise UserError(str(exc)) from None
+    log_gate.use_deviations(folder)
 
 
 class Interrupt:

@@ -13,7 +13,8 @@ from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
 from ..load.scenarios import CAPACITY, LARGE_MAILBOX_DEFAULT, REPAIR
-from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, ensure_images, connect
+from .app import (DEVIATIONS_HELP, REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, choose_deviations,
+                  connect, ensure_images)
 
 
 @app.command("load")
@@ -55,6 +56,7 @@ def load(
     knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
     server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
     reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
+    deviations: Annotated[Path | None, typer.Option(help=DEVIATIONS_HELP)] = None,
 ) -> None:
     """Run a Locust load scenario headless, check the server after it, write reports/<run-id>/."""
     from ..load.runner import LoadParams, run_on_server, run_on_target
@@ -62,6 +64,7 @@ def load(
     seconds = params_mod.duration(duration)
     params_mod.positive(spawn_rate, "--spawn-rate")
     params_mod.output_folder(reports, "--reports")
+    choose_deviations(deviations)
     if scenario == "capacity":
         params_mod.positive(step_users, "--step-users")
         params_mod.duration(str(step_seconds), "--step-seconds")

@@ -12,7 +12,7 @@ from .. import params as params_mod
 from ..errors import UserError
 from ..progress import Progress, console
 from ..servers import log_gate
-from .app import Interrupt, migrate_app, TARGET_FORM, TARGET_HELP, connect
+from .app import DEVIATIONS_HELP, Interrupt, TARGET_FORM, TARGET_HELP, choose_deviations, connect, migrate_app
 
 
 VARIANT_HELP = "mbox variant of the source files: mboxo, mboxrd, mboxcl, mboxcl2"
@@ -115,6 +115,7 @@ def migrate_apply(
                                            "(one session leaves the server idle half the time)")] = 1,
     report: Annotated[Path | None, typer.Option(help="write the ledger and every user's outcome as JSON")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the plan, change nothing")] = False,
+    deviations: Annotated[Path | None, typer.Option(help=DEVIATIONS_HELP)] = None,
 ) -> None:
     """Migrate every user's folders; existing mailboxes are never overwritten, a re-run adds only what is missing."""
     import json
@@ -128,6 +129,7 @@ def migrate_apply(
         raise UserError(f"--on-error {on_error!r}: one of {', '.join(ON_ERROR)}")
     if report is not None and report.is_dir():
         raise UserError(f"--report {report}: is a folder; give a file name")
+    choose_deviations(deviations)
     params_mod.positive(jobs, "--jobs")
     plan = _migration_plan(source, users, variant)
     if dry_run:

@@ -14,7 +14,8 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import build_progress, console
-from .app import REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, default_reports, ensure_images, suite_paths
+from .app import (DEVIATIONS_HELP, REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, choose_deviations,
+                  default_reports, ensure_images, suite_paths)
 
 
 @app.command("upgrade")
@@ -39,6 +40,7 @@ def upgrade(
                                           "replica of FROM under traffic, then the switch)")] = "in-place",
     duration: Annotated[float, typer.Option(help="with --via replication: seconds of traffic (deliveries, flag "
                                                  "changes) while replication rolls")] = 20.0,
+    deviations: Annotated[Path | None, typer.Option(help=DEVIATIONS_HELP)] = None,
 ) -> None:
     """Populate a store on FROM (or load a copy of your backup with --data), upgrade it in place to
     TO (hop by hop through each TO given) with the documented steps, compare after each hop and end
@@ -57,6 +59,7 @@ def upgrade(
     for a, b in zip(names, names[1:]):
         find_pair(a, b)
     params_mod.output_folder(reports, "--reports")
+    choose_deviations(deviations)
     if via not in ("in-place", "replication"):
         raise UserError(f"--via {via!r}: in-place or replication")
     if via == "replication":
@@ -301,9 +304,7 @@ def run(
     server: Annotated[list[str], typer.Option(help="catalogue server, repeatable")] = [],
     image: Annotated[str | None, typer.Option(help="your own image for --server cyrus:custom / dovecot:custom")] = None,
     catalogue: Annotated[Path | None, typer.Option(help="TOML file of your own servers")] = None,
-    deviations: Annotated[Path | None, typer.Option(help="folder of <family>.toml deviation lists instead of the "
-                                                          "shipped ones (`imapwright paths` says where those are)")
-                          ] = None,
+    deviations: Annotated[Path | None, typer.Option(help=DEVIATIONS_HELP)] = None,
     target: Annotated[str | None, typer.Option(help=f"external server {TARGET_HELP}")] = None,
     insecure: Annotated[bool, typer.Option(help="accept a --target TLS certificate that does not verify")] = False,
     target_version: Annotated[str | None, typer.Option(help="--target's version, [FAMILY:]VERSION, where it "

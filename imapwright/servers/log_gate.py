@@ -115,6 +115,26 @@ def load_noise(directory: Path) -> list[LogNoise]:
     return found
 
 
+_chosen: tuple[Path, list[LogNoise]] | None = None  # a command's --deviations folder and its entries
+
+
+def use_deviations(folder: Path | None) -> None:
+    """The `[[log_noise]]` of `folder` for this process's whole-run gates (a command's
+    --deviations; None: the shipped lists). A malformed list is a UserError now, before any work."""
+    global _chosen
+    if folder is None:
+        _chosen = None
+        return
+    if not folder.is_dir():
+        raise UserError(f"--deviations {folder}: no such folder")
+    _chosen = (folder.resolve(), load_noise(folder))
+
+
+def chosen_deviations() -> Path | None:
+    """The folder use_deviations() chose (for the suites a command runs), or None."""
+    return _chosen[0] if _chosen else None
+
+
 @dataclass
 class Judgement:
     """What the gate made of one window of log lines."""
@@ -158,6 +178,8 @@ def health(family: str, version: tuple[int, ...], lines: list[logs.LogLine], run
            noise: list[LogNoise] | None = None) -> dict:
     """The gate over a whole run's window (load, upgrade, migration, recovery): what its report
     carries; "clean" False fails the run's verdict."""
+    if noise is None and _chosen is not None:
+        noise = _chosen[1]
     if noise is None:
         from ..resources import fixture
 
