@@ -82,10 +82,12 @@ def test_noise_entries_are_checked_when_read(tmp_path):
     about_tests, everywhere = log_gate.load_noise(tmp_path)
     assert about_tests.runs == ("test",) and everywhere.runs == log_gate.RUN_KINDS
     for bad, says in (('pattern = "("', "missing"), ('pattern = "x"\nversions = "3.6"', "bad version bound"),
-                      ('pattern = "x"\nruns = ["lod"]', "runs ['lod']"), ('pattern = "x"\ncolour = 1', "unknown key")):
+                      ('pattern = "x"\nruns = ["lod"]', "runs ['lod']"), ('pattern = "x"\ncolour = 1', "unknown key"),
+                      ('pattern = "x"\nsometimes = "yes"', "sometimes: true or false")):
         (tmp_path / "cyrus.toml").write_text(f'[[log_noise]]\n{bad}\nreason = "r"\nreference = "y"\n')
-        with pytest.raises(UserError, match=r"cyrus.toml: log_noise #1"):
+        with pytest.raises(UserError, match=r"cyrus.toml: log_noise #1") as raised:
             log_gate.load_noise(tmp_path)
+        assert says in str(raised.value)
     (tmp_path / "cyrus.toml").write_text('[[log_noise]]\npattern = "x"\n')
     with pytest.raises(UserError, match="lacks reason, reference"):
         log_gate.load_noise(tmp_path)

@@ -141,7 +141,8 @@ class NoiseUse:
         self.used.update(v for k, v in report.user_properties if k == "log_noise_used")
         version = version_tuple(str(props.get("server_version", "")))
         for entry in self.noise:
-            if entry.in_scope(props["server_family"], version, "test", props.get("test_id", "")):
+            if not entry.sometimes and entry.in_scope(props["server_family"], version, "test",
+                                                      props.get("test_id", "")):
                 self.in_scope.add(entry.key)
 
     def unused(self) -> list[str]:

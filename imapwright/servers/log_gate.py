@@ -66,6 +66,7 @@ class LogNoise:
     tests: tuple[str, ...] = ()  # test ids or fnmatch patterns; empty: every test
     runs: tuple[str, ...] = RUN_KINDS  # kinds of run it applies to
     kinds: tuple[str, ...] = tuple(CLASSES)  # classes of line it may hide
+    sometimes: bool = False  # a race, logged in some runs only: not reported when it hid nothing
 
     @property
     def key(self) -> str:
@@ -93,7 +94,7 @@ def load_noise(directory: Path) -> list[LogNoise]:
             missing = {"pattern", "reason", "reference"} - e.keys()
             if missing:
                 raise UserError(f"{where} lacks {', '.join(sorted(missing))}")
-            unknown = e.keys() - {"pattern", "reason", "reference", "versions", "tests", "runs", "kinds"}
+            unknown = e.keys() - {"pattern", "reason", "reference", "versions", "tests", "runs", "kinds", "sometimes"}
             if unknown:
                 raise UserError(f"{where}: unknown key {', '.join(sorted(unknown))}")
             try:
@@ -103,6 +104,8 @@ def load_noise(directory: Path) -> list[LogNoise]:
                         version_bound(bound)
             except (re.error, ValueError) as exc:
                 raise UserError(f"{where}: {exc}") from None
+            if not isinstance(e.get("sometimes", False), bool):
+                raise UserError(f"{where}: sometimes: true or false")
             for key, allowed in (("runs", RUN_KINDS), ("kinds", tuple(CLASSES))):
                 bad = set(e.get(key, ())) - set(allowed)
                 if bad:
@@ -111,7 +114,7 @@ def load_noise(directory: Path) -> list[LogNoise]:
                                   tuple(e.get("tests", ())),
                                   # an entry about some tests is about test runs, unless it says more
                                   tuple(e.get("runs", ("test",) if e.get("tests") else RUN_KINDS)),
-                                  tuple(e.get("kinds", tuple(CLASSES)))))
+                                  tuple(e.get("kinds", tuple(CLASSES))), e.get("sometimes", False)))
     return found
 
 

@@ -139,7 +139,10 @@ def test_a_log_noise_entry_hides_its_line_and_one_that_hid_nothing_is_named(serv
         fh.write('\n[[log_noise]]\npattern = "imapwright self-test"\ntests = ["test_inner.py::test_a_database_error_is_logged"]\n'
                  'reason = "the self-test\'s own line"\nreference = "tests/integration/test_log_gate_can_fail.py"\n'
                  '\n[[log_noise]]\npattern = "a line nobody logs"\ntests = ["test_inner.py::test_nothing_goes_wrong"]\n'
-                 'reason = "never matches"\nreference = "tests/integration/test_log_gate_can_fail.py"\n')
+                 'reason = "never matches"\nreference = "tests/integration/test_log_gate_can_fail.py"\n'
+                 '\n[[log_noise]]\npattern = "a race nobody hit"\nsometimes = true\n'
+                 'tests = ["test_inner.py::test_nothing_goes_wrong"]\nreason = "a race: some runs only"\n'
+                 'reference = "tests/integration/test_log_gate_can_fail.py"\n')
     url = format_target(server.admin_user, server.imap, exec_=f"docker:{server.container.name}")
     report = tmp_path / "report"
     run = subprocess.run([sys.executable, "-m", "pytest", "test_inner.py", "-q", "-p", "no:cacheprovider",
@@ -150,6 +153,7 @@ def test_a_log_noise_entry_hides_its_line_and_one_that_hid_nothing_is_named(serv
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]  # the listed line fails nothing
     assert "log noise entries that hid nothing" in run.stdout
     assert f"{server.family_name}: a line nobody logs" in run.stdout
+    assert "a race nobody hit" not in run.stdout  # sometimes = true: not named when it hid nothing
     summary = json.loads((report / "summary.json").read_text())
     assert summary["unused_log_noise"] == [f"{server.family_name}: a line nobody logs"]
     health = {c["test"].split("::")[-1]: c["properties"].get("server_health") for c in summary["checks"]}
