@@ -92,6 +92,8 @@ def test_version_prints_one_line():
     (["load", "delivery", "--spawn-rate", "-1"], "--spawn-rate -1: must be positive"),
     (["load", "capacity", "--step-users", "0"], "--step-users 0: must be positive"),
     (["load", "capacity", "--p95-ms", "-1"], "--p95-ms -1: must be positive"),
+    (["load", "mixed", "--knob", "thnik=0"], "--knob thnik: no such knob; known: delivery_pause, idle_seconds, imap_pipeline"),
+    (["load", "mixed", "--knob", "imap_loop=0"], "--knob imap_loop: no such knob"),
     (["load", "delivery", "--reports", "/etc/hostname"], "--reports /etc/hostname: exists and is not a folder"),
     (["run", "health", "--reports", "/etc/hostname"], "--reports /etc/hostname: exists and is not a folder"),
     (["upgrade", "cyrus:3.6", "cyrus:3.10", "--reports", "/etc/hostname"], "exists and is not a folder"),

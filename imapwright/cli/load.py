@@ -12,7 +12,7 @@ from .. import params as params_mod
 from ..catalogue import DEFAULT_SERVER, lookup
 from ..errors import UserError
 from ..progress import console
-from ..load.scenarios import CAPACITY, LARGE_MAILBOX_DEFAULT, REPAIR
+from ..load.scenarios import CAPACITY, KNOBS, LARGE_MAILBOX_DEFAULT, REPAIR
 from .app import (DEVIATIONS_HELP, REPORTS_ENV, REPORTS_HELP, TARGET_HELP, Interrupt, app, choose_deviations,
                   connect, ensure_images)
 
@@ -53,7 +53,8 @@ def load(
                       ] = CAPACITY.knob("p95_ms").value(),
     max_failure_ratio: Annotated[float, typer.Option(help=f"capacity: {CAPACITY.knob('max_failure_ratio').help}")
                                  ] = CAPACITY.knob("max_failure_ratio").value(),
-    knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY)")] = [],
+    knob: Annotated[list[str], typer.Option("--knob", help="scenario knob KEY=VALUE (IMAPWRIGHT_LOAD_OPT_KEY; "
+                                                       "loadtests/README.md lists them)")] = [],
     server_option: Annotated[list[str], typer.Option("--server-option", "-o", help="server setting KEY=VALUE")] = [],
     reports: Annotated[Path, typer.Option(help=REPORTS_HELP, envvar=REPORTS_ENV)] = Path("reports"),
     deviations: Annotated[Path | None, typer.Option(help=DEVIATIONS_HELP)] = None,
@@ -72,6 +73,9 @@ def load(
         if not 0 <= max_failure_ratio <= 1:
             raise UserError(f"--max-failure-ratio {max_failure_ratio:g}: between 0 and 1")
     knobs = params_mod.key_values(knob, "--knob")
+    unknown = sorted(set(knobs) - KNOBS.keys())
+    if unknown:
+        raise UserError(f"--knob {unknown[0]}: no such knob; known: {', '.join(sorted(KNOBS))}")
     if mix is not None:
         from ..load.mixes import check_mix
 

@@ -47,6 +47,30 @@ CAPACITY_KNOBS = (
     Knob("max_failure_ratio", "0.01", "failure ratio threshold", float),
 )
 
+# Every IMAPWRIGHT_LOAD_OPT_* the scenarios read, so `--knob NAME=VALUE` can refuse a name nobody
+# reads (a typo would otherwise be recorded and do nothing). Most are set by the runner from the
+# server; each can be overridden. loadtests/README.md describes them for plain `locust -f` runs.
+KNOBS = {k.name: k for k in (
+    Knob("size", "", "fixed message size in bytes (--size)"),
+    Knob("mix", "", "mixed: imaptest-like state weights (--mix)"),
+    Knob("think", "0.05-0.3", "IMAP sessions: seconds between states, SECONDS or LOW-HIGH (0: none)"),
+    Knob("idle_seconds", "1", "IMAP sessions: how long an IDLE state idles"),
+    Knob("delivery_pause", "0", "deliverers: seconds between deliveries (large-mailbox: 0.05)"),
+    Knob("lmtp_pipeline", "1", "the next delivery's envelope behind the message before (RFC 2920); 0: not"),
+    Knob("imap_pipeline", "0", "1: APPEND with LITERAL+ and STORE \\Deleted with its UID EXPUNGE in one write"),
+    Knob("own_prefix", "", "where a user's own folders go (INBOX. on Cyrus)"),
+    Knob("quota_root", "", "a user's quota root, {user} filled in"),
+    Knob("tool_user", "root", "who runs the server's tools over the exec channel"),
+    Knob("reconstruct_user", "", "large-list: the command that reconstructs one account"),
+    Knob("reconstruct_full", "", "large-list: the command that reconstructs the whole list"),
+    Knob("repair_folder", "", "large-mailbox: the command that repairs the large folder"),
+    Knob("large_user", "", "large-mailbox: whose INBOX is the large folder"),
+    Knob("timings", "", "1: keep every request's timing (scenarios with admin windows)"),
+    Knob("max_requests", "0", "stop after this many requests (--max-requests)"),
+    Knob("workers", "1", "how many workers share --max-requests"),
+    *CAPACITY_KNOBS,
+)}
+
 SCENARIOS = {s.name: s for s in (
     Scenario("delivery", "delivery.py", frozenset({"lmtp"}), "LMTP delivery to the population"),
     Scenario("mixed", "mixed.py", frozenset({"lmtp"}), "imaptest-like IMAP sessions plus delivery"),
