@@ -97,3 +97,47 @@ def test_a_path_that_stopped_says_where_and_has_no_end_to_end_verdict():
     assert "stopped at start cyrus:3.10" in page and "did not start on cyrus:3.6&#x27;s data" in page
     whole = PathResult(["cyrus:3.2", "cyrus:3.6"], [done], {"findings": ["u1: quota"], "explained": [], "stale": []})
     assert not whole.passed  # every hop clean, but the first store and the last differ
+
+
+
+START_LOG = """\
+2026-12-07T14:26:50.008069+00:00 vm cyrus/ctl_cyrusdb[49]: skiplist: clean shutdown file missing, updating recovery stamp
+2026-12-07T14:26:50.008849+00:00 vm cyrus/ctl_cyrusdb[49]: recovering cyrus databases
+2026-12-07T14:26:50.012326+00:00 vm cyrus/ctl_cyrusdb[49]: done recovering cyrus databases
+"""  # cyrus:3.6's start, recorded
+DBERROR = ("2026-12-07T14:26:50.013000+00:00 vm cyrus/ctl_cyrusdb[49]: DBERROR: opening /var/lib/cyrus/mailboxes.db: "
+           "cyrusdb error\n")
+
+
+class _RecordedLog:
+    """What run_step reads of a server: its family, version and log lines (recorded above)."""
+    family_name, version_tuple = "cyrus", (3, 6)
+
+    def __init__(self, text):
+        from imapwright.servers import logs
+        self.lines = logs.parse(text)
+
+    def logs(self, since):
+        return self.lines
+
+
+def test_a_start_step_is_judged_by_the_log_gate_with_the_runs_noise_lists(tmp_path):
+    """The start's log lines pass or fail the step as the log gate judges them, so a line the
+    admin's --deviations lists (log_gate.use_deviations) does not fail it."""
+    from datetime import UTC, datetime
+
+    from imapwright.admin.upgrade import Step, run_step
+    from imapwright.servers import log_gate
+
+    step = Step("mailboxes.db upgraded by ctl_cyrusdb -r", "https://example.org", kind="start", log="ctl_cyrusdb")
+    since = datetime(2026, 12, 7, tzinfo=UTC)
+    assert run_step(_RecordedLog(START_LOG), step, since).ok
+    result = run_step(_RecordedLog(START_LOG + DBERROR), step, since)
+    assert not result.ok and "DBERROR" in result.output
+    (tmp_path / "cyrus.toml").write_text('[[log_noise]]\npattern = "^DBERROR: opening"\nruns = ["upgrade"]\n'
+                                         'reason = "r"\nreference = "https://example.org"\n')
+    log_gate.use_deviations(tmp_path)
+    try:
+        assert run_step(_RecordedLog(START_LOG + DBERROR), step, since).ok
+    finally:
+        log_gate.use_deviations(None)

@@ -208,7 +208,8 @@ def render_load(summary: dict) -> str:
         out.append(f"<p>Server health (crashes, database errors, assertions, sanitizers in its log): "
                    f"{escape(health['summary'])}</p>")
     if log.get("errors"):
-        out.append(f"<h2>Server log: {log.get('error_count', 0)} error lines of {log['lines']}</h2>"
-                   f"<pre>{escape(chr(10).join(log['errors']))}</pre>")
+        out.append(f"<h2>Server log: {log.get('error_count', 0)} of {log['lines']} lines with words like error or "
+                   f"failed</h2><p>For context (refused logins, a client's broken connection): the health line "
+                   f"above is what judges the run.</p><pre>{escape(chr(10).join(log['errors']))}</pre>")
     out.append("</body></html>")
     return "\n".join(out)
