@@ -497,10 +497,16 @@ class Dovecot(Family):
         return dovecot_backup.plan(archive, scan, version, DATA)
 
     def share_directory(self, master, replica):
-        # The users' passwd-files (passwords, quota and ACL group fields): the site's directory.
-        for user in self.list_users(master):
-            if user != "anonymous":
-                replica.write_file(f"{self.users_dir}/{user}", master.read_file(f"{self.users_dir}/{user}"))
+        # The users' passwd-files (passwords, quota and ACL group fields): the site's directory,
+        # in one archive (a read and a write per user cost two execs each: a minute at 300
+        # accounts). Not the admin's: each server keeps its own admin password.
+        users = [u for u in self.list_users(master) if u != "anonymous"]
+        if not users:
+            return
+        archive = master.exec(["tar", "-C", self.users_dir, "-cf", "-", "--", *users], user="root")
+        if archive.exit_code != 0 or not replica.channel.put_archive(self.users_dir, archive.raw_stdout):
+            raise ServerError(f"{master.name}: the users' files did not reach {replica.name}: "
+                              f"{archive.stderr.strip()[:200] or 'the copy was refused'}")
         replica.exec(["sh", "-c", f"chown root:dovecot {self.users_dir}/* && chmod 640 {self.users_dir}/*"],
                      user="root").check("users on the replica")
 
