@@ -31,6 +31,7 @@ from .upgrade import Pair, StepResult, UpgradeResult, _counts, _output, classify
 
 PROBE_TIMEOUT = 30.0  # a probe not on the replica by then counts as lost for the lag figure
 DRAIN_TIMEOUT = 120.0
+FLAG_RUN = 20  # flag changes a traffic session makes before it moves on to another user
 
 
 @dataclass
@@ -108,19 +109,24 @@ class Traffic:
                 time.sleep(0.01)
 
     def _flagger(self, n: int) -> None:
+        """A mail client's flag changes: a session per user for a while (FLAG_RUN changes), then
+        the next user; not a login per change."""
         rng = random.Random(100 + n)
         while not self.stop_event.is_set():
             user = rng.choice(self.accounts)
             with self.master.user_session(user) as client:
                 client.select_folder("INBOX")
-                uids = client.search()
-                if uids:
-                    uid = rng.choice(uids)
-                    flag = rng.choice([b"\\Flagged", b"\\Seen", b"$Replicated"])
-                    (client.add_flags if rng.random() < 0.6 else client.remove_flags)([uid], [flag])
-                    with self.lock:
-                        self.flag_changes += 1
-            time.sleep(0.02)
+                for _ in range(FLAG_RUN):
+                    if self.stop_event.is_set():
+                        break
+                    uids = client.search()
+                    if uids:
+                        uid = rng.choice(uids)
+                        flag = rng.choice([b"\\Flagged", b"\\Seen", b"$Replicated"])
+                        (client.add_flags if rng.random() < 0.6 else client.remove_flags)([uid], [flag])
+                        with self.lock:
+                            self.flag_changes += 1
+                    time.sleep(0.02)
 
     def _prober(self, n: int) -> None:
         user = self.accounts[0]
