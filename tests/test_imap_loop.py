@@ -333,6 +333,19 @@ def test_imaps_with_a_certificate_nobody_trusts_fails_connect(recording, certifi
     assert name == "CONNECT" and "TLS" in why and "certificate verify failed" in why
 
 
+def _drive_tls_server(server: str, script: str, tls: str, ca_file: str, tmp_path) -> tuple[dict, str]:
+    """`script` through the loop against `server`, a scripted TLS server run in the same process
+    (it listens on PORT, with the certificate fixture's cert.pem and key.pem)."""
+    code = ("from gevent import monkey; monkey.patch_all()\n" + server
+            + DRIVER.replace("SCRIPT", script).replace("int(sys.argv[1])", "PORT")
+            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
+    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps(""), tls, ca_file,
+                          str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout), res.stderr
+
+
 STARTTLS_SERVER = r'''
 import socket, ssl, sys, threading
 listener = socket.create_server(("127.0.0.1", 0))
@@ -368,16 +381,8 @@ def steps():
 
 
 def test_starttls_sessions_upgrade_within_connect(certificate, tmp_path):
-    ca_file, _ = certificate
-    code = ("from gevent import monkey; monkey.patch_all()\n" + STARTTLS_SERVER
-            + DRIVER.replace("SCRIPT", STARTTLS_STEPS).replace("int(sys.argv[1])", "PORT")
-            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
-    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps(""), "starttls", ca_file,
-                          str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
-                         capture_output=True, text=True, timeout=60)
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = json.loads(res.stdout)
-    assert out["connect"] and out["login"] and out["logout"], (out, res.stderr[-2000:])
+    out, stderr = _drive_tls_server(STARTTLS_SERVER, STARTTLS_STEPS, "starttls", certificate[0], tmp_path)
+    assert out["connect"] and out["login"] and out["logout"], (out, stderr[-2000:])
     assert out["seen"] == ["STARTTLS\r\n", "LOGIN", "LOGOUT\r\n"]  # LOGIN only after the upgrade
     assert [name for name, _ in out["events"]] == ["CONNECT", "LOGIN", "LOGOUT"]
 
@@ -413,14 +418,6 @@ def steps():
 def test_a_tls_close_from_the_server_drops_the_session(certificate, tmp_path):
     """close_notify (Dovecot sends it when it ends a session) is the end of the connection: the
     command under way fails, as for a TCP close (a first version read it as empty data, forever)."""
-    ca_file, _ = certificate
-    code = ("from gevent import monkey; monkey.patch_all()\n" + CLOSE_NOTIFY_SERVER
-            + DRIVER.replace("SCRIPT", CLOSE_NOTIFY_STEPS).replace("int(sys.argv[1])", "PORT")
-            .replace("from gevent import monkey; monkey.patch_all()\n", ""))
-    res = subprocess.run([sys.executable, "-c", code, "0", "5", json.dumps(""), json.dumps(""), "imaps", ca_file,
-                          str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")],
-                         capture_output=True, text=True, timeout=30)
-    assert res.returncode == 0, res.stderr[-3000:]
-    out = json.loads(res.stdout)
+    out, _ = _drive_tls_server(CLOSE_NOTIFY_SERVER, CLOSE_NOTIFY_STEPS, "imaps", certificate[0], tmp_path)
     assert out["select"] == [False, True]
     assert out["events"][-1] == ["SELECT", "SELECT: connection closed by the server (TLS close)"]
