@@ -8,6 +8,7 @@ comes from LoadConfig (environment variables), so plain `locust -f` can run each
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import logging
 import random
@@ -230,11 +231,13 @@ class MixedSteps:
         self.appended: list[tuple[int, str]] = []
 
     def run(self):
-        session = self.session
+        session, rng = self.session, self.rng
+        # imaptest's weighted pick (random.choices' own rule, without its list per call)
+        steps, cum = [getattr(self, "do_" + s) for s in session.states], session.cum_weights
+        total, last = cum[-1], len(cum) - 1
         yield from self.login()
         while True:
-            state = self.rng.choices(session.states, cum_weights=session.cum_weights)[0]
-            yield from getattr(self, "do_" + state)()
+            yield from steps[bisect.bisect(cum, rng.random() * total, 0, last)]()
             if session._state == LOCUST_STATE_STOPPING or not budget.left():
                 break
             if session.think[1]:
@@ -283,7 +286,9 @@ class MixedSteps:
             return []
         answer = yield from self.command("SEARCH", imap_wire.search_text(b"ALL"))
         uids = imap_wire.search_hits(answer.untagged) if answer.ok else []
-        return self.rng.sample(uids, min(n, len(uids))) if uids else []
+        if not uids:
+            return []
+        return [self.rng.choice(uids)] if n == 1 else self.rng.sample(uids, min(n, len(uids)))
 
     def do_list(self):
         if (yield from self.ensure_selected()):

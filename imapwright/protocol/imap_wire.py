@@ -38,6 +38,7 @@ class IMAPNo(Exception):
         self.status, self.text = status, text
 
 
+@functools.lru_cache(maxsize=1024)
 def mailbox(name: str) -> bytes:
     """A mailbox name as imapclient sends it: modified UTF-7 (RFC 3501 5.1.3), always quoted."""
     return quote(name).encode("ascii")
@@ -315,6 +316,8 @@ def capabilities_in(text: bytes, otherwise: frozenset[bytes]) -> frozenset[bytes
 
 
 # -- the texts of the load sessions' commands (after the tag), as imapclient writes them ----------
+# The parts a session repeats (mailbox names, item and flag lists) are made once (a profile of the
+# mixed scenario showed the same names quoted and encoded again on every command).
 def login_text(user: str, password: str) -> bytes:
     return b"LOGIN " + astring(user) + b" " + _quoted(password)
 
@@ -331,6 +334,11 @@ def search_text(criteria: bytes) -> bytes:
     return b"UID SEARCH " + criteria
 
 
+@functools.lru_cache(maxsize=256)
+def _list_of(items: tuple) -> bytes:
+    return parenthesised(items)
+
+
 def search_hits(untagged: list[bytes]) -> list[int]:
     hits = []
     for line in untagged:
@@ -340,16 +348,16 @@ def search_hits(untagged: list[bytes]) -> list[int]:
 
 
 def fetch_text(uids, items) -> bytes:
-    return b"UID FETCH " + uid_set(uids) + b" " + parenthesised(i.upper() for i in items)
+    return b"UID FETCH " + uid_set(uids) + b" " + _list_of(tuple(i.upper() for i in items))
 
 
 def store_text(uids, op: bytes, flags) -> bytes:
-    return b"UID STORE " + uid_set(uids) + b" " + op + b" " + parenthesised(flags)
+    return b"UID STORE " + uid_set(uids) + b" " + op + b" " + _list_of(tuple(flags))
 
 
 def append_text(name: str, flags=()) -> bytes:
     """APPEND's text before its literal."""
-    return b"APPEND " + mailbox(name) + b" " + parenthesised(flags)
+    return b"APPEND " + mailbox(name) + b" " + _list_of(tuple(flags))
 
 
 def expunge_text(uids) -> bytes:
