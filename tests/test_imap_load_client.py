@@ -9,6 +9,8 @@ import json
 import subprocess
 import sys
 
+from .scripted_imap import BROKEN_SESSIONS
+
 # Locust's environment as the client sees it: each request event recorded as (name, failure).
 EVENTS = '''class Events:
     fired = []
@@ -24,40 +26,11 @@ from imapwright.load import imap, watchdog
 from imapwright.load.ledger import LedgerWriter
 
 watchdog.WATCH_SECONDS = 0.1
-listener = socket.create_server(("127.0.0.1", 0))
-
-def serve():
-    # Connection 1: LOGIN ok, SELECT NO, SELECT ok, APPEND refused before its literal, APPEND
-    # ok, then the connection breaks in the middle of a FETCH answer.
-    # Connection 2: LOGIN ok, then SEARCH is never answered.
-    conn, _ = listener.accept()
-    f = conn.makefile("rb")
-    conn.sendall(b"* OK ready\r\n")
-    def tag():
-        return f.readline().split(b" ")[0]
-    conn.sendall(tag() + b" OK logged in\r\n")
-    conn.sendall(tag() + b" NO no such mailbox\r\n")
-    conn.sendall(b"* 2 EXISTS\r\n" + tag() + b" OK [READ-WRITE] selected\r\n")
-    conn.sendall(tag() + b" NO [TRYCREATE] no\r\n")
-    line = f.readline()
-    conn.sendall(b"+ go\r\n")
-    f.read(int(line.rsplit(b"{", 1)[1][:-3]) + 2)
-    conn.sendall(line.split(b" ")[0] + b" OK [APPENDUID 7 42] done\r\n")
-    tag()
-    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly part")
-    conn.shutdown(socket.SHUT_RDWR)
-    conn.close()
-    conn, _ = listener.accept()
-    f = conn.makefile("rb")
-    conn.sendall(b"* OK ready\r\n")
-    conn.sendall(tag() + b" OK logged in\r\n")
-    tag()
-    time.sleep(30)
-threading.Thread(target=serve, daemon=True).start()
+BROKEN_SESSIONS
 
 EVENTS
 
-client = imap.IMAPLoadClient("127.0.0.1", listener.getsockname()[1], Env, LedgerWriter(sys.argv[1]), timeout=1)
+client = imap.IMAPLoadClient("127.0.0.1", PORT, Env, LedgerWriter(sys.argv[1]), timeout=1)
 out = {}
 out["login"] = client.login("ann", "secret")
 out["select_no"] = client.select("Missing") is None and client.connected
@@ -73,7 +46,7 @@ out["search_seconds"] = round(time.monotonic() - start, 1)
 out["connected_after_timeout"] = client.connected
 out["events"] = Events.fired
 print(json.dumps(out))
-'''.replace("EVENTS", EVENTS)
+'''.replace("EVENTS", EVENTS).replace("BROKEN_SESSIONS\n", BROKEN_SESSIONS)
 
 
 def test_the_load_client_keeps_sessions_on_no_and_drops_broken_or_silent_ones(tmp_path):

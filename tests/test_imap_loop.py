@@ -18,6 +18,7 @@ import pytest
 from imapwright.load import null_imap
 from imapwright.servers.tls import RunCA
 
+from .scripted_imap import BROKEN_SESSIONS
 from .test_imap_wire import FOLDER, MESSAGE, _mix_imapclient, _untagged, recording  # noqa: F401 (a fixture)
 
 DRIVER = r'''
@@ -96,41 +97,6 @@ def test_every_command_of_the_mix_goes_out_from_the_loop_as_imapclient_sends_it(
     assert out["contexts"] == ['{"user": "load00001"}']
 
 
-SCRIPTED = r'''
-import socket, threading, time
-listener = socket.create_server(("127.0.0.1", 0))
-PORT = listener.getsockname()[1]
-
-def serve():
-    # Connection 1: LOGIN ok, SELECT NO, SELECT ok, APPEND refused before its literal, APPEND ok,
-    # then the connection breaks in the middle of a FETCH answer.
-    # Connection 2: LOGIN ok, then SEARCH is never answered.
-    conn, _ = listener.accept()
-    f = conn.makefile("rb")
-    conn.sendall(b"* OK ready\r\n")
-    def tag():
-        return f.readline().split(b" ")[0]
-    conn.sendall(tag() + b" OK logged in\r\n")
-    conn.sendall(tag() + b" NO no such mailbox\r\n")
-    conn.sendall(b"* 2 EXISTS\r\n" + tag() + b" OK [READ-WRITE] selected\r\n")
-    conn.sendall(tag() + b" NO [TRYCREATE] no\r\n")
-    line = f.readline()
-    conn.sendall(b"+ go\r\n")
-    f.read(int(line.rsplit(b"{", 1)[1][:-3]) + 2)
-    conn.sendall(line.split(b" ")[0] + b" OK [APPENDUID 7 42] done\r\n")
-    tag()
-    conn.sendall(b"* 1 FETCH (UID 1 BODY[] {100}\r\nonly part")
-    conn.shutdown(socket.SHUT_RDWR)
-    conn.close()
-    conn, _ = listener.accept()
-    f = conn.makefile("rb")
-    conn.sendall(b"* OK ready\r\n")
-    conn.sendall(tag() + b" OK logged in\r\n")
-    tag()
-    time.sleep(30)
-threading.Thread(target=serve, daemon=True).start()
-'''
-
 BROKEN = '''
 def steps():
     yield imap_loop.CONNECT
@@ -152,7 +118,7 @@ def steps():
 
 def test_the_loop_keeps_sessions_on_no_and_drops_broken_or_silent_ones(tmp_path):
     script = (tmp_path / "drive.py")
-    script.write_text(SCRIPTED + DRIVER.replace("SCRIPT", BROKEN).replace("int(sys.argv[1])", "PORT")
+    script.write_text(BROKEN_SESSIONS + DRIVER.replace("SCRIPT", BROKEN).replace("int(sys.argv[1])", "PORT")
                       .replace("from gevent import monkey; monkey.patch_all()\n", ""))
     code = "from gevent import monkey; monkey.patch_all()\n" + script.read_text()
     res = subprocess.run([sys.executable, "-c", code, "0", "1", json.dumps(""), json.dumps("")],
