@@ -34,7 +34,7 @@ from . import ledger as ledger_mod
 from .ledger import LedgerWriter
 from .lmtp import LMTPLoadClient
 from .mail import SizeMix, make_message
-from .mixes import DEFAULT_MIX, STATES, parse_mix
+from .mixes import DEFAULT_MIX, parse_mix
 from .scenarios import REPAIR
 
 logger = logging.getLogger("imapwright")
@@ -176,7 +176,6 @@ class MixedSession(LoadUser):
     generator benchmark drives it). The session runs in the process's IMAP loop
     (load/imap_loop.py) as MixedSteps; this user starts it and waits for its end."""
     abstract = True
-    STATES = STATES
     loop_session = None
     wait_time = constant(0)  # the session thinks inside the loop (MixedSteps)
 
