@@ -37,6 +37,10 @@ class Watches:
             self._by_id[id(handle)] = known = (handle, watch)
         return known[1]
 
+    def peek(self, handle: ServerHandle) -> log_gate.LogWatch | None:
+        known = self._by_id.get(id(handle))
+        return known[1] if known is not None and known[0] is handle else None
+
 
 def provoked(item: pytest.Item) -> dict[str, str]:
     """Classes of line the test provokes on purpose (`@pytest.mark.provokes("error", reason=...)`)."""
@@ -51,7 +55,7 @@ def provoked(item: pytest.Item) -> dict[str, str]:
     return out
 
 
-def _servers(item: pytest.Item) -> list[ServerHandle]:
+def servers_of(item: pytest.Item) -> list[ServerHandle]:
     found = []
     for value in getattr(item, "funcargs", {}).values():
         if isinstance(value, ServerHandle) and "logs" in value.features and all(value is not f for f in found):
@@ -59,9 +63,20 @@ def _servers(item: pytest.Item) -> list[ServerHandle]:
     return found
 
 
+def before_stop(state, handle: ServerHandle, started: datetime) -> None:
+    """A server the test's fixture is about to remove: its last lines are read now, for the read
+    after teardown (which would find the container gone)."""
+    if state.log_gate == "off" or "logs" not in handle.features or not isinstance(handle, ServerHandle):
+        return
+    try:
+        state.log_watches.get(handle, started).close()
+    except Exception:  # noqa: BLE001 - said by the read after teardown (log unreadable)
+        pass
+
+
 def check(item: pytest.Item, state, test_id: str, phase: str, started: datetime) -> log_gate.Judgement | None:
     """Read and judge the new lines of every server the test used; None when nothing was read."""
-    handles = _servers(item)
+    handles = servers_of(item)
     if state.log_gate == "off" or not handles:
         return None
     judged = log_gate.Judgement()

@@ -325,8 +325,10 @@ def private_server(request, server):
         pytest.skip("needs a server imapwright starts (not --target)")
     from ..servers.managed import start_server
 
-    handle = start_server(server.spec, dict(_state(request.config).pool.options))
+    state = _state(request.config)
+    handle = start_server(server.spec, dict(state.pool.options))
     yield handle
+    log_gate_mod.before_stop(state, handle, request.node.stash[STARTED])
     handle.stop()
 
 
@@ -449,6 +451,24 @@ def _describe_server(item: pytest.Item, state: State, name: str) -> list[tuple[s
 DEVIATION = pytest.StashKey[object]()
 
 
+def _attach_log(rep: pytest.TestReport, item: pytest.Item, handle, name: str, private: bool) -> tuple[str, str]:
+    started = item.stash[STARTED]
+    time.sleep(LOG_SETTLE)
+    watch = _state(item.config).log_watches.peek(handle)
+    if watch is not None and watch.closed:
+        text = "(the server was removed at the test's end; its last lines were judged by the log gate)"
+    else:
+        try:
+            lines = handle.logs(since=started)
+            text = "\n".join(line.raw for line in lines) or "(no server log lines in this test's window)"
+        except Exception as exc:  # the report must not hide the failure behind a log problem
+            text = f"(server log unavailable: {exc})"
+    which = f"the test's private server {name}" if private else name
+    # "Captured stdout" sections go to junit.xml's system-out (junit_logging = system-out).
+    rep.sections.append((f"Captured stdout {rep.when}: server log {which} since {started:%H:%M:%S.%f}", text))
+    return which, text
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = yield
@@ -470,15 +490,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             rep.outcome = "failed"
             rep.longrepr = (f"fixed, still listed: {test_id} passes on {name} but fixtures/deviations/"
                             f"{deviation.family}.toml lists it ({deviation.reason}); remove the entry")
-    if rep.failed and handle is not None and "logs" in handle.features and STARTED in item.stash:
-        time.sleep(LOG_SETTLE)
-        try:
-            lines = handle.logs(since=item.stash[STARTED])
-            text = "\n".join(line.raw for line in lines) or "(no server log lines in this test's window)"
-        except Exception as exc:  # the report must not hide the failure behind a log problem
-            text = f"(server log unavailable: {exc})"
-        # "Captured stdout" sections go to junit.xml's system-out (junit_logging = system-out).
-        rep.sections.append((f"Captured stdout {rep.when}: server log {name} since "
-                             f"{item.stash[STARTED]:%H:%M:%S.%f}", text))
-        rep.user_properties.append(("server_log", text))
+    if rep.failed and STARTED in item.stash:
+        # Every server the test used: a test on its own private server fails on that one's log.
+        shown = [_attach_log(rep, item, used, name, private=used is not handle)
+                 for used in log_gate_mod.servers_of(item)]
+        if len(shown) == 1:
+            rep.user_properties.append(("server_log", shown[0][1]))
+        elif shown:
+            rep.user_properties.append(("server_log", "\n".join(f"== {which} ==\n{text}" for which, text in shown)))
     return rep
