@@ -23,8 +23,9 @@ def _diagnosis(server, user, missing: list[str]) -> str:
     """Lost, or on disk and not (yet) listed? The files holding the missing messages, and what a
     second session lists: a failure says which it was."""
     folder = server.mailbox_path(user.mailbox)
-    found = server.exec(["sh", "-c", 'cd "$1" && shift && for id in "$@"; do grep -rlF --exclude="cyrus.*" --exclude="dovecot*" "<$id." . | sed "s|^|$id |" '
-                         '| head -1; done', "sh", folder, *missing[:50]], user="root").stdout.split()
+    script = ('cd "$1" && shift && for id in "$@"; do '
+              'grep -rlF --exclude="cyrus.*" --exclude="dovecot*" "<$id." . | sed "s|^|$id |" | head -1; done')
+    found = server.exec(["sh", "-c", script, "sh", folder, *missing[:50]], user="root").stdout.split()
     with server.login(user.name, user.password) as again:
         again.select_folder(server.mailbox_name(user.name, "", user.name), readonly=True)
         listed = len(again.search())
