@@ -288,3 +288,24 @@ def test_a_large_list_run_without_a_completed_reconstruct_is_not_a_measurement()
     both = windows_latency({"deliver": [(1.0, 10)], "reconstruct full list": [(3.0, 1000)],
                              "reconstruct one user": [(5.0, 100)]}, labels)
     assert windows_unmeasured(both, labels) == ""
+
+
+def test_a_knob_not_set_reads_its_default_from_the_one_list_of_knobs():
+    from imapwright.load.scenarios import KNOBS
+
+    config = LoadConfig.from_env({"IMAPWRIGHT_LOAD_OPT_THINK": "0"})
+    assert config.option("think") == "0"
+    assert config.option("idle_seconds") == KNOBS["idle_seconds"].default == "1"
+    with pytest.raises(KeyError):
+        config.option("no_such_knob")  # a name the list lacks is a programming error, not a silent default
+
+
+def test_every_knob_the_load_code_reads_is_in_the_list():
+    import re
+
+    from imapwright.load.scenarios import KNOBS
+
+    root = Path(__file__).resolve().parent.parent
+    read = {m for p in [*(root / "imapwright" / "load").glob("*.py"), *(root / "loadtests").glob("*.py")]
+            for m in re.findall(r"\.option\(\"([a-z_]+)\"\)", p.read_text())}
+    assert read and read <= KNOBS.keys(), read - KNOBS.keys()

@@ -92,5 +92,8 @@ class LoadConfig:
                 self._ssl.verify_mode = ssl.CERT_NONE
         return self._ssl
 
-    def option(self, name: str, default: str) -> str:
-        return self.options.get(name, default)
+    def option(self, name: str) -> str:
+        """A knob's value: what the run set, else its default (load/scenarios.KNOBS, the one list)."""
+        from .scenarios import KNOBS  # the records hold no Locust: cheap, and no cycle at import
+
+        return self.options.get(name, KNOBS[name].default)

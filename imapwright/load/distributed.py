@@ -149,7 +149,7 @@ class Master:
         events_.test_stopping.add_listener(self.settle)  # fired before the workers are told
         gevent.spawn(self.watch)
         events_.quitting.add_listener(self.judge)
-        limit = int(LoadConfig.from_env().option("max_requests", "0") or 0)
+        limit = int(LoadConfig.from_env().option("max_requests") or 0)
         if limit:
             gevent.spawn(self.watch_budget, limit)
         self.runner.quit = self.quit

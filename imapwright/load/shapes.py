@@ -22,7 +22,7 @@ class StepUntilSaturated(LoadTestShape):
     def __init__(self):
         super().__init__()
         config = LoadConfig.from_env()
-        knob = lambda name: CAPACITY.knob(name).value(config.option(name, ""))  # noqa: E731
+        knob = lambda name: CAPACITY.knob(name).value(config.option(name))  # noqa: E731
         self.step_users, self.step_seconds, self.max_users = knob("step_users"), knob("step_seconds"), knob("max_users")
         self.p95_ms, self.max_failure_ratio = knob("p95_ms"), knob("max_failure_ratio")
         self.out = Path(config.ledger) / "steps.json" if config.ledger else None

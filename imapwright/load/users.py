@@ -55,13 +55,13 @@ def _request_budget(environment, **_kwargs) -> None:
         # A worker on another host learns the budget with the master's first spawn message.
         def worker_part(**_kw) -> None:
             config = current_config()
-            limit = int(config.option("max_requests", "0") or 0)
+            limit = int(config.option("max_requests") or 0)
             if limit:
-                budget.set_worker_part(limit, int(config.option("workers", "1") or 1), lambda: runner.worker_index)
+                budget.set_worker_part(limit, int(config.option("workers") or 1), lambda: runner.worker_index)
         environment.events.test_start.add_listener(worker_part)
         return
     config = LoadConfig.from_env()
-    limit = int(config.option("max_requests", "0") or 0)
+    limit = int(config.option("max_requests") or 0)
     if not limit:
         return
     if isinstance(runner, MasterRunner):
@@ -91,7 +91,7 @@ def ledger(config: LoadConfig) -> LedgerWriter:
     """One ledger file per process, shared by its users."""
     global _ledger
     if _ledger is None:
-        _ledger = LedgerWriter(config.ledger, timings=config.option("timings", "") == "1",
+        _ledger = LedgerWriter(config.ledger, timings=config.option("timings") == "1",
                                sink=distributed.remote_ledger)
     return _ledger
 
@@ -112,12 +112,12 @@ class LMTPDeliverer(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("LMTP", "USERS")
-        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+        self.sizes = SizeMix(self.config.option("size"), self.rng)
         self.lmtp = LMTPLoadClient(*self.config.lmtp, self.environment, ledger(self.config))
-        self.pause = float(self.config.option("delivery_pause", "0"))
+        self.pause = float(self.config.option("delivery_pause"))
         # The next envelope behind each message (lmtp_wire.py): only in back-to-back runs, where
         # the server would otherwise wait a round trip for it.
-        self.pipeline = not self.pause and self.config.option("lmtp_pipeline", "1") == "1"
+        self.pipeline = not self.pause and self.config.option("lmtp_pipeline") == "1"
 
     def wait_time(self) -> float:
         return self.pause
@@ -158,7 +158,7 @@ class IMAPSession(LoadUser):
         self.user = self.account()
         self.imap = IMAPLoadClient(*self.config.imap, self.environment, ledger(self.config),
                                    tls=self.config.tls, context=self.config.ssl_context(),
-                                   pipeline=self.config.option("imap_pipeline", "0") == "1")
+                                   pipeline=self.config.option("imap_pipeline") == "1")
         self.imap.login(self.user, self.config.password)
 
     def account(self) -> str:
@@ -181,19 +181,19 @@ class MixedSession(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("IMAP", "USERS", "PASSWORD")
-        low, _, high = self.config.option("think", "0.05-0.3").partition("-")
+        low, _, high = self.config.option("think").partition("-")
         try:
             self.think = (float(low), float(high or low))
         except ValueError:
-            raise SystemExit(f"IMAPWRIGHT_LOAD_OPT_THINK={self.config.option('think', '')!r}: "
+            raise SystemExit(f"IMAPWRIGHT_LOAD_OPT_THINK={self.config.option('think')!r}: "
                              "expected SECONDS or LOW-HIGH") from None
         try:
-            mix = parse_mix(self.config.option("mix", DEFAULT_MIX))
+            mix = parse_mix(self.config.option("mix") or DEFAULT_MIX)
         except UserError as exc:
             raise SystemExit(str(exc)) from None
         self.states = [s for s in mix if mix[s] > 0]
         self.cum_weights = list(itertools.accumulate(mix[s] for s in self.states))
-        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+        self.sizes = SizeMix(self.config.option("size"), self.rng)
         self.user = self.rng.choice(self.config.users)
         if self.states:
             self.loop_session = imap_loop.loop_for(self.environment).start(
@@ -224,7 +224,7 @@ class MixedSteps:
     def __init__(self, session: MixedSession):
         self.session, self.rng, self.config = session, session.rng, session.config
         self.ledger = ledger(session.config)
-        self.pipeline = session.config.option("imap_pipeline", "0") == "1"
+        self.pipeline = session.config.option("imap_pipeline") == "1"
         self.connected = False
         self.selected = False
         self.appended: list[tuple[int, str]] = []
@@ -364,7 +364,7 @@ class MixedSteps:
 
     def do_idle(self):
         if (yield from self.ensure_selected()):
-            self._seen((yield imap_loop.Idle(float(self.config.option("idle_seconds", "1")))))
+            self._seen((yield imap_loop.Idle(float(self.config.option("idle_seconds")))))
 
     def do_logout(self):  # imaptest LOGOUT: the session ends, the next begins
         yield from self.logout()
@@ -380,7 +380,7 @@ class FolderChurner(IMAPSession):
 
     def on_start(self) -> None:
         super().on_start()
-        self.prefix = self.config.option("own_prefix", "")
+        self.prefix = self.config.option("own_prefix")
 
     @task
     def churn(self) -> None:
@@ -414,7 +414,7 @@ class QuotaChurner(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("IMAP", "USERS", "ADMIN", "ADMIN_PASSWORD")
-        self.root_form = self.config.option("quota_root", "")
+        self.root_form = self.config.option("quota_root")
         self.imap = IMAPLoadClient(*self.config.imap, self.environment, tls=self.config.tls,
                                    context=self.config.ssl_context())
         self.imap.login(self.config.admin, self.config.admin_password)
@@ -467,9 +467,9 @@ class Reconstructor(LoadUser):
 
     def on_start(self) -> None:
         self.config.need("EXEC")
-        self.exec = ExecLoadClient(self.config.exec, self.environment, self.config.option("tool_user", "root"),
+        self.exec = ExecLoadClient(self.config.exec, self.environment, self.config.option("tool_user"),
                                    ledger(self.config))
-        self.commands = [(name, self.config.option(key, "")) for name, key in self.COMMANDS]
+        self.commands = [(name, self.config.option(key)) for name, key in self.COMMANDS]
         self.commands = [(n, c) for n, c in self.commands if c]
         self.turn = 0
 
@@ -500,14 +500,14 @@ class LargeFolderSession(IMAPSession):
     wait_time = between(0.2, 0.5)
 
     def account(self) -> str:
-        user = self.config.option("large_user", "")
+        user = self.config.option("large_user")
         if not user:
             raise SystemExit("IMAPWRIGHT_LOAD_OPT_LARGE_USER is not set: the large folder's account")
         return user
 
     def on_start(self) -> None:
         super().on_start()
-        self.sizes = SizeMix(self.config.option("size", ""), self.rng)
+        self.sizes = SizeMix(self.config.option("size"), self.rng)
 
     @task
     def read_and_change(self) -> None:

@@ -28,9 +28,16 @@ def _diagnosis(server, user, missing: list[str]) -> str:
     found = server.exec(["sh", "-c", script, "sh", folder, *missing[:50]], user="root").stdout.split()
     with server.login(user.name, user.password) as again:
         again.select_folder(server.mailbox_name(user.name, "", user.name), readonly=True)
-        listed = len(again.search())
+        later = _message_ids(again)
     return (f"{len(found) // 2} of the first {min(len(missing), 50)} are in files under {folder} "
-            f"({' '.join(found[:8])}); a second session lists {listed} messages")
+            f"({' '.join(found[:8])}); a second session lists {len(later)} messages, "
+            f"{len(set(missing) & later)} of the {len(missing)} missing")
+
+
+def _message_ids(client) -> set[str]:
+    """The kind and number of every message in the selected folder (e.g. "delivery12")."""
+    return {m[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].split(b"<", 1)[-1].split(b"@")[0].split(b".")[0].decode()
+            for m in client.fetch(client.search(), ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values()}
 
 
 def test_acknowledged_mail_survives_a_kill(private_server, record_property, consistency):
@@ -90,9 +97,7 @@ def test_acknowledged_mail_survives_a_kill(private_server, record_property, cons
     client.login(user.name, user.password)
     client.select_folder(server.mailbox_name(user.name, "", user.name), readonly=True)
     record_property("first_select_after_restart_seconds", round(time.monotonic() - started, 1))
-    uids = client.search()
-    ids = {m[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"].split(b"<", 1)[-1].split(b"@")[0].split(b".")[0].decode()
-           for m in client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values()}
+    ids = _message_ids(client)
     client.logout()
     missing = [f"{kind}{n}" for kind, ns in acked.items() for n in ns if f"{kind}{n}" not in ids]
     assert missing == [], f"acknowledged but not listed after the crash: {missing[:10]}; " + _diagnosis(
