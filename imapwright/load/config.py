@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..endpoints import parse_host_port
+from .scenarios import KNOBS
 
 PREFIX = "IMAPWRIGHT_LOAD_"
 # Set in a Locust worker started by `imapwright load-worker`: it takes its configuration from the
@@ -94,6 +95,4 @@ class LoadConfig:
 
     def option(self, name: str) -> str:
         """A knob's value: what the run set, else its default (load/scenarios.KNOBS, the one list)."""
-        from .scenarios import KNOBS  # the records hold no Locust: cheap, and no cycle at import
-
         return self.options.get(name, KNOBS[name].default)
