@@ -3,10 +3,12 @@ KEY=VALUE options, suite paths."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 from rich.markup import escape as escape_markup
 
 from ..catalogue import lookup
@@ -58,13 +60,24 @@ def default_reports() -> Path:
     return Path(os.environ.get(REPORTS_ENV) or "reports")
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=False,
+class _Group(TyperGroup):
+    """Command lists show each command's first paragraph as one line of prose: Typer's rich help
+    keeps a docstring's own line breaks there (mid-sentence breaks in a narrow column)."""
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and not command.short_help and command.help:
+            command.short_help = " ".join(inspect.cleandoc(command.help).split("\n\n")[0].split())
+        return command
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, cls=_Group,
                   help="Conformance and load tests for IMAP mail stores (Cyrus, Dovecot) on real servers.")
-servers_app = typer.Typer(no_args_is_help=False, help="Server images and containers.")
+servers_app = typer.Typer(no_args_is_help=False, cls=_Group, help="Server images and containers.")
 app.add_typer(servers_app, name="servers")
-admin_app = typer.Typer(no_args_is_help=False, help="The book's administration workflows.")
+admin_app = typer.Typer(no_args_is_help=False, cls=_Group, help="The book's administration workflows.")
 app.add_typer(admin_app, name="admin")
-migrate_app = typer.Typer(no_args_is_help=False, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
+migrate_app = typer.Typer(no_args_is_help=False, cls=_Group, help="Migration from Berkeley mbox and Maildir (the book's toolkit).")
 app.add_typer(migrate_app, name="migrate")
 
 
