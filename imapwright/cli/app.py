@@ -20,7 +20,7 @@ from ..servers import target as _target
 REPORTS_ENV = "IMAPWRIGHT_REPORTS"
 REPORTS_HELP = f"folder for <run-id>/ results (default ./reports; or {REPORTS_ENV})"
 DEVIATIONS_HELP = ("folder of <family>.toml deviation lists instead of the shipped ones (`imapwright paths` says "
-                   "where those are): their [[log_noise]] is what the server log gate lets pass")
+                   "where those are): their log_noise entries are what the server log gate lets pass")
 
 
 def choose_deviations(folder: Path | None) -> None:

@@ -39,7 +39,7 @@ def load(
     mailboxes: Annotated[int, typer.Option(help="large-list: mailbox-list entries to seed first")] = 0,
     mboxlist_db: Annotated[str | None, typer.Option(help="large-list on Cyrus: flat, skiplist or twoskip")] = None,
     messages: Annotated[int, typer.Option(help=f"large-mailbox: messages its folder is grown to first "
-                                               f"[default: {LARGE_MAILBOX_DEFAULT}]")] = 0,
+                                               f"(default {LARGE_MAILBOX_DEFAULT})")] = 0,
     fill: Annotated[str, typer.Option(help="large-mailbox: how the folder is grown: lmtp (deliveries) or copy "
                                            "(message files into the spool and the server's repair: faster "
                                            "for a million)")] = "lmtp",
