@@ -47,3 +47,30 @@ def test_check_noise_must_name_a_listed_deviation(tmp_path):
         '[[check_noise]]\npattern = "x"\ntest = "s.py::t"\nreason = "r"\nreference = "x"\n')
     with pytest.raises(dev.DeviationError, match="not listed as a deviation"):
         dev.load_all(tmp_path)
+
+
+@pytest.mark.parametrize("entry, says", [
+    # A misspelt `versions` would make the entry hold for every version of the family.
+    ('[[deviation]]\ntest = "a::b"\nverisons = ">=3.6"\nreason = "r"\nreference = "x"\n', "deviation #1: unknown key verisons"),
+    # A malformed bound failed mid-run, at the first test it was matched against (a traceback).
+    ('[[deviation]]\ntest = "a::b"\nversions = ">=three"\nreason = "r"\nreference = "x"\n', "deviation #1: bad version bound"),
+    ('[[deviation]]\ntest = "a::b"\nreason = "r"\nreference = "x"\n[[check_noise]]\npattern = "y"\n'
+     'test = "a::b"\nreason = "r"\nreference = "x"\nversion = "3.2"\n', "check_noise #1: unknown key version"),
+    ('[[deviations]]\ntest = "a::b"\nreason = "r"\nreference = "x"\n', "unknown table deviations"),
+])
+def test_a_mistake_in_a_list_is_one_line_when_read(tmp_path, entry, says):
+    (tmp_path / "cyrus.toml").write_text(entry)
+    with pytest.raises(dev.DeviationError, match="cyrus.toml") as raised:
+        dev.read(tmp_path)
+    assert says in str(raised.value)
+
+
+def test_one_read_gives_every_table(tmp_path):
+    (tmp_path / "cyrus.toml").write_text(
+        '[[deviation]]\ntest = "s.py::t"\nreason = "r"\nreference = "x"\n'
+        '[[check_noise]]\npattern = "p"\ntest = "s.py::t"\nreason = "r"\nreference = "x"\n'
+        '[[log_noise]]\npattern = "q"\nreason = "r"\nreference = "x"\nsometimes = true\n')
+    lists = dev.read(tmp_path)
+    assert [d.test for d in lists.deviations] == ["s.py::t"]
+    assert [n.pattern for n in lists.check_noise] == ["p"]
+    assert [(n.family, n.pattern, n.sometimes) for n in lists.log_noise] == [("cyrus", "q", True)]

@@ -28,14 +28,10 @@ def choose_deviations(folder: Path | None) -> None:
     its [[log_noise]] used by the run's log gate (servers/log_gate.py)."""
     if folder is None:
         return
-    from ..pytest_plugin.deviations import DeviationError, load_all
+    from ..pytest_plugin.deviations import read
     from ..servers import log_gate
 
-    try:
-        load_all(folder)
-    except DeviationError as exc:
-        raise UserError(str(exc)) from None
-    log_gate.use_deviations(folder)
+    log_gate.use_deviations(folder, read(folder).log_noise)
 
 
 class Interrupt:

@@ -339,19 +339,13 @@ def run(
     params_mod.output_folder(reports, "--reports")
     params_mod.not_negative(workers, "--workers")
     paths = suite_paths(suites or [])
-    from ..pytest_plugin.deviations import DeviationError, load_all
+    from ..pytest_plugin.deviations import read
 
-    try:
-        known = load_all(deviations)  # a malformed list: one line before any test
-    except DeviationError as exc:
-        raise UserError(str(exc)) from None
+    known = read(deviations)  # a malformed list: one line (a UserError) before any test
     from ..pytest_plugin.log_gate import MODES
-    from ..resources import fixture
-    from ..servers.log_gate import load_noise
 
     if log_gate not in MODES:
         raise UserError(f"--log-gate {log_gate!r}: one of {', '.join(MODES)}")
-    noise = load_noise(deviations or fixture("deviations"))
     if target:
         from ..pytest_plugin.deviations import refuse_unknown_version
         from ..servers.target import connect_target
@@ -359,7 +353,7 @@ def run(
         # A wrong address or password, or a version the deviations need and nobody knows: one
         # clear line before any test.
         handle = connect_target(target, target_version, insecure)
-        refuse_unknown_version(handle, known[0], [*known[1], *noise])
+        refuse_unknown_version(handle, known.deviations, [*known.check_noise, *known.log_noise])
         console.print(f"target: {handle.family_name} {handle.version} (version from {handle.version_source})")
     ensure_images(names)
     run_id = params_mod.run_id()

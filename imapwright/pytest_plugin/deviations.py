@@ -23,7 +23,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..catalogue import version_in
+from ..catalogue import version_bound, version_in
 from ..errors import UserError
 from ..resources import fixture
 
@@ -60,44 +60,88 @@ def _version_matches(entry_family: str, versions: str, family: str, version: tup
     return family == entry_family and version_in(versions, version)
 
 
-class DeviationError(ValueError):
+class DeviationError(UserError):
     pass
 
 
-def _entries(path: Path, data: dict, table: str, required: set[str]) -> list[dict]:
-    entries = data.get(table, [])
-    for i, entry in enumerate(entries):
+@dataclass(frozen=True)
+class Lists:
+    """Every table of a deviations folder, read and checked once."""
+    deviations: list[Deviation]
+    check_noise: list[CheckNoise]
+    log_noise: list  # servers/log_gate.LogNoise
+
+
+# table -> (required keys, optional keys); a key outside both is a typo that would otherwise widen
+# the entry (a misspelt `versions` makes it hold for every version).
+TABLES = {
+    "deviation": ({"test", "reason", "reference"}, {"versions"}),
+    "check_noise": ({"pattern", "test", "reason", "reference"}, {"versions"}),
+    "log_noise": ({"pattern", "reason", "reference"}, {"versions", "tests", "runs", "kinds", "sometimes"}),
+}
+
+
+def _entries(path: Path, data: dict, table: str) -> list[tuple[str, dict]]:
+    """The table's entries, each with where it is (for messages), checked for what every table shares."""
+    required, optional = TABLES[table]
+    out = []
+    for i, entry in enumerate(data.get(table, [])):
+        where = f"{path}: {table} #{i + 1}"
         missing = required - entry.keys()
         if missing:
-            raise DeviationError(f"{path}: {table} #{i + 1} lacks {', '.join(sorted(missing))}")
-    return entries
+            raise DeviationError(f"{where} lacks {', '.join(sorted(missing))}")
+        unknown = entry.keys() - required - optional
+        if unknown:
+            raise DeviationError(f"{where}: unknown key {', '.join(sorted(unknown))} (known: "
+                                 f"{', '.join(sorted(required | optional))})")
+        try:
+            if "pattern" in entry:
+                re.compile(entry["pattern"])
+            for bound in str(entry.get("versions", "")).split(","):
+                if bound.strip():
+                    version_bound(bound)
+        except (re.error, ValueError) as exc:
+            raise DeviationError(f"{where}: {exc}") from None
+        out.append((where, entry))
+    return out
 
 
-def load_all(directory: Path | None = None) -> tuple[list[Deviation], list[CheckNoise]]:
-    deviations: list[Deviation] = []
-    noise: list[CheckNoise] = []
+def read(directory: Path | None = None) -> Lists:
+    """A deviations folder (default: the shipped one): every <family>.toml's tables, checked; a
+    malformed one is a DeviationError (one line for the user) before any test runs."""
+    from ..servers.log_gate import noise_entry  # the log gate owns what a log_noise entry means
+
     directory = directory or fixture("deviations")
     if not directory.is_dir():
         raise DeviationError(f"--deviations {directory}: no such folder")
+    lists = Lists([], [], [])
     for path in sorted(directory.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise DeviationError(f"{path}: {exc}") from None
-        for e in _entries(path, data, "deviation", {"test", "reason", "reference"}):
-            deviations.append(Deviation(path.stem, e["test"], e["reason"], e["reference"], e.get("versions", "")))
-        for e in _entries(path, data, "check_noise", {"pattern", "test", "reason", "reference"}):
-            try:
-                re.compile(e["pattern"])
-            except re.error as exc:
-                raise DeviationError(f"{path}: check_noise pattern {e['pattern']!r}: {exc}") from None
-            noise.append(CheckNoise(path.stem, e["pattern"], e["test"], e["reason"], e["reference"],
-                                    e.get("versions", "")))
-    for n in noise:
-        if not any(d.family == n.family and d.test == n.test for d in deviations):
+        unknown = data.keys() - TABLES.keys()
+        if unknown:
+            raise DeviationError(f"{path}: unknown table {', '.join(sorted(unknown))} (known: "
+                                 f"{', '.join(TABLES)})")
+        for _where, e in _entries(path, data, "deviation"):
+            lists.deviations.append(Deviation(path.stem, e["test"], e["reason"], e["reference"],
+                                              e.get("versions", "")))
+        for _where, e in _entries(path, data, "check_noise"):
+            lists.check_noise.append(CheckNoise(path.stem, e["pattern"], e["test"], e["reason"], e["reference"],
+                                                e.get("versions", "")))
+        for where, e in _entries(path, data, "log_noise"):
+            lists.log_noise.append(noise_entry(path.stem, where, e))
+    for n in lists.check_noise:
+        if not any(d.family == n.family and d.test == n.test for d in lists.deviations):
             raise DeviationError(f"{n.family}.toml: check_noise {n.pattern!r} names test {n.test!r}, "
                                  "which is not listed as a deviation")
-    return deviations, noise
+    return lists
+
+
+def load_all(directory: Path | None = None) -> tuple[list[Deviation], list[CheckNoise]]:
+    lists = read(directory)
+    return lists.deviations, lists.check_noise
 
 
 def load(directory: Path | None = None) -> list[Deviation]:

@@ -18,11 +18,10 @@ import pytest
 from ..catalogue import CATALOGUE, DEFAULT_SERVER, lookup
 from ..errors import ServerError, UserError
 from ..params import key_values
-from ..resources import fixture, shipped_root
-from ..servers.log_gate import load_noise as load_log_noise
+from ..resources import shipped_root
 from ..servers.target import TARGET_HELP, started_by_servers_start
 from ..report.plugin import ReportWriter
-from ..servers.families import FAMILIES, spec_features
+from ..servers.families import spec_features
 from . import deviations as deviations_mod
 from . import log_gate as log_gate_mod
 from . import completeness
@@ -49,18 +48,14 @@ class State:
         self.names = server_names(config)
         self.allow_destructive = config.getoption("allow_destructive")
         self.check_consistency = not config.getoption("no_consistency_check")
+        directory = config.getoption("deviations")
         try:
-            directory = config.getoption("deviations")
-            self.deviations, self.check_noise = (deviations_mod.load_all(Path(directory)) if directory
-                                                 else deviations_mod.load_all())
-        except deviations_mod.DeviationError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        self.log_gate = config.getoption("log_gate")
-        self.log_watches = log_gate_mod.Watches()
-        try:
-            self.log_noise = load_log_noise(Path(directory) if directory else fixture("deviations"))
+            lists = deviations_mod.read(Path(directory) if directory else None)
         except UserError as exc:
             raise pytest.UsageError(str(exc)) from None
+        self.deviations, self.check_noise, self.log_noise = lists.deviations, lists.check_noise, lists.log_noise
+        self.log_gate = config.getoption("log_gate")
+        self.log_watches = log_gate_mod.Watches()
         self.pool = ServerPool(self.names, self.target, parse_options(config.getoption("server_option")),
                                config.getoption("target_version"),
                                lambda h: deviations_mod.refuse_unknown_version(

@@ -14,12 +14,11 @@ import fnmatch
 import re
 import secrets
 import time
-import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ..catalogue import version_bound, version_in
+from ..catalogue import version_in
 from ..errors import UserError
 from . import logs
 from .families import FAMILIES
@@ -81,56 +80,41 @@ class LogNoise:
         return finding.kind in self.kinds and re.search(self.pattern, finding.line.message) is not None
 
 
+def noise_entry(family: str, where: str, e: dict) -> LogNoise:
+    """A `[[log_noise]]` entry of <family>.toml (its keys, pattern and versions checked by the
+    deviations reader, pytest_plugin/deviations.read): what only the log gate knows is checked here."""
+    if not isinstance(e.get("sometimes", False), bool):
+        raise UserError(f"{where}: sometimes: true or false")
+    for key, allowed in (("runs", RUN_KINDS), ("kinds", tuple(CLASSES))):
+        bad = set(e.get(key, ())) - set(allowed)
+        if bad:
+            raise UserError(f"{where}: {key} {sorted(bad)}: known are {', '.join(allowed)}")
+    return LogNoise(family, e["pattern"], e["reason"], e["reference"], e.get("versions", ""),
+                    tuple(e.get("tests", ())),
+                    # an entry about some tests is about test runs, unless it says more
+                    tuple(e.get("runs", ("test",) if e.get("tests") else RUN_KINDS)),
+                    tuple(e.get("kinds", tuple(CLASSES))), e.get("sometimes", False))
+
+
 def load_noise(directory: Path) -> list[LogNoise]:
-    """Every `[[log_noise]]` entry of the <family>.toml files in `directory`."""
-    found = []
-    for path in sorted(directory.glob("*.toml")):
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"{path}: {exc}") from None
-        for i, e in enumerate(data.get("log_noise", [])):
-            where = f"{path}: log_noise #{i + 1}"
-            missing = {"pattern", "reason", "reference"} - e.keys()
-            if missing:
-                raise UserError(f"{where} lacks {', '.join(sorted(missing))}")
-            unknown = e.keys() - {"pattern", "reason", "reference", "versions", "tests", "runs", "kinds", "sometimes"}
-            if unknown:
-                raise UserError(f"{where}: unknown key {', '.join(sorted(unknown))}")
-            try:
-                re.compile(e["pattern"])
-                for bound in e.get("versions", "").split(","):
-                    if bound.strip():
-                        version_bound(bound)
-            except (re.error, ValueError) as exc:
-                raise UserError(f"{where}: {exc}") from None
-            if not isinstance(e.get("sometimes", False), bool):
-                raise UserError(f"{where}: sometimes: true or false")
-            for key, allowed in (("runs", RUN_KINDS), ("kinds", tuple(CLASSES))):
-                bad = set(e.get(key, ())) - set(allowed)
-                if bad:
-                    raise UserError(f"{where}: {key} {sorted(bad)}: known are {', '.join(allowed)}")
-            found.append(LogNoise(path.stem, e["pattern"], e["reason"], e["reference"], e.get("versions", ""),
-                                  tuple(e.get("tests", ())),
-                                  # an entry about some tests is about test runs, unless it says more
-                                  tuple(e.get("runs", ("test",) if e.get("tests") else RUN_KINDS)),
-                                  tuple(e.get("kinds", tuple(CLASSES))), e.get("sometimes", False)))
-    return found
+    """Every `[[log_noise]]` entry of the <family>.toml files in `directory` (the whole folder is
+    read and checked: one reader for every table)."""
+    from ..pytest_plugin.deviations import read
+
+    return read(directory).log_noise
 
 
 _chosen: tuple[Path, list[LogNoise]] | None = None  # a command's --deviations folder and its entries
 
 
-def use_deviations(folder: Path | None) -> None:
+def use_deviations(folder: Path | None, noise: list[LogNoise] | None = None) -> None:
     """The `[[log_noise]]` of `folder` for this process's whole-run gates (a command's
-    --deviations; None: the shipped lists). A malformed list is a UserError now, before any work."""
+    --deviations, read and checked by the caller or here; None: the shipped lists)."""
     global _chosen
     if folder is None:
         _chosen = None
         return
-    if not folder.is_dir():
-        raise UserError(f"--deviations {folder}: no such folder")
-    _chosen = (folder.resolve(), load_noise(folder))
+    _chosen = (folder.resolve(), load_noise(folder) if noise is None else noise)
 
 
 def chosen_deviations() -> Path | None:
