@@ -150,10 +150,23 @@ def pytest_configure(config: pytest.Config) -> None:
 _STATE = pytest.StashKey[State]()
 
 
+def _name_shipped_suites_by_their_ids(config: pytest.Config) -> None:
+    """Shipped suites run from wherever the tool is installed: the terminal names their files as
+    the deviation lists and reports do ("suites/acl/test_rights.py"), not by a path from the
+    user's folder up and into site-packages. (A failure's traceback keeps the real path.)"""
+    if config.rootpath != shipped_root() or config.invocation_params.dir == config.rootpath:
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.startpath = config.rootpath
+    config.cwd_relative_nodeid = lambda nodeid: nodeid  # the short summary's names (shadows the method)
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist starts its workers, which would wait in silence
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Build missing server images where the terminal shows it (plain pytest too), a line a step."""
     config = session.config
+    _name_shipped_suites_by_their_ids(config)
     if hasattr(config, "workerinput") or config.getoption("collectonly"):
         return
     names = [n for n in _state(config).names if n != TARGET]

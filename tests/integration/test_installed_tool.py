@@ -102,6 +102,8 @@ def test_the_installed_tool_runs_shipped_suites_from_an_empty_folder(installed, 
     result = json.loads(summary.read_text())
     assert result["status"] == "complete" and result["verdict"] == "PASS" and result["counts"].get("passed", 0) >= 10, result["counts"]
     assert all(c["test"].startswith("suites/health/") for c in result["checks"])  # ids as the deviation lists name them
+    # ...and so does the terminal, not by a path up from the user's folder into site-packages
+    assert "\nsuites/health/test_session.py " in run.stdout and "_shipped/suites/" not in run.stdout, run.stdout[:2000]
     assert _install_tree(venv) == before, "the run wrote into the install tree"
 
 
