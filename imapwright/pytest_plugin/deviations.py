@@ -13,7 +13,9 @@ A listed test that fails is reported as an expected deviation; one that passes f
 
 The same files list `[[check_noise]]`: lines of the after-test consistency check that a server
 version prints although nothing is wrong (pattern, versions, reason, reference, and `test`, the
-deviation-listed test that shows the behaviour, so the noise entry cannot outlive it).
+deviation-listed test that shows the behaviour, so the noise entry cannot outlive it), and
+`[[log_noise]]` (servers/log_gate.py). `read` is the one reader of all three: a key or table it does
+not know is refused, so a typo cannot silently widen an entry.
 """
 
 from __future__ import annotations
