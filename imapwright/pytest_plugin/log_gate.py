@@ -66,7 +66,7 @@ def servers_of(item: pytest.Item) -> list[ServerHandle]:
 def before_stop(state, handle: ServerHandle, started: datetime) -> None:
     """A server the test's fixture is about to remove: its last lines are read now, for the read
     after teardown (which would find the container gone)."""
-    if state.log_gate == "off" or "logs" not in handle.features or not isinstance(handle, ServerHandle):
+    if state.log_gate == "off" or not isinstance(handle, ServerHandle) or "logs" not in handle.features:
         return
     try:
         state.log_watches.get(handle, started).close()
